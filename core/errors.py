@@ -1,0 +1,30 @@
+"""Errors meant for the analyst: each message names the layer or file and what to do."""
+
+from __future__ import annotations
+
+
+class TsstfnError(Exception):
+    """Base class of every error whose message can be shown to the user as it is."""
+
+
+class InputError(TsstfnError):
+    """A raster, vector or job input is unusable (no CRS, no overlap, all nodata, ...)."""
+
+
+class DateError(InputError):
+    """An acquisition date could not be found or does not fit the job."""
+
+
+class ModelFileError(TsstfnError):
+    """A saved model file is missing, corrupt, truncated or incompatible."""
+
+
+class DependencyError(TsstfnError):
+    """A Python package the work needs is missing or broken; the message holds the install command."""
+
+
+class CancelledError(TsstfnError):
+    """The user cancelled the work; partial outputs have been removed."""
+
+    def __init__(self, message: str = "Cancelled by the user.") -> None:
+        super().__init__(message)

@@ -1,0 +1,72 @@
+"""QGIS glue: a Raster-menu entry, a toolbar button and the Processing provider.
+
+Thin by design: the dialog gathers a job, a QgsTask runs it through ``core``. Importing this module
+imports neither torch nor scikit-learn, so QGIS start-up stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+PLUGIN_NAME = "TSSTFN Crop Mapper"
+MENU = "&TSSTFN Crop Mapper"
+ICON_PATH = str(Path(__file__).resolve().parent / "resources" / "icon.svg")
+
+
+class TsstfnCropMapperPlugin:
+    """The object QGIS keeps for the plugin's lifetime."""
+
+    def __init__(self, iface) -> None:
+        self.iface = iface
+        self.action: QAction | None = None
+        self.provider = None
+        self.dialog = None
+
+    # QGIS plugin API ----------------------------------------------------------------------
+    def initProcessing(self) -> None:  # noqa: N802
+        if self.provider is not None:  # QGIS calls this itself for qgis_process; initGui too
+            return
+        from .processing_provider.provider import TsstfnProvider
+
+        self.provider = TsstfnProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self) -> None:  # noqa: N802
+        self.action = QAction(QIcon(ICON_PATH), f"{PLUGIN_NAME}…", self.iface.mainWindow())
+        self.action.setObjectName("tsstfnCropMapperAction")
+        self.action.setToolTip("Fuse MODIS and Sentinel-2 NDVI and map crops")
+        self.action.triggered.connect(self.run)
+        self.iface.addRasterToolBarIcon(self.action)
+        self.iface.addPluginToRasterMenu(MENU, self.action)
+        self.initProcessing()
+
+    def unload(self) -> None:
+        if self.action is not None:
+            self.iface.removePluginRasterMenu(MENU, self.action)
+            self.iface.removeRasterToolBarIcon(self.action)
+            self.action.deleteLater()
+            self.action = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog = None
+
+    # Actions ------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Open the dialog, after checking that torch and scikit-learn import."""
+        from .ui.feedback import report_missing_dependencies
+
+        if not report_missing_dependencies(self.iface):
+            return
+        from .ui.dialog import CropMapperDialog
+
+        if self.dialog is None:
+            self.dialog = CropMapperDialog(self.iface, parent=self.iface.mainWindow())
+        self.dialog.show()
+        self.dialog.raise_()

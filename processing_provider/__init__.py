@@ -1,0 +1,1 @@
+"""Processing provider: the core functions as algorithms (toolbox, modeler, qgis_process)."""

@@ -1,0 +1,5 @@
+"""Algorithm registry (filled as algorithms are added)."""
+
+
+def all_algorithms():
+    return []

@@ -125,7 +125,8 @@ class TSSTFN(nn.Module):
         super().__init__()
         if patch % 16:
             raise ValueError(
-                f"patch size {patch} is not a multiple of 16 (the UNet pools four times); pad or choose e.g. {16 * max(1, round(patch / 16))}"
+                f"patch size {patch} is not a multiple of 16 (the UNet pools four times); "
+                f"pad or choose e.g. {16 * max(1, round(patch / 16))}"
             )
         if output not in ("modis_residual", "direct"):
             raise ValueError("output must be 'modis_residual' or 'direct'")

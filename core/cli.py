@@ -16,14 +16,50 @@ def _scene(args) -> None:
     print(f"synthetic two-season scene written to {args.out} ({manifest['size']} x {manifest['size']} px); see scene.json")
 
 
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"[{100 * fraction:5.1f} %] {message}", flush=True)
+
+
+def _summary(result) -> None:
+    print("\nOutputs:")
+    for date, path in result.fused.items():
+        print(f"  fused NDVI {date}: {path}")
+    for date, path in result.starfm.items():
+        print(f"  STARFM NDVI {date}: {path}")
+    if result.crop_map:
+        print(f"  crop map: {result.crop_map}")
+    for v in result.vectors:
+        print(f"  crop polygons: {v}")
+    if result.model:
+        print(f"  model: {result.model}")
+    print(f"  report: {result.report}")
+    for label, a in result.accuracy.items():
+        print(f"  kappa ({label}): {100 * a['kappa']:.2f} %")
+
+
+def _run(args) -> None:
+    from .job import load_job, run_job
+
+    _summary(run_job(load_job(args.job), progress=_print_progress))
+
+
+DEMO_TRAIN = dict(width=8, patch=64, batch_size=16, max_epochs=30, patience=6, cl_paths=3)
+
+
 def _demo(args) -> None:
     from pathlib import Path
 
+    from .job import run_job, save_job, scene_job
     from .synthetic import generate_scene
+    from .training import TrainConfig
 
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     generate_scene(out / "scene", size=args.size, seed=args.seed)
     print(f"demo scene: {out / 'scene'} (scene.json lists every file and its role)")
+    job = scene_job(out / "scene", out / "run", train=TrainConfig(**DEMO_TRAIN), strategy=args.strategy, name="demo")
+    save_job(job, out / "demo_job.json")
+    print(f"job file: {out / 'demo_job.json'} (re-run with: python -m tsstfn_crop_mapper run {out / 'demo_job.json'})")
+    _summary(run_job(job, progress=_print_progress))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,11 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_scene)
-    p = sub.add_parser("demo", help="generate the demo scene and run the demo job")
+    p = sub.add_parser("demo", help="generate the demo scene and run the demo job on it")
     p.add_argument("--out", default="demo_output")
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--strategy", default="STR_B")
     p.set_defaults(func=_demo)
+    p = sub.add_parser("run", help="run a job file (JSON or YAML)")
+    p.add_argument("job")
+    p.set_defaults(func=_run)
     return parser
 
 

@@ -20,7 +20,7 @@ REQUIRED: dict[str, str] = {
     "sklearn": "scikit-learn",
     "skimage": "scikit-image",
     "scipy": "scipy",
-    "skops": "skops",
+    "skops.io": "skops",
 }
 
 

@@ -33,6 +33,6 @@ def test_plugin_reports_missing_dependencies_without_traceback(qgis_app, monkeyp
 
     shown = []
     assert report_missing_dependencies(None, ask=lambda *a: shown.append(a)) is True
-    monkeypatch.setitem(sys.modules, "skops", None)
+    monkeypatch.setitem(sys.modules, "skops.io", None)
     assert report_missing_dependencies(None, ask=lambda *a: shown.append(a)) is False
     assert "skops" in shown[0][2] and "pip install --user skops" in shown[0][2]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -348,8 +349,7 @@ def classify_to_file(
     if len(paths) != clf.n_dates:
         raise ModelFileError(f"The classifier expects {clf.n_dates} dates, {len(paths)} were given.")
     classes = list(clf.forest.classes_)
-    outputs = [out_path] + ([proba_path] if proba_path else [])
-    with atomic_output(out_path) as tmp, atomic_output(proba_path) if proba_path else _null() as ptmp:
+    with atomic_output(out_path) as tmp, (atomic_output(proba_path) if proba_path else nullcontext()) as ptmp:
         ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
         band = ds.GetRasterBand(1)
         pds = create_geotiff(ptmp, grid, len(classes)) if ptmp else None
@@ -377,16 +377,7 @@ def classify_to_file(
             pds = None
         ds.FlushCache()
         ds = None
-    del outputs
     return Path(out_path)
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def style_class_band(band: gdal.Band, names: dict[int, str]) -> None:

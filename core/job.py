@@ -311,9 +311,13 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
     # 1. alignment onto the prediction year's first Sentinel-2 grid
     first = job.prediction[0]
     grid = reference_grid(first.sentinel2, Path(first.sentinel2).name, job.aoi)
-    entries = lambda ps: [
-        {"date": p.date.isoformat(), "modis": p.modis, "sentinel2": p.sentinel2, "sentinel2_mask": p.sentinel2_mask} for p in ps
-    ]  # noqa: E731
+
+    def entries(ps):
+        return [
+            {"date": p.date.isoformat(), "modis": p.modis, "sentinel2": p.sentinel2, "sentinel2_mask": p.sentinel2_mask}
+            for p in ps
+        ]
+
     sub = steps.sub("align")
     ref_pairs = align_pairs(
         entries(job.reference), "/", grid, work / "reference", job.modis_product, job.sentinel2_product, is_cancelled
@@ -385,7 +389,7 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
             out / f"fused_ndvi_{t.date:%Y%m%d}.tif",
             batch_size=job.train.batch_size,
             is_cancelled=is_cancelled,
-            progress=lambda f, m, k=k: sub((k + f) / len(target_pairs), f"{stamp} {m}"),
+            progress=lambda f, m, k=k, stamp=stamp: sub((k + f) / len(target_pairs), f"{stamp} {m}"),
             description=f"TSSTFN NDVI {stamp} ({job.strategy})",
         )
         result.fused[stamp] = path
@@ -530,9 +534,8 @@ def write_run_report(job: Job, result: JobResult) -> Path:
         ]
         for date, methods in result.fusion_metrics.items():
             for name, m in methods.items():
-                lines.append(
-                    f"| {date} | {name} | {m['rmse']:.4f} | {m['mae']:.4f} | {m['bias']:+.4f} | {m['r2']:.3f} | {m['ssim']:.4f} | {m['n']} |"
-                )
+                cells = f"{m['rmse']:.4f} | {m['mae']:.4f} | {m['bias']:+.4f} | {m['r2']:.3f} | {m['ssim']:.4f} | {m['n']}"
+                lines.append(f"| {date} | {name} | {cells} |")
         lines.append("")
     if result.accuracy:
         lines += ["## Crop classification", "", "| inputs | overall accuracy | kappa |", "|---|---|---|"]

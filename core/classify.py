@@ -349,7 +349,7 @@ def classify_to_file(
     if len(paths) != clf.n_dates:
         raise ModelFileError(f"The classifier expects {clf.n_dates} dates, {len(paths)} were given.")
     classes = list(clf.forest.classes_)
-    with atomic_output(out_path) as tmp, (atomic_output(proba_path) if proba_path else nullcontext()) as ptmp:
+    with atomic_output(out_path) as tmp, atomic_output(proba_path) if proba_path else nullcontext() as ptmp:
         ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
         band = ds.GetRasterBand(1)
         pds = create_geotiff(ptmp, grid, len(classes)) if ptmp else None

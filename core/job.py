@@ -276,66 +276,167 @@ class Steps:
         return lambda f, msg="": self.progress and self.progress(min(1.0, start + span * f), f"{name}: {msg}")
 
 
-def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable[[], bool] = lambda: False) -> JobResult:
-    """Run ``job``; outputs go to ``job.output_dir``. Cancelling raises :class:`CancelledError`
-    after removing the outputs this run had started (finished ones stay complete)."""
+@dataclass
+class Prepared:
+    """A job's inputs aligned on one grid, each year's pairs sorted by date."""
+
+    grid: object
+    reference: list
+    prediction: list
+    targets: list
+
+    @property
+    def reference_dates(self) -> list[dt.date]:
+        return [p.date for p in self.reference]
+
+
+def _check(is_cancelled) -> None:
+    if is_cancelled():
+        raise CancelledError()
+
+
+def prepare(job: Job, workdir: Path, progress: ProgressFn | None = None, is_cancelled=lambda: False) -> Prepared:
+    """Step 1: every input as NDVI on the prediction year's first Sentinel-2 grid (cropped to the AOI)."""
+    from .align import reference_grid
+    from .fusion import align_pairs
+
+    first = job.prediction[0]
+    grid = reference_grid(first.sentinel2, Path(first.sentinel2).name, job.aoi)
+    out = []
+    for k, (name, pairs) in enumerate((("reference", job.reference), ("prediction", job.prediction), ("targets", job.targets))):
+        entries = [
+            {"date": p.date.isoformat(), "modis": p.modis, "sentinel2": p.sentinel2, "sentinel2_mask": p.sentinel2_mask}
+            for p in pairs
+        ]
+        aligned = align_pairs(entries, "/", grid, workdir / name, job.modis_product, job.sentinel2_product, is_cancelled)
+        out.append(sorted(aligned, key=lambda p: p.date))
+        if progress:
+            progress((k + 1) / 3, f"{name} aligned")
+    return Prepared(grid, *out)
+
+
+def fit_model(job: Job, prep: Prepared, progress: ProgressFn | None = None, is_cancelled=lambda: False):
+    """Step 2: train TSSTFN on the reference year, one training stack per target date."""
+    from .fusion import training_stack
+    from .strategies import align
+    from .training import train
+
+    pred_dates = [p.date for p in prep.prediction]
+    stacks = [
+        training_stack(
+            align(job.strategy, prep.reference_dates, pred_dates, t.date, job.n_base, job.reference_target), prep.reference
+        )
+        for t in prep.targets
+    ]
+    _check(is_cancelled)
+
+    def on_progress(p):
+        if progress:
+            msg = f"epoch {p.epoch}, batch {p.batch}/{p.batches}, loss {p.train_loss:.4f}" + (
+                f", val RMSE {p.val_rmse:.4f}" if p.val_rmse else ""
+            )
+            progress(min(1.0, (p.epoch - 1 + p.batch / p.batches) / job.train.max_epochs), msg)
+
+    meta = {
+        "strategy": job.strategy,
+        "reference_dates": [d.isoformat() for d in prep.reference_dates],
+        "targets": [t.date.isoformat() for t in prep.targets],
+        "reference_target": job.reference_target.isoformat() if job.reference_target else None,
+    }
+    trained = train(stacks, job.train, meta, on_progress, is_cancelled)
+    if trained.cancelled:
+        raise CancelledError()
+    return trained.model, trained.meta
+
+
+def predict_targets(
+    model,
+    meta,
+    job: Job,
+    prep: Prepared,
+    targets,
+    forecast: str,
+    out_dir: Path,
+    prefix: str = "fused_ndvi",
+    progress: ProgressFn | None = None,
+    is_cancelled=lambda: False,
+) -> dict[str, Path]:
+    """Step 3: fused NDVI of each target; ``sequential``: each prediction joins the base pairs."""
+    from .fusion import Pair, prediction_reader
+    from .prediction import predict_to_file
+    from .strategies import align
+
+    base = list(prep.prediction)
+    fused = {}
+    for k, t in enumerate(targets):
+        a = align(job.strategy, prep.reference_dates, [p.date for p in base], t.date, job.n_base, job.reference_target)
+        stamp = t.date.isoformat()
+        fused[stamp] = predict_to_file(
+            model,
+            meta,
+            prediction_reader(a, base, t.modis),
+            prep.grid,
+            out_dir / f"{prefix}_{t.date:%Y%m%d}.tif",
+            batch_size=job.train.batch_size,
+            is_cancelled=is_cancelled,
+            description=f"TSSTFN NDVI {stamp} ({job.strategy}, {forecast})",
+            progress=(lambda f, m, k=k, stamp=stamp: progress((k + f) / len(targets), f"{stamp} {m}")) if progress else None,
+        )
+        if forecast == "sequential":
+            base = sorted([*base, Pair(t.date, t.modis, str(fused[stamp]))], key=lambda p: p.date)
+    return fused
+
+
+def split_description(job: Job) -> str:
+    text = (
+        "random 7:3 split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)"
+        if job.split == "random"
+        else "split by field/polygon (no field on both sides)"
+    )
+    return f"{text}, test fraction {job.test_fraction}"
+
+
+def crop_accuracy(job: Job, prep: Prepared, samples, split, paths: list[str]):
+    """Train the forest on ``paths``' window features at the training samples; assess on the test samples."""
     from . import accuracy as acc_mod
     from . import classify
-    from .align import reference_grid
+
+    train_idx, test_idx = split
+    feats, valid = classify.sample_features(paths, samples, prep.grid.width, prep.grid.height)
+    tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
+    clf = classify.train_forest(feats[tr], samples.codes[tr], samples.names, len(paths), job.forest)
+    return clf, acc_mod.assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_description(job))
+
+
+def _check_outputs_are_not_inputs(job: Job) -> None:
+    out = Path(job.output_dir).resolve()
+    for p in (*job.reference, *job.prediction, *job.targets):
+        for f in (p.modis, p.sentinel2):
+            if f and out in Path(f).resolve().parents:
+                raise InputError(f"The output folder '{job.output_dir}' holds the input '{f}'; choose another output folder.")
+
+
+def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable[[], bool] = lambda: False) -> JobResult:
+    """Run ``job``; outputs go to ``job.output_dir``, each written atomically. Cancelling raises
+    :class:`CancelledError`: finished outputs stay complete, none is left half-written."""
+    from . import accuracy as acc_mod
+    from . import classify
     from .deps import check_dependencies
     from .export import polygonize
-    from .fusion import align_pairs, prediction_reader, training_stack
     from .metrics import fusion_metrics
-    from .prediction import predict_to_file
     from .raster import read_array, write_array
-    from .strategies import align
-    from .training import load_model, save_model, train
+    from .training import load_model, save_model
 
     check_dependencies()
     t0 = time.perf_counter()
     job = validate_job(job)
+    _check_outputs_are_not_inputs(job)
     out = Path(job.output_dir)
-    for p in (*job.reference, *job.prediction, *job.targets):
-        for f in (p.modis, p.sentinel2):
-            if f and Path(f).resolve().parent == out.resolve() / "aligned":
-                raise InputError(f"Output folder '{out}' holds the input '{f}'; choose another output folder.")
     out.mkdir(parents=True, exist_ok=True)
     steps = Steps(progress, {"align": 2, "train": 6, "predict": 3, "starfm": 1, "classify": 2, "export": 1})
     result = JobResult(out)
-    work = out / "aligned"
 
-    def check():
-        if is_cancelled():
-            raise CancelledError()
-
-    # 1. alignment onto the prediction year's first Sentinel-2 grid
-    first = job.prediction[0]
-    grid = reference_grid(first.sentinel2, Path(first.sentinel2).name, job.aoi)
-
-    def entries(ps):
-        return [
-            {"date": p.date.isoformat(), "modis": p.modis, "sentinel2": p.sentinel2, "sentinel2_mask": p.sentinel2_mask}
-            for p in ps
-        ]
-
-    sub = steps.sub("align")
-    ref_pairs = align_pairs(
-        entries(job.reference), "/", grid, work / "reference", job.modis_product, job.sentinel2_product, is_cancelled
-    )
-    sub(0.5, "reference year aligned")
-    pred_pairs = align_pairs(
-        entries(job.prediction), "/", grid, work / "prediction", job.modis_product, job.sentinel2_product, is_cancelled
-    )
-    target_pairs = align_pairs(
-        entries(job.targets), "/", grid, work / "targets", job.modis_product, job.sentinel2_product, is_cancelled
-    )
-    sub(1.0, "done")
-    ref_pairs.sort(key=lambda p: p.date)
-    pred_pairs.sort(key=lambda p: p.date)
-    target_pairs.sort(key=lambda p: p.date)
-    ref_dates = [p.date for p in ref_pairs]
-
-    # 2. model: load, or train on the reference year for every target date
+    prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled)
     sub = steps.sub("train")
     if job.model:
         model, meta = load_model(job.model, job.train.device)
@@ -346,65 +447,22 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
             )
         result.model = Path(job.model)
     else:
-        stacks = []
-        for t in target_pairs:
-            a = align(job.strategy, ref_dates, [p.date for p in pred_pairs], t.date, job.n_base, job.reference_target)
-            stacks.append(training_stack(a, ref_pairs))
-        check()
-
-        def on_progress(p):
-            sub(
-                min(1.0, (p.epoch - 1 + p.batch / p.batches) / job.train.max_epochs),
-                f"epoch {p.epoch}, batch {p.batch}/{p.batches}, loss {p.train_loss:.4f}"
-                + (f", val RMSE {p.val_rmse:.4f}" if p.val_rmse else ""),
-            )
-
-        meta = {
-            "strategy": job.strategy,
-            "reference_dates": [d.isoformat() for d in ref_dates],
-            "targets": [t.date.isoformat() for t in target_pairs],
-            "reference_target": job.reference_target.isoformat() if job.reference_target else None,
-        }
-        trained = train(stacks, job.train, meta, on_progress, is_cancelled)
-        if trained.cancelled:
-            raise CancelledError()
-        model, meta = trained.model, trained.meta
+        model, meta = fit_model(job, prep, sub, is_cancelled)
         if job.save_model:
             result.model = save_model(out / f"{job.name}.tsstfn", model, meta)
     sub(1.0, "model ready")
+    result.fused = predict_targets(
+        model, meta, job, prep, prep.targets, job.forecast, out, "fused_ndvi", steps.sub("predict"), is_cancelled
+    )
 
-    # 3. fused NDVI for each target (sequential: each prediction joins the base pairs)
-    from .fusion import Pair
-
-    sub = steps.sub("predict")
-    base = list(pred_pairs)
-    for k, t in enumerate(target_pairs):
-        a = align(job.strategy, ref_dates, [p.date for p in base], t.date, job.n_base, job.reference_target)
-        stamp = t.date.isoformat()
-        path = predict_to_file(
-            model,
-            meta,
-            prediction_reader(a, base, t.modis),
-            grid,
-            out / f"fused_ndvi_{t.date:%Y%m%d}.tif",
-            batch_size=job.train.batch_size,
-            is_cancelled=is_cancelled,
-            progress=lambda f, m, k=k, stamp=stamp: sub((k + f) / len(target_pairs), f"{stamp} {m}"),
-            description=f"TSSTFN NDVI {stamp} ({job.strategy})",
-        )
-        result.fused[stamp] = path
-        if job.forecast == "sequential":
-            base = sorted([*base, Pair(t.date, t.modis, str(path))], key=lambda p: p.date)
-
-    # 4. STARFM from the latest clear base pair, and scores against the real Sentinel-2
+    # STARFM from the latest clear base pair, and scores against the real Sentinel-2
     sub = steps.sub("starfm")
-    for k, t in enumerate(target_pairs):
+    for k, t in enumerate(prep.targets):
         stamp = t.date.isoformat()
-        latest = max((p for p in pred_pairs if p.date < t.date), key=lambda p: p.date)
+        latest = max((p for p in prep.prediction if p.date < t.date), key=lambda p: p.date)
         if job.starfm:
-            check()
-            sf = starfm_to_file(latest, t, grid, out / f"starfm_ndvi_{t.date:%Y%m%d}.tif", is_cancelled)
-            result.starfm[stamp] = sf
+            _check(is_cancelled)
+            result.starfm[stamp] = starfm_to_file(latest, t, prep.grid, out / f"starfm_ndvi_{t.date:%Y%m%d}.tif", is_cancelled)
         if t.sentinel2:
             truth = read_array(t.sentinel2)
             fused = read_array(result.fused[stamp])
@@ -415,61 +473,50 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
             }
             if job.starfm:
                 candidates["STARFM"] = read_array(result.starfm[stamp])
-            result.fusion_metrics[stamp] = {k2: fusion_metrics(v, truth) for k2, v in candidates.items()}
+            result.fusion_metrics[stamp] = {name: fusion_metrics(v, truth) for name, v in candidates.items()}
             result.difference[stamp] = write_array(
-                out / f"difference_{t.date:%Y%m%d}.tif", fused - truth, grid, description="TSSTFN - Sentinel-2"
+                out / f"difference_{t.date:%Y%m%d}.tif", fused - truth, prep.grid, description="TSSTFN - Sentinel-2"
             )
-        sub((k + 1) / len(target_pairs), stamp)
+        sub((k + 1) / len(prep.targets), stamp)
 
-    # 5. crop classification, early season only and with the fused dates
+    # crop classification, early season only and with the fused dates, then vectors
     if job.samples:
         sub = steps.sub("classify")
-        early = [p.sentinel2 for p in pred_pairs]
-        with_fused = early + [str(result.fused[t.date.isoformat()]) for t in target_pairs]
-        samples = classify.read_samples(job.samples, job.class_field, grid, group_field=job.group_field)
-        train_idx, test_idx = classify.split(samples, job.split, job.test_fraction, job.forest.random_state)
-        split_text = (
-            "random 7:3 split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)"
-            if job.split == "random"
-            else "split by field/polygon (no field on both sides)"
-        )
-        split_text += f", test fraction {job.test_fraction}"
-        for label, paths in (("early", early), ("fused", with_fused)):
-            check()
-            feats, valid = classify.sample_features(paths, samples, grid.width, grid.height)
-            tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
-            clf = classify.train_forest(feats[tr], samples.codes[tr], samples.names, len(paths), job.forest)
-            acc = acc_mod.assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_text)
+        early = [p.sentinel2 for p in prep.prediction]
+        samples = classify.read_samples(job.samples, job.class_field, prep.grid, group_field=job.group_field)
+        split = classify.split(samples, job.split, job.test_fraction, job.forest.random_state)
+        for label, paths in (("early", early), ("fused", early + [str(result.fused[t.date.isoformat()]) for t in prep.targets])):
+            _check(is_cancelled)
+            clf, acc = crop_accuracy(job, prep, samples, split, paths)
             title = (
                 "Early-season Sentinel-2 only" if label == "early" else f"Early season + TSSTFN ({job.strategy}, {job.forecast})"
             )
             acc_mod.write_reports(acc, out / "report", f"accuracy_{label}", title)
             result.accuracy[label] = acc.as_dict()
             classify.save_classifier(clf, out / f"forest_{label}.skops")
+            proba = out / "crop_probabilities.tif" if (label == "fused" and job.probabilities) else None
             path = classify.classify_to_file(
                 clf,
                 paths,
-                grid,
+                prep.grid,
                 out / f"crop_map_{label}.tif",
-                out / "crop_probabilities.tif" if (label == "fused" and job.probabilities) else None,
+                proba,
                 progress=lambda f, m, label=label: sub((0.5 if label == "fused" else 0) + f / 2, m),
                 is_cancelled=is_cancelled,
             )
             if label == "fused":
-                result.crop_map = path
-                result.probabilities = out / "crop_probabilities.tif" if job.probabilities else None
+                result.crop_map, result.probabilities = path, proba
             else:
                 result.crop_map_early = path
-        # 6. vector exports
         sub = steps.sub("export")
         for fmt in job.formats:
             if fmt in ("shp", "gpkg"):
                 result.vectors.append(polygonize(result.crop_map, out / f"crop_map.{fmt}", samples.names, job.mmu_ha))
         sub(1.0, "exported")
-    if "gtiff" not in job.formats:
-        for p in (result.crop_map, result.crop_map_early):
-            if p and p.exists():
+        if "gtiff" not in job.formats:
+            for p in (result.crop_map, result.crop_map_early):
                 p.unlink()
+            result.crop_map = result.crop_map_early = None
     result.seconds = time.perf_counter() - t0
     result.report = write_run_report(job, result)
     if progress:

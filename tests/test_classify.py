@@ -3,12 +3,11 @@ import pytest
 from osgeo import gdal, ogr, osr
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score, precision_score, recall_score
 
+from conftest import make_raster
 from tsstfn_crop_mapper.core import classify
 from tsstfn_crop_mapper.core.accuracy import assess, write_reports
 from tsstfn_crop_mapper.core.align import Grid
 from tsstfn_crop_mapper.core.errors import InputError, ModelFileError
-
-from conftest import make_raster
 
 
 def _grid(w=6, h=5):
@@ -49,7 +48,7 @@ def test_strip_features_equal_whole_features(tmp_path):
     whole, _ = classify.window_features(np.stack(arrays))
     for y0, h in ((0, 10), (10, 10), (30, 7)):
         f, _ = classify.strip_features(paths, y0, h, 11, 37)
-        np.testing.assert_array_equal(f, whole[y0:y0 + h])
+        np.testing.assert_array_equal(f, whole[y0 : y0 + h])
 
 
 def _points(path, pts, epsg=32651, field_type=ogr.OFTString):
@@ -78,7 +77,10 @@ def test_samples_from_points_and_polygons(tmp_path):
     srs.ImportFromEPSG(4326)
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     ct = osr.CoordinateTransformation(grid.srs, srs)
-    ring = [ct.TransformPoint(x, y)[:2] for x, y in ((640050, 5149950), (640090, 5149950), (640090, 5149920), (640050, 5149920), (640050, 5149950))]
+    ring = [
+        ct.TransformPoint(x, y)[:2]
+        for x, y in ((640050, 5149950), (640090, 5149950), (640090, 5149920), (640050, 5149920), (640050, 5149950))
+    ]
     ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / "poly.gpkg"))
     lyr = ds.CreateLayer("fields", srs, ogr.wkbPolygon)
     lyr.CreateField(ogr.FieldDefn("crop", ogr.OFTInteger))
@@ -122,7 +124,9 @@ def test_classifier_map_colours_names_and_reload(tmp_path):
     truth, paths, grid = _toy(tmp_path)
     samples = classify.Samples(*np.nonzero(np.ones_like(truth)), truth.ravel(), np.zeros(truth.size), {1: "soybean", 2: "corn"})
     feats, valid = classify.sample_features(paths, samples, grid.width, grid.height)
-    clf = classify.train_forest(feats[valid], samples.codes[valid], samples.names, 2, classify.ForestParams(n_estimators=5, min_samples_leaf=1))
+    clf = classify.train_forest(
+        feats[valid], samples.codes[valid], samples.names, 2, classify.ForestParams(n_estimators=5, min_samples_leaf=1)
+    )
     out = classify.classify_to_file(clf, paths, grid, tmp_path / "map.tif", tmp_path / "proba.tif")
     ds = gdal.Open(str(out))
     band = ds.GetRasterBand(1)

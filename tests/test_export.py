@@ -2,11 +2,10 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr
 
+from conftest import make_raster
 from tsstfn_crop_mapper.core.classify import style_class_band
 from tsstfn_crop_mapper.core.errors import InputError
 from tsstfn_crop_mapper.core.export import polygonize
-
-from conftest import make_raster
 
 NAMES = {1: "soybean", 2: "corn", 3: "other"}
 

@@ -15,8 +15,14 @@ TINY = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=2, patience=2, cl
 
 def _job_dict(scene, out):
     m = json.loads((Path(scene["root"]) / "scene.json").read_text())
-    return {"reference": m["reference"], "prediction": m["prediction"], "targets": m["targets"], "output_dir": str(out),
-            "samples": m["samples"], "class_field": "crop"}
+    return {
+        "reference": m["reference"],
+        "prediction": m["prediction"],
+        "targets": m["targets"],
+        "output_dir": str(out),
+        "samples": m["samples"],
+        "class_field": "crop",
+    }
 
 
 @pytest.mark.parametrize(
@@ -74,7 +80,9 @@ def test_duplicate_dates_and_too_few_pairs(scene, tmp_path):
 @pytest.fixture(scope="module")
 def run_result(scene, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    job = scene_job(scene["root"], out, train=TINY, n_base=5, forecast="sequential", formats=["gtiff", "shp", "gpkg"], mmu_ha=0.05)
+    job = scene_job(
+        scene["root"], out, train=TINY, n_base=5, forecast="sequential", formats=["gtiff", "shp", "gpkg"], mmu_ha=0.05
+    )
     return job, run_job(job)
 
 

@@ -292,6 +292,17 @@ def train_forest(
     return Classifier(forest, n_dates, dict(names), feature_names(n_dates))
 
 
+def train_and_assess(paths: Sequence[str], grid, samples: Samples, split_indices, params: ForestParams, split_text: str = ""):
+    """Forest on the window features of ``paths`` at the training samples, assessed on the test samples."""
+    from .accuracy import assess
+
+    train_idx, test_idx = split_indices
+    feats, valid = sample_features(paths, samples, grid.width, grid.height)
+    tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
+    clf = train_forest(feats[tr], samples.codes[tr], samples.names, len(paths), params)
+    return clf, assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_text)
+
+
 def save_classifier(clf: Classifier, path: str | Path) -> Path:
     """A skops file (no pickle): the forest, class names and the feature layout."""
     import skops.io as sio

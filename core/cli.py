@@ -43,6 +43,15 @@ def _run(args) -> None:
     _summary(run_job(load_job(args.job), progress=_print_progress))
 
 
+def _experiment(args) -> None:
+    from .experiment import run_experiment
+    from .job import load_job
+
+    strategies = [s.strip().upper() for s in args.strategies.split(",")]
+    run_experiment(load_job(args.job), strategies, progress=_print_progress)
+    print(f"tables and figure in {load_job(args.job).output_dir}/experiment/")
+
+
 DEMO_TRAIN = dict(width=8, patch=64, batch_size=16, max_epochs=30, patience=6, cl_paths=3)
 
 
@@ -79,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a job file (JSON or YAML)")
     p.add_argument("job")
     p.set_defaults(func=_run)
+    p = sub.add_parser("experiment", help="the paper's comparisons (strategies, one vs two predictions) on a job's data")
+    p.add_argument("job")
+    p.add_argument("--strategies", default="STR_A,STR_B,STR_C,STR_D,STR_E")
+    p.set_defaults(func=_experiment)
     return parser
 
 

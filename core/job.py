@@ -398,14 +398,9 @@ def split_description(job: Job) -> str:
 
 def crop_accuracy(job: Job, prep: Prepared, samples, split, paths: list[str]):
     """Train the forest on ``paths``' window features at the training samples; assess on the test samples."""
-    from . import accuracy as acc_mod
-    from . import classify
+    from .classify import train_and_assess
 
-    train_idx, test_idx = split
-    feats, valid = classify.sample_features(paths, samples, prep.grid.width, prep.grid.height)
-    tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
-    clf = classify.train_forest(feats[tr], samples.codes[tr], samples.names, len(paths), job.forest)
-    return clf, acc_mod.assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_description(job))
+    return train_and_assess(paths, prep.grid, samples, split, job.forest, split_description(job))
 
 
 def _check_outputs_are_not_inputs(job: Job) -> None:
@@ -524,13 +519,13 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
     return result
 
 
-def starfm_to_file(base, target, grid, out_path, is_cancelled=lambda: False):
+def starfm_to_file(base, target, grid, out_path, is_cancelled=lambda: False, params=None):
     """STARFM over the scene in overlapping patches (memory bounded), from one base pair."""
     from .raster import atomic_output, create_geotiff, read_array
     from .starfm import StarfmParams, starfm
     from .tiling import predict_tiled
 
-    params = StarfmParams()
+    params = params or StarfmParams()
 
     def read(x, y, w, h):
         win = (x, y, w, h)

@@ -1,5 +1,19 @@
-"""Algorithm registry (filled as algorithms are added)."""
+"""Every algorithm of the provider, one per module."""
+
+from .align_algorithm import AlignAlgorithm
+from .classify_algorithm import ClassifyAlgorithm
+from .export_algorithm import ExportPolygonsAlgorithm
+from .job_algorithms import PredictAlgorithm, RunJobAlgorithm, TrainAlgorithm
+from .starfm_algorithm import StarfmAlgorithm
 
 
 def all_algorithms():
-    return []
+    return [
+        AlignAlgorithm(),
+        TrainAlgorithm(),
+        PredictAlgorithm(),
+        StarfmAlgorithm(),
+        ClassifyAlgorithm(),
+        ExportPolygonsAlgorithm(),
+        RunJobAlgorithm(),
+    ]

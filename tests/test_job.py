@@ -132,3 +132,18 @@ def test_polygons_of_the_run_have_class_names(run_result):
     ds = ogr.Open(str(gpkg))
     names = {f.GetField("class_name") for f in ds.GetLayer(0)}
     assert names <= {"soybean", "corn", "other"} and names
+
+
+def test_experiment_writes_paper_shaped_tables(scene, tmp_path):
+    from tsstfn_crop_mapper.core.experiment import run_experiment
+
+    job = scene_job(scene["root"], tmp_path / "x", train=TINY, n_base=5)
+    result = run_experiment(job, ["STR_B", "STR_D"], starfm=False)
+    k = result["kappa"]
+    assert set(k) == {"early season", "2021-07-30", "2021-08-31", "2021-09-05", "individual forecast", "sequential forecast"}
+    assert set(k["sequential forecast"]) == {"STR_B", "STR_D"}
+    out = tmp_path / "x" / "experiment"
+    table = (out / "table_kappa.md").read_text()
+    assert "| early season |" in table and "early + 2021-07-30 + 2021-08-31 (sequential forecast)" in table
+    assert "TSSTFN STR_D" in (out / "table_fusion.md").read_text()
+    assert (out / "figure_kappa.png").read_bytes()[:4] == b"\x89PNG"

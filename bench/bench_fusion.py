@@ -1,0 +1,41 @@
+"""Fusion quality and crop-mapping accuracy on the synthetic two-season scene: the paper's
+comparisons (Tables 2-5, Figure 13) run by the experiment mode.
+
+    .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion]
+
+Prints the tables; they are also written to <out>/run/experiment/. CPU, about 10 minutes at 384 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tsstfn_crop_mapper.core.cli import DEMO_TRAIN
+from tsstfn_crop_mapper.core.experiment import run_experiment
+from tsstfn_crop_mapper.core.job import scene_job
+from tsstfn_crop_mapper.core.synthetic import generate_scene
+from tsstfn_crop_mapper.core.training import TrainConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--split", default="random", choices=["random", "field"])
+    parser.add_argument("--out", default="bench_output/fusion")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    generate_scene(out / "scene", size=args.size, seed=args.seed)
+    job = scene_job(out / "scene", out / "run", train=TrainConfig(**DEMO_TRAIN), split=args.split)
+    t0 = time.perf_counter()
+    run_experiment(job, progress=None)
+    print(f"scene {args.size} x {args.size} px, seed {args.seed}, TrainConfig {DEMO_TRAIN}, split {args.split}")
+    print(f"total {time.perf_counter() - t0:.0f} s\n")
+    for name in ("table_fusion.md", "table_kappa.md"):
+        print((out / "run" / "experiment" / name).read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+from qgis.core import (
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
+
+from ..core.raster import PRODUCTS
+from .base import TsstfnAlgorithm
+
+MASK_KINDS = ["scl", "modis_state", "binary"]
+
+
+class AlignAlgorithm(TsstfnAlgorithm):
+    ALG_NAME = "align"
+    DISPLAY = "Align NDVI to a Sentinel-2 grid"
+    HELP = (
+        "Reads NDVI from a raster (an NDVI band, MOD09GQ or Sentinel-2 L2A red/NIR with their scale, offset and fill "
+        "values; optional cloud mask) and warps it with cubic resampling onto the grid of the reference Sentinel-2 raster. "
+        "Nodata and masked pixels become NaN."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Input raster (MODIS or Sentinel-2)"))
+        self.addParameter(QgsProcessingParameterEnum("PRODUCT", "Product", options=list(PRODUCTS), defaultValue=1))
+        self.addParameter(QgsProcessingParameterRasterLayer("REFERENCE", "Reference Sentinel-2 raster (target grid)"))
+        self.addParameter(QgsProcessingParameterRasterLayer("MASK", "Cloud/QA mask", optional=True))
+        self.addParameter(QgsProcessingParameterEnum("MASK_KIND", "Mask kind", options=MASK_KINDS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterString("RESAMPLING", "GDAL resampling", defaultValue="cubic"))
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Aligned NDVI"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..core.align import Grid, ndvi_to_grid
+        from ..core.raster import NdviSource
+
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        reference = self.parameterAsRasterLayer(parameters, "REFERENCE", context)
+        mask = self.parameterAsRasterLayer(parameters, "MASK", context)
+        source = NdviSource(
+            layer.source(),
+            list(PRODUCTS)[self.parameterAsEnum(parameters, "PRODUCT", context)],
+            name=layer.name(),
+            mask_path=mask.source() if mask else None,
+            mask_kind=MASK_KINDS[self.parameterAsEnum(parameters, "MASK_KIND", context)],
+        )
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        grid = self.call_core(Grid.from_raster, reference.source(), reference.name())
+        _, cancelled = self.callbacks(feedback)
+        self.call_core(ndvi_to_grid, source, grid, out, self.parameterAsString(parameters, "RESAMPLING", context), cancelled)
+        return {"OUTPUT": out}

@@ -1,0 +1,74 @@
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterVectorLayer,
+    QgsProviderRegistry,
+)
+
+from .base import TsstfnAlgorithm
+
+SPLITS = ["random", "field"]
+
+
+class ClassifyAlgorithm(TsstfnAlgorithm):
+    ALG_NAME = "classify"
+    DISPLAY = "Classify crops (random forest)"
+    HELP = (
+        "Random forest (40 trees, depth 25, 20 samples per leaf) on the NDVI time series of each pixel and its 3 x 3 window. "
+        "Inputs: NDVI rasters on one grid, in date order (early-season Sentinel-2, then fused NDVI). Samples: points or polygons "
+        "with a class field. Split 'random' is the paper's 7:3 by pixel; 'field' keeps each field on one side."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterMultipleLayers("INPUTS", "NDVI rasters, in date order", QgsProcessing.TypeRaster))
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                "SAMPLES", "Samples", [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
+            )
+        )
+        self.addParameter(QgsProcessingParameterField("CLASS_FIELD", "Class field", parentLayerParameterName="SAMPLES"))
+        self.addParameter(QgsProcessingParameterEnum("SPLIT", "Train/test split", options=SPLITS, defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterField(
+                "GROUP_FIELD", "Field id (for the split by field)", parentLayerParameterName="SAMPLES", optional=True
+            )
+        )
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Crop map"))
+        self.addParameter(QgsProcessingParameterFolderDestination("REPORT", "Accuracy report folder"))
+        self.addOutput(QgsProcessingOutputNumber("KAPPA", "Cohen's kappa"))
+        self.addOutput(QgsProcessingOutputNumber("OVERALL_ACCURACY", "Overall accuracy"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..core import classify
+        from ..core.accuracy import write_reports
+        from ..core.align import Grid
+
+        layers = self.parameterAsLayerList(parameters, "INPUTS", context)
+        paths = [layer.source() for layer in layers]
+        samples_layer = self.parameterAsVectorLayer(parameters, "SAMPLES", context)
+        grid = self.call_core(Grid.from_raster, paths[0], layers[0].name())
+        group = self.parameterAsString(parameters, "GROUP_FIELD", context) or None
+        uri = QgsProviderRegistry.instance().decodeUri("ogr", samples_layer.source())
+        samples = self.call_core(
+            classify.read_samples,
+            uri["path"],
+            self.parameterAsString(parameters, "CLASS_FIELD", context),
+            grid,
+            layer=uri.get("layerName") or None,
+            group_field=group,
+        )
+        how = SPLITS[self.parameterAsEnum(parameters, "SPLIT", context)]
+        split = classify.split(samples, how, 0.3)
+        clf, acc = self.call_core(classify.train_and_assess, paths, grid, samples, split, classify.ForestParams(), f"{how} 7:3")
+        progress, cancelled = self.callbacks(feedback)
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        self.call_core(classify.classify_to_file, clf, paths, grid, out, None, progress, cancelled)
+        report = self.parameterAsString(parameters, "REPORT", context)
+        write_reports(acc, report, "accuracy", "Crop map accuracy")
+        feedback.pushInfo(f"kappa {100 * acc.kappa:.2f} %, overall accuracy {100 * acc.overall:.2f} % ({how} split)")
+        return {"OUTPUT": out, "REPORT": report, "KAPPA": acc.kappa, "OVERALL_ACCURACY": acc.overall}

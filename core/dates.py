@@ -103,7 +103,10 @@ def raster_metadata(path: str) -> dict[str, str]:
     """GDAL metadata of a raster, default domain and band 1, flattened."""
     from osgeo import gdal
 
-    ds = gdal.Open(str(path))
+    try:
+        ds = gdal.Open(str(path))
+    except RuntimeError:  # unreadable: no metadata to offer
+        return {}
     if ds is None:
         return {}
     meta = dict(ds.GetMetadata() or {})

@@ -1,0 +1,118 @@
+"""Result layers: a group named after the run, styled so that dates compare and classes read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsColorRampShader,
+    QgsFillSymbol,
+    QgsPalettedRasterRenderer,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRasterShader,
+    QgsRendererCategory,
+    QgsSingleBandPseudoColorRenderer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtGui import QColor
+
+NDVI_RANGE = (0.0, 1.0)  # fixed so that dates compare
+NDVI_COLOURS = ["#a6611a", "#dfc27d", "#f5f5c8", "#a6d96a", "#1a9641", "#004d1a"]
+DIFF_COLOURS = ["#b2182b", "#f7f7f7", "#2166ac"]
+
+
+def _ramp_renderer(layer: QgsRasterLayer, lo: float, hi: float, colours: list[str]) -> None:
+    ramp = QgsColorRampShader(lo, hi)
+    ramp.setColorRampType(QgsColorRampShader.Interpolated)
+    n = len(colours)
+    ramp.setColorRampItemList(
+        [
+            QgsColorRampShader.ColorRampItem(lo + (hi - lo) * i / (n - 1), QColor(c), f"{lo + (hi - lo) * i / (n - 1):.2f}")
+            for i, c in enumerate(colours)
+        ]
+    )
+    shader = QgsRasterShader()
+    shader.setRasterShaderFunction(ramp)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
+    renderer.setClassificationMin(lo)
+    renderer.setClassificationMax(hi)
+    layer.setRenderer(renderer)
+
+
+def ndvi_layer(path, name: str) -> QgsRasterLayer:
+    layer = QgsRasterLayer(str(path), name)
+    _ramp_renderer(layer, *NDVI_RANGE, NDVI_COLOURS)
+    return layer
+
+
+def difference_layer(path, name: str) -> QgsRasterLayer:
+    layer = QgsRasterLayer(str(path), name)
+    _ramp_renderer(layer, -0.3, 0.3, DIFF_COLOURS)
+    return layer
+
+
+def class_layer(path, name: str, names: dict[int, str]) -> QgsRasterLayer:
+    """Paletted renderer from the file's colour table, labelled with the class names."""
+    layer = QgsRasterLayer(str(path), name)
+    classes = QgsPalettedRasterRenderer.colorTableToClassData(layer.dataProvider().colorTable(1))
+    classes = [
+        QgsPalettedRasterRenderer.Class(c.value, c.color, names.get(int(c.value), str(int(c.value))))
+        for c in classes
+        if int(c.value) in names
+    ]
+    layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
+    return layer
+
+
+def polygon_layer(path, name: str, colours: dict[str, QColor]) -> QgsVectorLayer:
+    layer = QgsVectorLayer(str(path), name, "ogr")
+    categories = []
+    for class_name, colour in colours.items():
+        symbol = QgsFillSymbol.createSimple({"color": colour.name(), "outline_color": "#333333", "outline_width": "0.2"})
+        categories.append(QgsRendererCategory(class_name, symbol, class_name))
+    layer.setRenderer(QgsCategorizedSymbolRenderer("class_name", categories))
+    return layer
+
+
+def add_result_layers(result, run_name: str, project: QgsProject | None = None):
+    """Add a run's outputs to ``project`` in a group named after the run; returns the group."""
+    project = project or QgsProject.instance()
+    root = project.layerTreeRoot()
+    group = root.insertGroup(0, run_name)
+    layers = []
+    names = {}
+    if result.crop_map:
+        import json
+
+        report = json.loads((Path(result.output_dir) / "report" / "run_report.json").read_text())
+        names = {int(k): v for k, v in (report.get("accuracy", {}).get("fused", {}).get("classes_by_code", {}) or {}).items()}
+        if not names:
+            from osgeo import gdal
+
+            cats = gdal.Open(str(result.crop_map)).GetRasterBand(1).GetCategoryNames() or []
+            names = {i: n for i, n in enumerate(cats) if i > 0 and n}
+        layer = class_layer(result.crop_map, "Crop map (early season + fused NDVI)", names)
+        layers.append(layer)
+        if result.crop_map_early:
+            layers.append(class_layer(result.crop_map_early, "Crop map (early season only)", names))
+    for v in result.vectors:
+        if v.suffix == ".gpkg":
+            palette = {}
+            if result.crop_map:
+                for cls in layers[0].renderer().classes():
+                    palette[cls.label] = cls.color
+            layers.append(polygon_layer(v, "Crop polygons", palette))
+    for date, path in result.fused.items():
+        layers.append(ndvi_layer(path, f"TSSTFN NDVI {date}"))
+    for date, path in result.starfm.items():
+        layers.append(ndvi_layer(path, f"STARFM NDVI {date}"))
+    for date, path in result.difference.items():
+        layers.append(difference_layer(path, f"TSSTFN − Sentinel-2 {date}"))
+    for layer in layers:
+        project.addMapLayer(layer, False)
+        node = group.addLayer(layer)
+        if layer.name().startswith(("STARFM", "TSSTFN −", "Crop map (early")):
+            node.setItemVisibilityChecked(False)
+    return group

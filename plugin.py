@@ -25,6 +25,7 @@ class TsstfnCropMapperPlugin:
         self.action: QAction | None = None
         self.provider = None
         self.dialog = None
+        self.task = None
 
     # QGIS plugin API ----------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802
@@ -68,5 +69,31 @@ class TsstfnCropMapperPlugin:
 
         if self.dialog is None:
             self.dialog = CropMapperDialog(self.iface, parent=self.iface.mainWindow())
+            self.dialog.job_ready.connect(self.start_job)
         self.dialog.show()
         self.dialog.raise_()
+
+    def start_job(self, job):
+        """Run ``job`` in a QgsTask; results load as a layer group, messages go to the message bar."""
+        from qgis.core import Qgis
+
+        from .ui.layers import add_result_layers
+        from .ui.task import JobTask
+
+        bar = self.iface.messageBar()
+
+        def success(result):
+            add_result_layers(result, job.name)
+            kappa = result.accuracy.get("fused", {}).get("kappa")
+            text = f"{job.name} done: outputs in {result.output_dir}" + (
+                f", kappa {100 * kappa:.1f} %" if kappa is not None else ""
+            )
+            bar.pushMessage(PLUGIN_NAME, text, Qgis.Success, 15)
+
+        def error(message):
+            bar.pushMessage(PLUGIN_NAME, message, Qgis.Warning if message.startswith("Cancelled") else Qgis.Critical, 0)
+
+        self.task = JobTask(job, success, error)
+        QgsApplication.taskManager().addTask(self.task)
+        bar.pushMessage(PLUGIN_NAME, f"{job.name} started; progress in the task manager (bottom right).", Qgis.Info, 5)
+        return self.task

@@ -9,6 +9,7 @@ whose own value is NaN on any date cannot be classified and gets nodata (class 0
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -391,6 +392,16 @@ def classify_to_file(
     return Path(out_path)
 
 
+def class_names_of(path: str | Path) -> dict[int, str]:
+    """Class code -> name of a crop map written by :func:`classify_to_file`."""
+    ds = gdal.Open(str(path))  # keep the dataset alive while its band is used
+    band = ds.GetRasterBand(1)
+    text = band.GetMetadataItem("CLASS_NAMES")
+    if text:
+        return {int(k): v for k, v in json.loads(text).items()}
+    return {i: n for i, n in enumerate(band.GetCategoryNames() or []) if i > 0 and n}
+
+
 def style_class_band(band: gdal.Band, names: dict[int, str]) -> None:
     ct = gdal.ColorTable()
     ct.SetColorEntry(0, (0, 0, 0, 0))
@@ -400,3 +411,5 @@ def style_class_band(band: gdal.Band, names: dict[int, str]) -> None:
     band.SetRasterColorTable(ct)
     band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
     band.SetCategoryNames(["nodata"] + [names.get(c, "") for c in range(1, top + 1)])
+    # also in the GeoTIFF itself: category names live in a .aux.xml sidecar, which may be disabled
+    band.SetMetadataItem("CLASS_NAMES", json.dumps({str(k): v for k, v in sorted(names.items())}))

@@ -20,8 +20,10 @@ def polygonize(class_raster: str | Path, out_path: str | Path, names: dict[int, 
     if driver_name is None:
         raise InputError(f"Unsupported vector format '{out_path.suffix}'; use .shp or .gpkg.")
     src = gdal.Open(str(class_raster))
-    band = src.GetRasterBand(1)
-    names = names or dict(enumerate(band.GetCategoryNames() or []))
+    if not names:
+        from .classify import class_names_of
+
+        names = class_names_of(class_raster)
     gt = src.GetGeoTransform()
     pixel_ha = abs(gt[1] * gt[5]) / 10000.0
     mem = gdal.GetDriverByName("MEM").CreateCopy("", src)

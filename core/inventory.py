@@ -64,8 +64,12 @@ def build_tables(rasters: list[RasterInfo], season_cutoff: tuple[int, int] = (7,
     prediction_year = max(d.year for d in by_date)
     for date in sorted(by_date):
         entry = by_date[date]
-        row = {"date": date.isoformat(), "modis": entry.get("modis"), "sentinel2": entry.get("sentinel2"),
-               "sentinel2_mask": entry.get("scl")}
+        row = {
+            "date": date.isoformat(),
+            "modis": entry.get("modis"),
+            "sentinel2": entry.get("sentinel2"),
+            "sentinel2_mask": entry.get("scl"),
+        }
         if date.year == prediction_year and date >= dt.date(date.year, *season_cutoff):
             if row["modis"]:
                 tables.targets.append(row)

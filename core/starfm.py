@@ -15,7 +15,8 @@ Exact cases of the method: a centre with no coarse change (``T = 0``) keeps its 
 centre whose fine and coarse base values agree (``S = 0``) takes the coarse value at the
 prediction date. Coarse images are the MODIS NDVI already resampled onto the fine grid.
 
-Vectorised over window offsets (one whole-image tensor operation per offset), on CPU or CUDA.
+Vectorised over window offsets (one whole-image array operation per offset): numpy on the CPU, torch
+on CUDA (``device``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,51 @@ class StarfmParams:
     uncertainty: float = 0.005
 
 
+class _NumpyOps:
+    """CPU backend: numpy (no OpenMP thread pool, which stalls inside Qt worker threads)."""
+
+    def __init__(self) -> None:
+        self.asarray = lambda a: np.asarray(a, dtype=np.float32)
+        self.abs, self.where, self.isfinite, self.isnan = np.abs, np.where, np.isfinite, np.isnan
+        self.to_numpy = lambda a: np.asarray(a)
+
+    def pad(self, a, hw):
+        return np.pad(a, hw, mode="constant", constant_values=np.nan)
+
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=np.float32)
+
+    def full(self, shape, value):
+        return np.full(shape, value, dtype=np.float32)
+
+
+class _TorchOps:
+    """GPU backend: the same operations on torch tensors."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self.torch, self.dev = torch, torch.device(device)
+        self.asarray = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=self.dev)
+        self.abs, self.isfinite, self.isnan = torch.abs, torch.isfinite, torch.isnan
+        self.to_numpy = lambda a: a.cpu().numpy()
+
+    def where(self, cond, a, b):
+        t = self.torch
+        a = a if isinstance(a, t.Tensor) else t.tensor(a, device=self.dev)
+        b = b if isinstance(b, t.Tensor) else t.tensor(b, device=self.dev)
+        return t.where(cond, a, b)
+
+    def pad(self, a, hw):
+        return self.torch.nn.functional.pad(a[None, None], (hw, hw, hw, hw), value=float("nan"))[0, 0]
+
+    def zeros(self, shape):
+        return self.torch.zeros(shape, device=self.dev)
+
+    def full(self, shape, value):
+        return self.torch.full(shape, value, device=self.dev)
+
+
 def starfm(
     fine_base: Sequence[np.ndarray],
     coarse_base: Sequence[np.ndarray],
@@ -43,43 +89,42 @@ def starfm(
     params: StarfmParams = StarfmParams(),
     device: str = "cpu",
 ) -> np.ndarray:
-    """Predict fine NDVI at the target date from one or two base pairs (arrays on the fine grid)."""
-    import torch
+    """Predict fine NDVI at the target date from one or two base pairs (arrays on the fine grid).
 
-    dev = torch.device(device)
-    t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=dev)  # noqa: E731
-    cp = t(coarse_target)
+    ``device`` ``cpu`` computes with numpy, ``cuda``/``cuda:N`` with torch on that GPU.
+    """
+    ops = _NumpyOps() if device == "cpu" else _TorchOps(device)
+    cp = ops.asarray(coarse_target)
     h, w = cp.shape
     hw = params.half_window
-    num = torch.zeros((h, w), device=dev)
-    den = torch.zeros((h, w), device=dev)
     unc = params.uncertainty
-    exact = torch.full((h, w), float("nan"), device=dev)
+    num, den = ops.zeros((h, w)), ops.zeros((h, w))
+    exact = ops.full((h, w), float("nan"))
     for f0_np, c0_np in zip(fine_base, coarse_base):
-        f0, c0 = t(f0_np), t(c0_np)
-        s = (f0 - c0).abs()
-        tt = (c0 - cp).abs()
+        f0, c0 = ops.asarray(f0_np), ops.asarray(c0_np)
+        s = ops.abs(f0 - c0)
+        tt = ops.abs(c0 - cp)
         threshold = 2.0 * float(np.nanstd(f0_np)) / params.n_classes
-        pad = lambda a: torch.nn.functional.pad(a[None, None], (hw, hw, hw, hw), value=float("nan"))[0, 0]  # noqa: E731
-        fp, sp, tp, c0p, cpp = pad(f0), pad(s), pad(tt), pad(c0), pad(cp)
-        for dy in range(-hw, hw + 1):
-            for dx in range(-hw, hw + 1):
-                win = (slice(hw + dy, hw + dy + h), slice(hw + dx, hw + dx + w))
-                fn, sn, tn = fp[win], sp[win], tp[win]
-                similar = ((fn - f0).abs() <= threshold) & (sn <= s + unc) & (tn <= tt + unc)
-                similar &= torch.isfinite(fn) & torch.isfinite(sn) & torch.isfinite(tn)
-                d = 1.0 + (dx * dx + dy * dy) ** 0.5 / hw
-                weight = torch.where(similar, 1.0 / ((sn + unc) * (tn + unc) * d), torch.zeros((), device=dev))
-                value = fn + cpp[win] - c0p[win]
-                num += torch.where(similar, weight * value, torch.zeros((), device=dev))
-                den += weight
+        fp, sp, tp, c0p, cpp = (ops.pad(a, hw) for a in (f0, s, tt, c0, cp))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for dy in range(-hw, hw + 1):
+                for dx in range(-hw, hw + 1):
+                    win = (slice(hw + dy, hw + dy + h), slice(hw + dx, hw + dx + w))
+                    fn, sn, tn = fp[win], sp[win], tp[win]
+                    similar = (ops.abs(fn - f0) <= threshold) & (sn <= s + unc) & (tn <= tt + unc)
+                    similar = similar & ops.isfinite(fn) & ops.isfinite(sn) & ops.isfinite(tn)
+                    d = 1.0 + (dx * dx + dy * dy) ** 0.5 / hw
+                    weight = ops.where(similar, 1.0 / ((sn + unc) * (tn + unc) * d), 0.0)
+                    num = num + ops.where(similar, weight * (fn + cpp[win] - c0p[win]), 0.0)
+                    den = den + weight
         # exact cases at the centre (the first base pair that has one wins)
-        exact = torch.where(torch.isnan(exact) & (tt == 0), f0, exact)
-        exact = torch.where(torch.isnan(exact) & (s == 0), cp, exact)
-    out = torch.where(den > 0, num / den.clamp_min(1e-30), torch.full_like(num, float("nan")))
-    out = torch.where(torch.isfinite(exact), exact, out)
-    out = torch.where(torch.isfinite(cp), out, torch.full_like(out, float("nan")))
-    return out.cpu().numpy()
+        exact = ops.where(ops.isnan(exact) & (tt == 0), f0, exact)
+        exact = ops.where(ops.isnan(exact) & (s == 0), cp, exact)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = ops.where(den > 0, num / ops.where(den > 0, den, 1.0), float("nan"))
+    out = ops.where(ops.isfinite(exact), exact, out)
+    out = ops.where(ops.isfinite(cp), out, float("nan"))
+    return ops.to_numpy(out).astype(np.float32)
 
 
 def starfm_reference(fine_base, coarse_base, coarse_target, params: StarfmParams = StarfmParams()) -> np.ndarray:

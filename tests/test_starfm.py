@@ -36,3 +36,22 @@ def test_vectorised_equals_slow_reference(pairs):
     slow = starfm_reference(fine, coarse, target, P)
     np.testing.assert_allclose(fast, slow, atol=1e-4, equal_nan=True)
     assert np.isnan(fast[7, 7])
+
+
+def test_torch_backend_matches_numpy():
+    from tsstfn_crop_mapper.core.starfm import _TorchOps
+
+    rng = np.random.default_rng(5)
+    f0 = rng.uniform(0.1, 0.8, (16, 16))
+    c0 = f0 + rng.normal(0, 0.05, f0.shape)
+    cp = c0 + 0.1
+    # the torch code path (on CPU here, the same code runs on CUDA)
+    import tsstfn_crop_mapper.core.starfm as mod
+
+    original = mod._NumpyOps
+    try:
+        mod._NumpyOps = lambda: _TorchOps("cpu")
+        via_torch = starfm([f0], [c0], cp, P)
+    finally:
+        mod._NumpyOps = original
+    np.testing.assert_allclose(via_torch, starfm([f0], [c0], cp, P), atol=1e-5)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsColorRampShader,
@@ -53,15 +51,10 @@ def difference_layer(path, name: str) -> QgsRasterLayer:
     return layer
 
 
-def class_layer(path, name: str, names: dict[int, str]) -> QgsRasterLayer:
-    """Paletted renderer from the file's colour table, labelled with the class names."""
+def class_layer(path, name: str) -> QgsRasterLayer:
+    """Paletted renderer with the file's colours and class names (the legend shows the names)."""
     layer = QgsRasterLayer(str(path), name)
-    classes = QgsPalettedRasterRenderer.colorTableToClassData(layer.dataProvider().colorTable(1))
-    classes = [
-        QgsPalettedRasterRenderer.Class(c.value, c.color, names.get(int(c.value), str(int(c.value))))
-        for c in classes
-        if int(c.value) in names
-    ]
+    classes = [QgsPalettedRasterRenderer.Class(code, QColor(*rgba), label) for code, (label, rgba) in class_styles(path).items()]
     layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
     return layer
 
@@ -76,27 +69,31 @@ def polygon_layer(path, name: str, colours: dict[str, QColor]) -> QgsVectorLayer
     return layer
 
 
+def class_styles(path) -> dict[int, tuple[str, tuple[int, int, int, int]]]:
+    """Class code -> (name, RGBA) from the crop map's class names and colour table (written by core)."""
+    from osgeo import gdal
+
+    from ..core.classify import class_names_of
+
+    ds = gdal.Open(str(path))  # keep the dataset alive while its band is used
+    table = ds.GetRasterBand(1).GetColorTable()
+    return {
+        code: (name, tuple(table.GetColorEntry(code)) if table and code < table.GetCount() else (128, 128, 128, 255))
+        for code, name in class_names_of(path).items()
+    }
+
+
 def add_result_layers(result, run_name: str, project: QgsProject | None = None):
     """Add a run's outputs to ``project`` in a group named after the run; returns the group."""
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.insertGroup(0, run_name)
     layers = []
-    names = {}
     if result.crop_map:
-        import json
-
-        report = json.loads((Path(result.output_dir) / "report" / "run_report.json").read_text())
-        names = {int(k): v for k, v in (report.get("accuracy", {}).get("fused", {}).get("classes_by_code", {}) or {}).items()}
-        if not names:
-            from osgeo import gdal
-
-            cats = gdal.Open(str(result.crop_map)).GetRasterBand(1).GetCategoryNames() or []
-            names = {i: n for i, n in enumerate(cats) if i > 0 and n}
-        layer = class_layer(result.crop_map, "Crop map (early season + fused NDVI)", names)
+        layer = class_layer(result.crop_map, "Crop map (early season + fused NDVI)")
         layers.append(layer)
         if result.crop_map_early:
-            layers.append(class_layer(result.crop_map_early, "Crop map (early season only)", names))
+            layers.append(class_layer(result.crop_map_early, "Crop map (early season only)"))
     for v in result.vectors:
         if v.suffix == ".gpkg":
             palette = {}

@@ -49,6 +49,12 @@ class JobTask(QgsTask):
         return False
 
     def finished(self, ok: bool) -> None:
+        try:
+            self._report(ok)
+        except Exception:  # an exception escaping a Qt virtual would abort QGIS
+            log(f"Showing the results of {self.job.name} failed:\n{traceback.format_exc()}", Qgis.Critical)
+
+    def _report(self, ok: bool) -> None:
         if ok:
             log(f"{self.job.name} finished: {self.result.report}")
             if self.on_success:

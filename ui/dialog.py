@@ -1,0 +1,394 @@
+"""The dialog: gathers a job, validates it through core, emits it. It never runs the work."""
+
+from __future__ import annotations
+
+import json
+
+from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsSettings
+from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QDate, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import TsstfnError
+from ..core.strategies import DESCRIPTIONS, STRATEGIES
+from .pairs_table import PairsTable
+
+SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
+
+
+class CropMapperDialog(QDialog):
+    """Emits ``job_ready(Job)`` when the analyst presses Run and the job is valid."""
+
+    job_ready = pyqtSignal(object)
+
+    def __init__(self, iface=None, parent=None) -> None:
+        super().__init__(parent)
+        self.iface = iface
+        self.setWindowTitle("TSSTFN Crop Mapper")
+        self.resize(900, 640)
+        tabs = QTabWidget()
+        tabs.addTab(self._inputs_tab(), "Inputs")
+        tabs.addTab(self._model_tab(), "Model")
+        tabs.addTab(self._outputs_tab(), "Samples and outputs")
+        self.tabs = tabs
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setObjectName("validationMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020")
+        buttons = QHBoxLayout()
+        self.load_button, self.save_button = QPushButton("Load job…"), QPushButton("Save job…")
+        self.run_button, self.close_button = QPushButton("Run"), QPushButton("Close")
+        self.run_button.setDefault(True)
+        for b in (self.load_button, self.save_button):
+            buttons.addWidget(b)
+        buttons.addStretch()
+        for b in (self.run_button, self.close_button):
+            buttons.addWidget(b)
+        self.load_button.clicked.connect(self._load_clicked)
+        self.save_button.clicked.connect(self._save_clicked)
+        self.run_button.clicked.connect(self.run)
+        self.close_button.clicked.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.estimate_label)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.restore_settings()
+
+    # Tabs -------------------------------------------------------------------------------
+    def _inputs_tab(self) -> QWidget:
+        w = QWidget()
+        v = QVBoxLayout(w)
+        top = QHBoxLayout()
+        self.fill_button = QPushButton("Fill from project layers")
+        self.fill_button.setToolTip(
+            "Dates from the layer names/metadata; MODIS by name or pixel size; the latest year is the prediction year"
+        )
+        self.fill_button.clicked.connect(self.fill_from_project)
+        self.cutoff = QDateEdit(QDate(2000, 7, 1))
+        self.cutoff.setDisplayFormat("d MMMM")
+        top.addWidget(self.fill_button)
+        top.addWidget(QLabel("critical season (targets) starts on"))
+        top.addWidget(self.cutoff)
+        top.addStretch()
+        v.addLayout(top)
+        self.reference_table = PairsTable()
+        self.prediction_table = PairsTable()
+        self.targets_table = PairsTable("real Sentinel-2 (optional, for scoring)")
+        for title, table in (
+            ("Reference year (training) pairs", self.reference_table),
+            ("Prediction year, early-season base pairs", self.prediction_table),
+            ("Target dates (MODIS of the cloudy critical dates)", self.targets_table),
+        ):
+            row = QHBoxLayout()
+            row.addWidget(QLabel(f"<b>{title}</b>"))
+            row.addStretch()
+            add, remove = QPushButton("+"), QPushButton("−")
+            add.setFixedWidth(28)
+            remove.setFixedWidth(28)
+            add.clicked.connect(lambda _=False, t=table: t.add_row({}))
+            remove.clicked.connect(lambda _=False, t=table: t.remove_selected())
+            row.addWidget(add)
+            row.addWidget(remove)
+            v.addLayout(row)
+            v.addWidget(table)
+        return w
+
+    def _model_tab(self) -> QWidget:
+        from ..core.training import available_devices
+
+        w = QWidget()
+        f = QFormLayout(w)
+        self.strategy = QComboBox()
+        for s in STRATEGIES:
+            self.strategy.addItem(f"{s}: {DESCRIPTIONS[s]}", s)
+        self.strategy.setCurrentIndex(1)
+        f.addRow("Time alignment", self.strategy)
+        self.n_base = QSpinBox()
+        self.n_base.setRange(1, 30)
+        self.n_base.setValue(7)
+        f.addRow("Base pairs", self.n_base)
+        self.forecast = QComboBox()
+        self.forecast.addItem("individual: each target from the original base pairs", "individual")
+        self.forecast.addItem("sequential: each prediction joins the base pairs", "sequential")
+        f.addRow("Forecast", self.forecast)
+        self.train_new, self.load_model = QRadioButton("Train a new model"), QRadioButton("Load a saved model")
+        self.train_new.setChecked(True)
+        self.model_file = QgsFileWidget()
+        self.model_file.setFilter("TSSTFN model (*.tsstfn)")
+        f.addRow(self.train_new)
+        f.addRow(self.load_model, self.model_file)
+        self.width_spin, self.patch_spin, self.epochs_spin = QSpinBox(), QSpinBox(), QSpinBox()
+        self.width_spin.setRange(4, 128)
+        self.width_spin.setValue(16)
+        self.width_spin.setToolTip("Filters of the first UNet block; the paper uses 64 (slow on a CPU)")
+        self.patch_spin.setRange(32, 512)
+        self.patch_spin.setSingleStep(16)
+        self.patch_spin.setValue(192)
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(200)
+        f.addRow("Model width", self.width_spin)
+        f.addRow("Patch size (px, multiple of 16)", self.patch_spin)
+        f.addRow("Maximum epochs (early stopping after 12)", self.epochs_spin)
+        self.device = QComboBox()
+        for dev, text in available_devices():
+            self.device.addItem(text, dev)
+        if self.device.count() > 1:
+            self.device.setCurrentIndex(1)
+        f.addRow("Device", self.device)
+        for widget in (self.width_spin, self.patch_spin, self.epochs_spin, self.n_base):
+            widget.valueChanged.connect(self.update_estimate)
+        self.device.currentIndexChanged.connect(self.update_estimate)
+        return w
+
+    def _outputs_tab(self) -> QWidget:
+        w = QWidget()
+        f = QFormLayout(w)
+        self.samples = QgsMapLayerComboBox()
+        self.samples.setFilters(QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.PolygonLayer)
+        self.samples.setAllowEmptyLayer(True)
+        self.class_field = QgsFieldComboBox()
+        self.group_field = QgsFieldComboBox()
+        self.group_field.setAllowEmptyFieldName(True)
+        self.samples.layerChanged.connect(self.class_field.setLayer)
+        self.samples.layerChanged.connect(self.group_field.setLayer)
+        self.class_field.setLayer(self.samples.currentLayer())
+        self.group_field.setLayer(self.samples.currentLayer())
+        f.addRow("Samples layer", self.samples)
+        f.addRow("Class field", self.class_field)
+        self.split = QComboBox()
+        self.split.addItem("random 7:3 by pixel (the paper's)", "random")
+        self.split.addItem("7:3 by field (no field on both sides)", "field")
+        f.addRow("Accuracy split", self.split)
+        f.addRow("Field id (split by field)", self.group_field)
+        self.output_dir = QgsFileWidget()
+        self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        f.addRow("Output folder", self.output_dir)
+        self.format_checks = {
+            fmt: QCheckBox(label) for fmt, label in (("gtiff", "GeoTIFF"), ("shp", "Shapefile"), ("gpkg", "GeoPackage"))
+        }
+        row = QHBoxLayout()
+        for c in self.format_checks.values():
+            c.setChecked(True)
+            row.addWidget(c)
+        f.addRow("Crop map formats", row)
+        self.mmu = QDoubleSpinBox()
+        self.mmu.setRange(0, 100)
+        self.mmu.setSuffix(" ha")
+        f.addRow("Minimum mapping unit", self.mmu)
+        self.starfm = QCheckBox("Also compute the STARFM baseline")
+        self.starfm.setChecked(True)
+        f.addRow(self.starfm)
+        return w
+
+    # Job <-> widgets --------------------------------------------------------------------
+    def job_dict(self) -> dict:
+        data = {
+            "reference": self.reference_table.rows(),
+            "prediction": self.prediction_table.rows(),
+            "targets": self.targets_table.rows(),
+            "output_dir": self.output_dir.filePath(),
+            "strategy": self.strategy.currentData(),
+            "n_base": self.n_base.value(),
+            "forecast": self.forecast.currentData(),
+            "train": {
+                "width": self.width_spin.value(),
+                "patch": self.patch_spin.value(),
+                "max_epochs": self.epochs_spin.value(),
+                "device": self.device.currentData(),
+            },
+            "split": self.split.currentData(),
+            "formats": [k for k, c in self.format_checks.items() if c.isChecked()],
+            "mmu_ha": self.mmu.value(),
+            "starfm": self.starfm.isChecked(),
+            "class_field": self.class_field.currentField() or "crop",
+        }
+        if self.load_model.isChecked() and self.model_file.filePath():
+            data["model"] = self.model_file.filePath()
+        layer = self.samples.currentLayer()
+        if layer is not None:
+            data["samples"] = layer.source().split("|")[0]
+        if self.group_field.currentField():
+            data["group_field"] = self.group_field.currentField()
+        return data
+
+    def set_job_dict(self, data: dict) -> None:
+        self.reference_table.set_rows(data.get("reference", []))
+        self.prediction_table.set_rows(data.get("prediction", []))
+        self.targets_table.set_rows(data.get("targets", []))
+        self.output_dir.setFilePath(data.get("output_dir", ""))
+        if data.get("strategy") in STRATEGIES:
+            self.strategy.setCurrentIndex(STRATEGIES.index(data["strategy"]))
+        self.n_base.setValue(int(data.get("n_base", 7)))
+        self.forecast.setCurrentIndex(1 if data.get("forecast") == "sequential" else 0)
+        train = data.get("train", {})
+        self.width_spin.setValue(int(train.get("width", self.width_spin.value())))
+        self.patch_spin.setValue(int(train.get("patch", self.patch_spin.value())))
+        self.epochs_spin.setValue(int(train.get("max_epochs", self.epochs_spin.value())))
+        self.split.setCurrentIndex(1 if data.get("split") == "field" else 0)
+        if data.get("model"):
+            self.load_model.setChecked(True)
+            self.model_file.setFilePath(data["model"])
+        self.update_estimate()
+
+    def build_job(self):
+        """The validated core Job, or raise TsstfnError with a message that names the row or field."""
+        from ..core.job import job_from_dict, validate_job
+
+        data = self.job_dict()
+        if not data["output_dir"]:
+            raise TsstfnError("Choose an output folder (tab 'Samples and outputs').")
+        for key, table, title in (
+            ("reference", self.reference_table, "Reference"),
+            ("prediction", self.prediction_table, "Prediction"),
+            ("targets", self.targets_table, "Targets"),
+        ):
+            for i, row in enumerate(data[key]):
+                where = f"{title} row {i + 1}"
+                if not row.get("modis"):
+                    raise TsstfnError(f"{where}: choose the MODIS layer.")
+                if key != "targets" and not row.get("sentinel2"):
+                    raise TsstfnError(f"{where}: choose the Sentinel-2 layer.")
+                if not row.get("date"):
+                    raise TsstfnError(f"{where}: type the date (YYYY-MM-DD).")
+                self._check_layers(row, where, table, i)
+        if not data.get("samples"):
+            raise TsstfnError("Choose a samples layer (tab 'Samples and outputs').")
+        return validate_job(job_from_dict(data, "."))
+
+    def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
+        from ..core.align import overlap_fraction, reference_grid
+        from ..core.raster import open_raster, srs_of
+
+        first = self.prediction_table.rows()
+        grid = reference_grid(first[0]["sentinel2"]) if first and first[0].get("sentinel2") else None
+        for col, key in ((1, "modis"), (2, "sentinel2")):
+            if not row.get(key):
+                continue
+            name = table.layer_name(index, col)
+            try:
+                ds = open_raster(row[key], name)
+                srs_of(ds, name)
+                if grid is not None:
+                    overlap_fraction(ds, grid, name)
+            except TsstfnError as exc:
+                raise TsstfnError(f"{where}: {exc}") from None
+
+    def validate(self) -> str | None:
+        try:
+            self.build_job()
+        except TsstfnError as exc:
+            return str(exc)
+        return None
+
+    # Actions ----------------------------------------------------------------------------
+    def fill_from_project(self) -> None:
+        from ..core.inventory import RasterInfo, build_tables
+
+        infos = []
+        for layer in QgsProject.instance().mapLayers().values():
+            if layer.type() == layer.RasterLayer:
+                infos.append(RasterInfo(layer.name(), layer.source(), layer.rasterUnitsPerPixelX()))
+        tables = build_tables(infos, (self.cutoff.date().month(), self.cutoff.date().day()))
+        self.reference_table.set_rows(tables.reference)
+        self.prediction_table.set_rows(tables.prediction)
+        self.targets_table.set_rows(tables.targets)
+        notes = [f"no date found for: {', '.join(tables.undated)} (type it in the table)"] if tables.undated else []
+        notes += tables.incomplete
+        self.message.setText("; ".join(notes))
+        self.update_estimate()
+
+    def update_estimate(self) -> None:
+        from ..core.estimate import estimate_run
+        from ..core.raster import open_raster
+
+        rows = self.prediction_table.rows()
+        try:
+            ds = open_raster(rows[0]["sentinel2"])
+        except (TsstfnError, IndexError, KeyError):
+            self.estimate_label.setText("Estimate: add the prediction-year pairs to see the run's memory, disk and time.")
+            return
+        e = estimate_run(
+            ds.RasterXSize,
+            ds.RasterYSize,
+            len(rows) + len(self.reference_table.rows()),
+            max(1, len(self.targets_table.rows())),
+            self.n_base.value(),
+            self.width_spin.value(),
+            self.patch_spin.value(),
+            self.epochs_spin.value(),
+            self.device.currentData() or "cpu",
+        )
+        text = (
+            f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "
+            f"time about {e.minutes:.0f} min on {self.device.currentText()}."
+        )
+        warnings = e.warnings()
+        self.estimate_label.setText(text + ("  ⚠ " + "; ".join(warnings) if warnings else ""))
+
+    def run(self) -> None:
+        try:
+            job = self.build_job()
+        except TsstfnError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText("")
+        self.save_settings()
+        self.job_ready.emit(job)
+
+    def _load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load job", "", "Job files (*.json *.yaml *.yml)")
+        if path:
+            self.load_job_file(path)
+
+    def _save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save job", "job.json", "Job files (*.json)")
+        if path:
+            self.save_job_file(path)
+
+    def load_job_file(self, path: str) -> None:
+        from ..core.job import job_to_dict, load_job
+
+        try:
+            self.set_job_dict(job_to_dict(load_job(path)))
+            self.message.setText("")
+        except TsstfnError as exc:
+            self.message.setText(str(exc))
+
+    def save_job_file(self, path: str) -> None:
+        from ..core.job import save_job
+
+        try:
+            save_job(self.build_job(), path)
+        except TsstfnError as exc:
+            self.message.setText(str(exc))
+
+    def save_settings(self) -> None:
+        QgsSettings().setValue(SETTINGS_KEY, json.dumps(self.job_dict()))
+
+    def restore_settings(self) -> None:
+        text = QgsSettings().value(SETTINGS_KEY, "")
+        if text:
+            try:
+                self.set_job_dict(json.loads(text))
+            except (ValueError, TypeError):
+                pass
+        self.update_estimate()

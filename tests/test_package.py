@@ -43,7 +43,7 @@ def test_zip_installs_into_a_fresh_profile_and_loads(plugin_zip, tmp_path):
     plugins = home / ".local/share/QGIS/QGIS3/profiles/default/python/plugins"
     plugins.mkdir(parents=True)
     zipfile.ZipFile(plugin_zip).extractall(plugins)
-    env = {**{k: v for k, v in os.environ.items() if k != "QGIS_PLUGINPATH"}, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QGIS")}, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": sysconfig.get_paths()["purelib"]}
     run = lambda *a: subprocess.run(["qgis_process.bin", *a], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)  # noqa: E731
     enabled = run("plugins", "enable", "tsstfn_crop_mapper")

@@ -79,12 +79,16 @@ def run_experiment(
             kappa.setdefault("sequential forecast", {})[s] = crop_accuracy(job, prep, samples, split, early + pair_s)[1].kappa
         sub(1.0, "done")
     sub = steps.sub("starfm")
-    if starfm:
-        for t, date in zip(targets, dates):
-            if t.sentinel2:
-                latest = max((p for p in prep.prediction if p.date < t.date), key=lambda p: p.date)
-                path = starfm_to_file(latest, t, prep.grid, out / f"starfm_ndvi_{t.date:%Y%m%d}.tif", is_cancelled)
-                fusion[date]["STARFM"] = fusion_metrics(read_array(path), read_array(t.sentinel2))
+    for t, date in zip(targets, dates):
+        if not t.sentinel2:
+            continue
+        truth = read_array(t.sentinel2)
+        latest = max((p for p in prep.prediction if p.date < t.date), key=lambda p: p.date)
+        fusion[date]["MODIS cubic"] = fusion_metrics(read_array(t.modis), truth)
+        fusion[date]["latest clear Sentinel-2"] = fusion_metrics(read_array(latest.sentinel2), truth)
+        if starfm:
+            path = starfm_to_file(latest, t, prep.grid, out / f"starfm_ndvi_{t.date:%Y%m%d}.tif", is_cancelled)
+            fusion[date]["STARFM"] = fusion_metrics(read_array(path), truth)
     sub(1.0, "done")
     result = {
         "strategies": list(strategies),
@@ -101,7 +105,7 @@ def run_experiment(
 def write_tables(result: dict, out: Path) -> None:
     strategies = result["strategies"]
     # Table 2: fusion quality
-    methods = ["STARFM", *[f"TSSTFN {s}" for s in strategies]]
+    methods = ["MODIS cubic", "latest clear Sentinel-2", "STARFM", *[f"TSSTFN {s}" for s in strategies]]
     lines = [
         "# Fused NDVI against the real Sentinel-2 (paper Table 2)",
         "",

@@ -144,6 +144,8 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin):
     ndvi = next(n.layer() for n in group.findLayers() if n.layer().name() == "TSSTFN NDVI 2021-07-30")
     assert ndvi.renderer().type() == "singlebandpseudocolor"
     assert (ndvi.renderer().classificationMin(), ndvi.renderer().classificationMax()) == (0.0, 1.0)
+    visible = {n.layer().name() for n in group.findLayers() if n.isVisible()}
+    assert "Crop map (early season + fused NDVI)" in visible and "Crop map (early season only)" not in visible
     polygons = next(n.layer() for n in group.findLayers() if n.layer().name() == "Crop polygons")
     assert polygons.renderer().type() == "categorizedSymbol"
     bar_texts = [w.text() for w in plugin.iface.messageBar().items()]

@@ -145,5 +145,6 @@ def test_experiment_writes_paper_shaped_tables(scene, tmp_path):
     out = tmp_path / "x" / "experiment"
     table = (out / "table_kappa.md").read_text()
     assert "| early season |" in table and "early + 2021-07-30 + 2021-08-31 (sequential forecast)" in table
-    assert "TSSTFN STR_D" in (out / "table_fusion.md").read_text()
+    fusion_table = (out / "table_fusion.md").read_text()
+    assert "TSSTFN STR_D" in fusion_table and "| MODIS cubic | latest clear Sentinel-2 |" in fusion_table
     assert (out / "figure_kappa.png").read_bytes()[:4] == b"\x89PNG"

@@ -30,8 +30,15 @@ def plugin_zip(tmp_path_factory):
 def test_zip_holds_the_plugin_folder_only(plugin_zip):
     names = zipfile.ZipFile(plugin_zip).namelist()
     assert all(n.startswith("tsstfn_crop_mapper/") for n in names)
-    for required in ("metadata.txt", "__init__.py", "plugin.py", "resources/icon.svg", "core/model.py", "ui/dialog.py",
-                     "processing_provider/provider.py"):
+    for required in (
+        "metadata.txt",
+        "__init__.py",
+        "plugin.py",
+        "resources/icon.svg",
+        "core/model.py",
+        "ui/dialog.py",
+        "processing_provider/provider.py",
+    ):
         assert f"tsstfn_crop_mapper/{required}" in names
     for excluded in ("tests/", "bench/", "scripts/", ".ci/", "docs/", "__pycache__", ".pyc", ".venv"):
         assert not any(excluded in n for n in names), excluded
@@ -43,8 +50,12 @@ def test_zip_installs_into_a_fresh_profile_and_loads(plugin_zip, tmp_path):
     plugins = home / ".local/share/QGIS/QGIS3/profiles/default/python/plugins"
     plugins.mkdir(parents=True)
     zipfile.ZipFile(plugin_zip).extractall(plugins)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QGIS")}, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONPATH": sysconfig.get_paths()["purelib"]}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("QGIS")},
+        "HOME": str(home),
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": sysconfig.get_paths()["purelib"],
+    }
     run = lambda *a: subprocess.run(["qgis_process.bin", *a], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)  # noqa: E731
     enabled = run("plugins", "enable", "tsstfn_crop_mapper")
     assert enabled.returncode == 0, enabled.stdout + enabled.stderr

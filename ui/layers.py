@@ -110,6 +110,6 @@ def add_result_layers(result, run_name: str, project: QgsProject | None = None):
     for layer in layers:
         project.addMapLayer(layer, False)
         node = group.addLayer(layer)
-        if layer.name().startswith(("STARFM", "TSSTFN −", "Crop map (early")):
+        if layer.name().startswith(("STARFM", "TSSTFN −")) or layer.name() == "Crop map (early season only)":
             node.setItemVisibilityChecked(False)
     return group

@@ -521,9 +521,9 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
 
 def starfm_to_file(base, target, grid, out_path, is_cancelled=lambda: False, params=None):
     """STARFM over the scene in overlapping patches (memory bounded), from one base pair."""
-    from .raster import atomic_output, create_geotiff, read_array
+    from .prediction import tiled_to_geotiff
+    from .raster import read_array
     from .starfm import StarfmParams, starfm
-    from .tiling import predict_tiled
 
     params = params or StarfmParams()
 
@@ -534,25 +534,18 @@ def starfm_to_file(base, target, grid, out_path, is_cancelled=lambda: False, par
     def predict(batch):
         return np.stack([starfm([b[0]], [b[1]], b[2], params) for b in batch])
 
-    with atomic_output(out_path) as tmp:
-        ds = create_geotiff(tmp, grid)
-        band = ds.GetRasterBand(1)
-        band.SetDescription(f"STARFM NDVI {target.date.isoformat()}")
-        predict_tiled(
-            read,
-            predict,
-            lambda y, rows: band.WriteArray(rows, 0, y),
-            grid.width,
-            grid.height,
-            256,
-            4 * params.half_window,
-            1,
-            None,
-            is_cancelled,
-        )
-        ds.FlushCache()
-        ds = None
-    return Path(out_path)
+    return tiled_to_geotiff(
+        read,
+        predict,
+        grid,
+        out_path,
+        256,
+        4 * params.half_window,
+        1,
+        f"STARFM NDVI {target.date.isoformat()}",
+        None,
+        is_cancelled,
+    )
 
 
 def write_run_report(job: Job, result: JobResult) -> Path:

@@ -35,6 +35,40 @@ def make_predictor(model, meta: dict, device=None) -> Callable[[np.ndarray], np.
     return predict
 
 
+def tiled_to_geotiff(
+    read: ReadWindow,
+    predict: Callable[[np.ndarray], np.ndarray],
+    grid,
+    out_path: str | Path,
+    patch: int,
+    overlap: int,
+    batch_size: int,
+    description: str,
+    progress: Callable[[float, str], None] | None = None,
+    is_cancelled: Callable[[], bool] = lambda: False,
+) -> Path:
+    """Stream ``predict`` over ``grid`` in feathered patches into a float32 GeoTIFF, atomically."""
+    with atomic_output(out_path) as tmp:
+        ds = create_geotiff(tmp, grid)
+        band = ds.GetRasterBand(1)
+        band.SetDescription(description)
+        predict_tiled(
+            read,
+            predict,
+            lambda y, rows: band.WriteArray(rows, 0, y),
+            grid.width,
+            grid.height,
+            patch,
+            overlap,
+            batch_size,
+            progress,
+            is_cancelled,
+        )
+        ds.FlushCache()
+        ds = None
+    return Path(out_path)
+
+
 def predict_to_file(
     model,
     meta: dict,
@@ -48,23 +82,15 @@ def predict_to_file(
     description: str = "TSSTFN NDVI",
 ) -> Path:
     """Predict over ``grid`` reading inputs with ``read(x, y, w, h) -> (2N+1, h, w)``; atomic write."""
-    predict = make_predictor(model, meta)
-    with atomic_output(out_path) as tmp:
-        ds = create_geotiff(tmp, grid)
-        band = ds.GetRasterBand(1)
-        band.SetDescription(description)
-        predict_tiled(
-            read,
-            predict,
-            lambda y, rows: band.WriteArray(rows, 0, y),
-            grid.width,
-            grid.height,
-            meta["config"]["patch"],
-            overlap,
-            batch_size,
-            progress,
-            is_cancelled,
-        )
-        ds.FlushCache()
-        ds = None
-    return Path(out_path)
+    return tiled_to_geotiff(
+        read,
+        make_predictor(model, meta),
+        grid,
+        out_path,
+        meta["config"]["patch"],
+        overlap,
+        batch_size,
+        description,
+        progress,
+        is_cancelled,
+    )

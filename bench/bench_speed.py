@@ -28,12 +28,15 @@ def matmul_peak(device: str) -> float:
     if device != "cpu":
         torch.cuda.synchronize()
     reps = 20 if device != "cpu" else 5
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    if device != "cpu":
-        torch.cuda.synchronize()
-    return 2 * n**3 * reps / (time.perf_counter() - t)
+    best = 0.0
+    for _ in range(5):  # best of five: the practical peak, not an average over interruptions
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t))
+    return best
 
 
 def patch_flops(width: int, patch: int = 192, n_base: int = 7) -> float:

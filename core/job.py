@@ -243,6 +243,19 @@ def validate_job(job: Job) -> Job:
     return job
 
 
+def check_samples(job: Job):
+    """Read the job's samples against its study area: raises InputError when none fall inside,
+    a class is unknown or has too few samples. Returns the samples (reads only the vector file)."""
+    from . import classify
+    from .align import reference_grid
+
+    if not job.samples:
+        raise InputError("Job field 'samples': give a point or polygon layer, or a label raster, with the crop classes.")
+    first = job.prediction[0]
+    grid = reference_grid(first.sentinel2, Path(first.sentinel2).name, job.aoi)
+    return classify.read_samples(job.samples, job.class_field, grid, group_field=job.group_field)
+
+
 # Running -----------------------------------------------------------------------------------
 
 
@@ -430,6 +443,7 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
     out.mkdir(parents=True, exist_ok=True)
     steps = Steps(progress, {"align": 2, "train": 6, "predict": 3, "starfm": 1, "classify": 2, "export": 1})
     result = JobResult(out)
+    samples = check_samples(job) if job.samples else None  # fail before hours of training, not after
 
     prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled)
     sub = steps.sub("train")
@@ -475,10 +489,9 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: Callable
         sub((k + 1) / len(prep.targets), stamp)
 
     # crop classification, early season only and with the fused dates, then vectors
-    if job.samples:
+    if samples is not None:
         sub = steps.sub("classify")
         early = [p.sentinel2 for p in prep.prediction]
-        samples = classify.read_samples(job.samples, job.class_field, prep.grid, group_field=job.group_field)
         split = classify.split(samples, job.split, job.test_fraction, job.forest.random_state)
         for label, paths in (("early", early), ("fused", early + [str(result.fused[t.date.isoformat()]) for t in prep.targets])):
             _check(is_cancelled)

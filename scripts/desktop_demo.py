@@ -73,7 +73,7 @@ def step_wait():
         return
     layers = {n.layer().name(): n.layer() for n in group.findLayers()} if group else {}
     log(f"result layers: {sorted(layers)}")
-    crop = layers.get("Crop map (early season + fused NDVI)")
+    crop = layers.get("Crop map (with fused NDVI)")
     if crop is not None:
         iface.setActiveLayer(crop)
         iface.mapCanvas().setExtent(crop.extent())

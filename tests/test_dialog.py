@@ -78,6 +78,33 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     dialog.n_base.setValue(5)
     dialog.samples.setLayer(None)
     assert dialog.validate() == "Choose a samples layer (tab 'Samples and outputs')."
+    far_path = tmp_path / "far_samples.gpkg"
+    _write_points(far_path, [(-70.0, -40.0, "corn")] * 3)
+    far_points = QgsVectorLayer(str(far_path), "far samples", "ogr")
+    QgsProject.instance().addMapLayer(far_points)
+    dialog.samples.setLayer(far_points)
+    dialog.class_field.setField("crop")
+    message = dialog.validate()
+    assert message.startswith("Samples layer (tab 'Samples and outputs'): None of the samples in 'far_samples.gpkg'")
+    assert "inside the study area" in message
+
+
+def _write_points(path, points) -> None:
+    """A real GeoPackage of WGS 84 points with a 'crop' field, written with OGR."""
+    from osgeo import ogr, osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = ds.CreateLayer("samples", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("crop", ogr.OFTString))
+    for x, y, crop in points:
+        feat = ogr.Feature(layer.GetLayerDefn())
+        feat.SetField("crop", crop)
+        feat.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} {y})"))
+        layer.CreateFeature(feat)
+    ds = None
 
 
 def test_job_file_round_trip_and_settings(dialog, tmp_path):
@@ -136,8 +163,8 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin):
     assert state["status"] == "complete", [w.text() for w in plugin.iface.messageBar().items()]
     group = QgsProject.instance().layerTreeRoot().findGroup("test_run")
     names = [n.layer().name() for n in group.findLayers()]
-    assert "Crop map (early season + fused NDVI)" in names and "TSSTFN NDVI 2021-07-30" in names and "Crop polygons" in names
-    crop = next(n.layer() for n in group.findLayers() if n.layer().name().startswith("Crop map (early season +"))
+    assert "Crop map (with fused NDVI)" in names and "TSSTFN NDVI 2021-07-30" in names and "Crop polygons" in names
+    crop = next(n.layer() for n in group.findLayers() if n.layer().name().startswith("Crop map (with fused"))
     labels = [c.label for c in crop.renderer().classes()]
     assert labels == ["soybean", "corn", "other"]
     assert [label for label, _ in crop.renderer().legendSymbologyItems()] == ["soybean", "corn", "other"]
@@ -145,7 +172,7 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin):
     assert ndvi.renderer().type() == "singlebandpseudocolor"
     assert (ndvi.renderer().classificationMin(), ndvi.renderer().classificationMax()) == (0.0, 1.0)
     visible = {n.layer().name() for n in group.findLayers() if n.isVisible()}
-    assert "Crop map (early season + fused NDVI)" in visible and "Crop map (early season only)" not in visible
+    assert "Crop map (with fused NDVI)" in visible and "Crop map (early season only)" not in visible
     polygons = next(n.layer() for n in group.findLayers() if n.layer().name() == "Crop polygons")
     assert polygons.renderer().type() == "categorizedSymbol"
     bar_texts = [w.text() for w in plugin.iface.messageBar().items()]

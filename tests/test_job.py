@@ -148,3 +148,12 @@ def test_experiment_writes_paper_shaped_tables(scene, tmp_path):
     fusion_table = (out / "table_fusion.md").read_text()
     assert "TSSTFN STR_D" in fusion_table and "| MODIS cubic | latest clear Sentinel-2 |" in fusion_table
     assert (out / "figure_kappa.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_samples_fail_before_any_work(scene, tmp_path):
+    """A wrong class field is reported at once, before alignment or training write anything."""
+    job = scene_job(scene["root"], tmp_path / "s", train=TINY, n_base=5)
+    with pytest.raises(InputError, match="have no field 'kind'; fields are: .*crop"):
+        run_job(replace(job, class_field="kind"))
+    assert not (tmp_path / "s" / "aligned").exists()
+    assert [p for p in (tmp_path / "s").rglob("*") if p.is_file()] == []

@@ -251,7 +251,7 @@ class CropMapperDialog(QDialog):
 
     def build_job(self):
         """The validated core Job, or raise TsstfnError with a message that names the row or field."""
-        from ..core.job import job_from_dict, validate_job
+        from ..core.job import check_samples, job_from_dict, validate_job
 
         data = self.job_dict()
         if not data["output_dir"]:
@@ -272,7 +272,12 @@ class CropMapperDialog(QDialog):
                 self._check_layers(row, where, table, i)
         if not data.get("samples"):
             raise TsstfnError("Choose a samples layer (tab 'Samples and outputs').")
-        return validate_job(job_from_dict(data, "."))
+        job = validate_job(job_from_dict(data, "."))
+        try:
+            check_samples(job)
+        except TsstfnError as exc:
+            raise TsstfnError(f"Samples layer (tab 'Samples and outputs'): {exc}") from None
+        return job
 
     def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
         from ..core.align import overlap_fraction, reference_grid

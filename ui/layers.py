@@ -90,7 +90,7 @@ def add_result_layers(result, run_name: str, project: QgsProject | None = None):
     group = root.insertGroup(0, run_name)
     layers = []
     if result.crop_map:
-        layer = class_layer(result.crop_map, "Crop map (early season + fused NDVI)")
+        layer = class_layer(result.crop_map, "Crop map (with fused NDVI)")
         layers.append(layer)
         if result.crop_map_early:
             layers.append(class_layer(result.crop_map_early, "Crop map (early season only)"))

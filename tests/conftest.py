@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal, ogr, osr
 
 from tsstfn_crop_mapper.core.synthetic import generate_scene
 
@@ -48,5 +48,22 @@ def make_raster(
         band.WriteArray(a)
     if metadata:
         ds.SetMetadata(metadata)
+    ds = None
+    return str(path)
+
+
+def make_points(path, pts, epsg=32651, field_type=ogr.OFTString) -> str:
+    """A GeoPackage of points ``(x, y, crop)`` in ``epsg`` (x = easting or longitude), written with OGR."""
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    lyr = ds.CreateLayer("s", srs, ogr.wkbPoint)
+    lyr.CreateField(ogr.FieldDefn("crop", field_type))
+    for x, y, v in pts:
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetField("crop", v)
+        f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} {y})"))
+        lyr.CreateFeature(f)
     ds = None
     return str(path)

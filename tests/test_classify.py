@@ -3,7 +3,7 @@ import pytest
 from osgeo import gdal, ogr, osr
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score, precision_score, recall_score
 
-from conftest import make_raster
+from conftest import make_points, make_raster
 from tsstfn_crop_mapper.core import classify
 from tsstfn_crop_mapper.core.accuracy import assess, write_reports
 from tsstfn_crop_mapper.core.align import Grid
@@ -51,25 +51,10 @@ def test_strip_features_equal_whole_features(tmp_path):
         np.testing.assert_array_equal(f, whole[y0 : y0 + h])
 
 
-def _points(path, pts, epsg=32651, field_type=ogr.OFTString):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    lyr = ds.CreateLayer("s", srs, ogr.wkbPoint)
-    lyr.CreateField(ogr.FieldDefn("crop", field_type))
-    for x, y, v in pts:
-        f = ogr.Feature(lyr.GetLayerDefn())
-        f.SetField("crop", v)
-        f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} {y})"))
-        lyr.CreateFeature(f)
-    ds = None
-    return str(path)
-
-
 def test_samples_from_points_and_polygons(tmp_path):
     grid = _grid(20, 20)
     pts = [(640005 + 10 * i, 5149995 - 10 * (i % 7), "corn" if i % 2 else "soybean") for i in range(20)]
-    s = classify.read_samples(_points(tmp_path / "p.gpkg", pts), "crop", grid, min_per_class=5)
+    s = classify.read_samples(make_points(tmp_path / "p.gpkg", pts), "crop", grid, min_per_class=5)
     assert s.names == {1: "soybean", 2: "corn"}
     assert (s.rows[:3] == [0, 1, 2]).all() and (s.cols[:3] == [0, 1, 2]).all()
     # a polygon covering 4 x 3 pixel centres, in geographic coordinates (reprojected)
@@ -96,14 +81,14 @@ def test_samples_from_points_and_polygons(tmp_path):
 
 def test_sample_errors(tmp_path):
     grid = _grid(20, 20)
-    outside = _points(tmp_path / "out.gpkg", [(100.0, 100.0, "corn")] * 3)
+    outside = make_points(tmp_path / "out.gpkg", [(100.0, 100.0, "corn")] * 3)
     with pytest.raises(InputError, match="None of the samples in 'out.gpkg' falls inside the study area"):
         classify.read_samples(outside, "crop", grid)
     pts = [(640005 + 10 * i, 5149995, v) for i, v in enumerate(["corn"] * 12 + ["wheat"] * 12)]
-    path = _points(tmp_path / "w.gpkg", pts)
+    path = make_points(tmp_path / "w.gpkg", pts)
     with pytest.raises(InputError, match="class 'wheat' is not one of the classes soybean, corn, other"):
         classify.read_samples(path, "crop", grid, classes={1: "soybean", 2: "corn", 3: "other"})
-    few = _points(tmp_path / "few.gpkg", [(640005 + 10 * i, 5149995, "corn" if i < 15 else "soybean") for i in range(18)])
+    few = make_points(tmp_path / "few.gpkg", [(640005 + 10 * i, 5149995, "corn" if i < 15 else "soybean") for i in range(18)])
     with pytest.raises(InputError, match="class 'soybean' has 3 sample\\(s\\); at least 10"):
         classify.read_samples(few, "crop", grid)
     with pytest.raises(InputError, match="no field 'class'; fields are: crop"):

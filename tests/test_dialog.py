@@ -52,7 +52,7 @@ def test_fill_from_layers(dialog, scene):
 
 
 def test_each_invalid_input_has_its_message(dialog, tmp_path):
-    from conftest import make_raster
+    from conftest import make_points, make_raster
 
     dialog.reference_table.item(2, 0).setText("")
     assert dialog.validate() == "Reference row 3: type the date (YYYY-MM-DD)."
@@ -78,33 +78,14 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     dialog.n_base.setValue(5)
     dialog.samples.setLayer(None)
     assert dialog.validate() == "Choose a samples layer (tab 'Samples and outputs')."
-    far_path = tmp_path / "far_samples.gpkg"
-    _write_points(far_path, [(-70.0, -40.0, "corn")] * 3)
-    far_points = QgsVectorLayer(str(far_path), "far samples", "ogr")
+    far_path = make_points(tmp_path / "far_samples.gpkg", [(-70.0, -40.0, "corn")] * 3, epsg=4326)
+    far_points = QgsVectorLayer(far_path, "far samples", "ogr")
     QgsProject.instance().addMapLayer(far_points)
     dialog.samples.setLayer(far_points)
     dialog.class_field.setField("crop")
     message = dialog.validate()
     assert message.startswith("Samples layer (tab 'Samples and outputs'): None of the samples in 'far_samples.gpkg'")
     assert "inside the study area" in message
-
-
-def _write_points(path, points) -> None:
-    """A real GeoPackage of WGS 84 points with a 'crop' field, written with OGR."""
-    from osgeo import ogr, osr
-
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    layer = ds.CreateLayer("samples", srs, ogr.wkbPoint)
-    layer.CreateField(ogr.FieldDefn("crop", ogr.OFTString))
-    for x, y, crop in points:
-        feat = ogr.Feature(layer.GetLayerDefn())
-        feat.SetField("crop", crop)
-        feat.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({x} {y})"))
-        layer.CreateFeature(feat)
-    ds = None
 
 
 def test_job_file_round_trip_and_settings(dialog, tmp_path):

@@ -364,6 +364,7 @@ def classify_to_file(
     with atomic_output(out_path) as tmp, atomic_output(proba_path) if proba_path else nullcontext() as ptmp:
         ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
         band = ds.GetRasterBand(1)
+        band.SetDescription("crop class")
         pds = create_geotiff(ptmp, grid, len(classes)) if ptmp else None
         for y0 in range(0, grid.height, STRIP_ROWS):
             if is_cancelled():

@@ -121,6 +121,7 @@ def test_classifier_map_colours_names_and_reload(tmp_path):
     assert (arr[2:] == truth[2:]).mean() > 0.99
     assert band.GetCategoryNames()[:3] == ["nodata", "soybean", "corn"]
     assert band.GetColorTable().GetColorEntry(2)[:3] == (63, 143, 58)
+    assert band.GetDescription() == "crop class"
     proba = gdal.Open(str(tmp_path / "proba.tif"))
     assert proba.RasterCount == 2 and proba.GetRasterBand(2).GetDescription() == "P(corn)"
     saved = classify.save_classifier(clf, tmp_path / "rf.skops")

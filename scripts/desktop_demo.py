@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsContrastEnhancement, QgsProject, QgsRasterLayer, QgsSingleBandGrayRenderer, QgsVectorLayer
 from qgis.PyQt.QtCore import QTimer
 from qgis.utils import iface, plugins
 
@@ -29,8 +29,20 @@ def step_setup():
         node = group.addLayer(layer)
         node.setItemVisibilityChecked(False)
     group.setExpanded(False)
+    # what an analyst looks at while the task runs: a clear early-season Sentinel-2 scene under the samples
+    backdrop = next(n for n in group.findLayers() if n.layer().name().startswith("T51TXM_20210622"))
+    nir = QgsSingleBandGrayRenderer(backdrop.layer().dataProvider(), 2)  # B08 in grey
+    nir.setContrastEnhancement(QgsContrastEnhancement(backdrop.layer().dataProvider().dataType(2)))
+    nir.contrastEnhancement().setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
+    stats = backdrop.layer().dataProvider().bandStatistics(2)
+    nir.contrastEnhancement().setMinimumValue(stats.minimumValue)
+    nir.contrastEnhancement().setMaximumValue(stats.maximumValue)
+    backdrop.layer().setRenderer(nir)
+    backdrop.setItemVisibilityChecked(True)
     samples = QgsVectorLayer(str(scene / "samples_2021.gpkg"), "samples", "ogr")
     QgsProject.instance().addMapLayer(samples)
+    QgsProject.instance().layerTreeRoot().findLayer(samples).setItemVisibilityChecked(False)
+    state["backdrop"] = backdrop.layer()
     plugin = plugins["tsstfn_crop_mapper"]
     plugin.action.trigger()  # as a user clicks the toolbar button
     d = plugin.dialog
@@ -60,6 +72,8 @@ def step_run():
     d.run()  # validates, emits the job; the plugin starts the QgsTask
     log(f"validation message: '{d.message.text()}'")
     d.hide()
+    iface.mapCanvas().setExtent(state["backdrop"].extent())
+    iface.mapCanvas().refresh()
     QTimer.singleShot(1000, step_wait)
 
 
@@ -95,6 +109,8 @@ def step_map_shots():
 def step_finish():
     iface.mainWindow().grab().save(str(SHOTS / "qgis_fused_ndvi.png"))
     log("screenshots saved")
+    # outputs under /tmp count as temporary layers, which makes QGIS ask before quitting
+    QgsProject.instance().removeAllMapLayers()
     QgsProject.instance().setDirty(False)
     iface.actionExit().trigger()
 

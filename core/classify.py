@@ -208,8 +208,6 @@ def _codes(values, classes, name):
 
 
 def _samples_from_raster(path, grid, classes, min_per_class) -> Samples:
-    from .align import ndvi_to_grid  # noqa: F401 (same grid rules)
-
     ds = gdal.Open(str(path))
     if (ds.RasterXSize, ds.RasterYSize) != (grid.width, grid.height):
         raise InputError(

@@ -88,28 +88,20 @@ def add_result_layers(result, run_name: str, project: QgsProject | None = None):
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.insertGroup(0, run_name)
-    layers = []
+    layers = []  # (layer, shown): the comparisons start hidden, one click away
     if result.crop_map:
-        layer = class_layer(result.crop_map, "Crop map (with fused NDVI)")
-        layers.append(layer)
+        crop = class_layer(result.crop_map, "Crop map (with fused NDVI)")
+        layers.append((crop, True))
         if result.crop_map_early:
-            layers.append(class_layer(result.crop_map_early, "Crop map (early season only)"))
+            layers.append((class_layer(result.crop_map_early, "Crop map (early season only)"), False))
     for v in result.vectors:
         if v.suffix == ".gpkg":
-            palette = {}
-            if result.crop_map:
-                for cls in layers[0].renderer().classes():
-                    palette[cls.label] = cls.color
-            layers.append(polygon_layer(v, "Crop polygons", palette))
-    for date, path in result.fused.items():
-        layers.append(ndvi_layer(path, f"TSSTFN NDVI {date}"))
-    for date, path in result.starfm.items():
-        layers.append(ndvi_layer(path, f"STARFM NDVI {date}"))
-    for date, path in result.difference.items():
-        layers.append(difference_layer(path, f"TSSTFN − Sentinel-2 {date}"))
-    for layer in layers:
+            palette = {cls.label: cls.color for cls in crop.renderer().classes()} if result.crop_map else {}
+            layers.append((polygon_layer(v, "Crop polygons", palette), True))
+    layers += [(ndvi_layer(path, f"TSSTFN NDVI {date}"), True) for date, path in result.fused.items()]
+    layers += [(ndvi_layer(path, f"STARFM NDVI {date}"), False) for date, path in result.starfm.items()]
+    layers += [(difference_layer(path, f"TSSTFN − Sentinel-2 {date}"), False) for date, path in result.difference.items()]
+    for layer, shown in layers:
         project.addMapLayer(layer, False)
-        node = group.addLayer(layer)
-        if layer.name().startswith(("STARFM", "TSSTFN −")) or layer.name() == "Crop map (early season only)":
-            node.setItemVisibilityChecked(False)
+        group.addLayer(layer).setItemVisibilityChecked(shown)
     return group

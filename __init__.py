@@ -4,7 +4,9 @@ QGIS imports this package and calls :func:`classFactory`. Nothing heavy is impor
 ``core`` subpackage is numpy + GDAL + (lazily) torch and scikit-learn, usable without QGIS.
 """
 
-__version__ = "0.1.0"
+from .core.version import __version__
+
+__all__ = ["__version__", "classFactory"]
 
 
 def classFactory(iface):  # noqa: N802 (QGIS API name)

@@ -6,15 +6,16 @@ imports neither torch nor scikit-learn, so QGIS start-up stays fast.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
+from .ui.resources import ICON_PATH
+
 PLUGIN_NAME = "TSSTFN Crop Mapper"
 MENU = "&TSSTFN Crop Mapper"
-ICON_PATH = str(Path(__file__).resolve().parent / "resources" / "icon.svg")
 
 
 class TsstfnCropMapperPlugin:
@@ -23,9 +24,9 @@ class TsstfnCropMapperPlugin:
     def __init__(self, iface) -> None:
         self.iface = iface
         self.action: QAction | None = None
-        self.provider = None
-        self.dialog = None
-        self.task = None
+        self.provider: Any = None
+        self.dialog: Any = None
+        self.task: Any = None
 
     # QGIS plugin API ----------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802

@@ -12,11 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-from tsstfn_crop_mapper.core.cli import DEMO_TRAIN
-from tsstfn_crop_mapper.core.experiment import run_experiment
-from tsstfn_crop_mapper.core.job import scene_job
-from tsstfn_crop_mapper.core.synthetic import generate_scene
-from tsstfn_crop_mapper.core.training import TrainConfig
+from tsstfn_crop_mapper.core.demo.job import DEMO_TRAIN, scene_job
+from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
+from tsstfn_crop_mapper.core.pipeline.experiment import run_experiment
 
 
 def main() -> None:
@@ -28,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out).resolve()
     generate_scene(out / "scene", size=args.size, seed=args.seed)
-    job = scene_job(out / "scene", out / "run", train=TrainConfig(**DEMO_TRAIN), split=args.split)
+    job = scene_job(out / "scene", out / "run", train=DEMO_TRAIN, split=args.split)
     t0 = time.perf_counter()
     run_experiment(job, progress=None)
     print(f"scene {args.size} x {args.size} px, seed {args.seed}, TrainConfig {DEMO_TRAIN}, split {args.split}")

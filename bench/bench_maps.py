@@ -46,7 +46,8 @@ def main() -> None:
             f"| {100 * cohen_kappa_score(truth[ok], m[ok]):.2f} % |"
         )
 
-    from tsstfn_crop_mapper.core.job import load_job, run_job
+    from tsstfn_crop_mapper.core.pipeline.job import load_job
+    from tsstfn_crop_mapper.core.pipeline.run import run_job
 
     job = load_job(args.demo / "demo_job.json")
     print("\n| split of the sample points | kappa early season | kappa with fused NDVI |")
@@ -54,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for split, group in (("random", job.group_field), ("field", "field_id")):
             again = replace(job, split=split, group_field=group, model=str(args.demo / "run" / f"{job.name}.tsstfn"))
-            acc = run_job(replace(again, starfm=False, output_dir=str(Path(tmp) / split))).accuracy
+            acc = run_job(replace(again, compare=(), output_dir=str(Path(tmp) / split))).accuracy
             print(f"| {split} | {100 * acc['early']['kappa']:.2f} % | {100 * acc['fused']['kappa']:.2f} % |")
 
     if args.png:

@@ -44,7 +44,7 @@ def patch_flops(width: int, patch: int = 192, n_base: int = 7) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from tsstfn_crop_mapper.core.model import TSSTFN
+    from tsstfn_crop_mapper.core.fusion.model import TSSTFN
 
     model = TSSTFN(n_base, patch, width).eval()
     counter = FlopCounterMode(display=False)
@@ -72,10 +72,10 @@ def run_predict(width: int, size: int, device: str, patch: int) -> dict:
     import torch
     from osgeo import osr
 
-    from tsstfn_crop_mapper.core.align import Grid
-    from tsstfn_crop_mapper.core.model import TSSTFN
-    from tsstfn_crop_mapper.core.prediction import predict_to_file
-    from tsstfn_crop_mapper.core.training import TrainConfig
+    from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+    from tsstfn_crop_mapper.core.fusion.model import TSSTFN
+    from tsstfn_crop_mapper.core.fusion.prediction import predict_to_file
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
 
     torch.set_num_threads(torch.get_num_threads())
     cfg = TrainConfig(width=width, patch=patch, device=device)
@@ -116,7 +116,7 @@ def run_train(width: int, device: str, patch: int, batches: int) -> dict:
     import numpy as np
     import torch
 
-    from tsstfn_crop_mapper.core.model import TSSTFN
+    from tsstfn_crop_mapper.core.fusion.model import TSSTFN
 
     model = TSSTFN(7, patch, width).to(device).train()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
@@ -184,7 +184,7 @@ def main() -> None:
         "| width | params | GFLOP / 192 px patch (fwd) | predict 2048² s | Mpx/s | patches/s | achieved GFLOP/s | % of peak | peak RSS MB | GPU MB |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    from tsstfn_crop_mapper.core.model import TSSTFN, count_parameters
+    from tsstfn_crop_mapper.core.fusion.model import TSSTFN, count_parameters
 
     for w in widths:
         flops = patch_flops(w)

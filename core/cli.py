@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from .errors import TsstfnError
 
 
-def _scene(args) -> None:
-    from .synthetic import generate_scene
+def _scene(args: argparse.Namespace) -> None:
+    from .demo.synthetic import generate_scene
 
     manifest = generate_scene(args.out, size=args.size, seed=args.seed)
     print(f"synthetic two-season scene written to {args.out} ({manifest['size']} x {manifest['size']} px); see scene.json")
@@ -20,12 +21,15 @@ def _print_progress(fraction: float, message: str) -> None:
     print(f"[{100 * fraction:5.1f} %] {message}", flush=True)
 
 
-def _summary(result) -> None:
+def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
+    from .pipeline.report import method_label
+
     print("\nOutputs:")
     for date, path in result.fused.items():
         print(f"  fused NDVI {date}: {path}")
-    for date, path in result.starfm.items():
-        print(f"  STARFM NDVI {date}: {path}")
+    for name, by_date in result.compared.items():
+        for date, path in by_date.items():
+            print(f"  {method_label(name)} NDVI {date}: {path}")
     if result.crop_map:
         print(f"  crop map: {result.crop_map}")
     for v in result.vectors:
@@ -37,41 +41,35 @@ def _summary(result) -> None:
         print(f"  kappa ({label}): {100 * a['kappa']:.2f} %")
 
 
-def _run(args) -> None:
-    from .job import load_job, run_job
+def _run(args: argparse.Namespace) -> None:
+    from .pipeline.job import load_job
+    from .pipeline.run import run_job
 
     _summary(run_job(load_job(args.job), progress=_print_progress))
 
 
-def _experiment(args) -> None:
-    from .experiment import run_experiment
-    from .job import load_job
+def _experiment(args: argparse.Namespace) -> None:
+    from .pipeline.experiment import run_experiment
+    from .pipeline.job import load_job
 
-    strategies = [s.strip().upper() for s in args.strategies.split(",")]
-    run_experiment(load_job(args.job), strategies, progress=_print_progress)
-    print(f"tables and figure in {load_job(args.job).output_dir}/experiment/")
-
-
-DEMO_TRAIN = dict(width=8, patch=64, batch_size=16, max_epochs=30, patience=6, cl_paths=3)
+    job = load_job(args.job)
+    run_experiment(job, [s.strip() for s in args.strategies.split(",")], progress=_print_progress)
+    print(f"tables and figure in {Path(job.output_dir) / 'experiment'}")
 
 
-def _demo(args) -> None:
-    from pathlib import Path
-
-    from .job import run_job, save_job, scene_job
-    from .synthetic import generate_scene
-    from .training import TrainConfig
+def _demo(args: argparse.Namespace) -> None:
+    from .demo.job import prepare_demo
+    from .pipeline.run import run_job
 
     out = Path(args.out).resolve()
-    generate_scene(out / "scene", size=args.size, seed=args.seed)
+    job = prepare_demo(out, args.size, args.seed, args.strategy)
     print(f"demo scene: {out / 'scene'} (scene.json lists every file and its role)")
-    job = scene_job(out / "scene", out / "run", train=TrainConfig(**DEMO_TRAIN), strategy=args.strategy, name="demo")
-    save_job(job, out / "demo_job.json")
     print(f"job file: {out / 'demo_job.json'} (re-run with: python -m tsstfn_crop_mapper run {out / 'demo_job.json'})")
     _summary(run_job(job, progress=_print_progress))
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: ``scene``, ``demo``, ``run`` and ``experiment``."""
     parser = argparse.ArgumentParser(prog="python -m tsstfn_crop_mapper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scene", help="write the synthetic two-season scene")
@@ -96,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 with one clear message for a user error)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:

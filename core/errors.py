@@ -27,4 +27,5 @@ class CancelledError(TsstfnError):
     """The user cancelled the work; partial outputs have been removed."""
 
     def __init__(self, message: str = "Cancelled by the user.") -> None:
+        """Create the error with the message shown to the user."""
         super().__init__(message)

@@ -5,15 +5,13 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..core.raster import PRODUCTS
+from ..core.inputs.products import MASK_KINDS, PRODUCTS
 from .base import TsstfnAlgorithm
-
-MASK_KINDS = ["scl", "modis_state", "binary"]
 
 
 class AlignAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "align"
-    DISPLAY = "Align NDVI to a Sentinel-2 grid"
+    DISPLAY = "Align NDVI to a fine grid"
     HELP = (
         "Reads NDVI from a raster (an NDVI band, MOD09GQ or Sentinel-2 L2A red/NIR with their scale, offset and fill "
         "values; optional cloud mask) and warps it with cubic resampling onto the grid of the reference Sentinel-2 raster. "
@@ -25,13 +23,14 @@ class AlignAlgorithm(TsstfnAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("PRODUCT", "Product", options=list(PRODUCTS), defaultValue=1))
         self.addParameter(QgsProcessingParameterRasterLayer("REFERENCE", "Reference Sentinel-2 raster (target grid)"))
         self.addParameter(QgsProcessingParameterRasterLayer("MASK", "Cloud/QA mask", optional=True))
-        self.addParameter(QgsProcessingParameterEnum("MASK_KIND", "Mask kind", options=MASK_KINDS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum("MASK_KIND", "Mask kind", options=list(MASK_KINDS), defaultValue=0))
         self.addParameter(QgsProcessingParameterString("RESAMPLING", "GDAL resampling", defaultValue="cubic"))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Aligned NDVI"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..core.align import Grid, ndvi_to_grid
-        from ..core.raster import NdviSource
+        from ..core.inputs.align import ndvi_to_grid
+        from ..core.inputs.grid import Grid
+        from ..core.inputs.ndvi import NdviSource
 
         layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
         reference = self.parameterAsRasterLayer(parameters, "REFERENCE", context)
@@ -41,7 +40,7 @@ class AlignAlgorithm(TsstfnAlgorithm):
             list(PRODUCTS)[self.parameterAsEnum(parameters, "PRODUCT", context)],
             name=layer.name(),
             mask_path=mask.source() if mask else None,
-            mask_kind=MASK_KINDS[self.parameterAsEnum(parameters, "MASK_KIND", context)],
+            mask_kind=list(MASK_KINDS)[self.parameterAsEnum(parameters, "MASK_KIND", context)],
         )
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         grid = self.call_core(Grid.from_raster, reference.source(), reference.name())

@@ -10,9 +10,10 @@ from qgis.core import (
     QgsProviderRegistry,
 )
 
+from ..core.mapping.samples import Split
 from .base import TsstfnAlgorithm
 
-SPLITS = ["random", "field"]
+SPLITS = [s.value for s in Split]
 
 
 class ClassifyAlgorithm(TsstfnAlgorithm):
@@ -44,9 +45,10 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("OVERALL_ACCURACY", "Overall accuracy"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..core import classify
-        from ..core.accuracy import write_reports
-        from ..core.align import Grid
+        from ..core.inputs.grid import Grid
+        from ..core.mapping import classify
+        from ..core.mapping.accuracy import write_reports
+        from ..core.mapping.samples import read_samples, split
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context)
         paths = [layer.source() for layer in layers]
@@ -55,7 +57,7 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         group = self.parameterAsString(parameters, "GROUP_FIELD", context) or None
         uri = QgsProviderRegistry.instance().decodeUri("ogr", samples_layer.source())
         samples = self.call_core(
-            classify.read_samples,
+            read_samples,
             uri["path"],
             self.parameterAsString(parameters, "CLASS_FIELD", context),
             grid,
@@ -63,8 +65,8 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             group_field=group,
         )
         how = SPLITS[self.parameterAsEnum(parameters, "SPLIT", context)]
-        split = classify.split(samples, how, 0.3)
-        clf, acc = self.call_core(classify.train_and_assess, paths, grid, samples, split, classify.ForestParams(), f"{how} 7:3")
+        indices = split(samples, how, 0.3)
+        clf, acc = self.call_core(classify.train_and_assess, paths, grid, samples, indices, classify.ForestParams(), f"{how} 7:3")
         progress, cancelled = self.callbacks(feedback)
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         self.call_core(classify.classify_to_file, clf, paths, grid, out, None, progress, cancelled)

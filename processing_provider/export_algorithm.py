@@ -22,7 +22,7 @@ class ExportPolygonsAlgorithm(TsstfnAlgorithm):
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Crop polygons", defaultValue="crop_map.gpkg"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..core.export import polygonize
+        from ..core.mapping.export import polygonize
 
         raster = self.parameterAsRasterLayer(parameters, "INPUT", context).source()
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)

@@ -10,13 +10,18 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
+from ..core.fusion.methods import METHODS
+from ..core.fusion.tsstfn import Forecast
 from .base import TsstfnAlgorithm
+
+FORECASTS = [f.value for f in Forecast]
+COMPARABLE = [name for name, m in METHODS.items() if not m.learns]
 
 
 def _job(alg, parameters, context, folder_key=None):
     from dataclasses import replace
 
-    from ..core.job import load_job, validate_job
+    from ..core.pipeline.job import load_job, validate_job
 
     job = alg.call_core(load_job, alg.parameterAsFile(parameters, "JOB", context))
     if folder_key:
@@ -31,7 +36,8 @@ class RunJobAlgorithm(TsstfnAlgorithm):
     DISPLAY = "Run a crop-mapping job"
     HELP = (
         "Runs a whole job file (JSON or YAML; the dialog can save one): alignment, TSSTFN training or loading, fused NDVI "
-        "for each target date, STARFM, crop maps with and without the fused dates, accuracy, exports and a run report."
+        "for each target date, the comparison methods, crop maps with and without the fused dates, accuracy, exports and "
+        "a run report. Comparison methods: " + "; ".join(f"{m.label}: {m.description}" for m in METHODS.values() if not m.learns)
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -39,14 +45,28 @@ class RunJobAlgorithm(TsstfnAlgorithm):
         self.addParameter(
             QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Output folder (empty: the job's)", optional=True)
         )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "COMPARE",
+                "Fusion methods scored beside TSSTFN (empty: the job's)",
+                options=[METHODS[n].label for n in COMPARABLE],
+                allowMultiple=True,
+                optional=True,
+            )
+        )
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_DIR", "Output folder"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_EARLY", "Kappa, early season only"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_FUSED", "Kappa, with fused NDVI"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..core.job import run_job
+        from dataclasses import replace
+
+        from ..core.pipeline.run import run_job
 
         job = _job(self, parameters, context, "OUTPUT_FOLDER")
+        chosen = self.parameterAsEnums(parameters, "COMPARE", context)
+        if chosen:
+            job = replace(job, compare=tuple(COMPARABLE[i] for i in chosen))
         result = self.call_core(run_job, job, *self.callbacks(feedback))
         feedback.pushInfo(result.report.read_text())
         return {
@@ -55,7 +75,7 @@ class RunJobAlgorithm(TsstfnAlgorithm):
             "KAPPA_EARLY": result.accuracy.get("early", {}).get("kappa"),
             "KAPPA_FUSED": result.accuracy.get("fused", {}).get("kappa"),
             "CROP_MAP": str(result.crop_map) if result.crop_map else None,
-            "FUSED": {k: str(v) for k, v in result.fused.items()},
+            "FUSED": {d.isoformat(): str(p) for d, p in result.fused.items()},
         }
 
 
@@ -74,15 +94,16 @@ class TrainAlgorithm(TsstfnAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from pathlib import Path
 
-        from ..core.job import fit_model, prepare
-        from ..core.training import save_model
+        from ..core.fusion import tsstfn
+        from ..core.fusion.modelfile import save_model
+        from ..core.pipeline.run import prepare
 
         job = _job(self, parameters, context)
         progress, cancelled = self.callbacks(feedback)
         prep = self.call_core(prepare, job, Path(job.output_dir) / "aligned", None, cancelled)
-        model, meta = self.call_core(fit_model, job, prep, progress, cancelled)
+        model, meta = self.call_core(tsstfn.fit, prep.fusion_inputs(), job.tsstfn_params(), progress, cancelled)
         out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        save_model(out, model, meta)
+        self.call_core(save_model, out, model, meta)
         feedback.pushInfo(
             f"best validation RMSE {meta['training']['best_val_rmse']:.4f} at epoch {meta['training']['best_epoch']}"
         )
@@ -97,25 +118,26 @@ class PredictAlgorithm(TsstfnAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile("JOB", "Job file", fileFilter="Job files (*.json *.yaml *.yml)"))
         self.addParameter(QgsProcessingParameterFile("MODEL", "Model file", fileFilter="TSSTFN model (*.tsstfn)"))
-        self.addParameter(
-            QgsProcessingParameterEnum("FORECAST", "Forecast", options=["individual", "sequential"], defaultValue=0)
-        )
+        self.addParameter(QgsProcessingParameterEnum("FORECAST", "Forecast", options=FORECASTS, defaultValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Output folder"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from dataclasses import replace
         from pathlib import Path
 
-        from ..core.job import predict_targets, prepare
-        from ..core.training import load_model
+        from ..core.fusion import tsstfn
+        from ..core.pipeline.run import prepare
 
         job = _job(self, parameters, context)
         out = Path(self.parameterAsString(parameters, "OUTPUT_FOLDER", context))
         out.mkdir(parents=True, exist_ok=True)
         progress, cancelled = self.callbacks(feedback)
-        model, meta = self.call_core(load_model, self.parameterAsFile(parameters, "MODEL", context), job.train.device)
+        forecast = FORECASTS[self.parameterAsEnum(parameters, "FORECAST", context)]
+        params = replace(job.tsstfn_params(), model=self.parameterAsFile(parameters, "MODEL", context), forecast=forecast)
+        model, meta = self.call_core(tsstfn.load, params)
         prep = self.call_core(prepare, job, out / "aligned", None, cancelled)
-        forecast = ["individual", "sequential"][self.parameterAsEnum(parameters, "FORECAST", context)]
         fused = self.call_core(
-            predict_targets, model, meta, job, prep, prep.targets, forecast, out, "fused_ndvi", progress, cancelled
-        )
-        return {"OUTPUT_FOLDER": str(out), "FUSED": {k: str(v) for k, v in fused.items()}}
+            tsstfn.predict, model, meta, prep.fusion_inputs(), params, lambda d: out / f"fused_ndvi_{d:%Y%m%d}.tif",
+            None, None, progress, cancelled,
+        )  # fmt: skip
+        return {"OUTPUT_FOLDER": str(out), "FUSED": {d.isoformat(): str(p) for d, p in fused.items()}}

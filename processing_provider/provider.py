@@ -5,10 +5,12 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from ..plugin import ICON_PATH
+from ..ui.resources import ICON_PATH
 
 
 class TsstfnProvider(QgsProcessingProvider):
+    """The provider *TSSTFN Crop Mapper*: one algorithm per file, all registered here."""
+
     def id(self) -> str:
         return "tsstfn"
 

@@ -1,13 +1,14 @@
 from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer
 
+from ..core.fusion.methods import METHODS
 from .base import TsstfnAlgorithm
 
 
 class StarfmAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "starfm"
-    DISPLAY = "STARFM fused NDVI"
+    DISPLAY = f"{METHODS['starfm'].label} fused NDVI"
     HELP = (
-        "STARFM (Gao et al., 2006) from one base pair: the fine NDVI and the coarse NDVI of the base date, and the coarse "
+        f"{METHODS['starfm'].description} Inputs: the fine NDVI and the coarse NDVI of the base date, and the coarse "
         "NDVI of the target date, all single-band NDVI rasters on the fine grid (use 'Align NDVI' first)."
     )
 
@@ -21,21 +22,15 @@ class StarfmAlgorithm(TsstfnAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "STARFM NDVI"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..core.align import Grid
-        from ..core.fusion import Pair
-        from ..core.job import starfm_to_file
-        from ..core.raster import open_raster
-        from ..core.starfm import StarfmParams
+        from ..core.fusion.starfm import StarfmParams, starfm_to_file
+        from ..core.inputs.grid import Grid
 
-        fine = self.parameterAsRasterLayer(parameters, "FINE_BASE", context).source()
+        fine = self.parameterAsRasterLayer(parameters, "FINE_BASE", context)
         cbase = self.parameterAsRasterLayer(parameters, "COARSE_BASE", context).source()
         ctarget = self.parameterAsRasterLayer(parameters, "COARSE_TARGET", context).source()
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        grid = self.call_core(Grid.from_dataset, self.call_core(open_raster, fine))
+        grid = self.call_core(Grid.from_raster, fine.source(), fine.name())
         params = StarfmParams(half_window=self.parameterAsInt(parameters, "HALF_WINDOW", context))
-        _, cancelled = self.callbacks(feedback)
-        import datetime as dt
-
-        today = dt.date.today()
-        self.call_core(starfm_to_file, Pair(today, cbase, fine), Pair(today, ctarget, None), grid, out, cancelled, params)
+        progress, cancelled = self.callbacks(feedback)
+        self.call_core(starfm_to_file, [fine.source()], [cbase], ctarget, grid, out, params, "STARFM NDVI", progress, cancelled)
         return {"OUTPUT": out}

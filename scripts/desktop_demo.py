@@ -17,7 +17,7 @@ def log(msg):
 
 
 def step_setup():
-    from tsstfn_crop_mapper.core.synthetic import generate_scene
+    from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
 
     scene = WORK / "scene"
     generate_scene(scene, size=192, seed=42)

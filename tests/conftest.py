@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from tsstfn_crop_mapper.core.synthetic import generate_scene
+from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
 
 gdal.UseExceptions()
 

@@ -26,7 +26,11 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.errors import TsstfnError
-from ..core.strategies import DESCRIPTIONS, STRATEGIES
+from ..core.formats import OUTPUT_FORMATS
+from ..core.fusion.methods import METHODS
+from ..core.fusion.strategies import DESCRIPTIONS, STRATEGIES
+from ..core.fusion.tsstfn import Forecast
+from ..core.mapping.samples import Split
 from .pairs_table import PairsTable
 
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
@@ -113,7 +117,7 @@ class CropMapperDialog(QDialog):
         return w
 
     def _model_tab(self) -> QWidget:
-        from ..core.training import available_devices
+        from ..core.fusion.training import available_devices
 
         w = QWidget()
         f = QFormLayout(w)
@@ -127,8 +131,8 @@ class CropMapperDialog(QDialog):
         self.n_base.setValue(7)
         f.addRow("Base pairs", self.n_base)
         self.forecast = QComboBox()
-        self.forecast.addItem("individual: each target from the original base pairs", "individual")
-        self.forecast.addItem("sequential: each prediction joins the base pairs", "sequential")
+        self.forecast.addItem("individual: each target from the original base pairs", Forecast.INDIVIDUAL.value)
+        self.forecast.addItem("sequential: each prediction joins the base pairs", Forecast.SEQUENTIAL.value)
         f.addRow("Forecast", self.forecast)
         self.train_new, self.load_model = QRadioButton("Train a new model"), QRadioButton("Load a saved model")
         self.train_new.setChecked(True)
@@ -175,16 +179,14 @@ class CropMapperDialog(QDialog):
         f.addRow("Samples layer", self.samples)
         f.addRow("Class field", self.class_field)
         self.split = QComboBox()
-        self.split.addItem("random 7:3 by pixel (the paper's)", "random")
-        self.split.addItem("7:3 by field (no field on both sides)", "field")
+        self.split.addItem("random 7:3 by pixel (the paper's)", Split.RANDOM.value)
+        self.split.addItem("7:3 by field (no field on both sides)", Split.FIELD.value)
         f.addRow("Accuracy split", self.split)
         f.addRow("Field id (split by field)", self.group_field)
         self.output_dir = QgsFileWidget()
         self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
         f.addRow("Output folder", self.output_dir)
-        self.format_checks = {
-            fmt: QCheckBox(label) for fmt, label in (("gtiff", "GeoTIFF"), ("shp", "Shapefile"), ("gpkg", "GeoPackage"))
-        }
+        self.format_checks = {key: QCheckBox(fmt.label) for key, fmt in OUTPUT_FORMATS.items()}
         row = QHBoxLayout()
         for c in self.format_checks.values():
             c.setChecked(True)
@@ -194,9 +196,13 @@ class CropMapperDialog(QDialog):
         self.mmu.setRange(0, 100)
         self.mmu.setSuffix(" ha")
         f.addRow("Minimum mapping unit", self.mmu)
-        self.starfm = QCheckBox("Also compute the STARFM baseline")
-        self.starfm.setChecked(True)
-        f.addRow(self.starfm)
+        self.compare_checks = {name: QCheckBox(m.label) for name, m in METHODS.items() if not m.learns}
+        row = QHBoxLayout()
+        for name, c in self.compare_checks.items():
+            c.setToolTip(METHODS[name].description)
+            c.setChecked(True)
+            row.addWidget(c)
+        f.addRow("Also compute and score", row)
         return w
 
     # Job <-> widgets --------------------------------------------------------------------
@@ -218,7 +224,7 @@ class CropMapperDialog(QDialog):
             "split": self.split.currentData(),
             "formats": [k for k, c in self.format_checks.items() if c.isChecked()],
             "mmu_ha": self.mmu.value(),
-            "starfm": self.starfm.isChecked(),
+            "compare": [name for name, c in self.compare_checks.items() if c.isChecked()],
             "class_field": self.class_field.currentField() or "crop",
         }
         if self.load_model.isChecked() and self.model_file.filePath():
@@ -244,6 +250,12 @@ class CropMapperDialog(QDialog):
         self.patch_spin.setValue(int(train.get("patch", self.patch_spin.value())))
         self.epochs_spin.setValue(int(train.get("max_epochs", self.epochs_spin.value())))
         self.split.setCurrentIndex(1 if data.get("split") == "field" else 0)
+        if "formats" in data:
+            for key, check in self.format_checks.items():
+                check.setChecked(key in data["formats"])
+        if "compare" in data:
+            for name, check in self.compare_checks.items():
+                check.setChecked(name in data["compare"])
         if data.get("model"):
             self.load_model.setChecked(True)
             self.model_file.setFilePath(data["model"])
@@ -251,7 +263,8 @@ class CropMapperDialog(QDialog):
 
     def build_job(self):
         """The validated core Job, or raise TsstfnError with a message that names the row or field."""
-        from ..core.job import check_samples, job_from_dict, validate_job
+        from ..core.pipeline.job import job_from_dict, validate_job
+        from ..core.pipeline.run import check_samples
 
         data = self.job_dict()
         if not data["output_dir"]:
@@ -263,9 +276,9 @@ class CropMapperDialog(QDialog):
         ):
             for i, row in enumerate(data[key]):
                 where = f"{title} row {i + 1}"
-                if not row.get("modis"):
+                if not row.get("coarse"):
                     raise TsstfnError(f"{where}: choose the MODIS layer.")
-                if key != "targets" and not row.get("sentinel2"):
+                if key != "targets" and not row.get("fine"):
                     raise TsstfnError(f"{where}: choose the Sentinel-2 layer.")
                 if not row.get("date"):
                     raise TsstfnError(f"{where}: type the date (YYYY-MM-DD).")
@@ -280,12 +293,13 @@ class CropMapperDialog(QDialog):
         return job
 
     def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
-        from ..core.align import overlap_fraction, reference_grid
-        from ..core.raster import open_raster, srs_of
+        from ..core.files import open_raster
+        from ..core.inputs.align import overlap_fraction
+        from ..core.inputs.grid import reference_grid, srs_of
 
         first = self.prediction_table.rows()
-        grid = reference_grid(first[0]["sentinel2"]) if first and first[0].get("sentinel2") else None
-        for col, key in ((1, "modis"), (2, "sentinel2")):
+        grid = reference_grid(first[0]["fine"]) if first and first[0].get("fine") else None
+        for col, key in ((1, "coarse"), (2, "fine")):
             if not row.get(key):
                 continue
             name = table.layer_name(index, col)
@@ -306,7 +320,7 @@ class CropMapperDialog(QDialog):
 
     # Actions ----------------------------------------------------------------------------
     def fill_from_project(self) -> None:
-        from ..core.inventory import RasterInfo, build_tables
+        from ..core.inputs.inventory import RasterInfo, build_tables
 
         infos = []
         for layer in QgsProject.instance().mapLayers().values():
@@ -322,12 +336,12 @@ class CropMapperDialog(QDialog):
         self.update_estimate()
 
     def update_estimate(self) -> None:
-        from ..core.estimate import estimate_run
-        from ..core.raster import open_raster
+        from ..core.files import open_raster
+        from ..core.pipeline.estimate import estimate_run
 
         rows = self.prediction_table.rows()
         try:
-            ds = open_raster(rows[0]["sentinel2"])
+            ds = open_raster(rows[0]["fine"])
         except (TsstfnError, IndexError, KeyError):
             self.estimate_label.setText("Estimate: add the prediction-year pairs to see the run's memory, disk and time.")
             return
@@ -370,7 +384,7 @@ class CropMapperDialog(QDialog):
             self.save_job_file(path)
 
     def load_job_file(self, path: str) -> None:
-        from ..core.job import job_to_dict, load_job
+        from ..core.pipeline.job import job_to_dict, load_job
 
         try:
             self.set_job_dict(job_to_dict(load_job(path)))
@@ -379,7 +393,7 @@ class CropMapperDialog(QDialog):
             self.message.setText(str(exc))
 
     def save_job_file(self, path: str) -> None:
-        from ..core.job import save_job
+        from ..core.pipeline.job import save_job
 
         try:
             save_job(self.build_job(), path)

@@ -16,6 +16,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from ..core.fusion.methods import METHODS
+
 NDVI_RANGE = (0.0, 1.0)  # fixed so that dates compare
 NDVI_COLOURS = ["#a6611a", "#dfc27d", "#f5f5c8", "#a6d96a", "#1a9641", "#004d1a"]
 DIFF_COLOURS = ["#b2182b", "#f7f7f7", "#2166ac"]
@@ -60,7 +62,10 @@ def class_layer(path, name: str) -> QgsRasterLayer:
 
 
 def polygon_layer(path, name: str, colours: dict[str, QColor]) -> QgsVectorLayer:
-    layer = QgsVectorLayer(str(path), name, "ogr")
+    """Crop polygons, loaded by the provider their format names, coloured by class name."""
+    from ..core.formats import format_for_path
+
+    layer = QgsVectorLayer(str(path), name, format_for_path(path, "vector").qgis_provider)
     categories = []
     for class_name, colour in colours.items():
         symbol = QgsFillSymbol.createSimple({"color": colour.name(), "outline_color": "#333333", "outline_width": "0.2"})
@@ -73,7 +78,7 @@ def class_styles(path) -> dict[int, tuple[str, tuple[int, int, int, int]]]:
     """Class code -> (name, RGBA) from the crop map's class names and colour table (written by core)."""
     from osgeo import gdal
 
-    from ..core.classify import class_names_of
+    from ..core.mapping.classify import class_names_of
 
     ds = gdal.Open(str(path))  # keep the dataset alive while its band is used
     table = ds.GetRasterBand(1).GetColorTable()
@@ -81,6 +86,14 @@ def class_styles(path) -> dict[int, tuple[str, tuple[int, int, int, int]]]:
         code: (name, tuple(table.GetColorEntry(code)) if table and code < table.GetCount() else (128, 128, 128, 255))
         for code, name in class_names_of(path).items()
     }
+
+
+def preferred_vector(paths):
+    """Of the crop polygons written, the one in the most preferred vector format (the table in core.formats)."""
+    from ..core.formats import format_for_path
+
+    ranked = sorted(paths, key=lambda p: format_for_path(p, "vector").preference)
+    return ranked[0] if ranked else None
 
 
 def add_result_layers(result, run_name: str, project: QgsProject | None = None):
@@ -94,13 +107,14 @@ def add_result_layers(result, run_name: str, project: QgsProject | None = None):
         layers.append((crop, True))
         if result.crop_map_early:
             layers.append((class_layer(result.crop_map_early, "Crop map (early season only)"), False))
-    for v in result.vectors:
-        if v.suffix == ".gpkg":
-            palette = {cls.label: cls.color for cls in crop.renderer().classes()} if result.crop_map else {}
-            layers.append((polygon_layer(v, "Crop polygons", palette), True))
+    vectors = preferred_vector(result.vectors)
+    if vectors is not None:
+        palette = {cls.label: cls.color for cls in crop.renderer().classes()} if result.crop_map else {}
+        layers.append((polygon_layer(vectors, "Crop polygons", palette), True))
     layers += [(ndvi_layer(path, f"TSSTFN NDVI {date}"), True) for date, path in result.fused.items()]
-    layers += [(ndvi_layer(path, f"STARFM NDVI {date}"), False) for date, path in result.starfm.items()]
-    layers += [(difference_layer(path, f"TSSTFN − Sentinel-2 {date}"), False) for date, path in result.difference.items()]
+    for name, by_date in result.compared.items():
+        layers += [(ndvi_layer(path, f"{METHODS[name].label} NDVI {date}"), False) for date, path in by_date.items()]
+    layers += [(difference_layer(path, f"TSSTFN − fine image {date}"), False) for date, path in result.difference.items()]
     for layer, shown in layers:
         project.addMapLayer(layer, False)
         group.addLayer(layer).setItemVisibilityChecked(shown)

@@ -7,6 +7,7 @@ from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 COLUMNS = ("date", "MODIS", "Sentinel-2", "cloud mask (SCL)")
+KEYS = ("coarse", "fine", "fine_mask")  # the job-file keys of columns 1..3
 
 
 class PairsTable(QTableWidget):
@@ -35,7 +36,7 @@ class PairsTable(QTableWidget):
         r = self.rowCount()
         self.insertRow(r)
         self.setItem(r, 0, QTableWidgetItem(row.get("date") or ""))
-        for col, key in ((1, "modis"), (2, "sentinel2"), (3, "sentinel2_mask")):
+        for col, key in enumerate(KEYS, start=1):
             self.setCellWidget(r, col, self._combo(row.get(key)))
 
     def set_rows(self, rows: list[dict]) -> None:
@@ -58,12 +59,8 @@ class PairsTable(QTableWidget):
         out = []
         for r in range(self.rowCount()):
             item = self.item(r, 0)
-            row = {
-                "date": item.text().strip() if item else "",
-                "modis": self._path(r, 1),
-                "sentinel2": self._path(r, 2),
-                "sentinel2_mask": self._path(r, 3),
-            }
+            row = {"date": item.text().strip() if item else ""}
+            row.update({key: self._path(r, col) for col, key in enumerate(KEYS, start=1)})
             out.append({k: v for k, v in row.items() if v})
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from typing import Any
 
 from qgis.core import Qgis, QgsTask
 
@@ -19,7 +20,7 @@ class JobTask(QgsTask):
         super().__init__(f"TSSTFN Crop Mapper: {job.name}", QgsTask.CanCancel)
         self.job = job
         self.on_success, self.on_error = on_success, on_error
-        self.result = None
+        self.result: Any = None
         self.error: str | None = None
         self.details: str | None = None
         self._start = 0.0
@@ -33,7 +34,7 @@ class JobTask(QgsTask):
         self.setProgress(100.0 * fraction)
 
     def run(self) -> bool:
-        from ..core.job import run_job
+        from ..core.pipeline.run import run_job
 
         self._start = time.monotonic()
         try:

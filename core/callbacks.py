@@ -1,0 +1,60 @@
+"""Progress and cancellation enter the core as plain callables.
+
+Every long function takes ``progress(fraction, message)`` (``fraction`` in 0..1) and
+``is_cancelled()``; the QGIS task, the Processing feedback and the command line adapt to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .errors import CancelledError
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+def never_cancelled() -> bool:
+    """The default ``is_cancelled``: work that nobody can cancel."""
+    return False
+
+
+def check_cancelled(is_cancelled: CancelFn) -> None:
+    """Raise :class:`~.errors.CancelledError` when ``is_cancelled()`` says so.
+
+    Args:
+        is_cancelled: returns True once the user has cancelled.
+
+    Raises:
+        CancelledError: when the work was cancelled.
+    """
+    if is_cancelled():
+        raise CancelledError()
+
+
+class Steps:
+    """Progress over named steps: maps each step's own 0..1 progress into the whole job's 0..1.
+
+    Args:
+        progress: the job's progress callable (None: report nothing).
+        weights: each step's name and its share of the work, in the order the steps run.
+    """
+
+    def __init__(self, progress: ProgressFn | None, weights: dict[str, float]) -> None:
+        """Create the step tracker; no step has started."""
+        self.progress = progress
+        self.total = sum(weights.values())
+        self.weights = weights
+        self.done = 0.0
+
+    def sub(self, name: str) -> ProgressFn:
+        """The progress callable of step ``name``, which starts where the previous step ended."""
+        start, span = self.done, self.weights[name] / self.total
+        self.done += span
+        outer = self.progress
+
+        def report(fraction: float, message: str = "") -> None:
+            if outer is not None:
+                outer(min(1.0, start + span * fraction), f"{name}: {message}")
+
+        return report

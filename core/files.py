@@ -1,0 +1,173 @@
+"""Files on disk through GDAL: opening with clear errors, safe (atomic) writing, the project's GeoTIFFs.
+
+Every output is written to a hidden temporary file beside its final path and renamed into place
+only when complete (:func:`atomic_output`), so a cancelled or failed run never leaves a
+half-written file that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+from osgeo import gdal
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .inputs.grid import Grid
+
+gdal.UseExceptions()
+
+Window = tuple[int, int, int, int]  # xoff, yoff, xsize, ysize
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: creation options of every float GeoTIFF the project writes
+GTIFF_OPTIONS = ("TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "BLOCKXSIZE=256", "BLOCKYSIZE=256")
+
+
+def open_raster(path: PathLike, label: str | None = None) -> gdal.Dataset:
+    """Open a raster read-only.
+
+    Args:
+        path: anything GDAL opens (a file, a ``/vsi`` path, an HDF subdataset name).
+        label: what the messages call it (the QGIS layer name); defaults to the file name.
+
+    Returns:
+        The open dataset.
+
+    Raises:
+        InputError: the file is missing, not a raster, or holds no band; the message names it.
+    """
+    text = str(path)
+    label = label or Path(text).name
+    if not text or (not os.path.exists(text) and not text.startswith(("/vsi", "NETCDF:", "HDF"))):
+        raise InputError(f"Raster '{label}' not found at '{text}'. Check the path or re-add the layer.")
+    try:
+        ds = gdal.Open(text, gdal.GA_ReadOnly)
+    except RuntimeError as exc:
+        raise InputError(f"GDAL cannot read '{label}' ({text}): {exc}. Is it a raster file?") from None
+    if ds is None or ds.RasterCount == 0:
+        raise InputError(f"'{label}' ({text}) holds no raster band.")
+    return ds
+
+
+def read_window(band: gdal.Band, window: Window | None) -> np.ndarray:
+    """The whole ``band`` or one ``(xoff, yoff, xsize, ysize)`` window of it."""
+    if window is None:
+        return band.ReadAsArray()
+    return band.ReadAsArray(*window)
+
+
+def nodata_to_nan(values: np.ndarray, fills: Iterable[float | None]) -> np.ndarray:
+    """``values`` as float64 with every value of ``fills`` (None entries ignored, NaN allowed) set to NaN."""
+    out = values.astype(np.float64)
+    for fill in fills:
+        if fill is not None:
+            out[np.isnan(out) if np.isnan(fill) else out == fill] = np.nan
+    return out
+
+
+def read_array(path: PathLike, window: Window | None = None, band: int = 1) -> np.ndarray:
+    """A float32 band of one of the project's own rasters, its nodata as NaN."""
+    ds = open_raster(path)
+    b = ds.GetRasterBand(band)
+    return nodata_to_nan(read_window(b, window), [b.GetNoDataValue()]).astype(np.float32)
+
+
+def temporary_path(final: PathLike) -> Path:
+    """A hidden temporary path beside ``final`` (same file system, so that the rename is atomic)."""
+    final = Path(final)
+    return final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
+
+
+@contextmanager
+def atomic_output(final: PathLike, inputs: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yield a temporary path; on success rename it to ``final``, on any error remove it.
+
+    Args:
+        final: the output's path.
+        inputs: paths the output must never replace.
+
+    Yields:
+        The temporary path to write to.
+
+    Raises:
+        InputError: ``final`` is one of ``inputs``.
+    """
+    final = Path(final)
+    for item in inputs:
+        if item and os.path.exists(item) and os.path.exists(final) and os.path.samefile(item, final):
+            raise InputError(f"Output '{final}' is one of the inputs; choose another output name.")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_path(final)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+        aux = Path(str(tmp) + ".aux.xml")
+        if aux.exists():
+            os.replace(aux, str(final) + ".aux.xml")
+    except BaseException:
+        for leftover in (tmp, Path(str(tmp) + ".aux.xml")):
+            if leftover.exists():
+                leftover.unlink()
+        raise
+
+
+def create_geotiff(
+    path: PathLike,
+    grid: Grid,
+    bands: int = 1,
+    dtype: int = gdal.GDT_Float32,
+    nodata: float | None = float("nan"),
+    options: Iterable[str] | None = None,
+) -> gdal.Dataset:
+    """A tiled, compressed GeoTIFF on ``grid``, open for writing.
+
+    A grid without a CRS (pixel-aligned data) gives a GeoTIFF without one.
+    """
+    opts = list(options or GTIFF_OPTIONS)
+    if dtype not in (gdal.GDT_Float32, gdal.GDT_Float64):
+        opts = [o for o in opts if not o.startswith("PREDICTOR")]
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), grid.width, grid.height, bands, dtype, opts)
+    ds.SetGeoTransform(grid.geotransform)
+    if grid.crs_wkt:
+        ds.SetProjection(grid.crs_wkt)
+    if nodata is not None:
+        for b in range(1, bands + 1):
+            ds.GetRasterBand(b).SetNoDataValue(nodata)
+    return ds
+
+
+def write_array(
+    path: PathLike,
+    array: np.ndarray,
+    grid: Grid,
+    nodata: float | None = float("nan"),
+    dtype: int = gdal.GDT_Float32,
+    description: str = "",
+) -> Path:
+    """Write a 2-D (or bands-first 3-D) array as a GeoTIFF on ``grid``, atomically; returns the path."""
+    arr = array[None] if array.ndim == 2 else array
+    with atomic_output(path) as tmp:
+        ds = create_geotiff(tmp, grid, arr.shape[0], dtype, nodata)
+        for i, a in enumerate(arr, start=1):
+            band = ds.GetRasterBand(i)
+            band.WriteArray(a)
+            if description:
+                band.SetDescription(description if arr.shape[0] == 1 else f"{description} {i}")
+        ds.FlushCache()
+        ds = None
+    return Path(path)
+
+
+def write_text(path: PathLike, text: str) -> Path:
+    """Write a text file atomically; returns its path."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)

@@ -1,0 +1,79 @@
+"""Training options of TSSTFN (torch-free, so that job files parse without importing PyTorch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum
+
+from ..options import check_device, choice
+
+
+class OutputMode(str, Enum):
+    """What the last convolution produces: the paper's NDVI (``direct``) or a correction to the target MODIS."""
+
+    MODIS_RESIDUAL = "modis_residual"
+    DIRECT = "direct"
+
+    def __str__(self) -> str:
+        """The name, as job files write it."""
+        return self.value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training parameters of TSSTFN.
+
+    The paper's values: ``width`` 64, ``patch`` 192, ``batch_size`` 16, ``learning_rate`` 1e-3,
+    ``validation_fraction`` 0.1, ``patience`` 12, ``dropout`` 0.3, ``cl_paths`` 9 and ``output``
+    ``direct``. The defaults differ in ``output`` (``modis_residual``, see docs/model.md) and are
+    the paper's otherwise; ``max_epochs`` (200) is not given in the paper.
+
+    Attributes:
+        width: filters of the first UNet block.
+        patch: patch side in pixels of the fine grid, a multiple of 16.
+        overlap: overlap of training patches in pixels (None: half a patch).
+        batch_size: patches per optimiser step.
+        learning_rate: Adam's learning rate.
+        validation_fraction: share of the training patches kept for early stopping.
+        patience: epochs without a better validation RMSE before training stops.
+        max_epochs: the most epochs trained.
+        max_nan_fraction: patches whose label has more NaN are skipped.
+        dropout: channel dropout probability.
+        lstm_rows: image rows per LSTM step at the three CL levels.
+        cl_paths: parallel CBAM+LSTM paths per CL module.
+        output: an :class:`OutputMode`.
+        seed: seeds PyTorch and the patch order.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        amp: mixed precision on CUDA.
+    """
+
+    width: int = 64
+    patch: int = 192
+    overlap: int | None = None
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    validation_fraction: float = 0.1
+    patience: int = 12
+    max_epochs: int = 200
+    max_nan_fraction: float = 0.5
+    dropout: float = 0.3
+    lstm_rows: tuple[int, int, int] = (4, 2, 4)
+    cl_paths: int = 9
+    output: OutputMode = OutputMode.MODIS_RESIDUAL
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        """Coerce and check the choice fields (``output``, ``device``, ``lstm_rows``)."""
+        object.__setattr__(self, "output", choice(OutputMode, self.output, "train.output"))
+        object.__setattr__(self, "device", check_device(self.device))
+        rows = tuple(self.lstm_rows)
+        object.__setattr__(self, "lstm_rows", (rows[0], rows[1], rows[2]) if len(rows) == 3 else rows)
+
+    def as_dict(self) -> dict:
+        """The options as plain JSON values (enums as their names), as job and model files store them."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["output"] = self.output.value
+        out["lstm_rows"] = list(self.lstm_rows)
+        return out

@@ -1,0 +1,72 @@
+"""The registry of fusion methods: a new method is one module plus one entry here.
+
+``run_job``, the experiment, the dialog, Processing and the reports read :data:`METHODS`; see
+``docs/extending.md`` for the recipe.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from . import baselines, starfm, tsstfn
+from .base import FusionMethod
+
+METHODS: dict[str, FusionMethod] = {}
+
+
+def register(method: FusionMethod) -> FusionMethod:
+    """Add ``method`` to :data:`METHODS` (its name and file prefix must be new); returns it."""
+    if method.name in METHODS or any(m.prefix == method.prefix for m in METHODS.values()):
+        raise ValueError(f"a fusion method named {method.name!r} or writing {method.prefix!r} files is already registered")
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str, field: str = "compare") -> FusionMethod:
+    """The method called ``name``; an :class:`~..errors.InputError` naming ``field`` lists the known ones."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise InputError(f"Job field '{field}': unknown fusion method '{name}'; use {', '.join(METHODS)}.") from None
+
+
+register(
+    FusionMethod(
+        "tsstfn",
+        "TSSTFN",
+        "The time-series spatiotemporal fusion network (UNet + CBAM + LSTM) trained on the reference year.",
+        tsstfn.TsstfnParams,
+        tsstfn.fuse,
+        "fused_ndvi",
+        learns=True,
+    )
+)
+register(
+    FusionMethod(
+        "starfm",
+        "STARFM",
+        "Gao et al.'s weighted-neighbour fusion from the latest clear pair before the target.",
+        starfm.StarfmParams,
+        starfm.fuse,
+        "starfm_ndvi",
+    )
+)
+register(
+    FusionMethod(
+        "coarse_cubic",
+        "MODIS cubic",
+        "The target date's MODIS NDVI, cubic-resampled onto the fine grid (a trivial baseline).",
+        baselines.NoParams,
+        baselines.coarse_cubic,
+        "coarse_cubic_ndvi",
+    )
+)
+register(
+    FusionMethod(
+        "latest_fine",
+        "latest clear fine image",
+        "The latest clear fine image before the target date, assuming no change (a trivial baseline).",
+        baselines.NoParams,
+        baselines.latest_fine,
+        "latest_fine_ndvi",
+    )
+)

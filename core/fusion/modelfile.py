@@ -1,0 +1,91 @@
+"""The model file: TSSTFN's weights plus everything needed to use them, in one safe file.
+
+``torch.save`` of tensors and plain data only, loaded back with ``weights_only=True`` (no code can
+run). The file records the architecture, the number of base pairs, the strategy and dates, the
+normalisation, the software version, the format version and a SHA-256 of the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelFileError
+from ..files import PathLike, atomic_output
+from ..version import __version__
+from .training import build_model, resolve_device
+
+FORMAT = "tsstfn-crop-mapper-model"
+FORMAT_VERSION = 1
+
+
+def _state_hash(state: dict) -> str:
+    h = hashlib.sha256()
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_model(path: PathLike, model: Any, meta: dict) -> Path:
+    """Weights plus everything needed to use them (architecture, dates, strategy, normalisation,
+    software version, content hash) in one file, written atomically."""
+    import torch
+
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "software_version": __version__,
+        "meta": meta,
+        "sha256": _state_hash(state),
+        "state_dict": state,
+    }
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_model(path: PathLike, device: str = "auto") -> tuple[Any, dict]:
+    """``(model, meta)`` from a file written by :func:`save_model`, with torch's safe loader.
+
+    Raises:
+        ModelFileError: missing, truncated, not ours, a newer format, or weights that do not match.
+    """
+    import torch
+
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise ModelFileError(f"Model file '{path}' does not exist. Train a model first or choose another file.")
+    try:
+        payload = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, pickle with code, random bytes...
+        raise ModelFileError(
+            f"'{name}' is not a readable TSSTFN model file ({type(exc).__name__}); it may be truncated or damaged. "
+            "Copy it again or re-train."
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(
+            f"'{name}' is a PyTorch file but not a TSSTFN Crop Mapper model. Choose a model saved by this plugin."
+        )
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"'{name}' was saved by TSSTFN Crop Mapper {payload.get('software_version')} in model format "
+            f"{payload['format_version']}; this version reads format {FORMAT_VERSION}. Update the plugin."
+        )
+    state = payload["state_dict"]
+    if _state_hash(state) != payload.get("sha256"):
+        raise ModelFileError(
+            f"'{name}' failed its content check (the weights were altered or damaged). Re-train or copy it again."
+        )
+    meta = payload["meta"]
+    model = build_model(meta)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelFileError(f"'{name}': weights do not fit the architecture it records ({str(exc).splitlines()[0]}).") from None
+    model.to(resolve_device(device)).eval()
+    return model, meta

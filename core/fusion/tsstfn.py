@@ -1,0 +1,200 @@
+"""TSSTFN as a fusion method: train on the reference year (or load a model), predict each target.
+
+One model is trained on the union of the targets' training stacks (one stack per target, each
+with the alignment its strategy gives for that target); the fused NDVI of each target is then
+predicted from the prediction year's base pairs, individually or sequentially (each prediction
+joins the base pairs of the next).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
+from ..errors import CancelledError, InputError
+from ..options import choice
+from .base import FusionInputs, FusionOutput, FusionRequest
+from .config import TrainConfig
+from .stacks import AlignedPair
+from .strategies import Strategy
+
+
+class Forecast(str, Enum):
+    """How several targets are predicted: each from the base pairs, or each joining them in turn."""
+
+    INDIVIDUAL = "individual"
+    SEQUENTIAL = "sequential"
+
+    def __str__(self) -> str:
+        """The name, as job files write it."""
+        return self.value
+
+
+@dataclass(frozen=True)
+class TsstfnParams:
+    """TSSTFN's options (in a job file they are top-level fields; see ``docs/data-model.md``).
+
+    Attributes:
+        strategy: the time alignment (:class:`~.strategies.Strategy`).
+        n_base: base pairs the model reads (7 in the paper).
+        forecast: individual or sequential (:class:`Forecast`).
+        reference_target: the training label's date in the reference year (None: each target's
+            day of year; the paper fixed it to 31 August).
+        train: training options.
+        model: a saved model file to use instead of training.
+        save_to: where to save a trained model (None: not saved).
+    """
+
+    strategy: Strategy = Strategy.STR_B
+    n_base: int = 7
+    forecast: Forecast = Forecast.INDIVIDUAL
+    reference_target: dt.date | None = None
+    train: TrainConfig = TrainConfig()
+    model: str | None = None
+    save_to: str | None = None
+
+    def __post_init__(self) -> None:
+        """Coerce the choice fields."""
+        object.__setattr__(self, "strategy", choice(Strategy, self.strategy, "strategy"))
+        object.__setattr__(self, "forecast", choice(Forecast, self.forecast, "forecast"))
+
+
+def fit(
+    inputs: FusionInputs,
+    params: TsstfnParams,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn = never_cancelled,
+) -> tuple[Any, dict]:
+    """Train TSSTFN on the reference year, one training stack per target date.
+
+    Returns:
+        ``(model, meta)``: the best weights and what the model file records.
+
+    Raises:
+        CancelledError: the user cancelled (the partial model is not returned).
+    """
+    from .stacks import training_stack
+    from .strategies import align
+    from .training import Progress, train
+
+    reference_dates = [p.date for p in inputs.reference]
+    base_dates = [p.date for p in inputs.base]
+    stacks = [
+        training_stack(
+            align(params.strategy, reference_dates, base_dates, t.date, params.n_base, params.reference_target),
+            inputs.reference,
+        )
+        for t in inputs.targets
+    ]
+    check_cancelled(is_cancelled)
+    epochs = params.train.max_epochs
+
+    def on_progress(p: Progress) -> None:
+        if progress:
+            msg = f"epoch {p.epoch}, batch {p.batch}/{p.batches}, loss {p.train_loss:.4f}" + (
+                f", val RMSE {p.val_rmse:.4f}" if p.val_rmse else ""
+            )
+            progress(min(1.0, (p.epoch - 1 + p.batch / p.batches) / epochs), msg)
+
+    meta = {
+        "strategy": str(params.strategy),
+        "reference_dates": [d.isoformat() for d in reference_dates],
+        "targets": [t.date.isoformat() for t in inputs.targets],
+        "reference_target": params.reference_target.isoformat() if params.reference_target else None,
+    }
+    trained = train(stacks, params.train, meta, on_progress, is_cancelled)
+    if trained.cancelled:
+        raise CancelledError()
+    return trained.model, trained.meta
+
+
+def load(params: TsstfnParams) -> tuple[Any, dict]:
+    """The saved model ``params.model``, checked against ``params``.
+
+    Raises:
+        ModelFileError: the file is unreadable.
+        InputError: it reads another number of base pairs than the job asks for.
+    """
+    from .modelfile import load_model
+
+    assert params.model is not None
+    model, meta = load_model(params.model, params.train.device)
+    if meta["n_base"] != params.n_base:
+        raise InputError(
+            f"Model '{Path(params.model).name}' reads {meta['n_base']} base pairs; the job asks for {params.n_base}. "
+            "Set n_base to match or train a new model."
+        )
+    return model, meta
+
+
+def predict(
+    model: Any,
+    meta: dict,
+    inputs: FusionInputs,
+    params: TsstfnParams,
+    out_path_of: Any,
+    targets: Sequence[AlignedPair] | None = None,
+    forecast: Forecast | None = None,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn = never_cancelled,
+) -> dict[dt.date, Path]:
+    """The fused NDVI of each target (default: all of ``inputs``'), written to ``out_path_of(date)``.
+
+    ``sequential``: each prediction joins the base pairs of the targets after it.
+    """
+    from .prediction import predict_to_file
+    from .stacks import prediction_reader
+    from .strategies import align
+
+    targets = list(inputs.targets if targets is None else targets)
+    forecast = params.forecast if forecast is None else choice(Forecast, forecast, "forecast")
+    reference_dates = [p.date for p in inputs.reference]
+    base = list(inputs.base)
+    fused: dict[dt.date, Path] = {}
+    for k, t in enumerate(targets):
+        a = align(params.strategy, reference_dates, [p.date for p in base], t.date, params.n_base, params.reference_target)
+        stamp = t.date.isoformat()
+        fused[t.date] = predict_to_file(
+            model,
+            meta,
+            prediction_reader(a, base, t.coarse),
+            inputs.grid,
+            out_path_of(t.date),
+            batch_size=params.train.batch_size,
+            is_cancelled=is_cancelled,
+            description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast})",
+            progress=(lambda f, m, k=k, stamp=stamp: progress((k + f) / len(targets), f"{stamp} {m}")) if progress else None,
+        )
+        if forecast is Forecast.SEQUENTIAL:
+            base = sorted([*base, replace(t, fine=str(fused[t.date]))], key=lambda p: p.date)
+    return fused
+
+
+def fuse(request: FusionRequest) -> FusionOutput:
+    """The registry's entry point: load or train the model (saving it when asked), then predict."""
+    from .modelfile import save_model
+
+    params: TsstfnParams = request.params
+    if params.model:
+        model, meta = load(params)
+        model_path: Path | None = Path(params.model)
+    else:
+        model, meta = fit(request.inputs, params, _part(request, 0.0, 0.7, "train"), request.is_cancelled)
+        model_path = save_model(params.save_to, model, meta) if params.save_to else None
+    rasters = predict(
+        model, meta, request.inputs, params, request.path_for, None, None, _part(request, 0.7, 1.0, "predict"),
+        request.is_cancelled,
+    )  # fmt: skip
+    return FusionOutput(rasters, model_path, {"training": meta.get("training", {})})
+
+
+def _part(request: FusionRequest, start: float, end: float, name: str) -> ProgressFn:
+    def report(fraction: float, message: str = "") -> None:
+        request.report(start + (end - start) * fraction, f"{name}: {message}")
+
+    return report

@@ -1,0 +1,152 @@
+"""Acquisition dates from file/layer names and GDAL metadata.
+
+Recognised names (first match wins, in this order):
+
+* Sentinel-2 products ``S2B_MSIL2A_20210731T025549_N0301_R032_T51TXM_20210731T054429`` (the
+  first date is the sensing date, the second the processing date) and tile band files
+  ``T51TXM_20210731T025549_B04_10m``;
+* MODIS granules ``MOD09GQ.A2021212.h26v04.061.2021214043538`` (``AYYYYDDD``, day of year);
+* ISO dates ``2021-07-31``, ``2021_07_31``, ``2021.07.31``;
+* compact dates ``20210731`` not part of a longer number.
+
+Then GDAL metadata keys (``ACQUISITION_DATE``, ``DATATAKE_1_DATATAKE_SENSING_START``,
+``PRODUCT_START_TIME``, ``RANGEBEGINNINGDATE``, ``TIFFTAG_DATETIME``, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..errors import DateError
+
+_S2_PRODUCT = re.compile(r"S2[ABCD]_MSI[A-Z0-9]{3}_(\d{8})T\d{6}", re.I)
+_S2_TILE = re.compile(r"(?:^|[^A-Z0-9])T\d{2}[A-Z]{3}_(\d{8})T\d{6}", re.I)
+_MODIS = re.compile(r"(?:^|[._\-])A(\d{4})(\d{3})(?=[._\-]|$)")
+_ISO = re.compile(r"(?<!\d)(\d{4})[-_.](\d{2})[-_.](\d{2})(?!\d)")
+_COMPACT = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+
+METADATA_KEYS = (
+    "ACQUISITION_DATE",
+    "ACQUISITIONDATE",
+    "DATE_ACQUIRED",
+    "DATATAKE_1_DATATAKE_SENSING_START",
+    "SENSING_TIME",
+    "PRODUCT_START_TIME",
+    "RANGEBEGINNINGDATE",
+    "DATE",
+    "TIFFTAG_DATETIME",
+)
+
+
+def _ymd(text: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _plausible(date: dt.date | None) -> dt.date | None:
+    """Satellite dates only: 1972 (Landsat 1) to 2100; rejects ids that look like dates."""
+    if date is not None and 1972 <= date.year <= 2100:
+        return date
+    return None
+
+
+def date_from_name(name: str) -> dt.date | None:
+    """The acquisition date in a file or layer name, or None."""
+    stem = Path(name).name
+    for pattern in (_S2_PRODUCT, _S2_TILE):
+        m = pattern.search(stem)
+        if m and (d := _plausible(_ymd(m.group(1)))):
+            return d
+    m = _MODIS.search(stem)
+    if m:
+        year, doy = int(m.group(1)), int(m.group(2))
+        if 1 <= doy <= (366 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 365):
+            d = _plausible(dt.date(year, 1, 1) + dt.timedelta(days=doy - 1))
+            if d:
+                return d
+    for m in _ISO.finditer(stem):
+        try:
+            d = _plausible(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            continue
+        if d:
+            return d
+    for m in _COMPACT.finditer(stem):
+        if d := _plausible(_ymd(m.group(1))):
+            return d
+    return None
+
+
+def date_from_metadata(metadata: Mapping[str, str]) -> dt.date | None:
+    """The acquisition date in GDAL metadata (any domain flattened into one mapping), or None."""
+    upper = {k.upper(): v for k, v in metadata.items()}
+    for key in METADATA_KEYS:
+        value = upper.get(key)
+        if not value:
+            continue
+        m = re.match(r"\s*(\d{4})[-:/.](\d{2})[-:/.](\d{2})", value) or re.match(r"\s*(\d{4})(\d{2})(\d{2})", value)
+        if m:
+            try:
+                if d := _plausible(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))):
+                    return d
+            except ValueError:
+                continue
+    return None
+
+
+def raster_metadata(path: str) -> dict[str, str]:
+    """GDAL metadata of a raster, default domain and band 1, flattened."""
+    from osgeo import gdal
+
+    try:
+        ds = gdal.Open(str(path))
+    except RuntimeError:  # unreadable: no metadata to offer
+        return {}
+    if ds is None:
+        return {}
+    meta = dict(ds.GetMetadata() or {})
+    if ds.RasterCount:
+        meta.update({k: v for k, v in (ds.GetRasterBand(1).GetMetadata() or {}).items() if k not in meta})
+    return meta
+
+
+def detect_date(name: str, metadata: Mapping[str, str] | None = None, path: str | None = None) -> dt.date:
+    """Date of the image called ``name``: from its name, then its metadata (read from ``path``).
+
+    Raises:
+        DateError: naming the layer, when neither holds a date; the caller can supply one.
+    """
+    if d := date_from_name(name):
+        return d
+    if metadata is None and path is not None:
+        metadata = raster_metadata(path)
+    if metadata and (d := date_from_metadata(metadata)):
+        return d
+    raise DateError(
+        f"Could not find the acquisition date of '{name}': its name holds no recognised date "
+        "(e.g. 2021-07-31, 20210731, a Sentinel-2 product name or a MODIS AYYYYDDD) and its metadata "
+        "has none. Type the date in the table, give it in the job file ('date': 'YYYY-MM-DD'), "
+        "or rename the file."
+    )
+
+
+def parse_date(value: str | dt.date, field: str = "date") -> dt.date:
+    """A date from ``YYYY-MM-DD`` text (job files, dialogs) with a message naming the field."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise DateError(f"'{field}': '{value}' is not a date; write it as YYYY-MM-DD.") from None
+
+
+def doy(date: dt.date) -> int:
+    """Day of year, 1-based."""
+    return date.timetuple().tm_yday

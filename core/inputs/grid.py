@@ -1,0 +1,134 @@
+"""The raster grid every input is aligned to: CRS, geotransform and size.
+
+CRSs are compared by meaning (``OSRSpatialReference::IsSame``), never by WKT text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from osgeo import gdal, osr
+
+from ..errors import InputError
+from ..files import open_raster
+
+
+def srs_of(ds: gdal.Dataset, label: str) -> osr.SpatialReference:
+    """The dataset's CRS.
+
+    Raises:
+        InputError: the dataset has no CRS; the message says how to set one.
+    """
+    wkt = ds.GetProjection()
+    if not wkt:
+        raise InputError(
+            f"Layer '{label}' has no coordinate reference system. Set it in QGIS (Layer Properties > "
+            "Source > Assigned CRS, then export) or with: gdal_edit.py -a_srs EPSG:XXXX <file>"
+        )
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(wkt)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def same_crs(a: osr.SpatialReference, b: osr.SpatialReference) -> bool:
+    """True when two CRSs mean the same (data axis order ignored)."""
+    return bool(a.IsSame(b, ["IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES"]))
+
+
+def transform_bounds(
+    bounds: tuple[float, float, float, float], src: osr.SpatialReference, dst: osr.SpatialReference
+) -> tuple[float, float, float, float]:
+    """``(xmin, ymin, xmax, ymax)`` from ``src`` to ``dst`` with densified edges (21 points a side)."""
+    if same_crs(src, dst):
+        return (bounds[0], bounds[1], bounds[2], bounds[3])
+    ct = osr.CoordinateTransformation(src, dst)
+    b = ct.TransformBounds(bounds[0], bounds[1], bounds[2], bounds[3], 21)
+    return (b[0], b[1], b[2], b[3])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A raster grid: CRS (WKT), GDAL geotransform and size in pixels."""
+
+    crs_wkt: str
+    geotransform: tuple[float, float, float, float, float, float]
+    width: int
+    height: int
+
+    @classmethod
+    def from_dataset(cls, ds: gdal.Dataset, label: str = "") -> Grid:
+        """The grid of an open dataset, which must have a CRS."""
+        srs_of(ds, label or ds.GetDescription())
+        gt = ds.GetGeoTransform()
+        return cls(ds.GetProjection(), (gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]), ds.RasterXSize, ds.RasterYSize)
+
+    @classmethod
+    def from_raster(cls, path: str, label: str = "") -> Grid:
+        """The grid of the raster at ``path``, which must have a CRS."""
+        return cls.from_dataset(open_raster(path, label), label or Path(path).name)
+
+    @property
+    def srs(self) -> osr.SpatialReference:
+        """The CRS as an OSR object in traditional GIS (x, y) axis order."""
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(self.crs_wkt)
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        return srs
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of a north-up grid."""
+        x0, dx, _, y0, _, dy = self.geotransform
+        xs = (x0, x0 + dx * self.width)
+        ys = (y0, y0 + dy * self.height)
+        return min(xs), min(ys), max(xs), max(ys)
+
+    @property
+    def resolution(self) -> tuple[float, float]:
+        """Pixel width and height in CRS units."""
+        return abs(self.geotransform[1]), abs(self.geotransform[5])
+
+    def same_as(self, other: Grid) -> bool:
+        """Same size, same transform (to a micro-pixel) and the same CRS by meaning."""
+        if (self.width, self.height) != (other.width, other.height):
+            return False
+        tol = 1e-6 * max(self.resolution)
+        if any(abs(a - b) > tol for a, b in zip(self.geotransform, other.geotransform)):
+            return False
+        return same_crs(self.srs, other.srs)
+
+    def window_grid(self, xoff: int, yoff: int, width: int, height: int) -> Grid:
+        """The sub-grid of the window ``(xoff, yoff, width, height)``."""
+        x0, dx, rx, y0, ry, dy = self.geotransform
+        return Grid(self.crs_wkt, (x0 + xoff * dx, dx, rx, y0 + yoff * dy, ry, dy), width, height)
+
+    def crop(self, bounds: tuple[float, float, float, float], bounds_wkt: str | None = None) -> Grid:
+        """The sub-grid covering ``bounds`` (xmin, ymin, xmax, ymax), snapped outwards to whole pixels.
+
+        Raises:
+            InputError: the bounds do not overlap the grid.
+        """
+        if bounds_wkt:
+            src = osr.SpatialReference()
+            src.ImportFromWkt(bounds_wkt)
+            src.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+            bounds = transform_bounds(bounds, src, self.srs)
+        x0, dx, _, y0, _, dy = self.geotransform
+        c0 = max(0, math.floor((bounds[0] - x0) / dx))
+        c1 = min(self.width, math.ceil((bounds[2] - x0) / dx))
+        r0 = max(0, math.floor((bounds[3] - y0) / dy))
+        r1 = min(self.height, math.ceil((bounds[1] - y0) / dy))
+        if c1 <= c0 or r1 <= r0:
+            raise InputError("The area of interest does not overlap the Sentinel-2 grid; check its extent and CRS.")
+        return self.window_grid(c0, r0, c1 - c0, r1 - r0)
+
+
+def reference_grid(
+    path: str, label: str = "", aoi: tuple[float, float, float, float] | None = None, aoi_wkt: str | None = None
+) -> Grid:
+    """The grid everything is aligned to (the first fine image's), optionally cropped to an area of interest."""
+    grid = Grid.from_raster(path, label)
+    return grid.crop(aoi, aoi_wkt) if aoi else grid

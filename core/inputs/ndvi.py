@@ -1,0 +1,163 @@
+"""Reading NDVI from a raster: a single NDVI band, or red and NIR bands of a known product.
+
+An :class:`NdviSource` says how to get NDVI out of one raster. Nodata, fill values and masked
+(cloudy) pixels become NaN, never zeros. Every read takes a window, so that large rasters are
+processed in blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal
+
+from ..errors import InputError
+from ..files import Window, nodata_to_nan, open_raster, read_window
+from .products import get_mask_kind, get_product
+
+log = logging.getLogger("tsstfn")
+
+
+@dataclass(frozen=True)
+class NdviSource:
+    """One raster and how to read NDVI from it.
+
+    Attributes:
+        path: the raster (anything GDAL opens).
+        product: a key of :data:`~.products.PRODUCTS`.
+        band: the NDVI band (product ``ndvi``).
+        red_band: overrides the product's red band number.
+        nir_band: overrides the product's NIR band number.
+        nir_path: NIR in another file (Sentinel-2 ``B08`` beside ``B04``); ``path`` is then red.
+        scale: overrides the product's; for ``ndvi`` it rescales the band.
+        add_offset: overrides the product's.
+        nodata: overrides the file's nodata value.
+        mask_path: cloud/QA mask raster, resampled (nearest) onto this raster's grid.
+        mask_kind: a key of :data:`~.products.MASK_KINDS`.
+        name: what messages call it (the QGIS layer name); defaults to the file name.
+    """
+
+    path: str
+    product: str = "ndvi"
+    band: int = 1
+    red_band: int | None = None
+    nir_band: int | None = None
+    nir_path: str | None = None
+    scale: float | None = None
+    add_offset: float | None = None
+    nodata: float | None = None
+    mask_path: str | None = None
+    mask_kind: str = "scl"
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name messages use: the layer name, else the file name."""
+        return self.name or Path(self.path).name
+
+    def with_name(self, name: str) -> NdviSource:
+        """The same source, called ``name`` in messages."""
+        return replace(self, name=name)
+
+
+def _band(ds: gdal.Dataset, number: int, label: str) -> gdal.Band:
+    if not 1 <= number <= ds.RasterCount:
+        raise InputError(f"'{label}' has {ds.RasterCount} band(s); band {number} does not exist. Check the band settings.")
+    return ds.GetRasterBand(number)
+
+
+def _nodata(source: NdviSource, band: gdal.Band) -> float | None:
+    return source.nodata if source.nodata is not None else band.GetNoDataValue()
+
+
+def read_mask_invalid(source: NdviSource, ds: gdal.Dataset, window: Window | None) -> np.ndarray | None:
+    """True where ``source``'s mask marks a pixel invalid, on ``ds``'s grid (nearest resampling); None without a mask."""
+    if not source.mask_path:
+        return None
+    kind = get_mask_kind(source.mask_kind)
+    mds = open_raster(source.mask_path, f"mask of {source.label}")
+    if (mds.RasterXSize, mds.RasterYSize) != (ds.RasterXSize, ds.RasterYSize) or mds.GetGeoTransform() != ds.GetGeoTransform():
+        gt = ds.GetGeoTransform()
+        bounds = (gt[0], gt[3] + gt[5] * ds.RasterYSize, gt[0] + gt[1] * ds.RasterXSize, gt[3])
+        mds = gdal.Warp(
+            "",
+            mds,
+            format="VRT",
+            outputBounds=bounds,
+            width=ds.RasterXSize,
+            height=ds.RasterYSize,
+            dstSRS=ds.GetProjection() or None,
+            resampleAlg="near",
+        )
+    return kind.invalid(read_window(mds.GetRasterBand(1), window).astype(np.int64))
+
+
+def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset | None = None) -> np.ndarray:
+    """NDVI of ``source`` (the whole raster or one window) as float32, NaN where unknown.
+
+    Args:
+        source: the raster and how to read it.
+        window: ``(xoff, yoff, xsize, ysize)``; None reads everything.
+        ds: the raster already open (saves reopening it block after block).
+
+    Returns:
+        NDVI in [-1, 1] with NaN for nodata, fill, masked and undefined pixels.
+
+    Raises:
+        InputError: single-band NDVI outside [-1, 1] after scaling (the message suggests the scale;
+            NDVI stored x 10000 is the usual cause), an unknown product or a missing band. For
+            red/NIR products, DNs outside the product's valid range are masked and counted in the
+            log, never clipped.
+    """
+    product = get_product(source.product, source.label)
+    ds = ds or open_raster(source.path, source.label)
+    if product.is_ndvi:
+        band = _band(ds, source.band, source.label)
+        ndvi = nodata_to_nan(read_window(band, window), [_nodata(source, band)])
+        scale = source.scale if source.scale is not None else (band.GetScale() or 1.0)
+        offset = source.add_offset if source.add_offset is not None else (band.GetOffset() or 0.0)
+        ndvi = ndvi * scale + offset
+        finite = ndvi[np.isfinite(ndvi)]
+        if finite.size and (finite.min() < -1.0001 or finite.max() > 1.0001):
+            hint = " It looks like NDVI x 10000: set the scale to 0.0001." if finite.max() > 100 else ""
+            raise InputError(
+                f"'{source.label}' has NDVI values from {finite.min():.4g} to {finite.max():.4g}, outside [-1, 1]."
+                f"{hint} Check the product and scale settings of this layer."
+            )
+    else:
+        assert product.red_band is not None and product.nir_band is not None
+        red_band = _band(ds, source.red_band or product.red_band, source.label)
+        nir_ds = open_raster(source.nir_path, f"NIR of {source.label}") if source.nir_path else ds
+        nir_band = _band(nir_ds, source.nir_band or (1 if source.nir_path else product.nir_band), source.label)
+        red_dn = nodata_to_nan(read_window(red_band, window), [_nodata(source, red_band), product.fill])
+        nir_dn = nodata_to_nan(read_window(nir_band, window), [_nodata(source, nir_band), product.fill])
+        if product.valid_dn is not None:
+            lo, hi = product.valid_dn
+            bad = ((red_dn < lo) | (red_dn > hi) | (nir_dn < lo) | (nir_dn > hi)) & np.isfinite(red_dn) & np.isfinite(nir_dn)
+            if bad.any():
+                log.warning(
+                    "%s: %d pixel(s) outside the valid DN range %s were masked", source.label, int(bad.sum()), product.valid_dn
+                )
+                red_dn[bad] = np.nan
+        scale = source.scale if source.scale is not None else product.scale
+        offset = source.add_offset if source.add_offset is not None else product.add_offset
+        red = (red_dn + offset) * scale
+        nir = (nir_dn + offset) * scale
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = nir + red
+            ndvi = np.where(total > 0, (nir - red) / total, np.nan)
+            out_of_range = np.isfinite(ndvi) & ((ndvi < -1) | (ndvi > 1))
+        if out_of_range.any():  # a negative reflectance after the offset: undefined NDVI
+            log.warning(
+                "%s: %d pixel(s) with a negative reflectance give NDVI outside [-1, 1]; masked",
+                source.label,
+                int(out_of_range.sum()),
+            )
+            ndvi[out_of_range] = np.nan
+    invalid = read_mask_invalid(source, ds, window)
+    if invalid is not None:
+        ndvi[invalid] = np.nan
+    return ndvi.astype(np.float32)

@@ -1,0 +1,257 @@
+"""Crop classification (paper 2.2.2): a random forest on the NDVI time series of each pixel and
+of its 3 x 3 window (Sharma et al., 2018).
+
+Features of a pixel, for each date in order: the 9 values of its 3 x 3 window, row by row, the
+pixel itself in the middle (feature names ``d{t}_r{dy}c{dx}``). NaN rule: outside the scene the
+edge pixel is repeated (edge padding); a NaN neighbour takes the centre pixel's value; a pixel
+whose own value is NaN on any date cannot be classified and gets nodata (class 0).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from osgeo import gdal
+
+from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
+from ..errors import ModelFileError
+from ..files import PathLike, atomic_output, create_geotiff, read_array
+from ..version import __version__
+from .accuracy import Accuracy, assess
+from .samples import Samples
+
+if TYPE_CHECKING:
+    from ..inputs.grid import Grid
+
+log = logging.getLogger("tsstfn")
+DEFAULT_COLORS = {1: (230, 200, 74), 2: (63, 143, 58), 3: (184, 184, 176)}
+STRIP_ROWS = 256
+
+
+@dataclass(frozen=True)
+class ForestParams:
+    """The paper's random forest: 40 trees, depth 25, 20 samples per leaf; all cores, seeded."""
+
+    n_estimators: int = 40
+    max_depth: int | None = 25
+    min_samples_leaf: int = 20
+    n_jobs: int = -1
+    random_state: int = 0
+
+
+def window_features(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, H, W)`` NDVI -> features ``(H, W, 9T)`` and a valid mask ``(H, W)``."""
+    t, h, w = stack.shape
+    padded = np.pad(stack, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    feats = np.empty((h, w, t, 9), dtype=np.float32)
+    k = 0
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            feats[:, :, :, k] = np.moveaxis(padded[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w], 0, -1)
+            k += 1
+    centre = np.moveaxis(stack, 0, -1)[..., None]
+    feats = np.where(np.isnan(feats), centre, feats)
+    valid = np.isfinite(stack).all(axis=0)
+    return feats.reshape(h, w, t * 9), valid
+
+
+def feature_names(n_dates: int) -> list[str]:
+    """The feature layout ``d{t}_r{dy}c{dx}`` of ``n_dates`` dates."""
+    return [f"d{t}_r{dy:+d}c{dx:+d}" for t in range(n_dates) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def read_strip(paths: Sequence[str], y0: int, h: int, width: int, height: int) -> tuple[np.ndarray, int]:
+    """Rows ``y0 .. y0+h`` of every raster plus a one-row halo where the scene has one;
+    returns the stack and the offset of row ``y0`` inside it."""
+    top = max(0, y0 - 1)
+    bottom = min(height, y0 + h + 1)
+    stack = np.stack([read_array(p, (0, top, width, bottom - top)) for p in paths])
+    return stack, y0 - top
+
+
+def strip_features(paths: Sequence[str], y0: int, h: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window features of rows ``y0 .. y0+h`` (correct at strip borders thanks to the halo)."""
+    stack, off = read_strip(paths, y0, h, width, height)
+    feats, valid = window_features(stack)
+    return feats[off : off + h], valid[off : off + h]
+
+
+def sample_features(paths: Sequence[str], samples: Samples, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``(n, 9T)`` at the sample pixels and whether each is valid, read strip by strip."""
+    feats = np.full((len(samples.rows), 9 * len(paths)), np.nan, dtype=np.float32)
+    valid = np.zeros(len(samples.rows), dtype=bool)
+    for y0 in range(0, height, STRIP_ROWS):
+        h = min(STRIP_ROWS, height - y0)
+        sel = np.nonzero((samples.rows >= y0) & (samples.rows < y0 + h))[0]
+        if sel.size == 0:
+            continue
+        f, v = strip_features(paths, y0, h, width, height)
+        feats[sel] = f[samples.rows[sel] - y0, samples.cols[sel]]
+        valid[sel] = v[samples.rows[sel] - y0, samples.cols[sel]]
+    return feats, valid
+
+
+@dataclass
+class Classifier:
+    """A trained forest, the class names and the feature layout it was trained on."""
+
+    forest: Any
+    n_dates: int
+    names: dict[int, str]
+    layout: list[str]
+
+    def predict(self, feats: np.ndarray) -> np.ndarray:
+        """Class codes of ``feats`` ``(n, 9T)``."""
+        return self.forest.predict(feats)
+
+
+def train_forest(
+    feats: np.ndarray, codes: np.ndarray, names: dict[int, str], n_dates: int, params: ForestParams = ForestParams()
+) -> Classifier:
+    """A random forest on ``feats`` ``(n, 9T)`` and their class ``codes``."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    forest = RandomForestClassifier(
+        n_estimators=params.n_estimators,
+        max_depth=params.max_depth,
+        min_samples_leaf=params.min_samples_leaf,
+        n_jobs=params.n_jobs,
+        random_state=params.random_state,
+    )
+    forest.fit(feats, codes)
+    return Classifier(forest, n_dates, dict(names), feature_names(n_dates))
+
+
+def train_and_assess(
+    paths: Sequence[str],
+    grid: Grid,
+    samples: Samples,
+    split_indices: tuple[np.ndarray, np.ndarray],
+    params: ForestParams,
+    split_text: str = "",
+) -> tuple[Classifier, Accuracy]:
+    """A forest on the window features of ``paths`` at the training samples, assessed on the test samples."""
+    train_idx, test_idx = split_indices
+    feats, valid = sample_features(paths, samples, grid.width, grid.height)
+    tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
+    clf = train_forest(feats[tr], samples.codes[tr], samples.names, len(paths), params)
+    return clf, assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_text)
+
+
+def save_classifier(clf: Classifier, path: PathLike) -> Path:
+    """A skops file (no pickle): the forest, class names and the feature layout."""
+    import skops.io as sio
+
+    payload = {
+        "format": "tsstfn-crop-mapper-forest",
+        "version": __version__,
+        "forest": clf.forest,
+        "n_dates": clf.n_dates,
+        "names": {str(k): v for k, v in clf.names.items()},
+        "layout": clf.layout,
+    }
+    with atomic_output(path) as tmp:
+        sio.dump(payload, tmp)
+    return Path(path)
+
+
+def load_classifier(path: PathLike, n_dates: int | None = None) -> Classifier:
+    """Load a forest saved by :func:`save_classifier`; only scikit-learn and numpy types are trusted."""
+    import skops.io as sio
+
+    name = Path(path).name
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy."))]
+        if len(allowed) != len(untrusted):
+            raise ModelFileError(f"'{name}' holds types this plugin does not load: {sorted(set(untrusted) - set(allowed))}.")
+        payload = sio.load(path, trusted=allowed)
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        raise ModelFileError(
+            f"'{name}' is not a readable classifier file ({type(exc).__name__}). Re-train or copy it again."
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != "tsstfn-crop-mapper-forest":
+        raise ModelFileError(f"'{name}' is not a TSSTFN Crop Mapper classifier.")
+    if n_dates is not None and payload["n_dates"] != n_dates:
+        raise ModelFileError(
+            f"Classifier '{name}' was trained on {payload['n_dates']} dates x 9 window values; this run gives "
+            f"{n_dates} dates. Use the same number of early-season and fused dates, or re-train."
+        )
+    return Classifier(payload["forest"], payload["n_dates"], {int(k): v for k, v in payload["names"].items()}, payload["layout"])
+
+
+def classify_to_file(
+    clf: Classifier,
+    paths: Sequence[str],
+    grid: Grid,
+    out_path: PathLike,
+    proba_path: PathLike | None = None,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn = never_cancelled,
+) -> Path:
+    """Classify the scene strip by strip into a uint8 GeoTIFF (0 nodata) with colours and class names."""
+    if len(paths) != clf.n_dates:
+        raise ModelFileError(f"The classifier expects {clf.n_dates} dates, {len(paths)} were given.")
+    classes = list(clf.forest.classes_)
+    with atomic_output(out_path) as tmp, atomic_output(proba_path) if proba_path else nullcontext() as ptmp:
+        ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
+        band = ds.GetRasterBand(1)
+        band.SetDescription("crop class")
+        pds = create_geotiff(ptmp, grid, len(classes)) if ptmp else None
+        for y0 in range(0, grid.height, STRIP_ROWS):
+            check_cancelled(is_cancelled)
+            h = min(STRIP_ROWS, grid.height - y0)
+            feats, valid = strip_features(paths, y0, h, grid.width, grid.height)
+            out = np.zeros((h, grid.width), dtype=np.uint8)
+            if valid.any():
+                out[valid] = clf.forest.predict(feats[valid])
+                if pds is not None:
+                    proba = np.full((len(classes), h, grid.width), np.nan, dtype=np.float32)
+                    proba[:, valid] = clf.forest.predict_proba(feats[valid]).T
+                    for i in range(len(classes)):
+                        pds.GetRasterBand(i + 1).WriteArray(proba[i], 0, y0)
+            band.WriteArray(out, 0, y0)
+            if progress:
+                progress((y0 + h) / grid.height, f"classified rows {y0 + h}/{grid.height}")
+        style_class_band(band, clf.names)
+        if pds is not None:
+            for i, c in enumerate(classes):
+                pds.GetRasterBand(i + 1).SetDescription(f"P({clf.names.get(int(c), c)})")
+            pds.FlushCache()
+            pds = None
+        ds.FlushCache()
+        ds = None
+    return Path(out_path)
+
+
+def class_names_of(path: PathLike) -> dict[int, str]:
+    """Class code -> name of a crop map written by :func:`classify_to_file`."""
+    ds = gdal.Open(str(path))  # keep the dataset alive while its band is used
+    band = ds.GetRasterBand(1)
+    text = band.GetMetadataItem("CLASS_NAMES")
+    if text:
+        return {int(k): v for k, v in json.loads(text).items()}
+    return {i: n for i, n in enumerate(band.GetCategoryNames() or []) if i > 0 and n}
+
+
+def style_class_band(band: gdal.Band, names: dict[int, str]) -> None:
+    """Colour table, category names and ``CLASS_NAMES`` metadata of a crop map's band (QGIS reads them)."""
+    ct = gdal.ColorTable()
+    ct.SetColorEntry(0, (0, 0, 0, 0))
+    top = max(names) if names else 0
+    for code in range(1, top + 1):
+        ct.SetColorEntry(code, (*DEFAULT_COLORS.get(code, ((code * 67) % 256, (code * 131) % 256, (code * 29) % 256)), 255))
+    band.SetRasterColorTable(ct)
+    band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
+    band.SetCategoryNames(["nodata"] + [names.get(c, "") for c in range(1, top + 1)])
+    # also in the GeoTIFF itself: category names live in a .aux.xml sidecar, which may be disabled
+    band.SetMetadataItem("CLASS_NAMES", json.dumps({str(k): v for k, v in sorted(names.items())}))

@@ -1,0 +1,109 @@
+"""The crop map in the formats people pass on, from the table in :mod:`..formats`.
+
+Vectors: GDAL's sieve (minimum mapping unit) and polygonize, with class code, class name and area
+in hectares; nodata (0) gives no polygon. Rasters other than the working GeoTIFF: ``gdal.Translate``
+of it with the format's driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from osgeo import gdal, ogr, osr
+
+from ..files import PathLike, atomic_output
+from ..formats import WORKING_RASTER, OutputFormat, format_for_path, get_format
+
+
+def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str] | None = None, mmu_ha: float = 0.0) -> Path:
+    """Polygons of ``class_raster`` in the vector format its suffix names, written atomically.
+
+    Regions smaller than ``mmu_ha`` hectares are merged into their largest neighbour first
+    (``gdal.SieveFilter``, 8-connected).
+
+    Raises:
+        InputError: ``out_path`` has no known vector suffix.
+    """
+    out_path = Path(out_path)
+    fmt = format_for_path(out_path, "vector")
+    src = gdal.Open(str(class_raster))
+    if not names:
+        from .classify import class_names_of
+
+        names = class_names_of(class_raster)
+    gt = src.GetGeoTransform()
+    pixel_ha = abs(gt[1] * gt[5]) / 10000.0
+    mem = gdal.GetDriverByName("MEM").CreateCopy("", src)
+    mband = mem.GetRasterBand(1)
+    if mmu_ha > 0:
+        threshold = max(1, int(round(mmu_ha / pixel_ha)))
+        gdal.SieveFilter(mband, mband.GetMaskBand(), mband, threshold, 8)
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(src.GetProjection())
+    work = ogr.GetDriverByName("Memory").CreateDataSource("")
+    polygons = work.CreateLayer("polygons", srs, ogr.wkbPolygon)
+    polygons.CreateField(ogr.FieldDefn("class_id", ogr.OFTInteger))
+    gdal.Polygonize(mband, mband.GetMaskBand(), polygons, 0, [], callback=None)  # nodata (0) gives no polygon
+    tmp_dir = out_path.parent / f".{out_path.stem}.part"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # written once, feature by feature: works with every OGR driver, write-once formats included
+        ds = ogr.GetDriverByName(fmt.driver).CreateDataSource(str(tmp_dir / out_path.name), list(fmt.creation_options))
+        layer = ds.CreateLayer(out_path.stem, srs, ogr.wkbPolygon)
+        layer.CreateField(ogr.FieldDefn("class_id", ogr.OFTInteger))
+        name_field = ogr.FieldDefn("class_name", ogr.OFTString)
+        name_field.SetWidth(40)
+        layer.CreateField(name_field)
+        area = ogr.FieldDefn("area_ha", ogr.OFTReal)
+        area.SetWidth(16)
+        area.SetPrecision(4)
+        layer.CreateField(area)
+        layer.StartTransaction()
+        for poly in polygons:
+            code = poly.GetField("class_id")
+            geom = poly.GetGeometryRef()
+            feat = ogr.Feature(layer.GetLayerDefn())
+            feat.SetGeometry(geom)
+            feat.SetField("class_id", code)
+            feat.SetField("class_name", names.get(code, str(code)))
+            feat.SetField("area_ha", geom.GetArea() / 10000.0)
+            layer.CreateFeature(feat)
+        layer.CommitTransaction()
+        ds = None
+        for f in tmp_dir.iterdir():  # a shapefile is several files: move them all
+            f.replace(out_path.parent / f.name)
+    finally:
+        for f in tmp_dir.glob("*"):
+            f.unlink()
+        tmp_dir.rmdir()
+    return out_path
+
+
+def translate_raster(class_raster: PathLike, out_path: PathLike, fmt: OutputFormat) -> Path:
+    """``class_raster`` rewritten in the raster format ``fmt`` (colours and class names kept), atomically."""
+    with atomic_output(out_path) as tmp:
+        gdal.Translate(str(tmp), str(class_raster), format=fmt.driver, creationOptions=list(fmt.creation_options))
+    return Path(out_path)
+
+
+def export_crop_map(
+    crop_map: PathLike, out_dir: PathLike, stem: str, formats: Sequence[str], names: dict[int, str], mmu_ha: float = 0.0
+) -> list[Path]:
+    """Write the crop map (a working GeoTIFF) in each of ``formats`` as ``<out_dir>/<stem><suffix>``.
+
+    The working GeoTIFF itself is the ``gtiff`` output and is not rewritten; the caller removes it
+    when ``gtiff`` is not among ``formats``.
+
+    Returns:
+        The paths written, in the order of ``formats`` (the working GeoTIFF excluded).
+    """
+    out = []
+    for key in formats:
+        fmt = get_format(key)
+        path = Path(out_dir) / f"{stem}{fmt.suffix}"
+        if fmt.kind == "vector":
+            out.append(polygonize(crop_map, path, names, mmu_ha))
+        elif fmt.key != WORKING_RASTER:
+            out.append(translate_raster(crop_map, path, fmt))
+    return out

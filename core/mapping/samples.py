@@ -1,0 +1,211 @@
+"""Labelled samples: points, polygons or a label raster on the grid, and the train/test split.
+
+Class values may be names (``soybean``) or integer codes. Known names get the codes 1 soybean,
+2 corn, 3 other; the rest follow. The split is the paper's random 7:3 by pixel, or by field
+(polygon or field id), so that no field has pixels on both sides.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+from ..errors import InputError
+from ..options import choice
+
+if TYPE_CHECKING:
+    from ..inputs.grid import Grid
+
+log = logging.getLogger("tsstfn")
+KNOWN_CODES = {"soybean": 1, "soy": 1, "soybeans": 1, "corn": 2, "maize": 2, "other": 3}
+
+
+class Split(str, Enum):
+    """How samples are split into training and test: by pixel at random (the paper's) or by field."""
+
+    RANDOM = "random"
+    FIELD = "field"
+
+    def __str__(self) -> str:
+        """The name, as job files write it."""
+        return self.value
+
+
+@dataclass
+class Samples:
+    """Labelled pixels of the grid: row, column, class code and group (field) of each, and the class names."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    codes: np.ndarray
+    groups: np.ndarray  # field / polygon id, for the split by field
+    names: dict[int, str] = field(default_factory=dict)
+
+
+def read_samples(
+    path: str,
+    class_field: str,
+    grid: Grid,
+    layer: str | None = None,
+    group_field: str | None = None,
+    classes: dict[int, str] | None = None,
+    min_per_class: int = 10,
+) -> Samples:
+    """Labelled pixels from points or polygons (reprojected to the grid's CRS) or a label raster.
+
+    Class values may be names (``soybean``) or integer codes. With ``classes`` given, any other
+    value is an error naming it; without, known names get codes 1 soybean, 2 corn, 3 other and the
+    rest follow.
+    """
+    name = Path(path).name
+    if not Path(path).exists():
+        raise InputError(f"Samples '{name}' not found at '{path}'.")
+    ds = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_RASTER)
+    if ds is None:
+        raise InputError(f"'{name}' is neither a vector nor a raster file.")
+    if ds.GetLayerCount() == 0 and ds.RasterCount:
+        return _samples_from_raster(path, grid, classes, min_per_class)
+    lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
+    if lyr is None:
+        raise InputError(f"'{name}' has no layer '{layer}'.")
+    defn = lyr.GetLayerDefn()
+    fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
+    if class_field not in fields:
+        raise InputError(
+            f"Samples '{name}' have no field '{class_field}'; fields are: {', '.join(fields)}. Choose the class field."
+        )
+    if group_field and group_field not in fields:
+        raise InputError(f"Samples '{name}' have no field '{group_field}' to group by; fields are: {', '.join(fields)}.")
+    srs = lyr.GetSpatialRef()
+    if srs is None:
+        raise InputError(f"Samples '{name}' have no CRS; assign one in QGIS before using them.")
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ct = osr.CoordinateTransformation(srs, grid.srs)
+    gt = grid.geotransform
+    rows, cols, values, groups = [], [], [], []
+    outside = 0
+    mem = gdal.GetDriverByName("MEM")
+    for feat in lyr:
+        value = feat.GetField(class_field)
+        if value is None:
+            continue
+        geom = feat.GetGeometryRef().Clone()
+        geom.Transform(ct)
+        group = feat.GetField(group_field) if group_field else feat.GetFID()
+        if geom.GetGeometryType() in (ogr.wkbPoint, ogr.wkbPoint25D):
+            c = int(np.floor((geom.GetX() - gt[0]) / gt[1]))
+            r = int(np.floor((geom.GetY() - gt[3]) / gt[5]))
+            cells = [(r, c)]
+        else:  # polygons: the pixels whose centre they contain
+            env = geom.GetEnvelope()
+            c0, c1 = int(np.floor((env[0] - gt[0]) / gt[1])), int(np.ceil((env[1] - gt[0]) / gt[1]))
+            r0, r1 = int(np.floor((env[3] - gt[3]) / gt[5])), int(np.ceil((env[2] - gt[3]) / gt[5]))
+            c0, r0 = max(c0, 0), max(r0, 0)
+            c1, r1 = min(c1, grid.width), min(r1, grid.height)
+            if c1 <= c0 or r1 <= r0:
+                outside += 1
+                continue
+            burn = mem.Create("", c1 - c0, r1 - r0, 1, gdal.GDT_Byte)
+            burn.SetGeoTransform((gt[0] + c0 * gt[1], gt[1], 0, gt[3] + r0 * gt[5], 0, gt[5]))
+            burn.SetProjection(grid.crs_wkt)
+            tmp = ogr.GetDriverByName("Memory").CreateDataSource("")
+            tl = tmp.CreateLayer("g", grid.srs, geom.GetGeometryType())
+            f2 = ogr.Feature(tl.GetLayerDefn())
+            f2.SetGeometry(geom)
+            tl.CreateFeature(f2)
+            gdal.RasterizeLayer(burn, [1], tl, burn_values=[1])
+            cells = [(r0 + r, c0 + c) for r, c in np.argwhere(burn.ReadAsArray() == 1)]
+        for r, c in cells:
+            if 0 <= r < grid.height and 0 <= c < grid.width:
+                rows.append(r)
+                cols.append(c)
+                values.append(value)
+                groups.append(group)
+            else:
+                outside += 1
+    if not rows:
+        raise InputError(f"None of the samples in '{name}' falls inside the study area; check the layer's CRS and extent.")
+    if outside:
+        log.warning("%d sample(s) of %s lie outside the study area and were ignored", outside, name)
+    codes, names = _codes(values, classes, name)
+    samples = Samples(np.array(rows), np.array(cols), codes, np.array(groups), names)
+    check_class_counts(samples, min_per_class, name)
+    return samples
+
+
+def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.ndarray, dict[int, str]]:
+    if classes:
+        by_name = {v.lower(): k for k, v in classes.items()}
+        codes = []
+        for v in values:
+            key = int(v) if isinstance(v, (int, np.integer)) or str(v).isdigit() else by_name.get(str(v).lower())
+            if key not in classes:
+                raise InputError(
+                    f"Samples '{name}': class '{v}' is not one of the classes {', '.join(classes.values())}. "
+                    "Fix the class field or add the class to the job."
+                )
+            codes.append(key)
+        return np.array(codes, dtype=np.int32), dict(classes)
+    if all(isinstance(v, (int, np.integer)) or str(v).isdigit() for v in values):
+        codes = np.array([int(v) for v in values], dtype=np.int32)
+        inverse = {v: k for k, v in KNOWN_CODES.items() if k in ("soybean", "corn", "other")}
+        return codes, {int(c): inverse.get(int(c), f"class {c}") for c in np.unique(codes)}
+    names: dict[int, str] = {}
+    lookup: dict[str, int] = {}
+    for v in sorted({str(v) for v in values}, key=lambda s: (KNOWN_CODES.get(s.lower(), 99), s)):
+        code = KNOWN_CODES.get(v.lower())
+        if code is None or code in names:
+            code = max([3, *names]) + 1
+        names[code] = v
+        lookup[v] = code
+    return np.array([lookup[str(v)] for v in values], dtype=np.int32), names
+
+
+def _samples_from_raster(path: str, grid: Grid, classes: dict[int, str] | None, min_per_class: int) -> Samples:
+    ds = gdal.Open(str(path))
+    if (ds.RasterXSize, ds.RasterYSize) != (grid.width, grid.height):
+        raise InputError(
+            f"Label raster '{Path(path).name}' is not on the Sentinel-2 grid ({grid.width} x {grid.height}); warp it first."
+        )
+    lab = ds.GetRasterBand(1).ReadAsArray()
+    rows, cols = np.nonzero(lab > 0)
+    codes = lab[rows, cols].astype(np.int32)
+    names = classes or {int(c): {1: "soybean", 2: "corn", 3: "other"}.get(int(c), f"class {c}") for c in np.unique(codes)}
+    groups = rows // 32 * 100000 + cols // 32  # 320 m blocks stand in for fields
+    samples = Samples(rows, cols, codes, groups, names)
+    check_class_counts(samples, min_per_class, Path(path).name)
+    return samples
+
+
+def check_class_counts(samples: Samples, min_per_class: int, name: str) -> None:
+    """Raise :class:`~..errors.InputError` naming a class with fewer than ``min_per_class`` samples."""
+    for code, cname in samples.names.items():
+        n = int((samples.codes == code).sum())
+        if n < min_per_class:
+            raise InputError(
+                f"Samples '{name}': class '{cname}' has {n} sample(s); at least {min_per_class} are needed. "
+                "Add samples or remove the class."
+            )
+
+
+def split(
+    samples: Samples, how: Split | str = Split.RANDOM, test_fraction: float = 0.3, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices into ``samples``.
+
+    ``random`` is the paper's 7:3 by pixel, stratified by class; ``field`` splits by group (field
+    id or polygon), so that no field has pixels on both sides.
+    """
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    idx = np.arange(len(samples.codes))
+    if choice(Split, how, "split") is Split.RANDOM:
+        train, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=samples.codes)
+        return train, test
+    return next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed).split(idx, samples.codes, samples.groups))

@@ -1,0 +1,64 @@
+"""Options from job files, checked in one place.
+
+Each dataclass of options coerces its choice fields (strategy, split, forecast, formats, output
+mode, device) with :func:`choice` in ``__post_init__``, so a job file, the dialog and Python code
+get the same check and the same message; :func:`options_from_mapping` builds such a dataclass from
+a job file's mapping, refusing unknown keys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields, is_dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+from .errors import InputError
+
+E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def choice(enum_type: type[E], value: object, field: str) -> E:
+    """``value`` as a member of ``enum_type`` (also from its value, case-insensitively).
+
+    Raises:
+        InputError: ``value`` is none of the members; the message names ``field`` and lists them.
+    """
+    if isinstance(value, enum_type):
+        return value
+    for member in enum_type:
+        if isinstance(value, str) and str(member.value).lower() == value.lower():
+            return member
+    known = ", ".join(str(m.value) for m in enum_type)
+    raise InputError(f"Job field '{field}': '{value}' is not one of {known}.")
+
+
+def check_device(value: object, field: str = "train.device") -> str:
+    """A device name PyTorch understands: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Raises:
+        InputError: any other value; the message names ``field``.
+    """
+    if not isinstance(value, str) or not _DEVICE.match(value):
+        raise InputError(f"Job field '{field}': '{value}' is not a device; use auto, cpu, cuda or cuda:N.")
+    return value
+
+
+def options_from_mapping(cls: type[T], values: object, field: str) -> T:
+    """An instance of the dataclass ``cls`` from a job file's mapping; missing keys take the defaults.
+
+    Raises:
+        InputError: ``values`` is not a mapping, or has a key ``cls`` does not know; the message
+            names ``field`` and lists the known keys.
+    """
+    assert is_dataclass(cls)
+    names = [f.name for f in fields(cls)]
+    if not isinstance(values, dict):
+        raise InputError(f"Job field '{field}' must be a mapping of {{key: value}}; known keys: {names}.")
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise InputError(f"Job field '{field}' has unknown key(s) {unknown}; known: {sorted(names)}.")
+    kwargs: dict[str, Any] = dict(values)
+    return cls(**kwargs)

@@ -1,0 +1,408 @@
+"""The job: one description of a run (a JSON or YAML file, the dialog, or Python), validated in one place.
+
+A pair is a :class:`PairSpec` from parsing to alignment; once its date is known it is a
+:class:`DatedPair`. Choices are enums coerced in ``__post_init__`` (:mod:`..options`), so a job
+built in Python gets the same checks and messages as a job file. Unknown keys are errors, at the
+top level and inside pair entries.
+
+In job files the coarse sensor may be written ``modis`` or ``coarse`` and the fine sensor
+``sentinel2`` or ``fine`` (``modis_mask``/``coarse_mask``, ``sentinel2_mask``/``fine_mask``,
+``modis_product``/``coarse_product``, ``sentinel2_product``/``fine_product``); files written by
+the plugin use the sensor-neutral names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..files import PathLike, write_text
+from ..formats import get_format
+from ..fusion.config import TrainConfig
+from ..fusion.methods import get_method
+from ..fusion.strategies import Strategy
+from ..fusion.tsstfn import Forecast, TsstfnParams
+from ..inputs.dates import detect_date, parse_date
+from ..inputs.products import get_mask_kind, get_product
+from ..mapping.classify import ForestParams
+from ..mapping.samples import Split
+from ..options import choice, options_from_mapping
+
+log = logging.getLogger("tsstfn")
+
+#: the job-file spellings of the sensor-neutral names
+ALIASES = {
+    "modis": "coarse",
+    "sentinel2": "fine",
+    "modis_mask": "coarse_mask",
+    "sentinel2_mask": "fine_mask",
+    "modis_mask_kind": "coarse_mask_kind",
+    "sentinel2_mask_kind": "fine_mask_kind",
+    "modis_product": "coarse_product",
+    "sentinel2_product": "fine_product",
+}
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """A date's coarse (MODIS) and fine (Sentinel-2) raster as the job names them.
+
+    Attributes:
+        coarse: the coarse raster.
+        fine: the fine raster (None for a target without one; for a target it is the real,
+            often cloudy image used only to score the fusion).
+        date: the acquisition date, or None when the file names or metadata hold it.
+        fine_mask: a cloud/QA mask of the fine raster.
+        coarse_mask: a cloud/QA mask of the coarse raster (e.g. MOD09GA ``state_1km``).
+        fine_mask_kind: a key of :data:`~..inputs.products.MASK_KINDS`.
+        coarse_mask_kind: likewise for ``coarse_mask``.
+    """
+
+    coarse: str
+    fine: str | None = None
+    date: dt.date | None = None
+    fine_mask: str | None = None
+    coarse_mask: str | None = None
+    fine_mask_kind: str = "scl"
+    coarse_mask_kind: str = "modis_state"
+
+    def dated(self) -> DatedPair:
+        """This pair with its date: given, else from the fine file's (or the coarse file's) name or metadata.
+
+        Raises:
+            DateError: no date can be found; the message names the file.
+        """
+        if isinstance(self, DatedPair):
+            return self
+        path = self.fine or self.coarse
+        date = self.date or detect_date(Path(path).name, path=path)
+        return DatedPair(**{**{f.name: getattr(self, f.name) for f in fields(self)}, "date": date})
+
+    @property
+    def label(self) -> str:
+        """How messages name the pair: its date, else its file."""
+        return self.date.isoformat() if self.date else Path(self.fine or self.coarse).name
+
+
+@dataclass(frozen=True)
+class DatedPair(PairSpec):
+    """A :class:`PairSpec` whose date is known."""
+
+    date: dt.date = dt.date(1, 1, 1)
+
+
+def dated(pairs: Sequence[PairSpec]) -> tuple[DatedPair, ...]:
+    """``pairs`` with their dates (see :meth:`PairSpec.dated`)."""
+    return tuple(p.dated() for p in pairs)
+
+
+#: the fusion methods written and scored beside TSSTFN unless the job says otherwise
+DEFAULT_COMPARE = ("starfm", "coarse_cubic", "latest_fine")
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a run needs; see ``docs/data-model.md`` for each field.
+
+    Attributes:
+        reference: the reference (training) year's pairs.
+        prediction: the prediction year's early-season base pairs.
+        targets: the cloudy dates to predict (coarse, and optionally the real fine for scoring).
+        output_dir: where every output goes.
+        samples: points, polygons or a label raster with the crop classes (None: no crop map).
+        class_field: the samples' class field.
+        group_field: the samples' field id (for the split by field).
+        split: :class:`~..mapping.samples.Split`.
+        test_fraction: share of the samples held out for the accuracy.
+        coarse_product: a product key for every coarse raster.
+        fine_product: a product key for every fine raster.
+        strategy: TSSTFN's time alignment.
+        n_base: base pairs TSSTFN reads.
+        forecast: individual or sequential.
+        reference_target: the training label's date in the reference year (None: each target's).
+        model: a saved TSSTFN model to use instead of training.
+        save_model: save the trained model as ``<output_dir>/<name>.tsstfn``.
+        train: TSSTFN's training options.
+        forest: the random forest's options.
+        compare: fusion methods written and scored beside TSSTFN (keys of the registry).
+        method_params: parameters of those methods, by method name.
+        aoi: ``(xmin, ymin, xmax, ymax)`` in the fine grid's CRS, or None for the whole grid.
+        formats: output formats of the crop map (keys of :data:`~..formats.OUTPUT_FORMATS`).
+        mmu_ha: minimum mapping unit of the polygons, in hectares.
+        probabilities: also write the class probabilities.
+        name: the run's name: the model file's stem and the QGIS layer group.
+    """
+
+    reference: tuple[PairSpec, ...]
+    prediction: tuple[PairSpec, ...]
+    targets: tuple[PairSpec, ...]
+    output_dir: str
+    samples: str | None = None
+    class_field: str = "crop"
+    group_field: str | None = None
+    split: Split = Split.RANDOM
+    test_fraction: float = 0.3
+    coarse_product: str = "mod09gq"
+    fine_product: str = "s2_l2a"
+    strategy: Strategy = Strategy.STR_B
+    n_base: int = 7
+    forecast: Forecast = Forecast.INDIVIDUAL
+    reference_target: dt.date | None = None
+    model: str | None = None
+    save_model: bool = True
+    train: TrainConfig = TrainConfig()
+    forest: ForestParams = ForestParams()
+    compare: tuple[str, ...] = DEFAULT_COMPARE
+    method_params: dict[str, Any] = field(default_factory=dict, hash=False)
+    aoi: tuple[float, float, float, float] | None = None
+    formats: tuple[str, ...] = ("gtiff", "shp", "gpkg")
+    mmu_ha: float = 0.0
+    probabilities: bool = False
+    name: str = "tsstfn_run"
+
+    def __post_init__(self) -> None:
+        """Coerce and check the choices: split, strategy, forecast, products, methods and formats."""
+        set_ = object.__setattr__
+        set_(self, "split", choice(Split, self.split, "split"))
+        set_(self, "strategy", choice(Strategy, self.strategy, "strategy"))
+        set_(self, "forecast", choice(Forecast, self.forecast, "forecast"))
+        for key in ("coarse_product", "fine_product"):
+            get_product(getattr(self, key), f"job field {key}")
+        for pair in (*self.reference, *self.prediction, *self.targets):
+            get_mask_kind(pair.fine_mask_kind)
+            get_mask_kind(pair.coarse_mask_kind)
+        set_(self, "compare", tuple(self.compare))
+        for name in self.compare:
+            if get_method(name).learns:
+                raise InputError(f"Job field 'compare': '{name}' is the learning method the job runs anyway.")
+        set_(self, "formats", tuple(get_format(f).key for f in self.formats))
+        params = {}
+        for name, values in self.method_params.items():
+            method = get_method(name, "method_params")
+            params[name] = values if isinstance(values, method.params) else method.parse_params(values)
+        set_(self, "method_params", params)
+
+    def tsstfn_params(self) -> TsstfnParams:
+        """TSSTFN's options from this job's top-level fields."""
+        save_to = str(Path(self.output_dir) / f"{self.name}.tsstfn") if self.save_model and not self.model else None
+        return TsstfnParams(self.strategy, self.n_base, self.forecast, self.reference_target, self.train, self.model, save_to)
+
+    def params_of(self, method: str) -> Any:
+        """The parameters of fusion method ``method``: the job's ``method_params``, else the defaults."""
+        if method == "tsstfn":
+            return self.tsstfn_params()
+        return self.method_params.get(method) or get_method(method).params()
+
+
+# Parsing -----------------------------------------------------------------------------------
+
+_PAIR_KEYS = {f.name for f in fields(PairSpec)}
+_PATH_KEYS = ("coarse", "fine", "fine_mask", "coarse_mask")
+
+
+def _canonical(data: dict, where: str) -> dict:
+    """``data`` with the aliases of :data:`ALIASES` replaced; both spellings at once is an error."""
+    out = {}
+    for key, value in data.items():
+        name = ALIASES.get(key, key)
+        if name in out:
+            raise InputError(f"Job field '{where}': give '{name}' once (it was also given as '{key}').")
+        out[name] = value
+    return out
+
+
+def _resolve(value: object, base: Path) -> str | None:
+    if value is None or value == "":
+        return None
+    p = Path(str(value)).expanduser()
+    return str((p if p.is_absolute() else base / p).resolve())
+
+
+def _pairs(items: object, base: Path, field_name: str, need_fine: bool) -> tuple[PairSpec, ...]:
+    if not isinstance(items, list):
+        raise InputError(f"Job field '{field_name}' must be a list of {{date, coarse, fine}} entries.")
+    out = []
+    for i, raw in enumerate(items):
+        where = f"{field_name}[{i}]"
+        if not isinstance(raw, dict):
+            raise InputError(f"Job field '{where}' must be a mapping such as {{date, coarse, fine}}.")
+        e = _canonical(raw, where)
+        unknown = sorted(set(e) - _PAIR_KEYS)
+        if unknown:
+            raise InputError(f"Job field '{where}' has unknown key(s) {unknown}; known: {sorted(_PAIR_KEYS)}.")
+        if not e.get("coarse"):
+            raise InputError(
+                f"Job field '{where}': every entry needs 'coarse' (or 'modis') and 'date' unless the file name holds it."
+            )
+        if need_fine and not e.get("fine"):
+            raise InputError(f"Job field '{where}': a base pair needs 'fine' (or 'sentinel2').")
+        kinds = {k: e[k] for k in ("fine_mask_kind", "coarse_mask_kind") if k in e}
+        out.append(
+            PairSpec(
+                coarse=str(_resolve(e["coarse"], base)),
+                fine=_resolve(e.get("fine"), base),
+                date=parse_date(e["date"], f"{where}.date") if e.get("date") else None,
+                fine_mask=_resolve(e.get("fine_mask"), base),
+                coarse_mask=_resolve(e.get("coarse_mask"), base),
+                **kinds,
+            )
+        )
+    return tuple(out)
+
+
+def _number(data: dict, key: str, typ: type) -> Any:
+    try:
+        return typ(data[key])
+    except (TypeError, ValueError):
+        raise InputError(f"Job field '{key}': '{data[key]}' is not a number.") from None
+
+
+def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
+    """A validated :class:`Job` from a job file's mapping; every error names the field.
+
+    Args:
+        data: the parsed JSON/YAML.
+        base_dir: relative paths are resolved against it (the job file's folder).
+
+    Raises:
+        InputError: an unknown, missing or malformed field.
+    """
+    base = Path(base_dir)
+    if not isinstance(data, dict):
+        raise InputError("A job file must hold a mapping of fields (JSON object).")
+    data = _canonical(data, "job")
+    if "starfm" in data:  # the 0.1 spelling of compare: {"starfm": false}
+        if not data.pop("starfm"):
+            data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
+    known = {f.name for f in fields(Job)}
+    unknown = set(data) - known
+    if unknown:
+        raise InputError(f"Unknown job field(s) {sorted(unknown)}; known fields: {sorted(known)}.")
+    for required in ("reference", "prediction", "targets", "output_dir"):
+        if required not in data:
+            raise InputError(f"Job field '{required}' is missing.")
+    kw = dict(data)
+    kw["reference"] = _pairs(data["reference"], base, "reference", True)
+    kw["prediction"] = _pairs(data["prediction"], base, "prediction", True)
+    kw["targets"] = _pairs(data["targets"], base, "targets", False)
+    kw["output_dir"] = _resolve(data["output_dir"], base)
+    for key in ("samples", "model"):
+        if data.get(key):
+            kw[key] = _resolve(data[key], base)
+    if data.get("reference_target"):
+        kw["reference_target"] = parse_date(data["reference_target"], "reference_target")
+    if "train" in data:
+        kw["train"] = options_from_mapping(TrainConfig, data["train"], "train")
+    if "forest" in data:
+        kw["forest"] = options_from_mapping(ForestParams, data["forest"], "forest")
+    if data.get("aoi") is not None:
+        if not isinstance(data["aoi"], list) or len(data["aoi"]) != 4:
+            raise InputError("Job field 'aoi' must be [xmin, ymin, xmax, ymax] in the fine grid's CRS.")
+        kw["aoi"] = tuple(float(v) for v in data["aoi"])
+    for key in ("formats", "compare"):
+        if key in data:
+            if not isinstance(data[key], list):
+                raise InputError(f"Job field '{key}' must be a list of names.")
+            kw[key] = tuple(data[key])
+    if "method_params" in data and not isinstance(data["method_params"], dict):
+        raise InputError("Job field 'method_params' must map method names to their parameters.")
+    for key, typ in (("n_base", int), ("test_fraction", float), ("mmu_ha", float)):
+        if key in data:
+            kw[key] = _number(data, key, typ)
+    return Job(**kw)
+
+
+def load_job(path: PathLike) -> Job:
+    """A job from a ``.json`` or ``.yaml`` file (relative paths from the file's folder).
+
+    Raises:
+        InputError: the file is missing, not valid JSON/YAML, or a field is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Job file '{path}' not found.")
+    text = path.read_text()
+    is_yaml = path.suffix.lower() in (".yaml", ".yml")
+    try:
+        if is_yaml:
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:
+        raise InputError(f"Job file '{path.name}' is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from None
+    return job_from_dict(data, path.parent)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, TrainConfig):
+        return value.as_dict()
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def job_to_dict(job: Job) -> dict:
+    """The job as a job file's mapping (sensor-neutral names, dates as ``YYYY-MM-DD``)."""
+    out = {f.name: _plain(getattr(job, f.name)) for f in fields(job)}
+    for key in ("reference", "prediction", "targets"):
+        out[key] = [{k: v for k, v in pair.items() if v is not None} for pair in out[key]]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def save_job(job: Job, path: PathLike) -> Path:
+    """Write ``job`` as a JSON job file, atomically."""
+    return write_text(path, json.dumps(job_to_dict(job), indent=2))
+
+
+def validate_job(job: Job) -> Job:
+    """Checks that need no pixel read: dates known and distinct, targets given, enough base pairs.
+
+    Returns:
+        The job with every pair a :class:`DatedPair`.
+
+    Raises:
+        InputError: a duplicate date, no target or too few base pairs; DateError: a date that
+            cannot be found.
+    """
+    job = replace(job, reference=dated(job.reference), prediction=dated(job.prediction), targets=dated(job.targets))
+    for name, pairs in (("reference", job.reference), ("prediction", job.prediction), ("targets", job.targets)):
+        dates = [p.date for p in pairs]
+        dup = sorted({d for d in dates if d is not None and dates.count(d) > 1})
+        if dup:
+            raise InputError(f"Job field '{name}': date {dup[0].isoformat()} appears twice; keep one pair per date.")
+    if not job.targets:
+        raise InputError("Job field 'targets': give at least one target date with its coarse (MODIS) raster.")
+    years = {p.date.year for p in (*job.prediction, *job.targets) if p.date}
+    if len(years) > 1:
+        log.warning("prediction-year pairs and targets span several years: %s", sorted(years))
+    if len(job.prediction) < job.n_base:
+        raise InputError(
+            f"Job field 'prediction': {len(job.prediction)} pairs for n_base = {job.n_base}; add pairs or lower n_base."
+        )
+    return job
+
+
+def input_paths(job: Job) -> list[str]:
+    """Every file the job reads (rasters, masks, samples, model), for the checks against outputs."""
+    paths = [job.samples, job.model]
+    for p in (*job.reference, *job.prediction, *job.targets):
+        paths += [p.coarse, p.fine, p.fine_mask, p.coarse_mask]
+    return [os.fspath(p) for p in paths if p]

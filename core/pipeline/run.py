@@ -1,0 +1,289 @@
+"""Running a job end to end: ``prepare`` → fusion methods → scores → crop maps → exports → report.
+
+``run_job`` aligns the inputs, runs TSSTFN and the comparison methods of the registry
+(:mod:`..fusion.methods`), scores every method against the real fine image of each target where
+one is given, classifies crops with and without the fused dates, assesses the accuracy, exports
+the crop map and writes a run report. The QGIS dialog's task, the Processing algorithms and the
+command line all call it (or its steps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled
+from ..errors import InputError
+from ..files import read_array, write_array
+from ..fusion.base import FusionInputs
+from ..fusion.methods import get_method
+from ..fusion.stacks import AlignedPair
+from ..inputs.grid import Grid, reference_grid
+from ..mapping.accuracy import Accuracy
+from ..mapping.classify import Classifier
+from ..mapping.samples import Samples, Split
+from .job import DatedPair, Job, dated, input_paths, validate_job
+
+
+@dataclass
+class Prepared:
+    """A job's inputs aligned on one grid, each year's pairs sorted by date.
+
+    Attributes:
+        grid: the fine grid.
+        reference: the reference year's aligned pairs.
+        prediction: the prediction year's aligned base pairs.
+        targets: the targets' aligned coarse NDVI, with the aligned real fine image where one was given.
+    """
+
+    grid: Grid
+    reference: list[AlignedPair]
+    prediction: list[AlignedPair]
+    targets: list[AlignedPair]
+
+    def fusion_inputs(self) -> FusionInputs:
+        """What the fusion methods see: the targets without their real fine image."""
+        return FusionInputs(
+            self.grid,
+            tuple(self.reference),
+            tuple(self.prediction),
+            tuple(replace(t, fine=None) for t in self.targets),
+        )
+
+
+@dataclass
+class JobResult:
+    """What a run produced; a field is empty when the job did not ask for it.
+
+    Attributes:
+        output_dir: the run's folder.
+        fused: TSSTFN's fused NDVI per target date (always).
+        compared: the rasters each comparison method wrote, by method name and date (baselines
+            that write nothing are absent).
+        difference: TSSTFN minus the real fine image per target date, where one was given.
+        crop_map: the crop map with the fused dates (None without samples, or without ``gtiff``).
+        crop_map_early: the crop map of the early season only (likewise).
+        probabilities: the class probabilities (None unless asked for).
+        vectors: the crop polygons, one file per vector format asked for.
+        model: the TSSTFN model file trained or used (None when not saved).
+        report: ``report/run_report.md`` (set once the run is complete).
+        fusion_metrics: scores per target date and method name, where a real fine image was given.
+        accuracy: ``early``/``fused`` accuracy as plain data (empty without samples).
+        class_names: the crop map's class codes and names (empty without samples).
+        seconds: wall time of the run.
+    """
+
+    output_dir: Path
+    fused: dict[dt.date, Path] = field(default_factory=dict)
+    compared: dict[str, dict[dt.date, Path]] = field(default_factory=dict)
+    difference: dict[dt.date, Path] = field(default_factory=dict)
+    crop_map: Path | None = None
+    crop_map_early: Path | None = None
+    probabilities: Path | None = None
+    vectors: list[Path] = field(default_factory=list)
+    model: Path | None = None
+    report: Path | None = None
+    fusion_metrics: dict[dt.date, dict[str, dict]] = field(default_factory=dict)
+    accuracy: dict[str, dict] = field(default_factory=dict)
+    class_names: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def study_grid(job: Job) -> Grid:
+    """The grid of the job: the first prediction-year fine image's, cropped to the AOI."""
+    first = job.prediction[0]
+    assert first.fine is not None
+    return reference_grid(first.fine, Path(first.fine).name, job.aoi)
+
+
+def align_pairs(
+    pairs: Sequence[DatedPair],
+    grid: Grid,
+    workdir: Path,
+    coarse_product: str,
+    fine_product: str,
+    is_cancelled: CancelFn = never_cancelled,
+) -> list[AlignedPair]:
+    """Each pair's coarse and fine NDVI on ``grid``, written as GeoTIFFs into ``workdir``, sorted by date."""
+    from ..inputs.align import ndvi_to_grid
+    from ..inputs.ndvi import NdviSource
+
+    out = []
+    for p in pairs:
+        stamp = p.date.strftime("%Y%m%d")
+        coarse = NdviSource(p.coarse, coarse_product, mask_path=p.coarse_mask, mask_kind=p.coarse_mask_kind)
+        coarse_path = ndvi_to_grid(coarse, grid, workdir / f"modis_{stamp}.tif", is_cancelled=is_cancelled)
+        fine_path = None
+        if p.fine:
+            fine = NdviSource(p.fine, fine_product, mask_path=p.fine_mask, mask_kind=p.fine_mask_kind)
+            fine_path = ndvi_to_grid(fine, grid, workdir / f"s2_{stamp}.tif", is_cancelled=is_cancelled)
+        out.append(AlignedPair(p.date, str(coarse_path), str(fine_path) if fine_path else None))
+    return sorted(out, key=lambda p: p.date)
+
+
+def prepare(job: Job, workdir: Path, progress: ProgressFn | None = None, is_cancelled: CancelFn = never_cancelled) -> Prepared:
+    """Step 1: every input as NDVI on the job's grid (see :func:`study_grid`)."""
+    grid = study_grid(job)
+    out = []
+    for k, (name, pairs) in enumerate((("reference", job.reference), ("prediction", job.prediction), ("targets", job.targets))):
+        out.append(align_pairs(dated(pairs), grid, workdir / name, job.coarse_product, job.fine_product, is_cancelled))
+        if progress:
+            progress((k + 1) / 3, f"{name} aligned")
+    return Prepared(grid, *out)
+
+
+def check_samples(job: Job) -> Samples:
+    """The job's samples read against its study area (reads only the samples and one raster header).
+
+    Raises:
+        InputError: no samples given, none inside the area, a missing class field or too few per class.
+    """
+    from ..mapping.samples import read_samples
+
+    if not job.samples:
+        raise InputError("Job field 'samples': give a point or polygon layer, or a label raster, with the crop classes.")
+    return read_samples(job.samples, job.class_field, study_grid(job), group_field=job.group_field)
+
+
+def split_description(job: Job) -> str:
+    """How the samples were split, as the reports say it."""
+    text = (
+        "random 7:3 split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)"
+        if job.split is Split.RANDOM
+        else "split by field/polygon (no field on both sides)"
+    )
+    return f"{text}, test fraction {job.test_fraction}"
+
+
+def crop_accuracy(
+    job: Job, prep: Prepared, samples: Samples, split: tuple[Any, Any], paths: list[str]
+) -> tuple[Classifier, Accuracy]:
+    """A forest on ``paths``' window features at the training samples, assessed on the test samples."""
+    from ..mapping.classify import train_and_assess
+
+    return train_and_assess(paths, prep.grid, samples, split, job.forest, split_description(job))
+
+
+def score_methods(prep: Prepared, predictions: dict[str, dict[dt.date, Path]]) -> dict[dt.date, dict[str, dict]]:
+    """Scores of each method's prediction against the real fine image of each target that has one."""
+    from ..fusion.metrics import fusion_metrics
+
+    scores: dict[dt.date, dict[str, dict]] = {}
+    for t in prep.targets:
+        if not t.fine:
+            continue
+        truth = read_array(t.fine)
+        scores[t.date] = {
+            name: fusion_metrics(read_array(by_date[t.date]), truth) for name, by_date in predictions.items() if t.date in by_date
+        }
+    return scores
+
+
+def _check_outputs_are_not_inputs(job: Job) -> None:
+    out = Path(job.output_dir).resolve()
+    for f in input_paths(job):
+        resolved = Path(f).resolve()
+        if out == resolved or out in resolved.parents:
+            raise InputError(f"The output folder '{job.output_dir}' holds the input '{f}'; choose another output folder.")
+
+
+def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn = never_cancelled) -> JobResult:
+    """Run ``job``; every output is written atomically into ``job.output_dir``.
+
+    Args:
+        job: the job.
+        progress: ``progress(fraction, message)``.
+        is_cancelled: checked between units of work.
+
+    Returns:
+        What was produced.
+
+    Raises:
+        TsstfnError: any problem with the inputs, with a message for the user.
+        CancelledError: the user cancelled; finished outputs stay complete, none is half-written.
+    """
+    from ..deps import check_dependencies
+    from ..mapping import accuracy as acc_mod
+    from ..mapping import classify
+    from ..mapping.export import export_crop_map
+    from ..mapping.samples import split as split_samples
+    from .report import write_run_report
+
+    check_dependencies()
+    t0 = time.perf_counter()
+    job = validate_job(job)
+    _check_outputs_are_not_inputs(job)
+    out = Path(job.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = Steps(progress, {"align": 2, "fuse": 9, "compare": 1, "classify": 2, "export": 1})
+    result = JobResult(out)
+    samples = check_samples(job) if job.samples else None  # fail before hours of training, not after
+
+    prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled)
+    inputs = prep.fusion_inputs()
+    tsstfn = get_method("tsstfn").run(inputs, out, job.tsstfn_params(), steps.sub("fuse"), is_cancelled)
+    result.fused, result.model = tsstfn.rasters, tsstfn.model
+    predictions = {"tsstfn": result.fused}
+    sub = steps.sub("compare")
+    for k, name in enumerate(job.compare):
+        check_cancelled(is_cancelled)
+        method = get_method(name)
+        produced = method.run(inputs, out, job.params_of(name), None, is_cancelled)
+        predictions[name] = produced.rasters
+        if produced.written:
+            result.compared[name] = produced.rasters
+        sub((k + 1) / len(job.compare), method.label)
+    result.fusion_metrics = score_methods(prep, predictions)
+    for t in prep.targets:
+        if t.fine:
+            diff = read_array(result.fused[t.date]) - read_array(t.fine)
+            result.difference[t.date] = write_array(
+                out / f"difference_{t.date:%Y%m%d}.tif", diff, prep.grid, description="TSSTFN - fine image"
+            )
+
+    if samples is not None:
+        sub = steps.sub("classify")
+        early = [str(p.fine) for p in prep.prediction]
+        split = split_samples(samples, job.split, job.test_fraction, job.forest.random_state)
+        result.class_names = dict(samples.names)
+        for label, paths in (("early", early), ("fused", early + [str(result.fused[t.date]) for t in prep.targets])):
+            check_cancelled(is_cancelled)
+            clf, acc = crop_accuracy(job, prep, samples, split, paths)
+            title = (
+                "Early-season fine images only" if label == "early" else f"Early season + TSSTFN ({job.strategy}, {job.forecast})"
+            )
+            acc_mod.write_reports(acc, out / "report", f"accuracy_{label}", title)
+            result.accuracy[label] = acc.as_dict()
+            classify.save_classifier(clf, out / f"forest_{label}.skops")
+            proba = out / "crop_probabilities.tif" if (label == "fused" and job.probabilities) else None
+            path = classify.classify_to_file(
+                clf,
+                paths,
+                prep.grid,
+                out / f"crop_map_{label}.tif",
+                proba,
+                progress=lambda f, m, label=label: sub((0.5 if label == "fused" else 0) + f / 2, m),
+                is_cancelled=is_cancelled,
+            )
+            if label == "fused":
+                result.crop_map, result.probabilities = path, proba
+            else:
+                result.crop_map_early = path
+        sub = steps.sub("export")
+        assert result.crop_map is not None and result.crop_map_early is not None
+        result.vectors = export_crop_map(result.crop_map, out, "crop_map", job.formats, samples.names, job.mmu_ha)
+        sub(1.0, "exported")
+        if "gtiff" not in job.formats:
+            for p in (result.crop_map, result.crop_map_early):
+                os.unlink(p)
+            result.crop_map = result.crop_map_early = None
+    result.seconds = time.perf_counter() - t0
+    result.report = write_run_report(job, result)
+    if progress:
+        progress(1.0, "done")
+    return result

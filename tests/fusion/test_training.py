@@ -1,0 +1,128 @@
+import numpy as np
+import pytest
+import torch
+
+from tsstfn_crop_mapper.core.errors import CancelledError, ModelFileError
+from tsstfn_crop_mapper.core.files import read_array
+from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+from tsstfn_crop_mapper.core.fusion.modelfile import load_model, save_model
+from tsstfn_crop_mapper.core.fusion.prediction import make_predictor, predict_to_file
+from tsstfn_crop_mapper.core.fusion.training import TrainingStack, train
+from tsstfn_crop_mapper.core.inputs.grid import Grid
+
+SMALL = TrainConfig(width=4, patch=32, batch_size=4, max_epochs=40, patience=3, cl_paths=2, seed=0, learning_rate=3e-3)
+
+
+def _stack(rng, n_base=2, size=64):
+    """A learnable toy: the label is the last base Sentinel-2 plus the MODIS change, with fine texture."""
+    yy, xx = np.mgrid[:size, :size]
+    texture = 0.2 * np.sin(xx / 3.0) * np.cos(yy / 5.0)
+    channels = []
+    for t in range(n_base):
+        level = 0.2 + 0.1 * t + 0.02 * rng.standard_normal()
+        channels += [np.full((size, size), level), level + texture]
+    target_level = 0.6
+    channels.append(np.full((size, size), target_level))
+    label = target_level + texture
+    return TrainingStack(np.stack(channels).astype(np.float32), label.astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.default_rng(0)
+    stacks = [_stack(rng) for _ in range(3)]
+    return stacks, train(stacks, SMALL, meta={"strategy": "STR_B"})
+
+
+def test_training_reduces_loss_and_stops_early(trained):
+    _, result = trained
+    hist = result.history
+    assert hist[-1]["train_mse"] < hist[0]["train_mse"] * 0.5
+    assert result.best_val_rmse < hist[0]["val_rmse"]
+    assert result.stopped_early or len(hist) == SMALL.max_epochs
+    assert result.meta["n_base"] == 2 and result.meta["strategy"] == "STR_B"
+
+
+def test_early_stopping_triggers_on_patience():
+    rng = np.random.default_rng(1)
+    cfg = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=50, patience=2, cl_paths=1, learning_rate=0.5)
+    result = train([_stack(rng)], cfg)  # a huge learning rate cannot keep improving
+    assert result.stopped_early and len(result.history) < 50
+    assert len(result.history) - result.best_epoch == 2
+
+
+def test_saved_model_reloads_and_predicts_identically(trained, tmp_path):
+    stacks, result = trained
+    path = save_model(tmp_path / "m.tsstfn", result.model, result.meta)
+    model, meta = load_model(path)
+    batch = stacks[0].inputs[None, :, :32, :32]
+    a = make_predictor(result.model, result.meta)(batch)
+    b = make_predictor(model, meta)(batch)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_corrupt_truncated_and_foreign_model_files(trained, tmp_path):
+    _, result = trained
+    good = save_model(tmp_path / "good.tsstfn", result.model, result.meta).read_bytes()
+    (tmp_path / "trunc.tsstfn").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ModelFileError, match="'trunc.tsstfn' is not a readable TSSTFN model file"):
+        load_model(tmp_path / "trunc.tsstfn")
+    torch.save({"hello": torch.zeros(1)}, tmp_path / "foreign.pt")
+    with pytest.raises(ModelFileError, match="'foreign.pt' is a PyTorch file but not a TSSTFN"):
+        load_model(tmp_path / "foreign.pt")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_model(tmp_path / "missing.tsstfn")
+    payload = torch.load(tmp_path / "good.tsstfn", weights_only=True)
+    key = next(iter(payload["state_dict"]))
+    payload["state_dict"][key] += 1
+    torch.save(payload, tmp_path / "altered.tsstfn")
+    with pytest.raises(ModelFileError, match="failed its content check"):
+        load_model(tmp_path / "altered.tsstfn")
+
+
+def test_cancel_stops_within_one_batch_and_keeps_best_weights():
+    rng = np.random.default_rng(2)
+    calls = []
+
+    def progress(p):
+        calls.append((p.epoch, p.batch, p.val_rmse))
+
+    # 18 patches: 16 train in 8 batches of 2, 2 validate; 9 progress calls per epoch
+    cancel_after = 12  # epoch 1 done, 3 batches into epoch 2
+    cfg = TrainConfig(width=4, patch=32, batch_size=2, max_epochs=20, cl_paths=1)
+    result = train([_stack(rng), _stack(rng)], cfg, progress=progress, is_cancelled=lambda: len(calls) >= cancel_after)
+    assert result.cancelled and len(calls) == cancel_after  # not one batch after the flag
+    assert result.best_epoch in (1, 2) and result.meta["training"]["cancelled"]
+    assert calls[8] == (1, 8, result.history[0]["val_rmse"])
+    assert result.best_val_rmse <= result.history[0]["val_rmse"]
+
+
+def test_tiled_prediction_equals_whole_image_prediction_away_from_borders(trained, tmp_path):
+    stacks, result = trained
+    model, meta = result.model, result.meta
+    inputs = stacks[0].inputs  # 64 x 64
+    predict = make_predictor(model, meta)
+    grid = Grid("", (0.0, 1.0, 0.0, 0.0, 0.0, -1.0), 64, 64)
+    from osgeo import osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32651)
+    grid = Grid(srs.ExportToWkt(), grid.geotransform, 64, 64)
+    out = predict_to_file(model, meta, lambda x, y, w, h: inputs[:, y : y + h, x : x + w], grid, tmp_path / "p.tif", batch_size=3)
+    tiled = read_array(out)
+    # the same centre patch predicted alone: equal where its receptive field is inside both
+    centre = predict(inputs[None, :, 16:48, 16:48])[0]
+    np.testing.assert_allclose(tiled[24:40, 24:40], centre[8:24, 8:24], atol=0.08)
+    # rows blend patches; a 64-px scene with 32-px patches and 10-px overlap is 3 x 3 patches
+    assert np.isfinite(tiled).all()
+    nan_inputs = inputs.copy()
+    nan_inputs[-1, :8, :8] = np.nan  # no target MODIS there
+    out = read_array(
+        predict_to_file(model, meta, lambda x, y, w, h: nan_inputs[:, y : y + h, x : x + w], grid, tmp_path / "q.tif")
+    )
+    assert np.isnan(out[:8, :8]).all() and np.isfinite(out[8:, 8:]).all()
+    with pytest.raises(CancelledError):
+        predict_to_file(
+            model, meta, lambda x, y, w, h: inputs[:, y : y + h, x : x + w], grid, tmp_path / "c.tif", is_cancelled=lambda: True
+        )
+    assert not (tmp_path / "c.tif").exists() and not list(tmp_path.glob(".c.*"))

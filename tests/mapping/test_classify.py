@@ -1,0 +1,158 @@
+import numpy as np
+import pytest
+from osgeo import gdal, ogr, osr
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score, precision_score, recall_score
+
+from conftest import make_points, make_raster
+from tsstfn_crop_mapper.core.errors import InputError, ModelFileError
+from tsstfn_crop_mapper.core.inputs.grid import Grid
+from tsstfn_crop_mapper.core.mapping import classify
+from tsstfn_crop_mapper.core.mapping import samples as samples_mod
+from tsstfn_crop_mapper.core.mapping.accuracy import assess, write_reports
+
+
+def _grid(w=6, h=5):
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32651)
+    return Grid(srs.ExportToWkt(), (640000.0, 10.0, 0.0, 5150000.0, 0.0, -10.0), w, h)
+
+
+def test_window_features_by_hand_at_edges_and_interior():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)  # one date
+    feats, valid = classify.window_features(a[None])
+    # interior pixel (1, 1): its 3x3 window row by row
+    np.testing.assert_array_equal(feats[1, 1], [0, 1, 2, 4, 5, 6, 8, 9, 10])
+    # corner (0, 0): the edge is repeated outside the scene
+    np.testing.assert_array_equal(feats[0, 0], [0, 0, 1, 0, 0, 1, 4, 4, 5])
+    # right edge (2, 3)
+    np.testing.assert_array_equal(feats[2, 3], [6, 7, 7, 10, 11, 11, 10, 11, 11])
+    assert valid.all()
+    assert classify.feature_names(2)[:2] == ["d0_r-1c-1", "d0_r-1c+0"] and len(classify.feature_names(2)) == 18
+
+
+def test_window_features_nan_rules_and_dates_order():
+    a = np.arange(9, dtype=np.float32).reshape(3, 3)
+    b = a + 100
+    a2 = a.copy()
+    a2[0, 0] = np.nan  # a neighbour of the centre
+    a2[2, 2] = np.nan  # a centre elsewhere
+    feats, valid = classify.window_features(np.stack([a2, b]))
+    np.testing.assert_array_equal(feats[1, 1, :9], [4, 1, 2, 3, 4, 5, 6, 7, 4])  # NaN neighbours -> centre value
+    np.testing.assert_array_equal(feats[1, 1, 9:], b.ravel())  # second date follows
+    assert not valid[2, 2] and valid[1, 1]
+
+
+def test_strip_features_equal_whole_features(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(-1, 1, (37, 11)).astype(np.float32) for _ in range(2)]
+    paths = [make_raster(tmp_path / f"d{i}.tif", a) for i, a in enumerate(arrays)]
+    whole, _ = classify.window_features(np.stack(arrays))
+    for y0, h in ((0, 10), (10, 10), (30, 7)):
+        f, _ = classify.strip_features(paths, y0, h, 11, 37)
+        np.testing.assert_array_equal(f, whole[y0 : y0 + h])
+
+
+def test_samples_from_points_and_polygons(tmp_path):
+    grid = _grid(20, 20)
+    pts = [(640005 + 10 * i, 5149995 - 10 * (i % 7), "corn" if i % 2 else "soybean") for i in range(20)]
+    s = samples_mod.read_samples(make_points(tmp_path / "p.gpkg", pts), "crop", grid, min_per_class=5)
+    assert s.names == {1: "soybean", 2: "corn"}
+    assert (s.rows[:3] == [0, 1, 2]).all() and (s.cols[:3] == [0, 1, 2]).all()
+    # a polygon covering 4 x 3 pixel centres, in geographic coordinates (reprojected)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ct = osr.CoordinateTransformation(grid.srs, srs)
+    ring = [
+        ct.TransformPoint(x, y)[:2]
+        for x, y in ((640050, 5149950), (640090, 5149950), (640090, 5149920), (640050, 5149920), (640050, 5149950))
+    ]
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / "poly.gpkg"))
+    lyr = ds.CreateLayer("fields", srs, ogr.wkbPolygon)
+    lyr.CreateField(ogr.FieldDefn("crop", ogr.OFTInteger))
+    f = ogr.Feature(lyr.GetLayerDefn())
+    f.SetField("crop", 2)
+    f.SetGeometry(ogr.CreateGeometryFromWkt("POLYGON ((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"))
+    lyr.CreateFeature(f)
+    ds = None
+    s = samples_mod.read_samples(str(tmp_path / "poly.gpkg"), "crop", grid, min_per_class=1)
+    assert len(s.rows) == 12 and set(s.codes) == {2} and s.names == {2: "corn"}
+    assert set(zip(s.rows, s.cols)) == {(r, c) for r in range(5, 8) for c in range(5, 9)}
+
+
+def test_sample_errors(tmp_path):
+    grid = _grid(20, 20)
+    outside = make_points(tmp_path / "out.gpkg", [(100.0, 100.0, "corn")] * 3)
+    with pytest.raises(InputError, match="None of the samples in 'out.gpkg' falls inside the study area"):
+        samples_mod.read_samples(outside, "crop", grid)
+    pts = [(640005 + 10 * i, 5149995, v) for i, v in enumerate(["corn"] * 12 + ["wheat"] * 12)]
+    path = make_points(tmp_path / "w.gpkg", pts)
+    with pytest.raises(InputError, match="class 'wheat' is not one of the classes soybean, corn, other"):
+        samples_mod.read_samples(path, "crop", grid, classes={1: "soybean", 2: "corn", 3: "other"})
+    few = make_points(tmp_path / "few.gpkg", [(640005 + 10 * i, 5149995, "corn" if i < 15 else "soybean") for i in range(18)])
+    with pytest.raises(InputError, match="class 'soybean' has 3 sample\\(s\\); at least 10"):
+        samples_mod.read_samples(few, "crop", grid)
+    with pytest.raises(InputError, match="no field 'class'; fields are: crop"):
+        samples_mod.read_samples(few, "class", grid)
+
+
+def _toy(tmp_path, h=30, w=24):
+    """Two dates where class 1 is low and class 2 high, with a NaN hole."""
+    rng = np.random.default_rng(0)
+    truth = np.where(np.arange(w)[None, :] < w // 2, 1, 2).repeat(h, 0)
+    dates = [np.where(truth == 1, 0.2, 0.7) + rng.normal(0, 0.03, truth.shape) for _ in range(2)]
+    dates[1][:2, :2] = np.nan
+    paths = [make_raster(tmp_path / f"n{i}.tif", d.astype(np.float32)) for i, d in enumerate(dates)]
+    return truth, paths, _grid(w, h)
+
+
+def test_classifier_map_colours_names_and_reload(tmp_path):
+    truth, paths, grid = _toy(tmp_path)
+    rows, cols = np.nonzero(np.ones_like(truth))
+    samples = samples_mod.Samples(rows, cols, truth.ravel(), np.zeros(truth.size), {1: "soybean", 2: "corn"})
+    feats, valid = classify.sample_features(paths, samples, grid.width, grid.height)
+    clf = classify.train_forest(
+        feats[valid], samples.codes[valid], samples.names, 2, classify.ForestParams(n_estimators=5, min_samples_leaf=1)
+    )
+    out = classify.classify_to_file(clf, paths, grid, tmp_path / "map.tif", tmp_path / "proba.tif")
+    ds = gdal.Open(str(out))
+    band = ds.GetRasterBand(1)
+    arr = band.ReadAsArray()
+    assert band.DataType == gdal.GDT_Byte and band.GetNoDataValue() == 0
+    assert (arr[:2, :2] == 0).all()  # NaN centre -> nodata
+    assert (arr[2:] == truth[2:]).mean() > 0.99
+    assert band.GetCategoryNames()[:3] == ["nodata", "soybean", "corn"]
+    assert band.GetColorTable().GetColorEntry(2)[:3] == (63, 143, 58)
+    assert band.GetDescription() == "crop class"
+    proba = gdal.Open(str(tmp_path / "proba.tif"))
+    assert proba.RasterCount == 2 and proba.GetRasterBand(2).GetDescription() == "P(corn)"
+    saved = classify.save_classifier(clf, tmp_path / "rf.skops")
+    again = classify.load_classifier(saved, n_dates=2)
+    np.testing.assert_array_equal(again.predict(feats[valid]), clf.predict(feats[valid]))
+    assert again.names == {1: "soybean", 2: "corn"}
+    with pytest.raises(ModelFileError, match="trained on 2 dates x 9 window values; this run gives 3"):
+        classify.load_classifier(saved, n_dates=3)
+    (tmp_path / "bad.skops").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="'bad.skops' is not a readable classifier"):
+        classify.load_classifier(tmp_path / "bad.skops")
+
+
+def test_metrics_equal_scikit_learn_and_reports(tmp_path):
+    rng = np.random.default_rng(3)
+    y = rng.integers(1, 4, 300)
+    p = np.where(rng.random(300) < 0.8, y, rng.integers(1, 4, 300))
+    acc = assess(y, p, {1: "soybean", 2: "corn", 3: "other"}, "random 7:3")
+    assert acc.kappa == pytest.approx(cohen_kappa_score(y, p))
+    np.testing.assert_array_equal(acc.matrix, confusion_matrix(y, p, labels=[1, 2, 3]))
+    np.testing.assert_allclose(acc.precision, precision_score(y, p, average=None, labels=[1, 2, 3]))
+    np.testing.assert_allclose(acc.recall, recall_score(y, p, average=None, labels=[1, 2, 3]))
+    np.testing.assert_allclose(acc.f1, f1_score(y, p, average=None, labels=[1, 2, 3]))
+    # 1 - pe, not the paper's printed 1 + pe
+    p0 = np.trace(acc.matrix) / 300
+    pe = (acc.matrix.sum(0) * acc.matrix.sum(1)).sum() / 300**2
+    assert acc.kappa == pytest.approx((p0 - pe) / (1 - pe))
+    paths = write_reports(acc, tmp_path, "acc", "Test")
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    text = paths["markdown"].read_text()
+    assert "Cohen's kappa" in text and "Split: random 7:3" in text and "| soybean |" in text
+    assert paths["confusion_csv"].read_text().splitlines()[0] == "reference \\ predicted,soybean,corn,other"

@@ -1,0 +1,192 @@
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+from tsstfn_crop_mapper.core.demo.job import scene_job
+from tsstfn_crop_mapper.core.errors import CancelledError, DateError, InputError
+from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+from tsstfn_crop_mapper.core.pipeline.job import job_from_dict, load_job, save_job
+from tsstfn_crop_mapper.core.pipeline.run import run_job
+
+TINY = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=2, patience=2, cl_paths=1)
+
+
+def _job_dict(scene, out):
+    m = json.loads((Path(scene["root"]) / "scene.json").read_text())
+    return {
+        "reference": m["reference"],
+        "prediction": m["prediction"],
+        "targets": m["targets"],
+        "output_dir": str(out),
+        "samples": m["samples"],
+        "class_field": "crop",
+    }
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"strategy": "STR_Z"}, "'strategy': 'STR_Z' is not one of STR_A"),
+        ({"train": {"widht": 8}}, "'train' has unknown key\\(s\\) \\['widht'\\]"),
+        ({"colour": 1}, "Unknown job field\\(s\\) \\['colour'\\]"),
+        ({"n_base": "seven"}, "'n_base': 'seven' is not a number"),
+        ({"forecast": "both"}, "'forecast': 'both' is not one of individual, sequential"),
+        ({"split": "spatial"}, "'split': 'spatial' is not one of random, field"),
+        ({"train": {"output": "residual"}}, "'train.output': 'residual' is not one of modis_residual, direct"),
+        ({"train": {"device": "gpu"}}, "'train.device': 'gpu' is not a device"),
+        ({"compare": ["starfm", "estarfm"]}, "unknown fusion method 'estarfm'; use tsstfn, starfm"),
+        ({"compare": ["tsstfn"]}, "'compare': 'tsstfn' is the learning method"),
+        ({"method_params": {"starfm": {"window": 3}}}, "'method_params.starfm' has unknown key\\(s\\) \\['window'\\]"),
+        ({"targets": [{"date": "2021-07-30"}]}, "'targets\\[0\\]': every entry needs 'coarse' \\(or 'modis'\\)"),
+        ({"targets": [{"modis": "a.tif", "cloud": "b"}]}, r"'targets\[0\]' has unknown key\(s\) \['cloud'\]"),
+        ({"targets": [{"date": "2021-07-30", "modis": "a.tif", "coarse": "b.tif"}]}, "give 'coarse' once"),
+        ({"fine_product": "landsat"}, "unknown product 'landsat'"),
+        ({"prediction": [{"date": "31/07/2021", "modis": "a.tif", "sentinel2": "b.tif"}]}, "'prediction\\[0\\].date'"),
+        ({"formats": ["tiff"]}, "'formats': unknown format 'tiff'; use gtiff, shp, gpkg"),
+    ],
+)
+def test_bad_job_fields_are_named(scene, tmp_path, patch, message):
+    data = {**_job_dict(scene, tmp_path / "o"), **patch}
+    with pytest.raises(InputError, match=message):
+        job_from_dict(data, scene["root"])
+
+
+def test_missing_field_and_bad_files(scene, tmp_path):
+    data = _job_dict(scene, tmp_path / "o")
+    del data["targets"]
+    with pytest.raises(InputError, match="'targets' is missing"):
+        job_from_dict(data, scene["root"])
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InputError, match="'bad.json' is not valid JSON"):
+        load_job(tmp_path / "bad.json")
+
+
+def test_job_file_round_trip_json_and_yaml(scene, tmp_path):
+    job = scene_job(scene["root"], tmp_path / "o", strategy="STR_C", train=TINY, method_params={"starfm": {"half_window": 5}})
+    path = save_job(job, tmp_path / "job.json")
+    assert load_job(path) == job
+    saved = json.loads(path.read_text())
+    assert saved["strategy"] == "STR_C" and saved["method_params"]["starfm"]["half_window"] == 5
+    assert {"date", "coarse", "fine"} <= set(saved["prediction"][0]) and "modis" not in saved["prediction"][0]
+    import yaml
+
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(json.loads(path.read_text())))
+    assert load_job(tmp_path / "job.yaml") == job
+
+
+def test_duplicate_dates_and_too_few_pairs(scene, tmp_path):
+    from tsstfn_crop_mapper.core.pipeline.job import validate_job
+
+    job = scene_job(scene["root"], tmp_path / "o")
+    with pytest.raises(InputError, match="'prediction': date 2021-04-06 appears twice"):
+        validate_job(replace(job, prediction=job.prediction + job.prediction[:1]))
+    with pytest.raises(InputError, match="'prediction': 3 pairs for n_base = 7"):
+        validate_job(replace(job, prediction=job.prediction[:3]))
+    nameless = replace(job.prediction[0], date=None, coarse="/x/modis.tif", fine=str(Path(scene["root"]) / "labels_2021.tif"))
+    with pytest.raises(DateError, match="'labels_2021.tif'"):
+        validate_job(replace(job, prediction=(nameless, *job.prediction[1:])))
+
+
+@pytest.fixture(scope="module")
+def run_result(scene, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    job = scene_job(
+        scene["root"], out, train=TINY, n_base=5, forecast="sequential", formats=["gtiff", "shp", "gpkg"], mmu_ha=0.05
+    )
+    return job, run_job(job)
+
+
+def test_enums_are_checked_when_built_in_python(scene, tmp_path):
+    from tsstfn_crop_mapper.core import Forecast, Split, Strategy
+
+    job = scene_job(scene["root"], tmp_path / "o", strategy="str_d", split="field", forecast="SEQUENTIAL")
+    assert (job.strategy, job.split, job.forecast) == (Strategy.STR_D, Split.FIELD, Forecast.SEQUENTIAL)
+    with pytest.raises(InputError, match="'split': 'pixel' is not one of"):
+        replace(job, split="pixel")
+    with pytest.raises(InputError, match="'train.device'"):
+        replace(TINY, device="tpu")
+
+
+def test_legacy_starfm_switch_and_sensor_names(scene, tmp_path):
+    data = {**_job_dict(scene, tmp_path / "o"), "starfm": False}
+    assert job_from_dict(data, scene["root"]).compare == ("coarse_cubic", "latest_fine")
+    data = {**_job_dict(scene, tmp_path / "o"), "starfm": True}
+    assert job_from_dict(data, scene["root"]).compare == ("starfm", "coarse_cubic", "latest_fine")
+
+
+def test_run_job_end_to_end(run_result):
+    job, result = run_result
+    assert [d.isoformat() for d in result.fused] == ["2021-07-30", "2021-08-31", "2021-09-05"]
+    ds = gdal.Open(str(next(iter(result.fused.values()))))
+    assert (ds.RasterXSize, ds.RasterYSize) == (96, 96) and ds.GetProjection()
+    assert np.isfinite(ds.GetRasterBand(1).ReadAsArray()).mean() > 0.99
+    assert set(result.compared) == {"starfm"} and set(result.compared["starfm"]) == set(result.fused)
+    for methods in result.fusion_metrics.values():
+        assert list(methods) == ["tsstfn", "starfm", "coarse_cubic", "latest_fine"]
+    assert result.crop_map.exists() and result.crop_map_early.exists()
+    assert {p.suffix for p in result.vectors} == {".shp", ".gpkg"}
+    assert 0 <= result.accuracy["fused"]["kappa"] <= 1 and "random 7:3" in result.accuracy["fused"]["split"]
+    report = result.report.read_text()
+    assert "SSIM data_range = 2.0" in report and "| early |" in report
+    assert "| STARFM |" in report and "| MODIS cubic |" in report and "| latest clear fine image |" in report
+    assert result.model.exists()
+    assert not list(Path(job.output_dir).rglob("*.part*"))
+
+
+def test_run_job_with_loaded_model_and_mismatch(run_result, tmp_path):
+    job, result = run_result
+    again = run_job(replace(job, output_dir=str(tmp_path / "again"), model=str(result.model), samples=None, compare=()))
+    assert set(again.fused) == set(result.fused) and again.crop_map is None
+    with pytest.raises(InputError, match="reads 5 base pairs; the job asks for 7"):
+        run_job(replace(job, output_dir=str(tmp_path / "bad"), model=str(result.model), n_base=7))
+
+
+def test_cancel_leaves_no_half_written_output(scene, tmp_path):
+    job = scene_job(scene["root"], tmp_path / "c", train=TINY, n_base=5)
+    calls = []
+
+    def progress(f, msg):
+        calls.append(msg)
+
+    with pytest.raises(CancelledError):
+        run_job(job, progress, is_cancelled=lambda: any(m.startswith("fuse: predict") for m in calls))
+    leftovers = [p for p in (tmp_path / "c").rglob("*") if p.is_file() and ".part" in p.name]
+    assert leftovers == []
+    assert not list((tmp_path / "c").glob("fused_ndvi_*.tif"))
+
+
+def test_polygons_of_the_run_have_class_names(run_result):
+    _, result = run_result
+    gpkg = next(p for p in result.vectors if p.suffix == ".gpkg")
+    ds = ogr.Open(str(gpkg))
+    names = {f.GetField("class_name") for f in ds.GetLayer(0)}
+    assert names <= {"soybean", "corn", "other"} and names
+
+
+def test_experiment_writes_paper_shaped_tables(scene, tmp_path):
+    from tsstfn_crop_mapper.core.pipeline.experiment import run_experiment
+
+    job = scene_job(scene["root"], tmp_path / "x", train=TINY, n_base=5)
+    result = run_experiment(replace(job, compare=("coarse_cubic", "latest_fine")), ["STR_B", "STR_D"])
+    k = result["kappa"]
+    assert set(k) == {"early season", "2021-07-30", "2021-08-31", "2021-09-05", "individual forecast", "sequential forecast"}
+    assert set(k["sequential forecast"]) == {"STR_B", "STR_D"}
+    out = tmp_path / "x" / "experiment"
+    table = (out / "table_kappa.md").read_text()
+    assert "| early season |" in table and "early + 2021-07-30 + 2021-08-31 (sequential forecast)" in table
+    fusion_table = (out / "table_fusion.md").read_text()
+    assert "TSSTFN STR_D" in fusion_table and "| MODIS cubic | latest clear fine image |" in fusion_table
+    assert (out / "figure_kappa.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_samples_fail_before_any_work(scene, tmp_path):
+    """A wrong class field is reported at once, before alignment or training write anything."""
+    job = scene_job(scene["root"], tmp_path / "s", train=TINY, n_base=5)
+    with pytest.raises(InputError, match="have no field 'kind'; fields are: .*crop"):
+        run_job(replace(job, class_field="kind"))
+    assert not (tmp_path / "s" / "aligned").exists()
+    assert [p for p in (tmp_path / "s").rglob("*") if p.is_file()] == []

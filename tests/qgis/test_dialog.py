@@ -1,0 +1,179 @@
+"""The dialog, the task and the result layers, driven in a real QgsApplication (offscreen)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
+
+from iface import RasterIface
+from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+
+TINY = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=2, patience=2, cl_paths=1)
+
+
+@pytest.fixture()
+def project_with_scene(qgis_app, scene):
+    project = QgsProject.instance()
+    project.clear()
+    root = Path(scene["root"])
+    for p in sorted(root.glob("*_20*/*.tif")):
+        project.addMapLayer(QgsRasterLayer(str(p), p.stem))
+    samples = QgsVectorLayer(str(root / scene["samples"]), "samples", "ogr")
+    project.addMapLayer(samples)
+    yield project, samples
+    project.clear()
+
+
+@pytest.fixture()
+def dialog(qgis_app, project_with_scene, tmp_path):
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    d = CropMapperDialog()
+    d.fill_from_project()
+    d.samples.setLayer(project_with_scene[1])
+    d.class_field.setField("crop")
+    d.output_dir.setFilePath(str(tmp_path / "out"))
+    d.n_base.setValue(5)
+    d.width_spin.setValue(4)
+    d.patch_spin.setValue(32)
+    d.epochs_spin.setValue(2)
+    return d
+
+
+def test_fill_from_layers(dialog, scene):
+    assert dialog.reference_table.rowCount() == len(scene["reference"])
+    assert dialog.prediction_table.rowCount() == len(scene["prediction"])
+    assert [r["date"] for r in dialog.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
+    assert dialog.validate() is None
+    assert "memory" in dialog.estimate_label.text() and "96 x 96" in dialog.estimate_label.text()
+
+
+def test_each_invalid_input_has_its_message(dialog, tmp_path):
+    from conftest import make_points, make_raster
+
+    dialog.reference_table.item(2, 0).setText("")
+    assert dialog.validate() == "Reference row 3: type the date (YYYY-MM-DD)."
+    dialog.reference_table.item(2, 0).setText("2020-04-18")  # the date of row 1
+    assert "'reference': date 2020-04-18 appears twice" in dialog.validate()
+    dialog.reference_table.item(2, 0).setText("2020-05-06")
+    dialog.targets_table.cellWidget(0, 1).setLayer(None)
+    assert dialog.validate() == "Targets row 1: choose the MODIS layer."
+    dialog.fill_from_project()
+    nocrs = make_raster(tmp_path / "nocrs.tif", [[0.1]], epsg=None)
+    layer = QgsRasterLayer(nocrs, "no crs layer")
+    QgsProject.instance().addMapLayer(layer)
+    dialog.prediction_table.cellWidget(1, 1).setLayer(layer)
+    assert "Prediction row 2: Layer 'no crs layer' has no coordinate reference system" in dialog.validate()
+    far = make_raster(tmp_path / "far.tif", [[0.1]], gt=(100000.0, 10, 0, 3000000.0, 0, -10))
+    layer = QgsRasterLayer(far, "far layer")
+    QgsProject.instance().addMapLayer(layer)
+    dialog.prediction_table.cellWidget(1, 1).setLayer(layer)
+    assert "Prediction row 2: Layer 'far layer' does not overlap the study area" in dialog.validate()
+    dialog.fill_from_project()
+    dialog.n_base.setValue(12)
+    assert "'prediction': 10 pairs for n_base = 12" in dialog.validate()
+    dialog.n_base.setValue(5)
+    dialog.samples.setLayer(None)
+    assert dialog.validate() == "Choose a samples layer (tab 'Samples and outputs')."
+    far_path = make_points(tmp_path / "far_samples.gpkg", [(-70.0, -40.0, "corn")] * 3, epsg=4326)
+    far_points = QgsVectorLayer(far_path, "far samples", "ogr")
+    QgsProject.instance().addMapLayer(far_points)
+    dialog.samples.setLayer(far_points)
+    dialog.class_field.setField("crop")
+    message = dialog.validate()
+    assert message.startswith("Samples layer (tab 'Samples and outputs'): None of the samples in 'far_samples.gpkg'")
+    assert "inside the study area" in message
+
+
+def test_job_file_round_trip_and_settings(dialog, tmp_path):
+    from tsstfn_crop_mapper.core.pipeline.job import load_job
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    dialog.save_job_file(str(tmp_path / "job.json"))
+    job = load_job(tmp_path / "job.json")
+    assert job.n_base == 5 and len(job.targets) == 3 and job.train.width == 4
+    dialog.save_settings()
+    again = CropMapperDialog()
+    assert again.n_base.value() == 5 and again.reference_table.rowCount() == dialog.reference_table.rowCount()
+    again.load_job_file(str(tmp_path / "job.json"))
+    assert again.targets_table.rowCount() == 3
+
+
+def _watch(task) -> dict:
+    """Record how the task ends (the task manager deletes the task object once it has ended)."""
+    state = {}
+    task.taskCompleted.connect(lambda: state.setdefault("status", "complete"))
+    task.taskTerminated.connect(lambda: state.setdefault("status", "terminated"))
+    task.progressChanged.connect(lambda p: state.__setitem__("progress", p))
+    return state
+
+
+def _wait(state, timeout=300):
+    import time
+
+    start = time.time()
+    while "status" not in state:
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+        assert time.time() - start < timeout
+    for _ in range(20):
+        QgsApplication.processEvents()
+
+
+@pytest.fixture()
+def plugin(qgis_app, qgis_canvas):
+    from qgis.PyQt.QtWidgets import QMainWindow
+
+    import tsstfn_crop_mapper
+
+    iface = RasterIface(qgis_canvas, None, QMainWindow())
+    p = tsstfn_crop_mapper.classFactory(iface)
+    p.initGui()
+    yield p
+    p.unload()
+
+
+def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin):
+    job = replace(dialog.build_job(), train=TINY, name="test_run")
+    task = plugin.start_job(job)
+    state = _watch(task)
+    _wait(state)
+    assert state["status"] == "complete", [w.text() for w in plugin.iface.messageBar().items()]
+    group = QgsProject.instance().layerTreeRoot().findGroup("test_run")
+    names = [n.layer().name() for n in group.findLayers()]
+    assert "Crop map (with fused NDVI)" in names and "TSSTFN NDVI 2021-07-30" in names and "Crop polygons" in names
+    crop = next(n.layer() for n in group.findLayers() if n.layer().name().startswith("Crop map (with fused"))
+    labels = [c.label for c in crop.renderer().classes()]
+    assert labels == ["soybean", "corn", "other"]
+    assert [label for label, _ in crop.renderer().legendSymbologyItems()] == ["soybean", "corn", "other"]
+    ndvi = next(n.layer() for n in group.findLayers() if n.layer().name() == "TSSTFN NDVI 2021-07-30")
+    assert ndvi.renderer().type() == "singlebandpseudocolor"
+    assert (ndvi.renderer().classificationMin(), ndvi.renderer().classificationMax()) == (0.0, 1.0)
+    visible = {n.layer().name() for n in group.findLayers() if n.isVisible()}
+    assert "Crop map (with fused NDVI)" in visible and "Crop map (early season only)" not in visible
+    polygons = next(n.layer() for n in group.findLayers() if n.layer().name() == "Crop polygons")
+    assert polygons.renderer().type() == "categorizedSymbol"
+    bar_texts = [w.text() for w in plugin.iface.messageBar().items()]
+    assert any("test_run done" in t for t in bar_texts)
+
+
+def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):
+    job = replace(dialog.build_job(), train=replace(TINY, max_epochs=50, patience=50), name="cancel_run")
+    task = plugin.start_job(job)
+    state = _watch(task)
+    import time
+
+    start = time.time()
+    while state.get("progress", 0) < 10 and time.time() - start < 120:  # into training
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    task.cancel()
+    _wait(state)
+    assert state["status"] == "terminated"
+    assert QgsProject.instance().layerTreeRoot().findGroup("cancel_run") is None
+    assert not [p for p in Path(job.output_dir).rglob("*") if ".part" in p.name]
+    assert not list(Path(job.output_dir).glob("fused_ndvi_*.tif"))
+    assert any("Cancelled" in w.text() for w in plugin.iface.messageBar().items())

@@ -1,0 +1,166 @@
+"""The provider's algorithms run as users run them: processing.run(...) and qgis_process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+import tsstfn_crop_mapper
+from tsstfn_crop_mapper.core.demo.job import scene_job
+from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+from tsstfn_crop_mapper.core.pipeline.job import save_job
+
+TINY = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=2, patience=2, cl_paths=1)
+
+
+@pytest.fixture(scope="module")
+def processing(qgis_app):
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from processing.core.Processing import Processing
+    from qgis.analysis import QgsNativeAlgorithms
+    from qgis.core import QgsApplication
+
+    from tsstfn_crop_mapper.processing_provider.provider import TsstfnProvider
+
+    Processing.initialize()
+    if QgsApplication.processingRegistry().providerById("native") is None:
+        QgsApplication.processingRegistry().addProvider(QgsNativeAlgorithms())
+    provider = TsstfnProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    import processing as qgis_processing
+
+    yield qgis_processing
+    QgsApplication.processingRegistry().removeProvider(provider)
+
+
+def test_provider_lists_every_algorithm(processing):
+    from qgis.core import QgsApplication
+
+    ids = {a.id() for a in QgsApplication.processingRegistry().providerById("tsstfn").algorithms()}
+    assert ids == {f"tsstfn:{n}" for n in ("align", "train", "predict", "starfm", "classify", "exportpolygons", "runjob")}
+    for alg in QgsApplication.processingRegistry().providerById("tsstfn").algorithms():
+        assert alg.shortHelpString() and alg.displayName()
+
+
+def test_align_starfm_classify_export(processing, scene, tmp_path):
+    root = Path(scene["root"])
+    s2 = str(root / scene["prediction"][-1]["sentinel2"])
+    res = processing.run(
+        "tsstfn:align",
+        {
+            "INPUT": str(root / scene["prediction"][-1]["modis"]),
+            "PRODUCT": 1,
+            "REFERENCE": s2,
+            "OUTPUT": str(tmp_path / "m0.tif"),
+        },
+    )
+    assert gdal.Open(res["OUTPUT"]).RasterXSize == 96
+    processing.run("tsstfn:align", {"INPUT": s2, "PRODUCT": 2, "REFERENCE": s2, "OUTPUT": str(tmp_path / "s0.tif")})
+    processing.run(
+        "tsstfn:align",
+        {"INPUT": str(root / scene["targets"][0]["modis"]), "PRODUCT": 1, "REFERENCE": s2, "OUTPUT": str(tmp_path / "m1.tif")},
+    )
+    res = processing.run(
+        "tsstfn:starfm",
+        {
+            "FINE_BASE": str(tmp_path / "s0.tif"),
+            "COARSE_BASE": str(tmp_path / "m0.tif"),
+            "COARSE_TARGET": str(tmp_path / "m1.tif"),
+            "HALF_WINDOW": 5,
+            "OUTPUT": str(tmp_path / "sf.tif"),
+        },
+    )
+    assert np.isfinite(gdal.Open(res["OUTPUT"]).ReadAsArray()).all()
+    ndvi = []
+    for i, e in enumerate(scene["prediction"][-4:]):
+        out = str(tmp_path / f"n{i}.tif")
+        processing.run("tsstfn:align", {"INPUT": str(root / e["sentinel2"]), "PRODUCT": 2, "REFERENCE": s2, "OUTPUT": out})
+        ndvi.append(out)
+    res = processing.run(
+        "tsstfn:classify",
+        {
+            "INPUTS": ndvi + [res["OUTPUT"]],
+            "SAMPLES": str(root / scene["samples"]),
+            "CLASS_FIELD": "crop",
+            "SPLIT": 1,
+            "GROUP_FIELD": "field_id",
+            "OUTPUT": str(tmp_path / "map.tif"),
+            "REPORT": str(tmp_path / "report"),
+        },
+    )
+    assert 0 < res["KAPPA"] <= 1 and (tmp_path / "report" / "accuracy.md").exists()
+    res = processing.run("tsstfn:exportpolygons", {"INPUT": res["OUTPUT"], "MMU_HA": 0.1, "OUTPUT": str(tmp_path / "crops.gpkg")})
+    ds = ogr.Open(res["OUTPUT"])
+    assert ds.GetLayer(0).GetFeatureCount() > 0
+
+
+def test_bad_input_is_a_processing_error_not_a_traceback(processing, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    (tmp_path / "job.json").write_text(json.dumps({"reference": [], "prediction": [], "targets": []}))
+    with pytest.raises(QgsProcessingException, match="Job field 'output_dir' is missing"):
+        processing.run("tsstfn:runjob", {"JOB": str(tmp_path / "job.json")})
+
+
+def test_train_predict_and_runjob(processing, scene, tmp_path):
+    job = scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[])
+    path = save_job(job, tmp_path / "job.json")
+    res = processing.run("tsstfn:train", {"JOB": str(path), "OUTPUT": str(tmp_path / "m.tsstfn")})
+    assert Path(res["OUTPUT"]).exists()
+    res = processing.run(
+        "tsstfn:predict", {"JOB": str(path), "MODEL": res["OUTPUT"], "FORECAST": 1, "OUTPUT_FOLDER": str(tmp_path / "pred")}
+    )
+    assert len(res["FUSED"]) == 3
+    res = processing.run("tsstfn:runjob", {"JOB": str(path)})
+    assert res["KAPPA_FUSED"] is not None and Path(res["CROP_MAP"]).exists()
+
+
+@pytest.mark.skipif(shutil.which("qgis_process.bin") is None, reason="qgis_process.bin not installed")
+def test_qgis_process_runs_the_algorithms(scene, tmp_path):
+    """qgis_process with the plugin in a throwaway profile; torch and co. from this environment."""
+    plugins = Path(tsstfn_crop_mapper.__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "QGIS_PLUGINPATH": str(Path(sys.prefix) / "qgis-plugins")
+        if (Path(sys.prefix) / "qgis-plugins").exists()
+        else str(plugins),
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": sysconfig.get_paths()["purelib"],
+    }
+
+    def qp(*args):
+        return subprocess.run(["qgis_process.bin", *args], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+    assert qp("plugins", "enable", "tsstfn_crop_mapper").returncode == 0
+    root = Path(scene["root"])
+    s2 = str(root / scene["prediction"][-1]["sentinel2"])
+    r = qp(
+        "run",
+        "tsstfn:align",
+        "--",
+        f"INPUT={root / scene['prediction'][-1]['modis']}",
+        "PRODUCT=1",
+        f"REFERENCE={s2}",
+        f"OUTPUT={tmp_path / 'm.tif'}",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert gdal.Open(str(tmp_path / "m.tif")).RasterXSize == 96
+    job = scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[])
+    path = save_job(job, tmp_path / "job.json")
+    r = qp("run", "tsstfn:runjob", "--", f"JOB={path}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "KAPPA_FUSED" in r.stdout and (tmp_path / "out" / "crop_map_fused.tif").exists()
+    r = qp(
+        "run", "tsstfn:exportpolygons", "--", f"INPUT={tmp_path / 'out' / 'crop_map_fused.tif'}", f"OUTPUT={tmp_path / 'c.shp'}"
+    )
+    assert r.returncode == 0 and (tmp_path / "c.shp").exists()

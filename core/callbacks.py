@@ -58,3 +58,18 @@ class Steps:
                 outer(min(1.0, start + span * fraction), f"{name}: {message}")
 
         return report
+
+
+def scaled(progress: ProgressFn | None, start: float, end: float, prefix: str = "") -> ProgressFn | None:
+    """``progress`` seen from a part of the work: its 0..1 maps onto ``start..end``, messages get ``prefix``.
+
+    Returns None when ``progress`` is None, so the part reports nothing either.
+    """
+    if progress is None:
+        return None
+    outer = progress
+
+    def report(fraction: float, message: str = "") -> None:
+        outer(start + (end - start) * fraction, f"{prefix}{message}")
+
+    return report

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .options import Registry
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class OutputFormat:
     creation_options: tuple[str, ...] = ()
 
 
-OUTPUT_FORMATS: dict[str, OutputFormat] = {}
+OUTPUT_FORMATS: Registry[OutputFormat] = Registry("format", lambda f: f.key, lambda f: f.suffix)
 
 #: the format of the working crop map every run writes first (the other raster formats derive from it)
 WORKING_RASTER = "gtiff"
@@ -48,18 +49,12 @@ def register_format(fmt: OutputFormat) -> OutputFormat:
     """Add ``fmt`` to :data:`OUTPUT_FORMATS` (its key and suffix must be new); returns it."""
     if fmt.kind not in ("raster", "vector"):
         raise ValueError(f"format kind must be 'raster' or 'vector', not {fmt.kind!r}")
-    if fmt.key in OUTPUT_FORMATS or any(f.suffix == fmt.suffix for f in OUTPUT_FORMATS.values()):
-        raise ValueError(f"an output format with key {fmt.key!r} or suffix {fmt.suffix!r} is already registered")
-    OUTPUT_FORMATS[fmt.key] = fmt
-    return fmt
+    return OUTPUT_FORMATS.register(fmt)
 
 
 def get_format(key: str, field: str = "formats") -> OutputFormat:
     """The format called ``key``; an :class:`~.errors.InputError` naming ``field`` lists the known ones."""
-    try:
-        return OUTPUT_FORMATS[key]
-    except KeyError:
-        raise InputError(f"Job field '{field}': unknown format '{key}'; use {', '.join(OUTPUT_FORMATS)}.") from None
+    return OUTPUT_FORMATS.lookup(key, f"Job field '{field}': ")
 
 
 def format_for_path(path: str | Path, kind: str | None = None) -> OutputFormat:

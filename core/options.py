@@ -9,6 +9,7 @@ a job file's mapping, refusing unknown keys.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -62,3 +63,51 @@ def options_from_mapping(cls: type[T], values: object, field: str) -> T:
         raise InputError(f"Job field '{field}' has unknown key(s) {unknown}; known: {sorted(names)}.")
     kwargs: dict[str, Any] = dict(values)
     return cls(**kwargs)
+
+
+class Choice(str, Enum):
+    """Base of the options' enums: a member is its name in job files (``str(Split.FIELD) == "field"``)."""
+
+    def __str__(self) -> str:
+        """The name, as job files and reports write it."""
+        return str(self.value)
+
+
+class Registry(dict[str, T]):
+    """A table of named entries (fusion methods, output formats, products, mask kinds).
+
+    Args:
+        what: what an entry is, for messages (``fusion method``).
+        key: an entry's name.
+        unique: another attribute that must differ between entries (e.g. a file suffix), or None.
+    """
+
+    def __init__(self, what: str, key: Callable[[T], str], unique: Callable[[T], object] | None = None) -> None:
+        """An empty table."""
+        super().__init__()
+        self.what, self.key, self.unique = what, key, unique
+
+    def register(self, entry: T) -> T:
+        """Add ``entry``; returns it.
+
+        Raises:
+            ValueError: its name, or its unique attribute, is taken.
+        """
+        name = self.key(entry)
+        taken = name in self or (self.unique is not None and any(self.unique(e) == self.unique(entry) for e in self.values()))
+        if taken:
+            raise ValueError(f"a {self.what} named {name!r} (or sharing its unique attribute) is already registered")
+        self[name] = entry
+        return entry
+
+    def lookup(self, name: str, where: str = "") -> T:
+        """The entry called ``name``.
+
+        Raises:
+            InputError: no such entry; the message starts with ``where`` (e.g. ``Job field 'formats': ``)
+                and lists the known entries.
+        """
+        try:
+            return self[name]
+        except KeyError:
+            raise InputError(f"{where}unknown {self.what} '{name}'; use {', '.join(self)}.") from None

@@ -61,11 +61,14 @@ LATE_GAIN = {"corn": (0.09, 192.0, 0.15)}
 
 
 def double_logistic(t, vmin, vmax, sos, k1, eos, k2):
+    """NDVI at day of year ``t``: green-up around ``sos`` at rate ``k1``, senescence around ``eos`` at rate ``k2``."""
     return vmin + (vmax - vmin) * (1.0 / (1.0 + np.exp(-k1 * (t - sos))) + 1.0 / (1.0 + np.exp(k2 * (t - eos))) - 1.0)
 
 
 @dataclass
 class Field:
+    """One synthetic field: its id, its rows and columns, its cover and phenology jitter in each year."""
+
     fid: int
     rows: slice
     cols: slice
@@ -129,6 +132,7 @@ def _write(path, array, gt, wkt, dtype, nodata=None, ct=None, scale=None, desc=(
 
 
 def class_color_table() -> gdal.ColorTable:
+    """The colour table of the label rasters (0 transparent, then the class colours)."""
     ct = gdal.ColorTable()
     ct.SetColorEntry(0, (0, 0, 0, 0))
     for code, rgb in CLASS_COLORS.items():
@@ -148,6 +152,7 @@ def generate_scene(
     """Write the scene into ``out_dir`` and return its description (also in ``scene.json``).
 
     Args:
+        out_dir: the folder to write into (created if needed).
         size: Sentinel-2 pixels per side (10 m each).
         seed: everything is drawn from ``numpy.random.default_rng(seed)``.
         field_size: field side range in Sentinel-2 pixels.
@@ -210,7 +215,10 @@ def generate_scene(
         second = first
         if first in ("corn", "soybean") and rng.random() < rotation:
             second = "soybean" if first == "corn" else "corn"
-        jit = tuple(np.array([rng.normal(0, 6.0), rng.normal(0, 0.025), rng.normal(0, 5.0)]) for _ in range(2))
+        jit = (
+            np.array([rng.normal(0, 6.0), rng.normal(0, 0.025), rng.normal(0, 5.0)]),
+            np.array([rng.normal(0, 6.0), rng.normal(0, 0.025), rng.normal(0, 5.0)]),
+        )
         fields.append(Field(fid, slice(r0, r1), slice(c0, c1), (first, second), jit))
         field_id[r0:r1, c0:c1] = fid
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from enum import Enum
 
-from ..options import check_device, choice
+from ..options import Choice, check_device, choice
 
 
-class OutputMode(str, Enum):
+class OutputMode(Choice):
     """What the last convolution produces: the paper's NDVI (``direct``) or a correction to the target MODIS."""
 
     MODIS_RESIDUAL = "modis_residual"
     DIRECT = "direct"
-
-    def __str__(self) -> str:
-        """The name, as job files write it."""
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -6,27 +6,21 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..options import Registry
 from . import baselines, starfm, tsstfn
 from .base import FusionMethod
 
-METHODS: dict[str, FusionMethod] = {}
+METHODS: Registry[FusionMethod] = Registry("fusion method", lambda m: m.name, lambda m: m.prefix)
 
 
 def register(method: FusionMethod) -> FusionMethod:
     """Add ``method`` to :data:`METHODS` (its name and file prefix must be new); returns it."""
-    if method.name in METHODS or any(m.prefix == method.prefix for m in METHODS.values()):
-        raise ValueError(f"a fusion method named {method.name!r} or writing {method.prefix!r} files is already registered")
-    METHODS[method.name] = method
-    return method
+    return METHODS.register(method)
 
 
 def get_method(name: str, field: str = "compare") -> FusionMethod:
     """The method called ``name``; an :class:`~..errors.InputError` naming ``field`` lists the known ones."""
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise InputError(f"Job field '{field}': unknown fusion method '{name}'; use {', '.join(METHODS)}.") from None
+    return METHODS.lookup(name, f"Job field '{field}': ")
 
 
 register(

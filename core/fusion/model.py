@@ -29,6 +29,7 @@ class ConvBlock(nn.Sequential):
     """Two [3x3 conv -> batch norm -> channel dropout -> LeakyReLU] layers."""
 
     def __init__(self, cin: int, cout: int, dropout: float = 0.3) -> None:
+        """Layers for ``cin`` input and ``cout`` output channels."""
         layers: list[nn.Module] = []
         for i in range(2):
             layers += [
@@ -44,12 +45,14 @@ class CBAM(nn.Module):
     """Channel then spatial attention; ``x + x * Mc * Ms`` (the paper adds the input back)."""
 
     def __init__(self, channels: int, reduction: int = 8, kernel: int = 7) -> None:
+        """Attention over ``channels`` (MLP reduction ``reduction``, spatial kernel ``kernel``)."""
         super().__init__()
         hidden = max(1, channels // reduction)
         self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1))
         self.spatial = nn.Conv2d(2, 1, kernel, padding=kernel // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
         channel = torch.sigmoid(
             self.mlp(torch.amax(x, dim=(2, 3), keepdim=True)) + self.mlp(torch.mean(x, dim=(2, 3), keepdim=True))
         )
@@ -67,12 +70,14 @@ class CLPath(nn.Module):
     """
 
     def __init__(self, channels: int, rows: int, width: int) -> None:
+        """A path over ``channels`` feature maps of ``width`` pixels, ``rows`` rows per LSTM step."""
         super().__init__()
         self.rows = rows
         self.cbam = CBAM(channels)
         self.lstm = nn.LSTM(rows * width, rows * width, batch_first=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
         b, c, h, w = x.shape
         y = self.cbam(x)
         strips = (
@@ -86,6 +91,7 @@ class CL(nn.Module):
     """Nine CL paths over the same input, concatenated on channels, projected back by a 1x1 conv."""
 
     def __init__(self, channels: int, size: int, rows: int, paths: int = 9) -> None:
+        """``paths`` CL paths over ``channels`` maps of ``size`` x ``size`` pixels."""
         super().__init__()
         if size % rows:
             raise ValueError(f"CL level of {size} px cannot be split into strips of {rows} rows")
@@ -93,6 +99,7 @@ class CL(nn.Module):
         self.project = nn.Conv2d(paths * channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
         return self.project(torch.cat([p(x) for p in self.paths], dim=1))
 
 
@@ -124,6 +131,11 @@ class TSSTFN(nn.Module):
         cl_paths: int = 9,
         output: OutputMode | str = OutputMode.MODIS_RESIDUAL,
     ) -> None:
+        """Build the network (arguments in the class docstring).
+
+        Raises:
+            ValueError: ``patch`` is not a multiple of 16 (the message suggests the nearest one).
+        """
         super().__init__()
         if patch % 16:
             raise ValueError(

@@ -30,8 +30,11 @@ def _state_hash(state: dict) -> str:
 
 
 def save_model(path: PathLike, model: Any, meta: dict) -> Path:
-    """Weights plus everything needed to use them (architecture, dates, strategy, normalisation,
-    software version, content hash) in one file, written atomically."""
+    """Write ``model``'s weights and ``meta`` into one model file, atomically.
+
+    The file holds everything needed to use the weights: architecture, dates, strategy,
+    normalisation, software version and a content hash.
+    """
     import torch
 
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

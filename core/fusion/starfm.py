@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,8 +39,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StarfmParams:
-    """``half_window`` 15 px (a 310 m window at 10 m, about one MODIS pixel plus its border; Gao
-    used 1500 m for 30 m Landsat); ``n_classes`` 4; ``uncertainty`` 0.005 NDVI."""
+    """STARFM's parameters.
+
+    Attributes:
+        half_window: 15 px (a 310 m window at 10 m, about one MODIS pixel plus its border; Gao
+            used 1500 m for 30 m Landsat).
+        n_classes: the spectral-similarity threshold is ``2 * std(fine) / n_classes``.
+        uncertainty: of the fine and coarse NDVI (0.005).
+    """
 
     half_window: int = 15
     n_classes: int = 4
@@ -103,7 +109,7 @@ def starfm(
 
     ``device`` ``cpu`` computes with numpy, ``cuda``/``cuda:N`` with torch on that GPU.
     """
-    ops = _NumpyOps() if device == "cpu" else _TorchOps(device)
+    ops: Any = _NumpyOps() if device == "cpu" else _TorchOps(device)
     cp = ops.asarray(coarse_target)
     h, w = cp.shape
     hw = params.half_window

@@ -33,17 +33,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 
 from ..errors import DateError
 from ..inputs.dates import doy
+from ..options import Choice
 
 Recipe = tuple[tuple[int, float], ...]
 
 
-class Strategy(str, Enum):
+class Strategy(Choice):
     """The paper's time-alignment strategies; the value is the name used in job files."""
 
     STR_A = "STR_A"
@@ -51,10 +51,6 @@ class Strategy(str, Enum):
     STR_C = "STR_C"
     STR_D = "STR_D"
     STR_E = "STR_E"
-
-    def __str__(self) -> str:
-        """The name, as job files and reports write it."""
-        return self.value
 
 
 STRATEGIES = tuple(s.value for s in Strategy)
@@ -179,6 +175,8 @@ def align(
     ref_cands = [i for i in all_ref if i < first_label_index]  # base images precede every label image
     pred_cands = [i for i, d in enumerate(prediction_dates) if d < target]
     label_date = "the reference label (" + " + ".join(reference_dates[i].isoformat() for i, _ in label) + ")"
+    ref_r: tuple[Recipe, ...]
+    pred_r: tuple[Recipe, ...]
 
     if strategy == "STR_A":
         ref = _latest(ref_cands, n_base, "reference", label_date, reference_dates)

@@ -1,5 +1,4 @@
-"""Patches (paper 2.1): training patches overlapping by half, prediction patches overlapping by
-10 pixels and blended with feathered weights.
+"""Patches (paper 2.1): training patches overlap by half; prediction patches by 10 pixels, feathered.
 
 Prediction streams through the scene one strip of patches at a time (:func:`predict_tiled`):
 memory holds one strip of accumulators (``patch x width``), never the scene, so a 10980 x 10980
@@ -22,8 +21,11 @@ if TYPE_CHECKING:
 
 
 def origins(size: int, patch: int, overlap: int) -> list[int]:
-    """Start offsets of patches covering ``[0, size)``: stride ``patch - overlap``, the last flush
-    with the end. A size smaller than the patch gives one patch at 0 (the reader pads)."""
+    """Start offsets of patches covering ``[0, size)``.
+
+    The stride is ``patch - overlap`` and the last patch is flush with the end. A size smaller than
+    the patch gives one patch at 0 (the reader pads).
+    """
     if patch <= overlap:
         raise ValueError(f"patch ({patch}) must be larger than overlap ({overlap})")
     if size <= patch:
@@ -63,8 +65,8 @@ def _read_padded(read: ReadWindow, x: int, y: int, patch: int, width: int, heigh
     w, h = min(patch, width - x), min(patch, height - y)
     block = read(x, y, w, h)
     if (h, w) != (patch, patch):  # scene smaller than a patch: reflect-pad (edge for 1-pixel sides)
-        mode = "reflect" if min(h, w) > 1 else "edge"
-        block = np.pad(block, ((0, 0), (0, patch - h), (0, patch - w)), mode=mode)
+        pad = ((0, 0), (0, patch - h), (0, patch - w))
+        block = np.pad(block, pad, mode="reflect") if min(h, w) > 1 else np.pad(block, pad, mode="edge")
     return block
 
 

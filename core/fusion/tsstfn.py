@@ -11,28 +11,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
+from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled, scaled
 from ..errors import CancelledError, InputError
-from ..options import choice
+from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
 from .stacks import AlignedPair
 from .strategies import Strategy
 
 
-class Forecast(str, Enum):
+class Forecast(Choice):
     """How several targets are predicted: each from the base pairs, or each joining them in turn."""
 
     INDIVIDUAL = "individual"
     SEQUENTIAL = "sequential"
-
-    def __str__(self) -> str:
-        """The name, as job files write it."""
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -168,7 +163,7 @@ def predict(
             batch_size=params.train.batch_size,
             is_cancelled=is_cancelled,
             description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast})",
-            progress=(lambda f, m, k=k, stamp=stamp: progress((k + f) / len(targets), f"{stamp} {m}")) if progress else None,
+            progress=scaled(progress, k / len(targets), (k + 1) / len(targets), f"{stamp} "),
         )
         if forecast is Forecast.SEQUENTIAL:
             base = sorted([*base, replace(t, fine=str(fused[t.date]))], key=lambda p: p.date)
@@ -184,17 +179,10 @@ def fuse(request: FusionRequest) -> FusionOutput:
         model, meta = load(params)
         model_path: Path | None = Path(params.model)
     else:
-        model, meta = fit(request.inputs, params, _part(request, 0.0, 0.7, "train"), request.is_cancelled)
+        model, meta = fit(request.inputs, params, scaled(request.progress, 0.0, 0.7, "train: "), request.is_cancelled)
         model_path = save_model(params.save_to, model, meta) if params.save_to else None
     rasters = predict(
-        model, meta, request.inputs, params, request.path_for, None, None, _part(request, 0.7, 1.0, "predict"),
+        model, meta, request.inputs, params, request.path_for, None, None, scaled(request.progress, 0.7, 1.0, "predict: "),
         request.is_cancelled,
     )  # fmt: skip
     return FusionOutput(rasters, model_path, {"training": meta.get("training", {})})
-
-
-def _part(request: FusionRequest, start: float, end: float, name: str) -> ProgressFn:
-    def report(fraction: float, message: str = "") -> None:
-        request.report(start + (end - start) * fraction, f"{name}: {message}")
-
-    return report

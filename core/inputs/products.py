@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..options import Registry
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,8 @@ class Product:
         return self.red_band is None
 
 
-PRODUCTS: dict[str, Product] = {
-    p.name: p
-    for p in (
+PRODUCTS: Registry[Product] = Registry("product", lambda p: p.name)
+for _product in (
         Product(
             "ndvi", "any", "any", None, None, 1.0, 0.0, None, None,
             "single-band NDVI in [-1, 1] (give scale 0.0001 for NDVI stored x 10000)",
@@ -68,17 +67,13 @@ PRODUCTS: dict[str, Product] = {
             "s2_l2a_legacy", "sentinel2", "fine", 1, 2, 0.0001, 0.0, 0, (1, 65534),
             "Sentinel-2 L2A B04, B08 before baseline 04.00: DN / 10000",
         ),
-    )
-}  # fmt: skip
+):  # fmt: skip
+    PRODUCTS.register(_product)
 
 
 def get_product(name: str, label: str = "") -> Product:
-    """The product called ``name``; an :class:`~..errors.InputError` lists the known ones."""
-    try:
-        return PRODUCTS[name]
-    except KeyError:
-        where = f"'{label}': " if label else ""
-        raise InputError(f"{where}unknown product '{name}'; use one of {', '.join(PRODUCTS)}.") from None
+    """The product called ``name``; an :class:`~..errors.InputError` starting with ``label`` lists the known ones."""
+    return PRODUCTS.lookup(name, f"'{label}': " if label else "")
 
 
 #: Sentinel-2 scene classification classes treated as invalid: no data, saturated/defective,
@@ -116,19 +111,14 @@ class MaskKind:
     invalid: Callable[[np.ndarray], np.ndarray]
 
 
-MASK_KINDS: dict[str, MaskKind] = {
-    m.name: m
-    for m in (
-        MaskKind("scl", "Sentinel-2 scene classification: classes 0, 1, 3, 8, 9, 10, 11 invalid", _scl_invalid),
-        MaskKind("modis_state", "MOD09GA state_1km bits: cloudy, mixed, shadow or internal cloud invalid", _modis_state_invalid),
-        MaskKind("binary", "any non-zero value is cloud", _binary_invalid),
-    )
-}
+MASK_KINDS: Registry[MaskKind] = Registry("mask kind", lambda m: m.name)
+MASK_KINDS.register(MaskKind("scl", "Sentinel-2 scene classification: classes 0, 1, 3, 8, 9, 10, 11 invalid", _scl_invalid))
+MASK_KINDS.register(
+    MaskKind("modis_state", "MOD09GA state_1km bits: cloudy, mixed, shadow or internal cloud invalid", _modis_state_invalid)
+)
+MASK_KINDS.register(MaskKind("binary", "any non-zero value is cloud", _binary_invalid))
 
 
-def get_mask_kind(name: str) -> MaskKind:
-    """The mask kind called ``name``; an :class:`~..errors.InputError` lists the known ones."""
-    try:
-        return MASK_KINDS[name]
-    except KeyError:
-        raise InputError(f"Unknown mask kind '{name}'; use one of {', '.join(MASK_KINDS)}.") from None
+def get_mask_kind(name: str, where: str = "") -> MaskKind:
+    """The mask kind called ``name``; an :class:`~..errors.InputError` starting with ``where`` lists the known ones."""
+    return MASK_KINDS.lookup(name, where)

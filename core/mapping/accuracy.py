@@ -1,5 +1,7 @@
-"""Accuracy assessment: confusion matrix, overall accuracy, Cohen's kappa, per-class precision,
-recall and F1 (all scikit-learn), written as CSV, a Markdown report and a confusion-matrix picture.
+"""Accuracy assessment: confusion matrix, overall accuracy, Cohen's kappa, per-class scores, reports.
+
+Precision, recall and F1 come from scikit-learn; the reports are CSV, Markdown and a PNG of the
+confusion matrix.
 
 Kappa is ``(p0 - pe) / (1 - pe)``; the paper prints ``1 + pe`` in the denominator (its Eq. 1),
 a typo: with ``1 + pe`` a perfect map would not score 1.
@@ -18,6 +20,21 @@ from ..files import atomic_output
 
 @dataclass
 class Accuracy:
+    """Accuracy of a crop map on test samples.
+
+    Attributes:
+        labels: the class codes, in the order of the matrix.
+        names: their names.
+        matrix: the confusion matrix; rows are the reference, columns the prediction.
+        overall: overall accuracy (0..1).
+        kappa: Cohen's kappa (0..1 for better than chance).
+        precision: per class (user's accuracy).
+        recall: per class (producer's accuracy).
+        f1: per class.
+        support: test samples per class.
+        split: how the samples were split, as the reports say it.
+    """
+
     labels: list[int]
     names: list[str]
     matrix: np.ndarray  # rows: reference, columns: predicted
@@ -30,6 +47,7 @@ class Accuracy:
     split: str = ""
 
     def as_dict(self) -> dict:
+        """Plain data for JSON reports."""
         return {
             "overall_accuracy": self.overall,
             "kappa": self.kappa,
@@ -43,7 +61,8 @@ class Accuracy:
         }
 
 
-def assess(y_true, y_pred, names: dict[int, str], split: str = "") -> Accuracy:
+def assess(y_true: np.ndarray, y_pred: np.ndarray, names: dict[int, str], split: str = "") -> Accuracy:
+    """The accuracy of ``y_pred`` against ``y_true`` over the classes of ``names``."""
     from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
     labels = sorted(names)
@@ -107,6 +126,7 @@ def write_reports(acc: Accuracy, out_dir: str | Path, stem: str, title: str) -> 
 
 
 def plot_confusion(acc: Accuracy, path: Path, title: str) -> None:
+    """A PNG of the row-normalised confusion matrix with the counts, atomically."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,5 +1,4 @@
-"""Crop classification (paper 2.2.2): a random forest on the NDVI time series of each pixel and
-of its 3 x 3 window (Sharma et al., 2018).
+"""Crop classification (paper 2.2.2): a random forest on each pixel's 3 x 3 NDVI time series (Sharma et al., 2018).
 
 Features of a pixel, for each date in order: the 9 values of its 3 x 3 window, row by row, the
 pixel itself in the middle (feature names ``d{t}_r{dy}c{dx}``). NaN rule: outside the scene the
@@ -68,8 +67,11 @@ def feature_names(n_dates: int) -> list[str]:
 
 
 def read_strip(paths: Sequence[str], y0: int, h: int, width: int, height: int) -> tuple[np.ndarray, int]:
-    """Rows ``y0 .. y0+h`` of every raster plus a one-row halo where the scene has one;
-    returns the stack and the offset of row ``y0`` inside it."""
+    """Rows ``y0 .. y0+h`` of every raster, plus a one-row halo where the scene has one.
+
+    Returns:
+        The stack ``(T, rows, width)`` and the offset of row ``y0`` inside it.
+    """
     top = max(0, y0 - 1)
     bottom = min(height, y0 + h + 1)
     stack = np.stack([read_array(p, (0, top, width, bottom - top)) for p in paths])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from ..errors import InputError
-from ..options import choice
+from ..options import Choice, choice
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
@@ -26,15 +25,11 @@ log = logging.getLogger("tsstfn")
 KNOWN_CODES = {"soybean": 1, "soy": 1, "soybeans": 1, "corn": 2, "maize": 2, "other": 3}
 
 
-class Split(str, Enum):
+class Split(Choice):
     """How samples are split into training and test: by pixel at random (the paper's) or by field."""
 
     RANDOM = "random"
     FIELD = "field"
-
-    def __str__(self) -> str:
-        """The name, as job files write it."""
-        return self.value
 
 
 @dataclass
@@ -142,7 +137,7 @@ def read_samples(
 def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.ndarray, dict[int, str]]:
     if classes:
         by_name = {v.lower(): k for k, v in classes.items()}
-        codes = []
+        keys = []
         for v in values:
             key = int(v) if isinstance(v, (int, np.integer)) or str(v).isdigit() else by_name.get(str(v).lower())
             if key not in classes:
@@ -150,8 +145,8 @@ def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.
                     f"Samples '{name}': class '{v}' is not one of the classes {', '.join(classes.values())}. "
                     "Fix the class field or add the class to the job."
                 )
-            codes.append(key)
-        return np.array(codes, dtype=np.int32), dict(classes)
+            keys.append(key)
+        return np.array(keys, dtype=np.int32), dict(classes)
     if all(isinstance(v, (int, np.integer)) or str(v).isdigit() for v in values):
         codes = np.array([int(v) for v in values], dtype=np.int32)
         inverse = {v: k for k, v in KNOWN_CODES.items() if k in ("soybean", "corn", "other")}

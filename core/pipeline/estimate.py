@@ -19,12 +19,15 @@ THROUGHPUT = {"cpu": 20e9, "cuda": 20e12}
 
 @dataclass(frozen=True)
 class Estimate:
+    """Memory (GB), disk (GB) and time (minutes) a run needs, and the memory this machine has free."""
+
     memory_gb: float
     disk_gb: float
     minutes: float
     available_memory_gb: float | None
 
     def warnings(self) -> list[str]:
+        """What the dialog should warn about: too little memory, many hours."""
         out = []
         if self.available_memory_gb is not None and self.memory_gb > 0.8 * self.available_memory_gb:
             out.append(
@@ -37,6 +40,7 @@ class Estimate:
 
 
 def available_memory_gb() -> float | None:
+    """Free physical memory in GB, or None where the system does not say."""
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
     except (ValueError, OSError, AttributeError):
@@ -54,6 +58,7 @@ def estimate_run(
     max_epochs: int,
     device: str = "cpu",
 ) -> Estimate:
+    """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring)."""
     channels = 2 * n_base + 2
     stacks = n_targets * channels * width * height * 4
     n_train = len(training_windows(height, width, patch)) * n_targets

@@ -1,5 +1,7 @@
-"""The paper's comparisons on any data: early season only vs each strategy (STR_A-E) at each target
-date, and one prediction vs two (individual vs sequential forecast).
+"""The paper's comparisons on any data: early season vs each strategy, one prediction vs two.
+
+Early season only against each strategy (STR_A-E) at each target date, and one prediction against
+two (individual vs sequential forecast).
 
 Writes, into ``<output_dir>/experiment/``: ``table_fusion.md/.csv`` (shaped like the paper's
 Table 2: RMSE and SSIM of STARFM and of TSSTFN with each strategy, per target date),
@@ -11,14 +13,15 @@ one forest configuration, so the differences come from the fused NDVI alone.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..callbacks import CancelFn, ProgressFn, Steps, never_cancelled
+from ..callbacks import CancelFn, ProgressFn, Steps, never_cancelled, scaled
 from ..errors import InputError
 from ..files import atomic_output, read_array, write_text
 from ..fusion import tsstfn
@@ -74,10 +77,10 @@ def run_experiment(
     fusion: dict[str, dict[str, dict]] = {}
     for s in names:
         sub = steps.sub(s)
-        params = replace(job, strategy=s).tsstfn_params()
-        model, meta = tsstfn.fit(inputs, params, lambda f, m, sub=sub: sub(0.7 * f, m), is_cancelled)
+        params = replace(job, strategy=Strategy(s)).tsstfn_params()
+        model, meta = tsstfn.fit(inputs, params, scaled(sub, 0.0, 0.7), is_cancelled)
         individual = tsstfn.predict(
-            model, meta, inputs, params, lambda d, s=s: out / s / f"fused_ndvi_{d:%Y%m%d}.tif", None, Forecast.INDIVIDUAL,
+            model, meta, inputs, params, _namer(out / s, "fused_ndvi"), None, Forecast.INDIVIDUAL,
             None, is_cancelled,
         )  # fmt: skip
         for t, date in zip(targets, dates):
@@ -89,7 +92,7 @@ def run_experiment(
             pair_i = [str(individual[t.date]) for t in two]
             kappa.setdefault("individual forecast", {})[s] = crop_accuracy(job, prep, samples, split, early + pair_i)[1].kappa
             seq = tsstfn.predict(
-                model, meta, inputs, params, lambda d, s=s: out / s / f"sequential_ndvi_{d:%Y%m%d}.tif", two,
+                model, meta, inputs, params, _namer(out / s, "sequential_ndvi"), two,
                 Forecast.SEQUENTIAL, None, is_cancelled,
             )  # fmt: skip
             pair_s = [str(seq[t.date]) for t in two]
@@ -116,6 +119,13 @@ def run_experiment(
     }
     write_tables(result, out)
     return result
+
+
+def _namer(folder: Path, prefix: str) -> Callable[[dt.date], Path]:
+    def path_of(date: dt.date) -> Path:
+        return folder / f"{prefix}_{date:%Y%m%d}.tif"
+
+    return path_of
 
 
 def write_tables(result: dict, out: Path) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled
+from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
 from ..errors import InputError
 from ..files import read_array, write_array
 from ..fusion.base import FusionInputs
@@ -267,7 +267,7 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
                 prep.grid,
                 out / f"crop_map_{label}.tif",
                 proba,
-                progress=lambda f, m, label=label: sub((0.5 if label == "fused" else 0) + f / 2, m),
+                progress=scaled(sub, 0.5, 1.0) if label == "fused" else scaled(sub, 0.0, 0.5),
                 is_cancelled=is_cancelled,
             )
             if label == "fused":

@@ -69,12 +69,20 @@ def test_unsupported_format(class_map, tmp_path):
         polygonize(class_map[0], tmp_path / "x.kml")
 
 
-def test_a_new_output_format_is_one_entry(class_map, tmp_path, monkeypatch):
-    """The recipe of docs/extending.md: register a format, and export writes it."""
+@pytest.fixture()
+def extra_formats():
     from tsstfn_crop_mapper.core import formats
+
+    yield formats
+    for key in ("fgb", "cog"):
+        formats.OUTPUT_FORMATS.pop(key, None)
+
+
+def test_a_new_output_format_is_one_entry(class_map, tmp_path, extra_formats):
+    """The recipe of docs/extending.md: register a format, and export writes it."""
     from tsstfn_crop_mapper.core.mapping.export import export_crop_map
 
-    monkeypatch.setattr(formats, "OUTPUT_FORMATS", dict(formats.OUTPUT_FORMATS))
+    formats = extra_formats
     formats.register_format(formats.OutputFormat("fgb", "FlatGeobuf", "vector", "FlatGeobuf", ".fgb", "ogr", 3))
     formats.register_format(
         formats.OutputFormat("cog", "Cloud-Optimized GeoTIFF", "raster", "COG", ".cog.tif", "gdal", 1, ("COMPRESS=DEFLATE",))

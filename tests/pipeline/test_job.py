@@ -8,6 +8,7 @@ from osgeo import gdal, ogr
 
 from tsstfn_crop_mapper.core.demo.job import scene_job
 from tsstfn_crop_mapper.core.errors import CancelledError, DateError, InputError
+from tsstfn_crop_mapper.core.files import read_array
 from tsstfn_crop_mapper.core.fusion.config import TrainConfig
 from tsstfn_crop_mapper.core.pipeline.job import job_from_dict, load_job, save_job
 from tsstfn_crop_mapper.core.pipeline.run import run_job
@@ -190,3 +191,27 @@ def test_bad_samples_fail_before_any_work(scene, tmp_path):
         run_job(replace(job, class_field="kind"))
     assert not (tmp_path / "s" / "aligned").exists()
     assert [p for p in (tmp_path / "s").rglob("*") if p.is_file()] == []
+
+
+def test_modis_mask_of_a_pair_is_applied(scene, tmp_path):
+    """A pair's coarse_mask (MOD09GA state_1km) masks the coarse NDVI; before 0.2 it was parsed and ignored."""
+    from dataclasses import replace
+
+    from conftest import make_raster
+    from tsstfn_crop_mapper.core.files import open_raster
+    from tsstfn_crop_mapper.core.pipeline.job import dated
+    from tsstfn_crop_mapper.core.pipeline.run import align_pairs, study_grid
+
+    job = scene_job(scene["root"], tmp_path / "o")
+    pair = dated(job.targets)[0]
+    ds = open_raster(pair.coarse)
+    state = np.zeros((ds.RasterYSize, ds.RasterXSize), dtype=np.uint16)
+    state[:, : ds.RasterXSize // 2] = 0b01  # cloudy in the western half
+    mask = make_raster(tmp_path / "state.tif", state, gt=ds.GetGeoTransform(), wkt=ds.GetProjection(), dtype=gdal.GDT_UInt16)
+    grid = study_grid(job)
+    plain = align_pairs([pair], grid, tmp_path / "plain", "mod09gq", "s2_l2a")[0]
+    masked = align_pairs([replace(pair, coarse_mask=mask)], grid, tmp_path / "masked", "mod09gq", "s2_l2a")[0]
+    a, b = read_array(plain.coarse), read_array(masked.coarse)
+    assert np.isfinite(a).all()
+    assert 0.2 < np.isnan(b).mean() < 0.8  # the cloudy half of the MODIS pixels is gone (sheared by the reprojection)
+    assert np.isnan(b[0, 0]) and np.isfinite(b[-1, -1])  # north-west masked, south-east kept

@@ -1,0 +1,95 @@
+"""The registry of fusion methods: its entries, and the recipe of docs/extending.md (one module plus one entry)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from tsstfn_crop_mapper.core.demo.job import scene_job
+from tsstfn_crop_mapper.core.errors import InputError
+from tsstfn_crop_mapper.core.files import read_array, write_array
+from tsstfn_crop_mapper.core.fusion import methods
+from tsstfn_crop_mapper.core.fusion.base import FusionInputs, FusionMethod, FusionOutput, FusionRequest
+from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
+from tsstfn_crop_mapper.core.pipeline.job import load_job, save_job
+from tsstfn_crop_mapper.core.pipeline.run import run_job
+
+TINY = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=1, patience=1, cl_paths=1)
+
+
+def test_the_registry_holds_the_methods_reports_name():
+    assert list(methods.METHODS) == ["tsstfn", "starfm", "coarse_cubic", "latest_fine"]
+    assert [m.name for m in methods.METHODS.values() if m.learns] == ["tsstfn"]
+    with pytest.raises(InputError, match="unknown fusion method 'estarfm'; use tsstfn, starfm, coarse_cubic, latest_fine"):
+        methods.get_method("estarfm")
+    with pytest.raises(ValueError, match="already registered"):
+        methods.register(methods.METHODS["starfm"])
+
+
+def test_targets_must_not_carry_their_truth(tmp_path):
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
+
+    grid = Grid("", (0, 1, 0, 0, 0, -1), 2, 2)
+    with pytest.raises(ValueError, match="carry their fine image"):
+        FusionInputs(grid, (), (), (AlignedPair(dt.date(2021, 7, 30), "c.tif", "truth.tif"),))
+
+
+# --- the recipe: a module ... -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OffsetParams:
+    """Parameters of the toy method."""
+
+    gain: float = 1.0
+
+
+def offset_fuse(request: FusionRequest) -> FusionOutput:
+    """Target coarse NDVI plus the latest base pair's mean fine-minus-coarse offset (times ``gain``)."""
+    out = {}
+    for t in request.inputs.targets:
+        base = request.inputs.latest_base_before(t.date)
+        offset = float(np.nanmean(read_array(base.fine) - read_array(base.coarse)))
+        out[t.date] = write_array(
+            request.path_for(t.date), read_array(t.coarse) + request.params.gain * offset, request.inputs.grid
+        )
+    return FusionOutput(out)
+
+
+# --- ... plus one entry --------------------------------------------------------------------
+
+
+@pytest.fixture()
+def offset_method():
+    method = methods.register(FusionMethod("offset", "coarse + offset", "a toy method", OffsetParams, offset_fuse, "offset_ndvi"))
+    yield method
+    del methods.METHODS["offset"]
+
+
+def test_a_new_method_is_one_module_plus_one_entry(offset_method, scene, tmp_path):
+    job = scene_job(
+        scene["root"],
+        tmp_path / "run",
+        train=TINY,
+        n_base=5,
+        compare=["offset", "coarse_cubic"],
+        method_params={"offset": {"gain": 0.5}},
+    )
+    # job files carry the new method and its parameters
+    assert load_job(save_job(job, tmp_path / "job.json")) == job
+    result = run_job(job)
+    assert set(result.compared) == {"offset"}
+    first = min(result.compared["offset"])
+    assert result.compared["offset"][first] == Path(job.output_dir) / f"offset_ndvi_{first:%Y%m%d}.tif"
+    assert gdal.Open(str(result.compared["offset"][first])).RasterXSize == 96
+    for scores in result.fusion_metrics.values():
+        assert list(scores) == ["tsstfn", "offset", "coarse_cubic"]
+    assert "| coarse + offset |" in result.report.read_text()
+    with pytest.raises(InputError, match="'method_params.offset' has unknown key"):
+        scene_job(scene["root"], tmp_path / "x", compare=["offset"], method_params={"offset": {"gian": 2}})

@@ -120,8 +120,12 @@ def test_train_predict_and_runjob(processing, scene, tmp_path):
         "tsstfn:predict", {"JOB": str(path), "MODEL": res["OUTPUT"], "FORECAST": 1, "OUTPUT_FOLDER": str(tmp_path / "pred")}
     )
     assert len(res["FUSED"]) == 3
-    res = processing.run("tsstfn:runjob", {"JOB": str(path)})
+    from tsstfn_crop_mapper.processing_provider.job_algorithms import COMPARABLE
+
+    res = processing.run("tsstfn:runjob", {"JOB": str(path), "COMPARE": [COMPARABLE.index("latest_fine")]})
     assert res["KAPPA_FUSED"] is not None and Path(res["CROP_MAP"]).exists()
+    report = (Path(res["OUTPUT_DIR"]) / "report" / "run_report.md").read_text()
+    assert "| latest clear fine image |" in report and "| STARFM |" not in report  # the registry's methods, as chosen
 
 
 @pytest.mark.skipif(shutil.which("qgis_process.bin") is None, reason="qgis_process.bin not installed")

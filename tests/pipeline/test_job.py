@@ -67,11 +67,11 @@ def test_missing_field_and_bad_files(scene, tmp_path):
 
 
 def test_job_file_round_trip_json_and_yaml(scene, tmp_path):
-    job = scene_job(scene["root"], tmp_path / "o", strategy="STR_C", train=TINY, method_params={"starfm": {"half_window": 5}})
+    job = scene_job(scene["root"], tmp_path / "o", strategy="STR_C", train=TINY, method_params={"starfm": {"window_m": 50.0}})
     path = save_job(job, tmp_path / "job.json")
     assert load_job(path) == job
     saved = json.loads(path.read_text())
-    assert saved["strategy"] == "STR_C" and saved["method_params"]["starfm"]["half_window"] == 5
+    assert saved["strategy"] == "STR_C" and saved["method_params"]["starfm"]["window_m"] == 50.0
     assert {"date", "coarse", "fine"} <= set(saved["prediction"][0]) and "modis" not in saved["prediction"][0]
     import yaml
 

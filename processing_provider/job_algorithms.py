@@ -12,10 +12,15 @@ from qgis.core import (
 
 from ..core.fusion.methods import METHODS
 from ..core.fusion.tsstfn import Forecast
+from ..core.pipeline.presets import DESCRIPTIONS as PRESET_DESCRIPTIONS
+from ..core.pipeline.presets import PRESETS
 from .base import TsstfnAlgorithm
 
 FORECASTS = [f.value for f in Forecast]
 COMPARABLE = [name for name, m in METHODS.items() if not m.learns]
+
+
+PRESET_CHOICES = ["(the job file's)", *PRESETS]
 
 
 def _job(alg, parameters, context, folder_key=None):
@@ -23,7 +28,10 @@ def _job(alg, parameters, context, folder_key=None):
 
     from ..core.pipeline.job import load_job, validate_job
 
-    job = alg.call_core(load_job, alg.parameterAsFile(parameters, "JOB", context))
+    overrides = {}
+    if "PRESET" in parameters and alg.parameterAsEnum(parameters, "PRESET", context) > 0:
+        overrides["preset"] = PRESET_CHOICES[alg.parameterAsEnum(parameters, "PRESET", context)]
+    job = alg.call_core(load_job, alg.parameterAsFile(parameters, "JOB", context), overrides)
     if folder_key:
         folder = alg.parameterAsString(parameters, folder_key, context)
         if folder:
@@ -37,7 +45,10 @@ class RunJobAlgorithm(TsstfnAlgorithm):
     HELP = (
         "Runs a whole job file (JSON or YAML; the dialog can save one): alignment, TSSTFN training or loading, fused NDVI "
         "for each target date, the comparison methods, crop maps with and without the fused dates, accuracy, exports and "
-        "a run report. Comparison methods: " + "; ".join(f"{m.label}: {m.description}" for m in METHODS.values() if not m.learns)
+        "a run report. Comparison methods: "
+        + "; ".join(f"{m.label}: {m.description}" for m in METHODS.values() if not m.learns)
+        + ". Presets (defaults the job file's own values override): "
+        + "; ".join(f"{name}: {text}" for name, text in PRESET_DESCRIPTIONS.items())
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -54,6 +65,7 @@ class RunJobAlgorithm(TsstfnAlgorithm):
                 optional=True,
             )
         )
+        self.addParameter(QgsProcessingParameterEnum("PRESET", "Preset", options=PRESET_CHOICES, defaultValue=0))
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_DIR", "Output folder"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_EARLY", "Kappa, early season only"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_FUSED", "Kappa, with fused NDVI"))

@@ -118,9 +118,20 @@ class CropMapperDialog(QDialog):
 
     def _model_tab(self) -> QWidget:
         from ..core.fusion.training import available_devices
+        from ..core.pipeline.presets import DESCRIPTIONS as PRESET_DESCRIPTIONS
 
         w = QWidget()
         f = QFormLayout(w)
+        self.preset = QComboBox()
+        self.preset.addItem("custom: the values below", None)
+        for name, text in PRESET_DESCRIPTIONS.items():
+            self.preset.addItem(f"{name}: {text}", name)
+        self.preset.setToolTip(
+            "A consistent set of options; 'paper' is Zhan et al.'s configuration (slow on a CPU). Choosing one sets the "
+            "fields below; options without a field here (CL paths, output, label date) come from the preset."
+        )
+        self.preset.currentIndexChanged.connect(self._preset_chosen)
+        f.addRow("Preset", self.preset)
         self.strategy = QComboBox()
         for s in STRATEGIES:
             self.strategy.addItem(f"{s}: {DESCRIPTIONS[s]}", s)
@@ -214,6 +225,17 @@ class CropMapperDialog(QDialog):
         f.addRow("STARFM search distance", self.starfm_window)
         return w
 
+    def _preset_chosen(self) -> None:
+        from ..core.pipeline.presets import PRESETS
+
+        values = PRESETS.get(self.preset.currentData() or "", {})
+        train = values.get("train", {})
+        for key, spin in (("width", self.width_spin), ("patch", self.patch_spin), ("max_epochs", self.epochs_spin)):
+            if key in train:
+                spin.setValue(int(train[key]))
+        if "n_base" in values:
+            self.n_base.setValue(int(values["n_base"]))
+
     # Job <-> widgets --------------------------------------------------------------------
     def job_dict(self) -> dict:
         data = {
@@ -237,6 +259,8 @@ class CropMapperDialog(QDialog):
             "method_params": {"starfm": {"window_m": self.starfm_window.value()}},
             "class_field": self.class_field.currentField() or "crop",
         }
+        if self.preset.currentData():
+            data["preset"] = self.preset.currentData()
         if self.load_model.isChecked() and self.model_file.filePath():
             data["model"] = self.model_file.filePath()
         layer = self.samples.currentLayer()
@@ -253,6 +277,7 @@ class CropMapperDialog(QDialog):
         self.output_dir.setFilePath(data.get("output_dir", ""))
         if data.get("strategy") in STRATEGIES:
             self.strategy.setCurrentIndex(STRATEGIES.index(data["strategy"]))
+        self.preset.setCurrentIndex(max(0, self.preset.findData(data.get("preset"))))
         self.n_base.setValue(int(data.get("n_base", 7)))
         self.forecast.setCurrentIndex(1 if data.get("forecast") == "sequential" else 0)
         train = data.get("train", {})

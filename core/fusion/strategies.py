@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,6 +55,22 @@ class Strategy(Choice):
 
 
 STRATEGIES = tuple(s.value for s in Strategy)
+
+
+class MonthDay(NamedTuple):
+    """A day of the year without the year (``--08-31`` in job files): the paper's label day."""
+
+    month: int
+    day: int
+
+    def in_year(self, year: int) -> dt.date:
+        """This day in ``year``."""
+        return dt.date(year, self.month, self.day)
+
+    def __str__(self) -> str:
+        """ISO 8601's ``--MM-DD``."""
+        return f"--{self.month:02d}-{self.day:02d}"
+
 
 DESCRIPTIONS = {
     "STR_A": "Each year uses its own latest images, position by position (no time alignment).",
@@ -127,7 +144,7 @@ def align(
     prediction_dates: Sequence[dt.date],
     target: dt.date,
     n_base: int,
-    reference_target: int | dt.date | None = None,
+    reference_target: int | dt.date | MonthDay | None = None,
 ) -> Alignment:
     """The recipes of ``strategy`` for predicting ``target``.
 
@@ -137,7 +154,8 @@ def align(
         prediction_dates: dates of the prediction year's pairs (the base pairs), sorted, unique.
         target: the prediction-year date to predict.
         n_base: number of base pairs the model reads.
-        reference_target: day of year (or a date) of the training label in the reference year;
+        reference_target: day of year, date or :class:`MonthDay` of the training label in the
+            reference year (a ``MonthDay`` is taken in the year of the latest reference date);
             defaults to the target's day of year. The paper fixed it to 31 August.
     """
     strategy = str(strategy).upper()
@@ -149,13 +167,14 @@ def align(
     if n_base < 1:
         raise ValueError("n_base must be at least 1")
     rdoy, pdoy = _doys(reference_dates), _doys(prediction_dates)
-    label_doy = float(
-        doy(target)
-        if reference_target is None
-        else doy(reference_target)
-        if isinstance(reference_target, dt.date)
-        else reference_target
-    )
+    if reference_target is None:
+        label_doy = float(doy(target))
+    elif isinstance(reference_target, MonthDay):
+        label_doy = float(doy(reference_target.in_year(max(reference_dates).year if reference_dates else target.year)))
+    elif isinstance(reference_target, dt.date):
+        label_doy = float(doy(reference_target))
+    else:
+        label_doy = float(reference_target)
 
     all_ref = list(range(len(reference_dates)))
     if not all_ref:

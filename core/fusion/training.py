@@ -88,9 +88,15 @@ def normalisation(stacks: Sequence[TrainingStack]) -> tuple[float, float]:
     return float(values.mean()), float(max(values.std(), 1e-3))
 
 
-def patches(stacks: Sequence[TrainingStack], config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """All training patches (half-overlapping) whose label is at most ``max_nan_fraction`` NaN."""
-    xs, ys = [], []
+def patches(
+    stacks: Sequence[TrainingStack], config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
+    """All training patches (half-overlapping) whose label is at most ``max_nan_fraction`` NaN.
+
+    Returns:
+        Inputs ``(n, 2N+1, P, P)``, labels ``(n, P, P)`` and each patch's window ``(x, y, w, h)``.
+    """
+    xs, ys, where = [], [], []
     for s in stacks:
         _, h, w = s.inputs.shape
         if h < config.patch or w < config.patch:
@@ -102,9 +108,58 @@ def patches(stacks: Sequence[TrainingStack], config: TrainConfig) -> tuple[np.nd
             if np.isnan(label).mean() <= config.max_nan_fraction:
                 xs.append(s.inputs[:, y : y + ph, x : x + pw])
                 ys.append(label)
+                where.append((x, y, pw, ph))
     if not xs:
         raise InputError("Every training patch is mostly NaN (clouds or nodata); add clearer reference pairs.")
-    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32), where
+
+
+def spatial_split(
+    windows: Sequence[tuple[int, int, int, int]], fraction: float, patch: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation patches that share no pixel: validation by whole spatial blocks.
+
+    The scene is cut into blocks of ``2 * patch`` pixels (``patch`` where that leaves fewer than two
+    blocks); blocks are drawn at random (seeded) until their patches make ``fraction`` of all.
+    Validation patches lie wholly inside a drawn block, training patches wholly outside every drawn
+    block; patches that straddle a drawn block's edge are used for neither. The same pixels are
+    never in both, for every training stack (all stacks share one grid).
+
+    Returns:
+        ``(train, validation)`` indices into ``windows``; validation is empty when the scene is
+        too small for two blocks of one patch.
+    """
+    all_idx = np.arange(len(windows))
+    if len(windows) < 2 or fraction <= 0:
+        return all_idx, np.array([], dtype=int)
+    xs = np.array([w[0] for w in windows])
+    ys = np.array([w[1] for w in windows])
+    x1 = np.array([w[0] + w[2] for w in windows])
+    y1 = np.array([w[1] + w[3] for w in windows])
+    width, height = int(x1.max()), int(y1.max())
+    rng = np.random.default_rng(seed)
+    for block in (2 * patch, patch):
+        bx, by = -(-width // block), -(-height // block)
+        if bx * by < 2:
+            continue
+        inside = (xs // block == (x1 - 1) // block) & (ys // block == (y1 - 1) // block)
+        block_of = np.where(inside, (ys // block) * bx + xs // block, -1)
+        chosen: set[int] = set()
+        for b in rng.permutation(bx * by):
+            if np.isin(block_of, list(chosen)).sum() >= fraction * len(windows):
+                break
+            if len(chosen) + 1 >= bx * by:
+                break  # keep at least one block for training
+            chosen.add(int(b))
+        val = np.nonzero(np.isin(block_of, list(chosen)) & (block_of >= 0))[0]
+        touches = np.zeros(len(windows), dtype=bool)
+        for b in chosen:
+            c0, r0 = (b % bx) * block, (b // bx) * block
+            touches |= (xs < c0 + block) & (x1 > c0) & (ys < r0 + block) & (y1 > r0)
+        train = np.nonzero(~touches)[0]
+        if len(val) and len(train):
+            return train, val
+    return all_idx, np.array([], dtype=int)
 
 
 def build_model(meta: dict) -> Any:
@@ -135,13 +190,11 @@ def train(
     mean, std = normalisation(stacks)
     meta = {**(meta or {}), "n_base": n_base, "config": config.as_dict(), "normalisation": {"mean": mean, "std": std}}
     model = build_model(meta).to(device)
-    x_all, y_all = patches(stacks, config)
-    order = rng.permutation(len(x_all))
-    n_val = max(1, int(round(config.validation_fraction * len(order)))) if len(order) > 1 else 0
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    if len(train_idx) == 0:
-        train_idx = val_idx
-    log.info("training on %d patches, validating on %d, device %s", len(train_idx), len(val_idx), device)
+    x_all, y_all, windows = patches(stacks, config)
+    train_idx, val_idx = spatial_split(windows, config.validation_fraction, config.patch, config.seed)
+    if len(val_idx) == 0:
+        log.warning("no room for a validation block apart from the training patches; early stopping follows the training loss")
+    log.info("training on %d patches, validating on %d (spatial blocks), device %s", len(train_idx), len(val_idx), device)
 
     def to_tensor(idx):
         x = np.nan_to_num((x_all[idx] - mean) / std, nan=0.0)

@@ -4,6 +4,11 @@ One model is trained on the union of the targets' training stacks (one stack per
 with the alignment its strategy gives for that target); the fused NDVI of each target is then
 predicted from the prediction year's base pairs, individually or sequentially (each prediction
 joins the base pairs of the next).
+
+A sequential forecast moves the base positions of the later targets (31 August is predicted from
+base dates that include the fused 30 July), so its model is trained for those positions: the
+training stack of each later target is aligned with the base dates it will be predicted from,
+the earlier targets' dates included (``docs/strategies.md``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
 from .stacks import AlignedPair
-from .strategies import Strategy
+from .strategies import Alignment, MonthDay, Strategy, align
 
 
 class Forecast(Choice):
@@ -38,25 +43,45 @@ class TsstfnParams:
         strategy: the time alignment (:class:`~.strategies.Strategy`).
         n_base: base pairs the model reads (7 in the paper).
         forecast: individual or sequential (:class:`Forecast`).
-        reference_target: the training label's date in the reference year (None: each target's
-            day of year; the paper fixed it to 31 August).
+        reference_target: the training label's day in the reference year, a date or a
+            :class:`~.strategies.MonthDay` (None: each target's day of year; the paper fixed it to
+            31 August).
         train: training options.
         model: a saved model file to use instead of training.
         save_to: where to save a trained model (None: not saved).
+        preset: the name of the preset the options came from (recorded in the model file).
     """
 
     strategy: Strategy = Strategy.STR_B
     n_base: int = 7
     forecast: Forecast = Forecast.INDIVIDUAL
-    reference_target: dt.date | None = None
+    reference_target: dt.date | MonthDay | None = None
     train: TrainConfig = TrainConfig()
     model: str | None = None
     save_to: str | None = None
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         """Coerce the choice fields."""
         object.__setattr__(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         object.__setattr__(self, "forecast", choice(Forecast, self.forecast, "forecast"))
+
+
+def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alignment]:
+    """The alignment of each target's training stack, targets in date order.
+
+    Individual forecast: every target from the prediction year's base dates. Sequential: each
+    target from the base dates plus the earlier targets' dates, the positions it is predicted from.
+    """
+    reference_dates = [p.date for p in inputs.reference]
+    base_dates = [p.date for p in inputs.base]
+    targets = sorted(inputs.targets, key=lambda p: p.date)
+    out = []
+    for k, t in enumerate(targets):
+        earlier = [u.date for u in targets[:k]] if params.forecast is Forecast.SEQUENTIAL else []
+        dates = sorted(base_dates + earlier)
+        out.append(align(params.strategy, reference_dates, dates, t.date, params.n_base, params.reference_target))
+    return out
 
 
 def fit(
@@ -67,6 +92,9 @@ def fit(
 ) -> tuple[Any, dict]:
     """Train TSSTFN on the reference year, one training stack per target date.
 
+    With a sequential forecast, the stack of each target is aligned with the base dates it will be
+    predicted from: the prediction year's base dates plus the earlier targets' dates.
+
     Returns:
         ``(model, meta)``: the best weights and what the model file records.
 
@@ -74,18 +102,11 @@ def fit(
         CancelledError: the user cancelled (the partial model is not returned).
     """
     from .stacks import training_stack
-    from .strategies import align
     from .training import Progress, train
 
     reference_dates = [p.date for p in inputs.reference]
-    base_dates = [p.date for p in inputs.base]
-    stacks = [
-        training_stack(
-            align(params.strategy, reference_dates, base_dates, t.date, params.n_base, params.reference_target),
-            inputs.reference,
-        )
-        for t in inputs.targets
-    ]
+    targets = sorted(inputs.targets, key=lambda p: p.date)
+    stacks = [training_stack(a, inputs.reference) for a in training_alignments(inputs, params)]
     check_cancelled(is_cancelled)
     epochs = params.train.max_epochs
 
@@ -98,9 +119,11 @@ def fit(
 
     meta = {
         "strategy": str(params.strategy),
+        "forecast": str(params.forecast),
+        "preset": params.preset,
         "reference_dates": [d.isoformat() for d in reference_dates],
-        "targets": [t.date.isoformat() for t in inputs.targets],
-        "reference_target": params.reference_target.isoformat() if params.reference_target else None,
+        "targets": [t.date.isoformat() for t in targets],
+        "reference_target": str(params.reference_target) if params.reference_target else None,
     }
     trained = train(stacks, params.train, meta, on_progress, is_cancelled)
     if trained.cancelled:
@@ -144,9 +167,8 @@ def predict(
     """
     from .prediction import predict_to_file
     from .stacks import prediction_reader
-    from .strategies import align
 
-    targets = list(inputs.targets if targets is None else targets)
+    targets = sorted(inputs.targets if targets is None else targets, key=lambda p: p.date)
     forecast = params.forecast if forecast is None else choice(Forecast, forecast, "forecast")
     reference_dates = [p.date for p in inputs.reference]
     base = list(inputs.base)

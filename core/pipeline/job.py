@@ -28,13 +28,14 @@ from ..files import PathLike, write_text
 from ..formats import get_format
 from ..fusion.config import TrainConfig
 from ..fusion.methods import get_method
-from ..fusion.strategies import Strategy
+from ..fusion.strategies import MonthDay, Strategy
 from ..fusion.tsstfn import Forecast, TsstfnParams
 from ..inputs.dates import detect_date, parse_date
 from ..inputs.products import get_mask_kind, get_product
 from ..mapping.classify import ForestParams
 from ..mapping.samples import Split
 from ..options import choice, options_from_mapping
+from .presets import PRESETS, apply_preset
 
 log = logging.getLogger("tsstfn")
 
@@ -127,7 +128,8 @@ class Job:
         strategy: TSSTFN's time alignment.
         n_base: base pairs TSSTFN reads.
         forecast: individual or sequential.
-        reference_target: the training label's date in the reference year (None: each target's).
+        reference_target: the training label's day in the reference year: a date or a
+            :class:`~..fusion.strategies.MonthDay` (``--08-31``; None: each target's day).
         model: a saved TSSTFN model to use instead of training.
         save_model: save the trained model as ``<output_dir>/<name>.tsstfn``.
         train: TSSTFN's training options.
@@ -139,6 +141,7 @@ class Job:
         mmu_ha: minimum mapping unit of the polygons, in hectares.
         probabilities: also write the class probabilities.
         name: the run's name: the model file's stem and the QGIS layer group.
+        preset: the preset the job's defaults came from (:mod:`.presets`), recorded in the model file.
     """
 
     reference: tuple[PairSpec, ...]
@@ -155,7 +158,7 @@ class Job:
     strategy: Strategy = Strategy.STR_B
     n_base: int = 7
     forecast: Forecast = Forecast.INDIVIDUAL
-    reference_target: dt.date | None = None
+    reference_target: dt.date | MonthDay | None = None
     model: str | None = None
     save_model: bool = True
     train: TrainConfig = TrainConfig()
@@ -167,6 +170,7 @@ class Job:
     mmu_ha: float = 0.0
     probabilities: bool = False
     name: str = "tsstfn_run"
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         """Coerce and check the choices: split, strategy, forecast, products, methods and formats."""
@@ -174,6 +178,8 @@ class Job:
         set_(self, "split", choice(Split, self.split, "split"))
         set_(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         set_(self, "forecast", choice(Forecast, self.forecast, "forecast"))
+        if self.preset is not None and self.preset not in PRESETS:
+            raise InputError(f"Job field 'preset': '{self.preset}' is not one of {', '.join(PRESETS)}.")
         for key in ("coarse_product", "fine_product"):
             get_product(getattr(self, key), f"job field {key}")
         for pair in (*self.reference, *self.prediction, *self.targets):
@@ -193,7 +199,9 @@ class Job:
     def tsstfn_params(self) -> TsstfnParams:
         """TSSTFN's options from this job's top-level fields."""
         save_to = str(Path(self.output_dir) / f"{self.name}.tsstfn") if self.save_model and not self.model else None
-        return TsstfnParams(self.strategy, self.n_base, self.forecast, self.reference_target, self.train, self.model, save_to)
+        return TsstfnParams(
+            self.strategy, self.n_base, self.forecast, self.reference_target, self.train, self.model, save_to, self.preset
+        )
 
     def params_of(self, method: str) -> Any:
         """The parameters of fusion method ``method``: the job's ``method_params``, else the defaults."""
@@ -258,6 +266,24 @@ def _pairs(items: object, base: Path, field_name: str, need_fine: bool) -> tuple
     return tuple(out)
 
 
+def _reference_target(value: object) -> dt.date | MonthDay:
+    """A date (``2020-08-31``) or a day without the year (``--08-31`` or ``08-31``)."""
+    text = str(value).strip()
+    if len(text) in (5, 7) and text.lstrip("-")[2:3] == "-":
+        try:
+            month, day = (int(v) for v in text.lstrip("-").split("-"))
+            dt.date(2020, month, day)  # a leap year: 29 February is a valid day
+            return MonthDay(month, day)
+        except ValueError:
+            pass
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return parse_date(text, "reference_target")
+    except InputError:
+        raise InputError(f"Job field 'reference_target': '{value}' is not a date (YYYY-MM-DD) or a day (--MM-DD).") from None
+
+
 def _number(data: dict, key: str, typ: type) -> Any:
     try:
         return typ(data[key])
@@ -278,7 +304,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
     base = Path(base_dir)
     if not isinstance(data, dict):
         raise InputError("A job file must hold a mapping of fields (JSON object).")
-    data = _canonical(data, "job")
+    data = apply_preset(_canonical(data, "job"))
     if "starfm" in data:  # the 0.1 spelling of compare: {"starfm": false}
         if not data.pop("starfm"):
             data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
@@ -298,7 +324,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
         if data.get(key):
             kw[key] = _resolve(data[key], base)
     if data.get("reference_target"):
-        kw["reference_target"] = parse_date(data["reference_target"], "reference_target")
+        kw["reference_target"] = _reference_target(data["reference_target"])
     if "train" in data:
         kw["train"] = options_from_mapping(TrainConfig, data["train"], "train")
     if "forest" in data:
@@ -320,8 +346,10 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
     return Job(**kw)
 
 
-def load_job(path: PathLike) -> Job:
+def load_job(path: PathLike, overrides: dict | None = None) -> Job:
     """A job from a ``.json`` or ``.yaml`` file (relative paths from the file's folder).
+
+    ``overrides`` replace top-level fields before parsing (e.g. ``{"preset": "paper"}``).
 
     Raises:
         InputError: the file is missing, not valid JSON/YAML, or a field is wrong.
@@ -340,10 +368,14 @@ def load_job(path: PathLike) -> Job:
             data = json.loads(text)
     except Exception as exc:
         raise InputError(f"Job file '{path.name}' is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from None
+    if overrides and isinstance(data, dict):
+        data = {**data, **overrides}
     return job_from_dict(data, path.parent)
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, MonthDay):
+        return str(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (dt.date, dt.datetime)):

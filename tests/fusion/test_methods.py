@@ -93,3 +93,37 @@ def test_a_new_method_is_one_module_plus_one_entry(offset_method, scene, tmp_pat
     assert "| coarse + offset |" in result.report.read_text()
     with pytest.raises(InputError, match="'method_params.offset' has unknown key"):
         scene_job(scene["root"], tmp_path / "x", compare=["offset"], method_params={"offset": {"gian": 2}})
+
+
+def _dated_inputs(scene):
+    """FusionInputs with the scene's dates (no pixel is read to align dates)."""
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
+
+    d = dt.date.fromisoformat
+    grid = Grid("", (0, 10, 0, 0, 0, -10), 96, 96)
+    ref = tuple(AlignedPair(d(e["date"]), "c", "f") for e in scene["reference"])
+    base = tuple(AlignedPair(d(e["date"]), "c", "f") for e in scene["prediction"])
+    targets = tuple(AlignedPair(d(e["date"]), "c") for e in scene["targets"])
+    return FusionInputs(grid, ref, base, targets)
+
+
+@pytest.mark.parametrize("strategy", ["STR_B", "STR_C", "STR_D", "STR_E"])
+def test_sequential_training_uses_the_positions_prediction_uses(scene, strategy):
+    """The model of a sequential forecast is trained for the base positions it is applied to."""
+    from tsstfn_crop_mapper.core.fusion.strategies import align
+    from tsstfn_crop_mapper.core.fusion.tsstfn import Forecast, TsstfnParams, training_alignments
+
+    inputs = _dated_inputs(scene)
+    individual = training_alignments(inputs, TsstfnParams(strategy=strategy, n_base=5))
+    sequential = training_alignments(inputs, TsstfnParams(strategy=strategy, n_base=5, forecast=Forecast.SEQUENTIAL))
+    ref_dates = [p.date for p in inputs.reference]
+    base_dates = [p.date for p in inputs.base]
+    targets = [t.date for t in inputs.targets]
+    assert individual[0] == sequential[0]  # the first target has no earlier prediction
+    for k in (1, 2):
+        # what prediction aligns: the base pairs plus the fused earlier targets
+        applied = align(strategy, ref_dates, sorted(base_dates + targets[:k]), targets[k], 5)
+        assert sequential[k] == applied
+        assert sequential[k].positions != individual[k].positions  # the base positions moved
+        if strategy in ("STR_B", "STR_D"):  # this year's dates are the positions: the last is the earlier target
+            assert max(sequential[k].positions) == targets[k - 1].timetuple().tm_yday

@@ -87,13 +87,18 @@ def test_cancel_stops_within_one_batch_and_keeps_best_weights():
     def progress(p):
         calls.append((p.epoch, p.batch, p.val_rmse))
 
-    # 18 patches: 16 train in 8 batches of 2, 2 validate; 9 progress calls per epoch
-    cancel_after = 12  # epoch 1 done, 3 batches into epoch 2
+    from tsstfn_crop_mapper.core.fusion.training import patches, spatial_split
+
     cfg = TrainConfig(width=4, patch=32, batch_size=2, max_epochs=20, cl_paths=1)
-    result = train([_stack(rng), _stack(rng)], cfg, progress=progress, is_cancelled=lambda: len(calls) >= cancel_after)
+    stacks = [_stack(rng), _stack(rng)]
+    train_idx, val_idx = spatial_split(patches(stacks, cfg)[2], cfg.validation_fraction, cfg.patch, cfg.seed)
+    batches = -(-len(train_idx) // cfg.batch_size)
+    assert batches >= 4 and len(val_idx)
+    cancel_after = batches + 1 + 3  # epoch 1 done (its batches and its validation), 3 batches into epoch 2
+    result = train(stacks, cfg, progress=progress, is_cancelled=lambda: len(calls) >= cancel_after)
     assert result.cancelled and len(calls) == cancel_after  # not one batch after the flag
     assert result.best_epoch in (1, 2) and result.meta["training"]["cancelled"]
-    assert calls[8] == (1, 8, result.history[0]["val_rmse"])
+    assert calls[batches] == (1, batches, result.history[0]["val_rmse"])
     assert result.best_val_rmse <= result.history[0]["val_rmse"]
 
 
@@ -126,3 +131,32 @@ def test_tiled_prediction_equals_whole_image_prediction_away_from_borders(traine
             model, meta, lambda x, y, w, h: inputs[:, y : y + h, x : x + w], grid, tmp_path / "c.tif", is_cancelled=lambda: True
         )
     assert not (tmp_path / "c.tif").exists() and not list(tmp_path.glob(".c.*"))
+
+
+@pytest.mark.parametrize("size, patch", [(384, 64), (96, 32), (200, 48)])
+def test_validation_patches_share_no_pixel_with_training_patches(size, patch):
+    from tsstfn_crop_mapper.core.fusion.tiling import training_windows
+    from tsstfn_crop_mapper.core.fusion.training import spatial_split
+
+    windows = training_windows(size, size, patch) * 2  # two training stacks on one grid
+    train, val = spatial_split(windows, 0.1, patch, seed=3)
+    assert len(train) and len(val) and not set(train) & set(val)
+    covered = np.zeros((size, size), dtype=bool)
+    for i in train:
+        x, y, w, h = windows[i]
+        covered[y : y + h, x : x + w] = True
+    for i in val:
+        x, y, w, h = windows[i]
+        assert not covered[y : y + h, x : x + w].any()
+    assert len(val) >= 0.1 * len(windows) or size <= 2 * patch
+    again = spatial_split(windows, 0.1, patch, seed=3)
+    assert np.array_equal(again[0], train) and np.array_equal(again[1], val)  # seeded
+    if size == 384:  # enough blocks for another seed to draw others
+        assert not np.array_equal(spatial_split(windows, 0.1, patch, seed=4)[1], val)
+
+
+def test_a_scene_of_one_block_trains_without_validation():
+    from tsstfn_crop_mapper.core.fusion.training import spatial_split
+
+    train, val = spatial_split([(0, 0, 32, 32)], 0.1, 32, seed=0)
+    assert list(train) == [0] and len(val) == 0

@@ -215,3 +215,49 @@ def test_modis_mask_of_a_pair_is_applied(scene, tmp_path):
     assert np.isfinite(a).all()
     assert 0.2 < np.isnan(b).mean() < 0.8  # the cloudy half of the MODIS pixels is gone (sheared by the reprojection)
     assert np.isnan(b[0, 0]) and np.isfinite(b[-1, -1])  # north-west masked, south-east kept
+
+
+def test_paper_preset_sets_the_papers_options_and_the_job_overrides_it(scene, tmp_path):
+    from tsstfn_crop_mapper.core.fusion.config import OutputMode
+    from tsstfn_crop_mapper.core.fusion.strategies import MonthDay
+
+    data = {**_job_dict(scene, tmp_path / "o"), "preset": "paper", "train": {"max_epochs": 1}}
+    job = job_from_dict(data, scene["root"])
+    assert (job.train.width, job.train.patch, job.train.cl_paths, job.train.output) == (64, 192, 9, OutputMode.DIRECT)
+    assert job.train.max_epochs == 1 and job.reference_target == MonthDay(8, 31) and job.n_base == 7
+    assert (job.forest.n_estimators, job.forest.max_depth, job.forest.min_samples_leaf) == (40, 25, 20)
+    saved = json.loads(save_job(job, tmp_path / "j.json").read_text())
+    assert saved["preset"] == "paper" and saved["reference_target"] == "--08-31"
+    assert load_job(tmp_path / "j.json") == job
+    with pytest.raises(InputError, match="'preset': 'fast' is not one of paper, laptop"):
+        job_from_dict({**data, "preset": "fast"}, scene["root"])
+    with pytest.raises(InputError, match="'reference_target': '31-08' is not a date"):
+        job_from_dict({**data, "reference_target": "31-08"}, scene["root"])
+    laptop = load_job(tmp_path / "j.json", {"preset": "laptop"})  # an override, as Processing's PRESET does
+    assert laptop.preset == "laptop" and laptop.train.width == 64  # the file's own width wins over the preset
+
+
+def test_the_model_file_records_the_preset(scene, tmp_path):
+    from tsstfn_crop_mapper.core.fusion.modelfile import load_model
+
+    data = {**_job_dict(scene, tmp_path / "o"), "preset": "paper", "compare": [], "samples": None, "n_base": 5}
+    data["train"] = {"width": 4, "patch": 32, "cl_paths": 1, "max_epochs": 1, "batch_size": 8}
+    result = run_job(job_from_dict(data, scene["root"]))
+    _, meta = load_model(result.model)
+    assert meta["preset"] == "paper" and meta["reference_target"] == "--08-31" and meta["config"]["output"] == "direct"
+    assert meta["forecast"] == "individual"
+
+
+@pytest.mark.slow
+def test_paper_preset_runs_at_the_papers_size_on_cpu(tmp_path):
+    """The paper's network (width 64, 192 px, 9 CL paths, direct output) trains one epoch and predicts (about 25 s, 4 GB)."""
+    from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
+    from tsstfn_crop_mapper.core.fusion.modelfile import load_model
+
+    m = generate_scene(tmp_path / "scene", size=192, seed=7, field_size=(20, 40), n_samples=600)
+    data = {k: m[k] for k in ("reference", "prediction", "targets", "samples", "modis_product", "sentinel2_product")}
+    data.update(output_dir=str(tmp_path / "out"), preset="paper", compare=[], train={"max_epochs": 1}, name="paper")
+    result = run_job(job_from_dict(data, tmp_path / "scene"))
+    _, meta = load_model(result.model)
+    assert meta["preset"] == "paper" and meta["config"]["width"] == 64 and meta["training"]["epochs"] == 1
+    assert 0 <= result.accuracy["fused"]["kappa"] <= 1

@@ -1,0 +1,69 @@
+"""Presets: one switch for a consistent set of options (``"preset": "paper"`` in a job file).
+
+A preset gives default values; anything the job states itself wins (so ``"preset": "paper"`` with
+``"train": {"max_epochs": 1}`` is the paper's configuration trained for one epoch). The model file
+records the preset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+
+#: what each preset sets, as job-file values
+PRESETS: dict[str, dict[str, Any]] = {
+    # Zhan et al. (2024): direct output, the label at 31 August for every target, width 64, 192 px
+    # patches, 9 CL paths, LSTM steps of 4/2/4 rows, Adam 1e-3, batch 16, 9:1 split, patience 12,
+    # 7 base pairs, the random forest of 40 trees, depth 25, 20 samples per leaf
+    "paper": {
+        "n_base": 7,
+        "reference_target": "--08-31",
+        "train": {
+            "width": 64,
+            "patch": 192,
+            "cl_paths": 9,
+            "lstm_rows": [4, 2, 4],
+            "output": "direct",
+            "dropout": 0.3,
+            "batch_size": 16,
+            "learning_rate": 0.001,
+            "validation_fraction": 0.1,
+            "patience": 12,
+        },
+        "forest": {"n_estimators": 40, "max_depth": 25, "min_samples_leaf": 20},
+    },
+    # minutes on a laptop CPU (the demo's settings): width 8, 64 px patches, 3 CL paths, MODIS residual
+    "laptop": {
+        "train": {"width": 8, "patch": 64, "cl_paths": 3, "max_epochs": 30, "patience": 6, "output": "modis_residual"},
+    },
+}
+
+DESCRIPTIONS = {
+    "paper": "the paper's: width 64, 192 px patches, 9 CL paths, direct output, label at 31 August, the paper's forest",
+    "laptop": "fast on a CPU: width 8, 64 px patches, 3 CL paths, MODIS residual, at most 30 epochs",
+}
+
+
+def apply_preset(data: dict) -> dict:
+    """``data`` (a job file's mapping) over the defaults of its ``preset``; the job's own values win.
+
+    Raises:
+        InputError: an unknown preset.
+    """
+    name = data.get("preset")
+    if name is None:
+        return data
+    if name not in PRESETS:
+        raise InputError(f"Job field 'preset': '{name}' is not one of {', '.join(PRESETS)}.")
+    return _merge(PRESETS[name], data)
+
+
+def _merge(defaults: dict, values: dict) -> dict:
+    out = dict(defaults)
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

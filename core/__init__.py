@@ -83,8 +83,8 @@ _PUBLIC = {
     "export_crop_map": "mapping.export",
     # pipeline
     "Job": "pipeline.job",
-    "PairSpec": "pipeline.job",
-    "DatedPair": "pipeline.job",
+    "PairSpec": "pipeline.pairs",
+    "DatedPair": "pipeline.pairs",
     "job_from_dict": "pipeline.job",
     "load_job": "pipeline.job",
     "save_job": "pipeline.job",
@@ -96,6 +96,9 @@ _PUBLIC = {
     "run_job": "pipeline.run",
     "run_experiment": "pipeline.experiment",
     "estimate_run": "pipeline.estimate",
+    "BenchmarkSpec": "pipeline.benchmark",
+    "load_benchmark": "pipeline.benchmark",
+    "run_benchmark": "pipeline.benchmark",
     # demo
     "generate_scene": "demo.synthetic",
     "scene_job": "demo.job",

@@ -57,6 +57,14 @@ def _experiment(args: argparse.Namespace) -> None:
     print(f"tables and figure in {Path(job.output_dir) / 'experiment'}")
 
 
+def _benchmark(args: argparse.Namespace) -> None:
+    from .pipeline.benchmark import load_benchmark, run_benchmark, summary
+
+    result = run_benchmark(load_benchmark(args.dataset), args.out, progress=_print_progress)
+    print(summary(result))
+    print(f"\n{result.csv}\n{result.markdown}\n" + "\n".join(str(p) for p in result.figures))
+
+
 def _demo(args: argparse.Namespace) -> None:
     from .demo.job import prepare_demo
     from .pipeline.run import run_job
@@ -69,7 +77,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser: ``scene``, ``demo``, ``run`` and ``experiment``."""
+    """The command line's parser: ``scene``, ``demo``, ``run``, ``experiment`` and ``benchmark``."""
     parser = argparse.ArgumentParser(prog="python -m tsstfn_crop_mapper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scene", help="write the synthetic two-season scene")
@@ -90,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job")
     p.add_argument("--strategies", default="STR_A,STR_B,STR_C,STR_D,STR_E")
     p.set_defaults(func=_experiment)
+    p = sub.add_parser(
+        "benchmark", help="hold out each target of a paired dataset; score TSSTFN, STARFM and the baselines against it"
+    )
+    p.add_argument("dataset", help="dataset file (JSON or YAML): pairs, targets (see docs/benchmarks.md)")
+    p.add_argument("--out", required=True, help="output folder: benchmark.csv, benchmark.md, one PNG per target")
+    p.set_defaults(func=_benchmark)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Every algorithm of the provider, one per module."""
 
 from .align_algorithm import AlignAlgorithm
+from .benchmark_algorithm import BenchmarkAlgorithm
 from .classify_algorithm import ClassifyAlgorithm
 from .export_algorithm import ExportPolygonsAlgorithm
 from .job_algorithms import PredictAlgorithm, RunJobAlgorithm, TrainAlgorithm
@@ -16,4 +17,5 @@ def all_algorithms():
         ClassifyAlgorithm(),
         ExportPolygonsAlgorithm(),
         RunJobAlgorithm(),
+        BenchmarkAlgorithm(),
     ]

@@ -17,7 +17,7 @@ from ..core.pipeline.presets import PRESETS
 from .base import TsstfnAlgorithm
 
 FORECASTS = [f.value for f in Forecast]
-COMPARABLE = [name for name, m in METHODS.items() if not m.learns]
+COMPARABLE = [name for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)]
 
 
 PRESET_CHOICES = ["(the job file's)", *PRESETS]

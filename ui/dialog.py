@@ -207,7 +207,7 @@ class CropMapperDialog(QDialog):
         self.mmu.setRange(0, 100)
         self.mmu.setSuffix(" ha")
         f.addRow("Minimum mapping unit", self.mmu)
-        self.compare_checks = {name: QCheckBox(m.label) for name, m in METHODS.items() if not m.learns}
+        self.compare_checks = {name: QCheckBox(m.label) for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)}
         row = QHBoxLayout()
         for name, c in self.compare_checks.items():
             c.setToolTip(METHODS[name].description)

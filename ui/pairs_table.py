@@ -10,6 +10,10 @@ COLUMNS = ("date", "MODIS", "Sentinel-2", "cloud mask (SCL)")
 KEYS = ("coarse", "fine", "fine_mask")  # the job-file keys of columns 1..3
 
 
+def _path_of(value) -> str | None:
+    return value.get("path") if isinstance(value, dict) else value
+
+
 class PairsTable(QTableWidget):
     def __init__(self, sentinel2_header: str = "Sentinel-2", parent=None) -> None:
         super().__init__(0, 4, parent)
@@ -33,11 +37,18 @@ class PairsTable(QTableWidget):
         return combo
 
     def add_row(self, row: dict) -> None:
+        """A row from a job file's pair (rasters as paths, or as mappings with 'path' and 'mask')."""
         r = self.rowCount()
         self.insertRow(r)
         self.setItem(r, 0, QTableWidgetItem(row.get("date") or ""))
+        fine = row.get("fine")
+        paths = {
+            "coarse": _path_of(row.get("coarse")),
+            "fine": _path_of(fine),
+            "fine_mask": row.get("fine_mask") or (fine.get("mask") or None if isinstance(fine, dict) else None),
+        }
         for col, key in enumerate(KEYS, start=1):
-            self.setCellWidget(r, col, self._combo(row.get(key)))
+            self.setCellWidget(r, col, self._combo(paths[key]))
 
     def set_rows(self, rows: list[dict]) -> None:
         self.setRowCount(0)

@@ -46,6 +46,17 @@ class FusionInputs:
         if leaking:
             raise ValueError(f"target dates {leaking} carry their fine image; pass targets with coarse NDVI only")
 
+    def earliest_base_after(self, date: dt.date) -> AlignedPair:
+        """The earliest base pair strictly after ``date``.
+
+        Raises:
+            InputError: no base pair follows ``date``.
+        """
+        after = [p for p in self.base if p.date > date]
+        if not after:
+            raise InputError(f"No base pair follows the target date {date.isoformat()}; this method needs one on each side.")
+        return min(after, key=lambda p: p.date)
+
     def latest_base_before(self, date: dt.date) -> AlignedPair:
         """The latest base pair strictly before ``date``.
 
@@ -121,6 +132,7 @@ class FusionMethod:
         fuse: the function that writes the fused rasters.
         prefix: the start of its output file names.
         learns: True when it trains on the reference year (needs reference pairs).
+        needs_later_pair: True when it needs a base pair after each target (benchmarks, not crop mapping).
     """
 
     name: str
@@ -130,6 +142,7 @@ class FusionMethod:
     fuse: FuseFn
     prefix: str
     learns: bool = False
+    needs_later_pair: bool = False
 
     def parse_params(self, values: object, field: str = "") -> Any:
         """Its parameters from a job file's mapping (unknown keys are errors naming ``field``)."""

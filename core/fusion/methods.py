@@ -46,6 +46,17 @@ register(
 )
 register(
     FusionMethod(
+        "starfm2",
+        "STARFM (two pairs)",
+        "STARFM from the nearest clear pairs before and after the target (needs a pair after it: benchmarks).",
+        starfm.StarfmParams,
+        starfm.fuse_two_sided,
+        "starfm2_ndvi",
+        needs_later_pair=True,
+    )
+)
+register(
+    FusionMethod(
         "coarse_cubic",
         "MODIS cubic",
         "The target date's MODIS NDVI, cubic-resampled onto the fine grid (a trivial baseline).",

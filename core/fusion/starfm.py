@@ -324,16 +324,28 @@ def starfm_to_file(
 
 def fuse(request: FusionRequest) -> FusionOutput:
     """The registry's entry point: each target from the latest base pair before it."""
+    return _fuse(request, two_sided=False)
+
+
+def fuse_two_sided(request: FusionRequest) -> FusionOutput:
+    """The registry's ``starfm2``: each target from the nearest base pairs before and after it."""
+    return _fuse(request, two_sided=True)
+
+
+def _fuse(request: FusionRequest, two_sided: bool) -> FusionOutput:
     params: StarfmParams = request.params
     targets = request.inputs.targets
     out = {}
     for k, t in enumerate(targets):
         check_cancelled(request.is_cancelled)
-        base = request.inputs.latest_base_before(t.date)
-        assert base.fine is not None
+        bases = [request.inputs.latest_base_before(t.date)]
+        if two_sided:
+            bases.append(request.inputs.earliest_base_after(t.date))
+        fine = [str(b.fine) for b in bases]
         out[t.date] = starfm_to_file(
-            [base.fine], [base.coarse], t.coarse, request.inputs.grid, request.path_for(t.date), params,
-            f"STARFM NDVI {t.date.isoformat()}", None, request.is_cancelled,
+            fine, [b.coarse for b in bases], t.coarse, request.inputs.grid, request.path_for(t.date), params,
+            f"STARFM NDVI {t.date.isoformat()} from {', '.join(b.date.isoformat() for b in bases)}", None,
+            request.is_cancelled,
         )  # fmt: skip
         request.report((k + 1) / len(targets), t.date.isoformat())
     return FusionOutput(out)

@@ -232,6 +232,22 @@ def align(
     return Alignment(strategy, ref_r, pred_r, label, positions, int(label_doy))
 
 
+def own_latest(dates: Sequence[dt.date], target: dt.date, n_base: int) -> Alignment:
+    """STR_A within one season (single-season training): the ``n_base`` latest images before ``target``.
+
+    Dates are compared as dates, not days of year, so a season may cross New Year. When ``target``
+    is one of ``dates`` (a training label) it is the label; the recipes serve both sides.
+
+    Raises:
+        DateError: fewer than ``n_base`` images precede ``target``.
+    """
+    before = [i for i, d in enumerate(dates) if d < target]
+    chosen = _latest(before, n_base, "this season's", target.isoformat(), dates)
+    recipes = tuple(((i, 1.0),) for i in chosen)
+    label: Recipe = ((list(dates).index(target), 1.0),) if target in dates else ()
+    return Alignment(Strategy.STR_A.value, recipes, recipes, label, tuple(doy(dates[i]) for i in chosen), doy(target))
+
+
 def apply_recipe(recipe: Recipe, images: Sequence[np.ndarray] | Callable[[int], np.ndarray]) -> np.ndarray:
     """Blend images by ``recipe`` with the NaN rule of this module.
 

@@ -25,7 +25,7 @@ from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
 from .stacks import AlignedPair
-from .strategies import Alignment, MonthDay, Strategy, align
+from .strategies import Alignment, MonthDay, Strategy, align, own_latest
 
 
 class Forecast(Choice):
@@ -68,13 +68,18 @@ class TsstfnParams:
 
 
 def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alignment]:
-    """The alignment of each target's training stack, targets in date order.
+    """The alignment of each training stack.
 
-    Individual forecast: every target from the prediction year's base dates. Sequential: each
-    target from the base dates plus the earlier targets' dates, the positions it is predicted from.
+    Two seasons: one stack per target (in date order). Individual forecast: every target from the
+    prediction year's base dates; sequential: each target from the base dates plus the earlier
+    targets' dates, the positions it is predicted from. One season (no reference pairs): one stack
+    per base pair that has ``n_base`` pairs before it, learnt from them (STR_A); the targets are
+    never among them.
     """
-    reference_dates = [p.date for p in inputs.reference]
     base_dates = [p.date for p in inputs.base]
+    if not inputs.reference:
+        return [own_latest(base_dates, d, params.n_base) for d in base_dates[params.n_base :]]
+    reference_dates = [p.date for p in inputs.reference]
     targets = sorted(inputs.targets, key=lambda p: p.date)
     out = []
     for k, t in enumerate(targets):
@@ -106,7 +111,13 @@ def fit(
 
     reference_dates = [p.date for p in inputs.reference]
     targets = sorted(inputs.targets, key=lambda p: p.date)
-    stacks = [training_stack(a, inputs.reference) for a in training_alignments(inputs, params)]
+    alignments = training_alignments(inputs, params)
+    if not alignments:
+        raise InputError(
+            f"Single-season training needs a pair after {params.n_base} others to learn from; there are "
+            f"{len(inputs.base)} base pairs. Add pairs or lower n_base."
+        )
+    stacks = [training_stack(a, inputs.reference or inputs.base) for a in alignments]
     check_cancelled(is_cancelled)
     epochs = params.train.max_epochs
 
@@ -118,6 +129,7 @@ def fit(
             progress(min(1.0, (p.epoch - 1 + p.batch / p.batches) / epochs), msg)
 
     meta = {
+        "single_season": not inputs.reference,
         "strategy": str(params.strategy),
         "forecast": str(params.forecast),
         "preset": params.preset,
@@ -174,7 +186,11 @@ def predict(
     base = list(inputs.base)
     fused: dict[dt.date, Path] = {}
     for k, t in enumerate(targets):
-        a = align(params.strategy, reference_dates, [p.date for p in base], t.date, params.n_base, params.reference_target)
+        base_dates = [p.date for p in base]
+        if reference_dates:
+            a = align(params.strategy, reference_dates, base_dates, t.date, params.n_base, params.reference_target)
+        else:  # single season: the target's own latest pairs, as in training
+            a = own_latest(base_dates, t.date, params.n_base)
         stamp = t.date.isoformat()
         fused[t.date] = predict_to_file(
             model,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,12 @@ def ndvi_to_grid(
     Raises:
         InputError: no CRS, no overlap, or no valid pixel over the grid.
     """
+    from .containers import resolve_source
+
+    source = resolve_source(source)
     ds = open_raster(source.path, source.label)
+    if not grid.has_crs:
+        return _copy_onto_pixel_grid(source, ds, grid, Path(out_path), is_cancelled)
     fraction = overlap_fraction(ds, grid, source.label)
     if fraction < 0.999:
         log.warning("%s covers only %.1f%% of the study area; the rest will be NaN", source.label, 100 * fraction)
@@ -120,6 +126,54 @@ def ndvi_to_grid(
                     native.unlink()
         _check_not_empty(tmp, source.label)
     return out_path
+
+
+def _copy_onto_pixel_grid(source: NdviSource, ds: gdal.Dataset, grid: Grid, out_path: Path, is_cancelled: CancelFn) -> Path:
+    """A raster on a pixel grid (no CRS): used as it is, when it has the grid's size."""
+    if ds.GetProjection():
+        raise InputError(
+            f"'{source.label}' has a coordinate reference system while the job assumes pixel-aligned rasters without one "
+            "(assume_aligned): give every input a CRS (and drop assume_aligned), or none."
+        )
+    if (ds.RasterXSize, ds.RasterYSize) != (grid.width, grid.height):
+        raise InputError(
+            f"'{source.label}' is {ds.RasterXSize} x {ds.RasterYSize} px, not on the {grid.width} x {grid.height} px grid of "
+            "the other rasters; without a CRS (assume_aligned) every input must be on one pixel grid."
+        )
+    with atomic_output(out_path, inputs=(source.path,)) as tmp:
+        _copy_ndvi(source, ds, grid, tmp, is_cancelled)
+        _check_not_empty(tmp, source.label)
+    return out_path
+
+
+def check_crs(sources: Sequence[NdviSource], assume_aligned: bool) -> None:
+    """Every raster of a job carries a CRS, or (``assume_aligned``) none does; reads headers only.
+
+    Raises:
+        InputError: a mix of rasters with and without a CRS, naming one of each; a raster without a
+            CRS in a job that does not assume pixel-aligned rasters.
+    """
+    from .containers import resolve_source
+
+    with_crs: list[str] = []
+    without: list[str] = []
+    for source in sources:
+        resolved = resolve_source(source)
+        ds = open_raster(resolved.path, resolved.label)
+        (with_crs if ds.GetProjection() else without).append(resolved.label)
+    if with_crs and without:
+        raise InputError(
+            f"Some rasters have a coordinate reference system ('{with_crs[0]}') and some have none ('{without[0]}'): "
+            "give every input a CRS, or none and set assume_aligned (all on one pixel grid)."
+        )
+    if without and not assume_aligned:
+        raise InputError(
+            f"'{without[0]}' has no coordinate reference system (nor has any other input). If every input is on one "
+            "pixel grid (a fusion benchmark set), set assume_aligned: true; otherwise assign each raster its CRS "
+            "(gdal_edit.py -a_srs EPSG:XXXX <file>)."
+        )
+    if with_crs and assume_aligned:
+        log.warning("assume_aligned is set but every input has a CRS: aligning by CRS as usual")
 
 
 def _copy_ndvi(

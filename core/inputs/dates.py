@@ -115,6 +115,20 @@ def raster_metadata(path: str) -> dict[str, str]:
     return meta
 
 
+def date_from_band(path: str, band: int = 1) -> dt.date | None:
+    """The date in a band's description or metadata (a stack with one band per date), or None."""
+    from osgeo import gdal
+
+    try:
+        ds = gdal.Open(str(path))
+    except RuntimeError:  # unreadable: the caller reports it where it reads the pixels
+        return None
+    if ds is None or not 1 <= band <= ds.RasterCount:
+        return None
+    b = ds.GetRasterBand(band)
+    return date_from_name(b.GetDescription() or "") or date_from_metadata(b.GetMetadata() or {})
+
+
 def detect_date(name: str, metadata: Mapping[str, str] | None = None, path: str | None = None) -> dt.date:
     """Date of the image called ``name``: from its name, then its metadata (read from ``path``).
 

@@ -51,24 +51,35 @@ def transform_bounds(
 
 @dataclass(frozen=True)
 class Grid:
-    """A raster grid: CRS (WKT), GDAL geotransform and size in pixels."""
+    """A raster grid: CRS (WKT), GDAL geotransform and size in pixels.
+
+    A *pixel grid* has no CRS (``crs_wkt`` empty): rasters on it are pixel-aligned by assumption
+    (``assume_aligned``), and ``pixel_size_m`` says how large a pixel is.
+    """
 
     crs_wkt: str
     geotransform: tuple[float, float, float, float, float, float]
     width: int
     height: int
+    pixel_size_m: float | None = None
 
     @classmethod
-    def from_dataset(cls, ds: gdal.Dataset, label: str = "") -> Grid:
-        """The grid of an open dataset, which must have a CRS."""
-        srs_of(ds, label or ds.GetDescription())
+    def from_dataset(cls, ds: gdal.Dataset, label: str = "", allow_no_crs: bool = False) -> Grid:
+        """The grid of an open dataset, which must have a CRS unless ``allow_no_crs``."""
+        if not (allow_no_crs and not ds.GetProjection()):
+            srs_of(ds, label or ds.GetDescription())
         gt = ds.GetGeoTransform()
         return cls(ds.GetProjection(), (gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]), ds.RasterXSize, ds.RasterYSize)
 
     @classmethod
-    def from_raster(cls, path: str, label: str = "") -> Grid:
-        """The grid of the raster at ``path``, which must have a CRS."""
-        return cls.from_dataset(open_raster(path, label), label or Path(path).name)
+    def from_raster(cls, path: str, label: str = "", allow_no_crs: bool = False) -> Grid:
+        """The grid of the raster at ``path``, which must have a CRS unless ``allow_no_crs``."""
+        return cls.from_dataset(open_raster(path, label), label or Path(path).name, allow_no_crs)
+
+    @property
+    def has_crs(self) -> bool:
+        """False for a pixel grid."""
+        return bool(self.crs_wkt)
 
     @property
     def srs(self) -> osr.SpatialReference:
@@ -88,13 +99,17 @@ class Grid:
 
     @property
     def resolution(self) -> tuple[float, float]:
-        """Pixel width and height in CRS units."""
+        """Pixel width and height in CRS units (in metres as ``pixel_size_m`` says, for a pixel grid)."""
+        if self.pixel_size_m:
+            return self.pixel_size_m, self.pixel_size_m
         return abs(self.geotransform[1]), abs(self.geotransform[5])
 
     def same_as(self, other: Grid) -> bool:
-        """Same size, same transform (to a micro-pixel) and the same CRS by meaning."""
+        """Same size, same transform (to a micro-pixel) and the same CRS by meaning (two pixel grids: same size)."""
         if (self.width, self.height) != (other.width, other.height):
             return False
+        if not self.has_crs or not other.has_crs:
+            return not self.has_crs and not other.has_crs
         tol = 1e-6 * max(self.resolution)
         if any(abs(a - b) > tol for a, b in zip(self.geotransform, other.geotransform)):
             return False
@@ -103,7 +118,7 @@ class Grid:
     def window_grid(self, xoff: int, yoff: int, width: int, height: int) -> Grid:
         """The sub-grid of the window ``(xoff, yoff, width, height)``."""
         x0, dx, rx, y0, ry, dy = self.geotransform
-        return Grid(self.crs_wkt, (x0 + xoff * dx, dx, rx, y0 + yoff * dy, ry, dy), width, height)
+        return Grid(self.crs_wkt, (x0 + xoff * dx, dx, rx, y0 + yoff * dy, ry, dy), width, height, self.pixel_size_m)
 
     def crop(self, bounds: tuple[float, float, float, float], bounds_wkt: str | None = None) -> Grid:
         """The sub-grid covering ``bounds`` (xmin, ymin, xmax, ymax), snapped outwards to whole pixels.
@@ -111,7 +126,7 @@ class Grid:
         Raises:
             InputError: the bounds do not overlap the grid.
         """
-        if bounds_wkt:
+        if bounds_wkt and self.has_crs:
             src = osr.SpatialReference()
             src.ImportFromWkt(bounds_wkt)
             src.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
@@ -127,8 +142,18 @@ class Grid:
 
 
 def reference_grid(
-    path: str, label: str = "", aoi: tuple[float, float, float, float] | None = None, aoi_wkt: str | None = None
+    path: str,
+    label: str = "",
+    aoi: tuple[float, float, float, float] | None = None,
+    aoi_wkt: str | None = None,
+    assume_aligned: bool = False,
+    pixel_size_m: float | None = None,
 ) -> Grid:
-    """The grid everything is aligned to (the first fine image's), optionally cropped to an area of interest."""
-    grid = Grid.from_raster(path, label)
+    """The grid everything is aligned to (the first fine image's), optionally cropped to an area of interest.
+
+    With ``assume_aligned`` a raster without a CRS gives a pixel grid of ``pixel_size_m`` metres.
+    """
+    grid = Grid.from_raster(path, label, allow_no_crs=assume_aligned)
+    if not grid.has_crs:
+        grid = Grid(grid.crs_wkt, grid.geotransform, grid.width, grid.height, pixel_size_m)
     return grid.crop(aoi, aoi_wkt) if aoi else grid

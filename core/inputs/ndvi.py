@@ -34,9 +34,11 @@ class NdviSource:
         nir_path: NIR in another file (Sentinel-2 ``B08`` beside ``B04``); ``path`` is then red.
         scale: overrides the product's; for ``ndvi`` it rescales the band.
         add_offset: overrides the product's.
-        nodata: overrides the file's nodata value.
+        nodata: overrides the file's nodata value (an undeclared fill such as -9999).
         mask_path: cloud/QA mask raster, resampled (nearest) onto this raster's grid.
-        mask_kind: a key of :data:`~.products.MASK_KINDS`.
+        mask_kind: a key of :data:`~.products.MASK_KINDS` (None: the product's QA kind, else ``scl``).
+        mask_band: the mask's band.
+        mask_valid: the mask values that mark a valid pixel, instead of a mask kind.
         name: what messages call it (the QGIS layer name); defaults to the file name.
     """
 
@@ -50,8 +52,23 @@ class NdviSource:
     add_offset: float | None = None
     nodata: float | None = None
     mask_path: str | None = None
-    mask_kind: str = "scl"
+    mask_kind: str | None = None
+    mask_band: int = 1
+    mask_valid: tuple[int, ...] | None = None
     name: str = ""
+
+    def __post_init__(self) -> None:
+        """Check the product and mask kind names; a list of valid mask values becomes a tuple."""
+        get_product(self.product, self.label)
+        if self.mask_kind is not None:
+            get_mask_kind(self.mask_kind, f"'{self.label}': ")
+        if self.mask_valid is not None:
+            object.__setattr__(self, "mask_valid", tuple(int(v) for v in self.mask_valid))
+
+    @property
+    def effective_mask_kind(self) -> str:
+        """The mask kind used: the source's, else its product's QA kind, else ``scl``."""
+        return self.mask_kind or get_product(self.product).mask_kind or "scl"
 
     @property
     def label(self) -> str:
@@ -73,11 +90,21 @@ def _nodata(source: NdviSource, band: gdal.Band) -> float | None:
     return source.nodata if source.nodata is not None else band.GetNoDataValue()
 
 
+def _mask_outside(dn: np.ndarray, valid: tuple[float, float], label: str) -> None:
+    bad = np.isfinite(dn) & ((dn < valid[0]) | (dn > valid[1]))
+    if bad.any():
+        log.warning("%s: %d pixel(s) outside the valid DN range %s were masked", label, int(bad.sum()), valid)
+        dn[bad] = np.nan
+
+
 def read_mask_invalid(source: NdviSource, ds: gdal.Dataset, window: Window | None) -> np.ndarray | None:
-    """True where ``source``'s mask marks a pixel invalid, on ``ds``'s grid (nearest resampling); None without a mask."""
+    """True where ``source``'s mask marks a pixel invalid, on ``ds``'s grid (nearest resampling); None without a mask.
+
+    Raises:
+        InputError: the mask holds values its kind never holds (a mask of another kind).
+    """
     if not source.mask_path:
         return None
-    kind = get_mask_kind(source.mask_kind)
     mds = open_raster(source.mask_path, f"mask of {source.label}")
     if (mds.RasterXSize, mds.RasterYSize) != (ds.RasterXSize, ds.RasterYSize) or mds.GetGeoTransform() != ds.GetGeoTransform():
         gt = ds.GetGeoTransform()
@@ -92,7 +119,19 @@ def read_mask_invalid(source: NdviSource, ds: gdal.Dataset, window: Window | Non
             dstSRS=ds.GetProjection() or None,
             resampleAlg="near",
         )
-    return kind.invalid(read_window(mds.GetRasterBand(1), window).astype(np.int64))
+    values = read_window(_band(mds, source.mask_band, f"mask of {source.label}"), window).astype(np.int64)
+    if source.mask_valid is not None:
+        return ~np.isin(values, source.mask_valid)
+    kind = get_mask_kind(source.effective_mask_kind)
+    if kind.domain is not None:
+        foreign = values[~np.isin(values, kind.domain)]
+        if foreign.size:
+            raise InputError(
+                f"The mask of '{source.label}' ({Path(source.mask_path).name}) holds values such as "
+                f"{', '.join(str(v) for v in np.unique(foreign)[:5])} that a '{kind.name}' mask never holds "
+                f"({kind.description}). Choose its mask kind, or list its valid values (mask_valid)."
+            )
+    return kind.invalid(values)
 
 
 def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset | None = None) -> np.ndarray:
@@ -116,10 +155,16 @@ def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset
     ds = ds or open_raster(source.path, source.label)
     if product.is_ndvi:
         band = _band(ds, source.band, source.label)
-        ndvi = nodata_to_nan(read_window(band, window), [_nodata(source, band)])
-        scale = source.scale if source.scale is not None else (band.GetScale() or 1.0)
-        offset = source.add_offset if source.add_offset is not None else (band.GetOffset() or 0.0)
-        ndvi = ndvi * scale + offset
+        dn = nodata_to_nan(read_window(band, window), [_nodata(source, band), product.fill])
+        if product.valid_dn is not None:
+            _mask_outside(dn, product.valid_dn, source.label)
+        if product.name == "ndvi":  # the band's own scale, unless the source says
+            scale = source.scale if source.scale is not None else (band.GetScale() or 1.0)
+            offset = source.add_offset if source.add_offset is not None else (band.GetOffset() or 0.0)
+        else:  # a known product: its scale (HDF files declare theirs in other conventions)
+            scale = source.scale if source.scale is not None else product.scale
+            offset = source.add_offset if source.add_offset is not None else product.add_offset
+        ndvi = dn * scale + offset
         finite = ndvi[np.isfinite(ndvi)]
         if finite.size and (finite.min() < -1.0001 or finite.max() > 1.0001):
             hint = " It looks like NDVI x 10000: set the scale to 0.0001." if finite.max() > 100 else ""
@@ -128,10 +173,16 @@ def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset
                 f"{hint} Check the product and scale settings of this layer."
             )
     else:
-        assert product.red_band is not None and product.nir_band is not None
-        red_band = _band(ds, source.red_band or product.red_band, source.label)
+        red_number = source.red_band or product.red_band or (1 if source.nir_path else None)
+        nir_number = source.nir_band or (1 if source.nir_path else product.nir_band)
+        if red_number is None or nir_number is None:
+            raise InputError(
+                f"'{source.label}' (product {product.name}): say which bands hold red and NIR (red_band, nir_band), "
+                "or give the NIR file (nir_path)."
+            )
+        red_band = _band(ds, red_number, source.label)
         nir_ds = open_raster(source.nir_path, f"NIR of {source.label}") if source.nir_path else ds
-        nir_band = _band(nir_ds, source.nir_band or (1 if source.nir_path else product.nir_band), source.label)
+        nir_band = _band(nir_ds, nir_number, f"NIR of {source.label}")
         red_dn = nodata_to_nan(read_window(red_band, window), [_nodata(source, red_band), product.fill])
         nir_dn = nodata_to_nan(read_window(nir_band, window), [_nodata(source, nir_band), product.fill])
         if product.valid_dn is not None:

@@ -77,6 +77,11 @@ def read_samples(
         )
     if group_field and group_field not in fields:
         raise InputError(f"Samples '{name}' have no field '{group_field}' to group by; fields are: {', '.join(fields)}.")
+    if not grid.has_crs:
+        raise InputError(
+            f"Samples '{name}' are vector features, which cannot be placed on rasters without a CRS (assume_aligned); "
+            "give a label raster on the same pixel grid (class codes, 0 for none) instead."
+        )
     srs = lyr.GetSpatialRef()
     if srs is None:
         raise InputError(f"Samples '{name}' have no CRS; assign one in QGIS before using them.")

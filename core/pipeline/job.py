@@ -1,14 +1,17 @@
 """The job: one description of a run (a JSON or YAML file, the dialog, or Python), validated in one place.
 
-A pair is a :class:`PairSpec` from parsing to alignment; once its date is known it is a
-:class:`DatedPair`. Choices are enums coerced in ``__post_init__`` (:mod:`..options`), so a job
-built in Python gets the same checks and messages as a job file. Unknown keys are errors, at the
-top level and inside pair entries.
+A pair is a :class:`~.pairs.PairSpec` from parsing to alignment (each side an
+:class:`~..inputs.ndvi.NdviSource`); once its date is known it is a :class:`~.pairs.DatedPair`.
+Choices are enums coerced in ``__post_init__`` (:mod:`..options`), so a job built in Python gets
+the same checks and messages as a job file. Unknown keys are errors, at the top level, inside pair
+entries and inside raster mappings.
 
 In job files the coarse sensor may be written ``modis`` or ``coarse`` and the fine sensor
-``sentinel2`` or ``fine`` (``modis_mask``/``coarse_mask``, ``sentinel2_mask``/``fine_mask``,
-``modis_product``/``coarse_product``, ``sentinel2_product``/``fine_product``); files written by
-the plugin use the sensor-neutral names.
+``sentinel2`` or ``fine`` (``modis_product``/``coarse_product``, ``sentinel2_product``/
+``fine_product``); files written by the plugin use the sensor-neutral names.
+
+An empty ``reference`` list means *single-season training*: TSSTFN learns from the prediction
+season's own pairs, each label date from the pairs before it (``docs/model.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
@@ -30,80 +32,15 @@ from ..fusion.config import TrainConfig
 from ..fusion.methods import get_method
 from ..fusion.strategies import MonthDay, Strategy
 from ..fusion.tsstfn import Forecast, TsstfnParams
-from ..inputs.dates import detect_date, parse_date
-from ..inputs.products import get_mask_kind, get_product
+from ..inputs.dates import parse_date
+from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
 from ..mapping.samples import Split
 from ..options import choice, options_from_mapping
+from .pairs import PairSpec, canonical, dated, pair_to_plain, parse_pairs, resolve_path, source_files
 from .presets import PRESETS, apply_preset
 
 log = logging.getLogger("tsstfn")
-
-#: the job-file spellings of the sensor-neutral names
-ALIASES = {
-    "modis": "coarse",
-    "sentinel2": "fine",
-    "modis_mask": "coarse_mask",
-    "sentinel2_mask": "fine_mask",
-    "modis_mask_kind": "coarse_mask_kind",
-    "sentinel2_mask_kind": "fine_mask_kind",
-    "modis_product": "coarse_product",
-    "sentinel2_product": "fine_product",
-}
-
-
-@dataclass(frozen=True)
-class PairSpec:
-    """A date's coarse (MODIS) and fine (Sentinel-2) raster as the job names them.
-
-    Attributes:
-        coarse: the coarse raster.
-        fine: the fine raster (None for a target without one; for a target it is the real,
-            often cloudy image used only to score the fusion).
-        date: the acquisition date, or None when the file names or metadata hold it.
-        fine_mask: a cloud/QA mask of the fine raster.
-        coarse_mask: a cloud/QA mask of the coarse raster (e.g. MOD09GA ``state_1km``).
-        fine_mask_kind: a key of :data:`~..inputs.products.MASK_KINDS`.
-        coarse_mask_kind: likewise for ``coarse_mask``.
-    """
-
-    coarse: str
-    fine: str | None = None
-    date: dt.date | None = None
-    fine_mask: str | None = None
-    coarse_mask: str | None = None
-    fine_mask_kind: str = "scl"
-    coarse_mask_kind: str = "modis_state"
-
-    def dated(self) -> DatedPair:
-        """This pair with its date: given, else from the fine file's (or the coarse file's) name or metadata.
-
-        Raises:
-            DateError: no date can be found; the message names the file.
-        """
-        if isinstance(self, DatedPair):
-            return self
-        path = self.fine or self.coarse
-        date = self.date or detect_date(Path(path).name, path=path)
-        return DatedPair(**{**{f.name: getattr(self, f.name) for f in fields(self)}, "date": date})
-
-    @property
-    def label(self) -> str:
-        """How messages name the pair: its date, else its file."""
-        return self.date.isoformat() if self.date else Path(self.fine or self.coarse).name
-
-
-@dataclass(frozen=True)
-class DatedPair(PairSpec):
-    """A :class:`PairSpec` whose date is known."""
-
-    date: dt.date = dt.date(1, 1, 1)
-
-
-def dated(pairs: Sequence[PairSpec]) -> tuple[DatedPair, ...]:
-    """``pairs`` with their dates (see :meth:`PairSpec.dated`)."""
-    return tuple(p.dated() for p in pairs)
-
 
 #: the fusion methods written and scored beside TSSTFN unless the job says otherwise
 DEFAULT_COMPARE = ("starfm", "coarse_cubic", "latest_fine")
@@ -142,6 +79,9 @@ class Job:
         probabilities: also write the class probabilities.
         name: the run's name: the model file's stem and the QGIS layer group.
         preset: the preset the job's defaults came from (:mod:`.presets`), recorded in the model file.
+        assume_aligned: accept rasters without a CRS, all on one pixel grid (the classic fusion
+            benchmark sets); outputs carry the same pixel grid.
+        pixel_size_m: the fine pixel's side in metres where the rasters carry none (assume_aligned).
     """
 
     reference: tuple[PairSpec, ...]
@@ -171,6 +111,8 @@ class Job:
     probabilities: bool = False
     name: str = "tsstfn_run"
     preset: str | None = None
+    assume_aligned: bool = False
+    pixel_size_m: float | None = None
 
     def __post_init__(self) -> None:
         """Coerce and check the choices: split, strategy, forecast, products, methods and formats."""
@@ -182,19 +124,26 @@ class Job:
             raise InputError(f"Job field 'preset': '{self.preset}' is not one of {', '.join(PRESETS)}.")
         for key in ("coarse_product", "fine_product"):
             get_product(getattr(self, key), f"job field {key}")
-        for pair in (*self.reference, *self.prediction, *self.targets):
-            get_mask_kind(pair.fine_mask_kind)
-            get_mask_kind(pair.coarse_mask_kind)
         set_(self, "compare", tuple(self.compare))
         for name in self.compare:
             if get_method(name).learns:
                 raise InputError(f"Job field 'compare': '{name}' is the learning method the job runs anyway.")
+            if get_method(name).needs_later_pair:
+                raise InputError(
+                    f"Job field 'compare': '{name}' needs a base pair after each target, which a crop-mapping job's "
+                    "targets never have; use it in a benchmark (python -m tsstfn_crop_mapper benchmark)."
+                )
         set_(self, "formats", tuple(get_format(f).key for f in self.formats))
         params = {}
         for name, values in self.method_params.items():
             method = get_method(name, "method_params")
             params[name] = values if isinstance(values, method.params) else method.parse_params(values)
         set_(self, "method_params", params)
+
+    @property
+    def single_season(self) -> bool:
+        """True when TSSTFN learns from the prediction season itself (no reference pairs)."""
+        return not self.reference
 
     def tsstfn_params(self) -> TsstfnParams:
         """TSSTFN's options from this job's top-level fields."""
@@ -211,59 +160,6 @@ class Job:
 
 
 # Parsing -----------------------------------------------------------------------------------
-
-_PAIR_KEYS = {f.name for f in fields(PairSpec)}
-_PATH_KEYS = ("coarse", "fine", "fine_mask", "coarse_mask")
-
-
-def _canonical(data: dict, where: str) -> dict:
-    """``data`` with the aliases of :data:`ALIASES` replaced; both spellings at once is an error."""
-    out = {}
-    for key, value in data.items():
-        name = ALIASES.get(key, key)
-        if name in out:
-            raise InputError(f"Job field '{where}': give '{name}' once (it was also given as '{key}').")
-        out[name] = value
-    return out
-
-
-def _resolve(value: object, base: Path) -> str | None:
-    if value is None or value == "":
-        return None
-    p = Path(str(value)).expanduser()
-    return str((p if p.is_absolute() else base / p).resolve())
-
-
-def _pairs(items: object, base: Path, field_name: str, need_fine: bool) -> tuple[PairSpec, ...]:
-    if not isinstance(items, list):
-        raise InputError(f"Job field '{field_name}' must be a list of {{date, coarse, fine}} entries.")
-    out = []
-    for i, raw in enumerate(items):
-        where = f"{field_name}[{i}]"
-        if not isinstance(raw, dict):
-            raise InputError(f"Job field '{where}' must be a mapping such as {{date, coarse, fine}}.")
-        e = _canonical(raw, where)
-        unknown = sorted(set(e) - _PAIR_KEYS)
-        if unknown:
-            raise InputError(f"Job field '{where}' has unknown key(s) {unknown}; known: {sorted(_PAIR_KEYS)}.")
-        if not e.get("coarse"):
-            raise InputError(
-                f"Job field '{where}': every entry needs 'coarse' (or 'modis') and 'date' unless the file name holds it."
-            )
-        if need_fine and not e.get("fine"):
-            raise InputError(f"Job field '{where}': a base pair needs 'fine' (or 'sentinel2').")
-        kinds = {k: e[k] for k in ("fine_mask_kind", "coarse_mask_kind") if k in e}
-        out.append(
-            PairSpec(
-                coarse=str(_resolve(e["coarse"], base)),
-                fine=_resolve(e.get("fine"), base),
-                date=parse_date(e["date"], f"{where}.date") if e.get("date") else None,
-                fine_mask=_resolve(e.get("fine_mask"), base),
-                coarse_mask=_resolve(e.get("coarse_mask"), base),
-                **kinds,
-            )
-        )
-    return tuple(out)
 
 
 def _reference_target(value: object) -> dt.date | MonthDay:
@@ -304,7 +200,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
     base = Path(base_dir)
     if not isinstance(data, dict):
         raise InputError("A job file must hold a mapping of fields (JSON object).")
-    data = apply_preset(_canonical(data, "job"))
+    data = apply_preset(canonical(data, "job"))
     if "starfm" in data:  # the 0.1 spelling of compare: {"starfm": false}
         if not data.pop("starfm"):
             data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
@@ -316,13 +212,13 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
         if required not in data:
             raise InputError(f"Job field '{required}' is missing.")
     kw = dict(data)
-    kw["reference"] = _pairs(data["reference"], base, "reference", True)
-    kw["prediction"] = _pairs(data["prediction"], base, "prediction", True)
-    kw["targets"] = _pairs(data["targets"], base, "targets", False)
-    kw["output_dir"] = _resolve(data["output_dir"], base)
+    products = (data.get("coarse_product", "mod09gq"), data.get("fine_product", "s2_l2a"))
+    for key, need_fine in (("reference", True), ("prediction", True), ("targets", False)):
+        kw[key] = parse_pairs(data[key], base, key, need_fine, *products)
+    kw["output_dir"] = resolve_path(data["output_dir"], base)
     for key in ("samples", "model"):
         if data.get(key):
-            kw[key] = _resolve(data[key], base)
+            kw[key] = resolve_path(data[key], base)
     if data.get("reference_target"):
         kw["reference_target"] = _reference_target(data["reference_target"])
     if "train" in data:
@@ -340,7 +236,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
             kw[key] = tuple(data[key])
     if "method_params" in data and not isinstance(data["method_params"], dict):
         raise InputError("Job field 'method_params' must map method names to their parameters.")
-    for key, typ in (("n_base", int), ("test_fraction", float), ("mmu_ha", float)):
+    for key, typ in (("n_base", int), ("test_fraction", float), ("mmu_ha", float), ("pixel_size_m", float)):
         if key in data:
             kw[key] = _number(data, key, typ)
     return Job(**kw)
@@ -355,27 +251,37 @@ def load_job(path: PathLike, overrides: dict | None = None) -> Job:
         InputError: the file is missing, not valid JSON/YAML, or a field is wrong.
     """
     path = Path(path)
+    data = read_mapping(path, "Job")
+    if overrides and isinstance(data, dict):
+        data = {**data, **overrides}
+    return job_from_dict(data, path.parent)
+
+
+def read_mapping(path: Path, what: str) -> object:
+    """The parsed content of a ``.json`` or ``.yaml`` file (``what`` names it in messages: ``Job``, ``Dataset``).
+
+    Raises:
+        InputError: the file is missing or not valid JSON/YAML.
+    """
     if not path.is_file():
-        raise InputError(f"Job file '{path}' not found.")
+        raise InputError(f"{what} file '{path}' not found.")
     text = path.read_text()
     is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
         if is_yaml:
             import yaml
 
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+            return yaml.safe_load(text)
+        return json.loads(text)
     except Exception as exc:
-        raise InputError(f"Job file '{path.name}' is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from None
-    if overrides and isinstance(data, dict):
-        data = {**data, **overrides}
-    return job_from_dict(data, path.parent)
+        raise InputError(f"{what} file '{path.name}' is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from None
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, MonthDay):
         return str(value)
+    if isinstance(value, PairSpec):
+        raise TypeError("pairs are written by pair_to_plain")
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (dt.date, dt.datetime)):
@@ -393,9 +299,10 @@ def _plain(value: Any) -> Any:
 
 def job_to_dict(job: Job) -> dict:
     """The job as a job file's mapping (sensor-neutral names, dates as ``YYYY-MM-DD``)."""
-    out = {f.name: _plain(getattr(job, f.name)) for f in fields(job)}
-    for key in ("reference", "prediction", "targets"):
-        out[key] = [{k: v for k, v in pair.items() if v is not None} for pair in out[key]]
+    pairs = ("reference", "prediction", "targets")
+    out = {f.name: _plain(getattr(job, f.name)) for f in fields(job) if f.name not in pairs}
+    for key in pairs:
+        out[key] = [pair_to_plain(p, job.coarse_product, job.fine_product) for p in getattr(job, key)]
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -429,12 +336,30 @@ def validate_job(job: Job) -> Job:
         raise InputError(
             f"Job field 'prediction': {len(job.prediction)} pairs for n_base = {job.n_base}; add pairs or lower n_base."
         )
+    if job.single_season:
+        if job.strategy is not Strategy.STR_A:
+            raise InputError(
+                "Job field 'strategy': single-season training (no reference pairs) aligns every date with its own "
+                f"latest pairs, which is STR_A; set strategy STR_A (or add last year's pairs for {job.strategy})."
+            )
+        if len(job.prediction) < job.n_base + 1:
+            raise InputError(
+                f"Job field 'prediction': single-season training needs at least n_base + 1 = {job.n_base + 1} pairs "
+                f"(a label date after {job.n_base} base pairs); there are {len(job.prediction)}."
+            )
+        log.warning("single-season training: TSSTFN learns from the prediction season's own pairs (no reference year)")
+    if job.assume_aligned and "starfm" in job.compare and job.pixel_size_m is None:
+        raise InputError(
+            "Job field 'pixel_size_m': rasters without a CRS (assume_aligned) carry no pixel size; give the fine pixel's "
+            "side in metres (STARFM's window is in metres)."
+        )
     return job
 
 
 def input_paths(job: Job) -> list[str]:
     """Every file the job reads (rasters, masks, samples, model), for the checks against outputs."""
-    paths = [job.samples, job.model]
-    for p in (*job.reference, *job.prediction, *job.targets):
-        paths += [p.coarse, p.fine, p.fine_mask, p.coarse_mask]
-    return [os.fspath(p) for p in paths if p]
+    paths = [os.fspath(p) for p in (job.samples, job.model) if p]
+    for pair in (*job.reference, *job.prediction, *job.targets):
+        for source in pair.sources():
+            paths += source_files(source)
+    return paths

@@ -27,7 +27,8 @@ from ..inputs.grid import Grid, reference_grid
 from ..mapping.accuracy import Accuracy
 from ..mapping.classify import Classifier
 from ..mapping.samples import Samples, Split
-from .job import DatedPair, Job, dated, input_paths, validate_job
+from .job import Job, input_paths, validate_job
+from .pairs import DatedPair, dated
 
 
 @dataclass
@@ -95,43 +96,42 @@ class JobResult:
 
 
 def study_grid(job: Job) -> Grid:
-    """The grid of the job: the first prediction-year fine image's, cropped to the AOI."""
-    first = job.prediction[0]
-    assert first.fine is not None
-    return reference_grid(first.fine, Path(first.fine).name, job.aoi)
+    """The grid of the job: the first prediction-year fine image's, cropped to the AOI.
+
+    Without CRSs (``assume_aligned``) a pixel grid of ``pixel_size_m`` metres.
+    """
+    from ..inputs.containers import resolve_source
+
+    first = job.prediction[0].fine
+    assert first is not None
+    source = resolve_source(first)
+    return reference_grid(source.path, source.label, job.aoi, None, job.assume_aligned, job.pixel_size_m)
 
 
 def align_pairs(
-    pairs: Sequence[DatedPair],
-    grid: Grid,
-    workdir: Path,
-    coarse_product: str,
-    fine_product: str,
-    is_cancelled: CancelFn = never_cancelled,
+    pairs: Sequence[DatedPair], grid: Grid, workdir: Path, is_cancelled: CancelFn = never_cancelled
 ) -> list[AlignedPair]:
     """Each pair's coarse and fine NDVI on ``grid``, written as GeoTIFFs into ``workdir``, sorted by date."""
     from ..inputs.align import ndvi_to_grid
-    from ..inputs.ndvi import NdviSource
 
     out = []
     for p in pairs:
         stamp = p.date.strftime("%Y%m%d")
-        coarse = NdviSource(p.coarse, coarse_product, mask_path=p.coarse_mask, mask_kind=p.coarse_mask_kind)
-        coarse_path = ndvi_to_grid(coarse, grid, workdir / f"modis_{stamp}.tif", is_cancelled=is_cancelled)
-        fine_path = None
-        if p.fine:
-            fine = NdviSource(p.fine, fine_product, mask_path=p.fine_mask, mask_kind=p.fine_mask_kind)
-            fine_path = ndvi_to_grid(fine, grid, workdir / f"s2_{stamp}.tif", is_cancelled=is_cancelled)
+        coarse_path = ndvi_to_grid(p.coarse, grid, workdir / f"modis_{stamp}.tif", is_cancelled=is_cancelled)
+        fine_path = ndvi_to_grid(p.fine, grid, workdir / f"s2_{stamp}.tif", is_cancelled=is_cancelled) if p.fine else None
         out.append(AlignedPair(p.date, str(coarse_path), str(fine_path) if fine_path else None))
     return sorted(out, key=lambda p: p.date)
 
 
 def prepare(job: Job, workdir: Path, progress: ProgressFn | None = None, is_cancelled: CancelFn = never_cancelled) -> Prepared:
     """Step 1: every input as NDVI on the job's grid (see :func:`study_grid`)."""
+    from ..inputs.align import check_crs
+
+    check_crs([s for p in (*job.reference, *job.prediction, *job.targets) for s in p.sources()], job.assume_aligned)
     grid = study_grid(job)
     out = []
     for k, (name, pairs) in enumerate((("reference", job.reference), ("prediction", job.prediction), ("targets", job.targets))):
-        out.append(align_pairs(dated(pairs), grid, workdir / name, job.coarse_product, job.fine_product, is_cancelled))
+        out.append(align_pairs(dated(pairs), grid, workdir / name, is_cancelled))
         if progress:
             progress((k + 1) / 3, f"{name} aligned")
     return Prepared(grid, *out)

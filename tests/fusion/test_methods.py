@@ -24,9 +24,11 @@ TINY = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=1, patience=1, cl
 
 
 def test_the_registry_holds_the_methods_reports_name():
-    assert list(methods.METHODS) == ["tsstfn", "starfm", "coarse_cubic", "latest_fine"]
+    assert list(methods.METHODS) == ["tsstfn", "starfm", "starfm2", "coarse_cubic", "latest_fine"]
     assert [m.name for m in methods.METHODS.values() if m.learns] == ["tsstfn"]
-    with pytest.raises(InputError, match="unknown fusion method 'estarfm'; use tsstfn, starfm, coarse_cubic, latest_fine"):
+    with pytest.raises(
+        InputError, match="unknown fusion method 'estarfm'; use tsstfn, starfm, starfm2, coarse_cubic, latest_fine"
+    ):
         methods.get_method("estarfm")
     with pytest.raises(ValueError, match="already registered"):
         methods.register(methods.METHODS["starfm"])

@@ -41,6 +41,7 @@ def _job_dict(scene, out):
         ({"train": {"device": "gpu"}}, "'train.device': 'gpu' is not a device"),
         ({"compare": ["starfm", "estarfm"]}, "unknown fusion method 'estarfm'; use tsstfn, starfm"),
         ({"compare": ["tsstfn"]}, "'compare': 'tsstfn' is the learning method"),
+        ({"compare": ["starfm2"]}, "'compare': 'starfm2' needs a base pair after each target"),
         ({"method_params": {"starfm": {"window": 3}}}, "'method_params.starfm' has unknown key\\(s\\) \\['window'\\]"),
         ({"targets": [{"date": "2021-07-30"}]}, "'targets\\[0\\]': every entry needs 'coarse' \\(or 'modis'\\)"),
         ({"targets": [{"modis": "a.tif", "cloud": "b"}]}, r"'targets\[0\]' has unknown key\(s\) \['cloud'\]"),
@@ -87,7 +88,12 @@ def test_duplicate_dates_and_too_few_pairs(scene, tmp_path):
         validate_job(replace(job, prediction=job.prediction + job.prediction[:1]))
     with pytest.raises(InputError, match="'prediction': 3 pairs for n_base = 7"):
         validate_job(replace(job, prediction=job.prediction[:3]))
-    nameless = replace(job.prediction[0], date=None, coarse="/x/modis.tif", fine=str(Path(scene["root"]) / "labels_2021.tif"))
+    from tsstfn_crop_mapper.core.inputs.ndvi import NdviSource
+
+    labels = str(Path(scene["root"]) / "labels_2021.tif")
+    nameless = replace(
+        job.prediction[0], date=None, coarse=NdviSource("/x/modis.tif", "mod09gq"), fine=NdviSource(labels, "s2_l2a")
+    )
     with pytest.raises(DateError, match="'labels_2021.tif'"):
         validate_job(replace(job, prediction=(nameless, *job.prediction[1:])))
 
@@ -204,13 +210,14 @@ def test_modis_mask_of_a_pair_is_applied(scene, tmp_path):
 
     job = scene_job(scene["root"], tmp_path / "o")
     pair = dated(job.targets)[0]
-    ds = open_raster(pair.coarse)
+    ds = open_raster(pair.coarse.path)
     state = np.zeros((ds.RasterYSize, ds.RasterXSize), dtype=np.uint16)
     state[:, : ds.RasterXSize // 2] = 0b01  # cloudy in the western half
     mask = make_raster(tmp_path / "state.tif", state, gt=ds.GetGeoTransform(), wkt=ds.GetProjection(), dtype=gdal.GDT_UInt16)
     grid = study_grid(job)
-    plain = align_pairs([pair], grid, tmp_path / "plain", "mod09gq", "s2_l2a")[0]
-    masked = align_pairs([replace(pair, coarse_mask=mask)], grid, tmp_path / "masked", "mod09gq", "s2_l2a")[0]
+    plain = align_pairs([pair], grid, tmp_path / "plain")[0]
+    masked_pair = replace(pair, coarse=replace(pair.coarse, mask_path=mask, mask_kind="modis_state"))
+    masked = align_pairs([masked_pair], grid, tmp_path / "masked")[0]
     a, b = read_array(plain.coarse), read_array(masked.coarse)
     assert np.isfinite(a).all()
     assert 0.2 < np.isnan(b).mean() < 0.8  # the cloudy half of the MODIS pixels is gone (sheared by the reprojection)

@@ -46,7 +46,9 @@ def test_provider_lists_every_algorithm(processing):
     from qgis.core import QgsApplication
 
     ids = {a.id() for a in QgsApplication.processingRegistry().providerById("tsstfn").algorithms()}
-    assert ids == {f"tsstfn:{n}" for n in ("align", "train", "predict", "starfm", "classify", "exportpolygons", "runjob")}
+    assert ids == {
+        f"tsstfn:{n}" for n in ("align", "train", "predict", "starfm", "classify", "exportpolygons", "runjob", "benchmark")
+    }
     for alg in QgsApplication.processingRegistry().providerById("tsstfn").algorithms():
         assert alg.shortHelpString() and alg.displayName()
 

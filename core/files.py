@@ -80,6 +80,32 @@ def read_array(path: PathLike, window: Window | None = None, band: int = 1) -> n
     return nodata_to_nan(read_window(b, window), [b.GetNoDataValue()]).astype(np.float32)
 
 
+def band_views(path: PathLike, bands: Iterable[int] | None = None) -> list[str]:
+    """Single-band virtual rasters (GDAL VRTs in memory) of ``bands`` of a multi-band raster, in order.
+
+    A stack with one band per date becomes a series of single-band rasters that the classifier reads
+    like separate dates. ``bands`` None: every band. A single-band raster is returned as it is.
+
+    Raises:
+        InputError: a band number outside the raster, naming it.
+    """
+    ds = open_raster(path)
+    wanted = list(bands) if bands is not None else list(range(1, ds.RasterCount + 1))
+    if ds.RasterCount == 1 and wanted == [1]:
+        return [str(path)]
+    bad = [b for b in wanted if not 1 <= b <= ds.RasterCount]
+    if bad:
+        raise InputError(
+            f"'{Path(str(path)).name}' has {ds.RasterCount} band(s); band {bad[0]} does not exist. Check the band range."
+        )
+    views = []
+    for b in wanted:
+        view = f"/vsimem/tsstfn_views/{uuid.uuid4().hex}_b{b}.vrt"
+        gdal.Translate(view, ds, format="VRT", bandList=[b])
+        views.append(view)
+    return views
+
+
 def temporary_path(final: PathLike) -> Path:
     """A hidden temporary path beside ``final`` (same file system, so that the rename is atomic)."""
     final = Path(final)

@@ -47,6 +47,26 @@ def check_device(value: object, field: str = "train.device") -> str:
     return value
 
 
+def parse_bands(value: object, field: str) -> list[int]:
+    """Band numbers from ``"1-12"``, ``"1,3,5"``, ``"2"`` or a list of numbers.
+
+    Raises:
+        InputError: anything else, naming ``field``.
+    """
+    try:
+        if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return list(value)
+        if isinstance(value, str) and value.strip():
+            out: list[int] = []
+            for part in value.replace(" ", "").split(","):
+                first, _, last = part.partition("-")
+                out += list(range(int(first), int(last or first) + 1))
+            return out
+    except ValueError:
+        pass
+    raise InputError(f"Job field '{field}': '{value}' is not a band range ('1-12', '1,3,5') or a list of band numbers.")
+
+
 def options_from_mapping(cls: type[T], values: object, field: str) -> T:
     """An instance of the dataclass ``cls`` from a job file's mapping; missing keys take the defaults.
 

@@ -6,6 +6,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
     QgsProviderRegistry,
 )
@@ -21,12 +22,19 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
     DISPLAY = "Classify crops (random forest)"
     HELP = (
         "Random forest (40 trees, depth 25, 20 samples per leaf) on the NDVI time series of each pixel and its 3 x 3 window. "
-        "Inputs: NDVI rasters on one grid, in date order (early-season Sentinel-2, then fused NDVI). Samples: points or polygons "
+        "Inputs: NDVI rasters on one grid, in date order (early-season Sentinel-2, then fused NDVI); a multi-band stack "
+        "(one band per date, e.g. a MOD13Q1 or sits cube) counts as a series of dates, every band or the band range given. "
+        "Samples: points or polygons "
         "with a class field. Split 'random' is the paper's 7:3 by pixel; 'field' keeps each field on one side."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterMultipleLayers("INPUTS", "NDVI rasters, in date order", QgsProcessing.TypeRaster))
+        self.addParameter(
+            QgsProcessingParameterString(
+                "BANDS", "Band range of multi-band inputs (e.g. 1-12; empty: every band)", defaultValue="", optional=True
+            )
+        )
         self.addParameter(
             QgsProcessingParameterVectorLayer(
                 "SAMPLES", "Samples", [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
@@ -45,13 +53,19 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("OVERALL_ACCURACY", "Overall accuracy"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..core.files import band_views
         from ..core.inputs.grid import Grid
         from ..core.mapping import classify
         from ..core.mapping.accuracy import write_reports
         from ..core.mapping.samples import read_samples, split
+        from ..core.options import parse_bands
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context)
-        paths = [layer.source() for layer in layers]
+        text = self.parameterAsString(parameters, "BANDS", context).strip()
+        bands = self.call_core(parse_bands, text, "BANDS") if text else None
+        paths = []
+        for layer in layers:  # a stack is a series of dates: one single-band view per band (of the range)
+            paths += self.call_core(band_views, layer.source(), bands if layer.bandCount() > 1 else None)
         samples_layer = self.parameterAsVectorLayer(parameters, "SAMPLES", context)
         grid = self.call_core(Grid.from_raster, paths[0], layers[0].name())
         group = self.parameterAsString(parameters, "GROUP_FIELD", context) or None

@@ -67,3 +67,120 @@ def make_points(path, pts, epsg=32651, field_type=ogr.OFTString) -> str:
         lyr.CreateFeature(f)
     ds = None
     return str(path)
+
+
+def make_paired_set(root, size=48, dates=("2020-05-01", "2020-05-17", "2020-06-02", "2020-06-18"), seed=3) -> str:
+    """A small fusion benchmark set like the classic ones: fine and coarse NDVI on one pixel grid, no CRS.
+
+    Fields green up at their own pace; the coarse image is the fine one blurred (a 6 px sensor) with a
+    bias. Writes ``dataset.json`` (the middle and the last date as targets) and returns its path.
+    """
+    import json
+    from pathlib import Path
+
+    from scipy.ndimage import uniform_filter
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    start = np.kron(rng.uniform(0.2, 0.5, (size // 12, size // 12)), np.ones((12, 12)))
+    rate = np.kron(rng.uniform(0.0, 0.12, (size // 12, size // 12)), np.ones((12, 12)))
+    pairs = []
+    for k, d in enumerate(dates):
+        fine = np.clip(start + rate * k + rng.normal(0, 0.01, start.shape), -1, 1).astype(np.float32)
+        coarse = (uniform_filter(fine, 6, mode="nearest") + 0.03).astype(np.float32)
+        for name, arr in (("fine", fine), ("coarse", coarse)):
+            ds = gdal.GetDriverByName("GTiff").Create(str(root / f"{name}_{k}.tif"), size, size, 1, gdal.GDT_Float32)
+            ds.SetGeoTransform((0.0, 1.0, 0.0, 0.0, 0.0, 1.0))  # no CRS, as the ENVI benchmark sets
+            ds.GetRasterBand(1).WriteArray(arr)
+            ds = None
+        pairs.append({"date": d, "fine": f"fine_{k}.tif", "coarse": f"coarse_{k}.tif"})
+    dataset = {
+        "pairs": pairs,
+        "targets": [dates[1], dates[-1]],
+        "assume_aligned": True,
+        "pixel_size_m": 30,
+        "n_base": 1,
+        "train": {"width": 4, "patch": 32, "cl_paths": 1, "max_epochs": 2, "batch_size": 8, "device": "cpu"},
+        "method_params": {"starfm": {"window_m": 150}, "starfm2": {"window_m": 150}},
+    }
+    (root / "dataset.json").write_text(json.dumps(dataset))
+    return str(root / "dataset.json")
+
+
+# A job as the real world gives it ----------------------------------------------------------
+
+
+def _write_no_crs(path, bands: list[np.ndarray], dtype: int, descriptions: list[str] | None = None) -> str:
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), bands[0].shape[1], bands[0].shape[0], len(bands), dtype)
+    ds.SetGeoTransform((0.0, 1.0, 0.0, 0.0, 0.0, 1.0))  # as GDAL reports a raster without georeferencing
+    for i, b in enumerate(bands, 1):
+        ds.GetRasterBand(i).WriteArray(b)
+        if descriptions:
+            ds.GetRasterBand(i).SetDescription(descriptions[i - 1])
+    ds = None
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def realistic_job(scene, tmp_path_factory):
+    """A job file over the scene's data as Landsat band folders, MODIS NDVI stacks and a label raster, all without CRS."""
+    import json
+    from pathlib import Path
+
+    from tsstfn_crop_mapper.core.demo.job import scene_job
+    from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+    from tsstfn_crop_mapper.core.pipeline.pairs import dated
+    from tsstfn_crop_mapper.core.pipeline.run import prepare
+
+    root = Path(scene["root"])
+    out = tmp_path_factory.mktemp("realistic")
+    aligned = prepare(scene_job(root, out / "tmp"), out / "tmp" / "aligned")  # MODIS NDVI on the fine grid
+    modis = {p.date: p.coarse for p in (*aligned.reference, *aligned.prediction, *aligned.targets)}
+    job: dict = {"reference": [], "prediction": [], "targets": []}
+    stacks = {}
+    for year in (2020, 2021):
+        dates = sorted(d for d in modis if d.year == year)
+        stacks[year] = (
+            _write_no_crs(
+                out / f"MOD13Q1_NDVI_{year}_stack.tif",
+                [np.rint(gdal.Open(modis[d]).ReadAsArray() * 10000).astype(np.int16) for d in dates],
+                gdal.GDT_Int16,
+                [f"NDVI {d.isoformat()}" for d in dates],
+            ),
+            dates,
+        )
+    scene_json = json.loads((root / "scene.json").read_text())
+    for role in ("reference", "prediction", "targets"):
+        for entry in dated(scene_job(root, out / "tmp").__getattribute__(role)):
+            stack, dates = stacks[entry.date.year]
+            coarse = {"path": stack, "band": dates.index(entry.date) + 1, "scale": 0.0001}
+            pair: dict = {"coarse": coarse}
+            if entry.fine is not None and (role != "targets" or entry.date.month == 9):
+                s2 = gdal.Open(entry.fine.path).ReadAsArray().astype(np.float64)  # B04, B08: DN = reflectance x 10000 + 1000
+                scene_id = f"LC08_L2SP_118027_{entry.date:%Y%m%d}_{entry.date:%Y%m%d}_02_T1"
+                folder = out / scene_id
+                folder.mkdir()
+                for band, values in ((4, s2[0]), (5, s2[1])):
+                    dn = np.where(values > 0, ((values - 1000) / 10000 + 0.2) / 2.75e-5, 0)
+                    _write_no_crs(folder / f"{scene_id}_SR_B{band}.TIF", [dn.astype(np.uint16)], gdal.GDT_UInt16)
+                pair["fine"] = {"path": str(folder), "mask": False}
+            job[role].append(pair)
+    labels = gdal.Open(str(root / scene_json["labels"]["2021"])).ReadAsArray()
+    _write_no_crs(out / "labels_2021_pixels.tif", [labels.astype(np.uint8)], gdal.GDT_Byte)
+    job.update(
+        output_dir="run",
+        fine_product="landsat_c2l2",
+        coarse_product="ndvi",
+        assume_aligned=True,
+        pixel_size_m=10,
+        samples="labels_2021_pixels.tif",
+        n_base=5,
+        compare=["starfm", "coarse_cubic"],
+        method_params={"starfm": {"window_m": 50}},
+        formats=["gtiff", "gpkg"],
+        train={**TrainConfig(width=4, patch=32, batch_size=8, max_epochs=2, patience=2, cl_paths=1).as_dict(), "device": "cpu"},
+    )
+    path = out / "job.json"
+    path.write_text(json.dumps(job, indent=1))
+    return path

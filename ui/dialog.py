@@ -6,7 +6,7 @@ import json
 
 from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsSettings
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, pyqtSignal
+from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +30,7 @@ from ..core.formats import OUTPUT_FORMATS
 from ..core.fusion.methods import METHODS
 from ..core.fusion.strategies import DESCRIPTIONS, STRATEGIES
 from ..core.fusion.tsstfn import Forecast
+from ..core.inputs.products import PRODUCTS
 from ..core.mapping.samples import Split
 from .pairs_table import PairsTable
 
@@ -94,6 +95,34 @@ class CropMapperDialog(QDialog):
         top.addWidget(self.cutoff)
         top.addStretch()
         v.addLayout(top)
+        sensors = QHBoxLayout()
+        self.coarse_product, self.fine_product = QComboBox(), QComboBox()
+        for combo, role, default in ((self.coarse_product, "coarse", "mod09gq"), (self.fine_product, "fine", "s2_l2a")):
+            for name, product in PRODUCTS.items():
+                if product.role in (role, "any"):
+                    combo.addItem(name, name)
+                    combo.setItemData(combo.count() - 1, product.description, Qt.ToolTipRole)
+            combo.setCurrentIndex(combo.findData(default))
+        self.coarse_product.setToolTip("How the MODIS layers store NDVI or red/NIR (HDF files and subdatasets are recognised)")
+        self.fine_product.setToolTip(
+            "How the fine layers store red/NIR: Sentinel-2 L2A (SAFE, zip or band files; the baseline comes from the "
+            "metadata), Landsat Collection 2 Level-2 (scene folder, MTL or band file), or NDVI"
+        )
+        self.assume_aligned = QCheckBox("rasters without CRS, on one pixel grid; pixel size")
+        self.assume_aligned.setToolTip(
+            "For fusion benchmark sets (e.g. ENVI files): every raster lacks a CRS and all share one pixel grid; "
+            "outputs keep that grid. Give the fine pixel's size in metres."
+        )
+        self.pixel_size = QDoubleSpinBox()
+        self.pixel_size.setRange(0.1, 10000)
+        self.pixel_size.setValue(30)
+        self.pixel_size.setSuffix(" m")
+        for widget in (QLabel("MODIS product"), self.coarse_product, QLabel("fine product"), self.fine_product):
+            sensors.addWidget(widget)
+        sensors.addWidget(self.assume_aligned)
+        sensors.addWidget(self.pixel_size)
+        sensors.addStretch()
+        v.addLayout(sensors)
         self.reference_table = PairsTable()
         self.prediction_table = PairsTable()
         self.targets_table = PairsTable("real Sentinel-2 (optional, for scoring)")
@@ -178,7 +207,13 @@ class CropMapperDialog(QDialog):
         w = QWidget()
         f = QFormLayout(w)
         self.samples = QgsMapLayerComboBox()
-        self.samples.setFilters(QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.PolygonLayer)
+        self.samples.setFilters(
+            QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.RasterLayer
+        )
+        self.samples.setToolTip(
+            "Points or polygons with a class field, or a label raster on the fine grid (class codes, 0 for none; "
+            "the only way to place samples on rasters without CRS)"
+        )
         self.samples.setAllowEmptyLayer(True)
         self.class_field = QgsFieldComboBox()
         self.group_field = QgsFieldComboBox()
@@ -255,12 +290,17 @@ class CropMapperDialog(QDialog):
             "split": self.split.currentData(),
             "formats": [k for k, c in self.format_checks.items() if c.isChecked()],
             "mmu_ha": self.mmu.value(),
+            "coarse_product": self.coarse_product.currentData(),
+            "fine_product": self.fine_product.currentData(),
             "compare": [name for name, c in self.compare_checks.items() if c.isChecked()],
             "method_params": {"starfm": {"window_m": self.starfm_window.value()}},
             "class_field": self.class_field.currentField() or "crop",
         }
         if self.preset.currentData():
             data["preset"] = self.preset.currentData()
+        if self.assume_aligned.isChecked():
+            data["assume_aligned"] = True
+            data["pixel_size_m"] = self.pixel_size.value()
         if self.load_model.isChecked() and self.model_file.filePath():
             data["model"] = self.model_file.filePath()
         layer = self.samples.currentLayer()
@@ -278,6 +318,12 @@ class CropMapperDialog(QDialog):
         if data.get("strategy") in STRATEGIES:
             self.strategy.setCurrentIndex(STRATEGIES.index(data["strategy"]))
         self.preset.setCurrentIndex(max(0, self.preset.findData(data.get("preset"))))
+        for combo, key in ((self.coarse_product, "coarse_product"), (self.fine_product, "fine_product")):
+            if combo.findData(data.get(key)) >= 0:
+                combo.setCurrentIndex(combo.findData(data.get(key)))
+        self.assume_aligned.setChecked(bool(data.get("assume_aligned")))
+        if data.get("pixel_size_m"):
+            self.pixel_size.setValue(float(data["pixel_size_m"]))
         self.n_base.setValue(int(data.get("n_base", 7)))
         self.forecast.setCurrentIndex(1 if data.get("forecast") == "sequential" else 0)
         train = data.get("train", {})
@@ -333,16 +379,34 @@ class CropMapperDialog(QDialog):
     def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
         from ..core.files import open_raster
         from ..core.inputs.align import overlap_fraction
+        from ..core.inputs.containers import resolve_source
         from ..core.inputs.grid import reference_grid, srs_of
+        from ..core.inputs.ndvi import NdviSource
+        from .pairs_table import BAND_COLUMNS, LAYER_COLUMNS, _split
 
+        def source(value, product) -> NdviSource:
+            path, band, _ = _split(value)
+            return resolve_source(NdviSource(path, product, band=band))
+
+        aligned = self.assume_aligned.isChecked()
         first = self.prediction_table.rows()
-        grid = reference_grid(first[0]["fine"]) if first and first[0].get("fine") else None
-        for col, key in ((1, "coarse"), (2, "fine")):
+        grid = None
+        if first and first[0].get("fine") and not aligned:
+            grid = reference_grid(source(first[0]["fine"], self.fine_product.currentData()).path)
+        for key, product in (("coarse", self.coarse_product.currentData()), ("fine", self.fine_product.currentData())):
             if not row.get(key):
                 continue
-            name = table.layer_name(index, col)
+            name = table.layer_name(index, LAYER_COLUMNS[key])
             try:
-                ds = open_raster(row[key], name)
+                src = source(row[key], product)
+                ds = open_raster(src.path, name)
+                band = table.cellWidget(index, BAND_COLUMNS[key]).value()
+                if band > ds.RasterCount and not src.path.startswith(("HDF", "/vsi")):
+                    raise TsstfnError(f"'{name}' has {ds.RasterCount} band(s); band {band} does not exist.")
+                if aligned:
+                    if ds.GetProjection():
+                        raise TsstfnError(f"'{name}' has a CRS while 'rasters without CRS' is ticked; untick it or use others.")
+                    continue
                 srs_of(ds, name)
                 if grid is not None:
                     overlap_fraction(ds, grid, name)
@@ -358,12 +422,14 @@ class CropMapperDialog(QDialog):
 
     # Actions ----------------------------------------------------------------------------
     def fill_from_project(self) -> None:
+        from ..core.inputs.dates import band_dates
         from ..core.inputs.inventory import RasterInfo, build_tables
 
         infos = []
         for layer in QgsProject.instance().mapLayers().values():
             if layer.type() == layer.RasterLayer:
-                infos.append(RasterInfo(layer.name(), layer.source(), layer.rasterUnitsPerPixelX()))
+                dates = tuple(band_dates(layer.source())) if layer.bandCount() > 2 else ()
+                infos.append(RasterInfo(layer.name(), layer.source(), layer.rasterUnitsPerPixelX(), dates))
         tables = build_tables(infos, (self.cutoff.date().month(), self.cutoff.date().day()))
         self.reference_table.set_rows(tables.reference)
         self.prediction_table.set_rows(tables.prediction)
@@ -376,10 +442,11 @@ class CropMapperDialog(QDialog):
     def update_estimate(self) -> None:
         from ..core.files import open_raster
         from ..core.pipeline.estimate import estimate_run
+        from .pairs_table import _split
 
         rows = self.prediction_table.rows()
         try:
-            ds = open_raster(rows[0]["fine"])
+            ds = open_raster(_split(rows[0]["fine"])[0])
         except (TsstfnError, IndexError, KeyError):
             self.estimate_label.setText("Estimate: add the prediction-year pairs to see the run's memory, disk and time.")
             return

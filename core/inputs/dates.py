@@ -129,6 +129,19 @@ def date_from_band(path: str, band: int = 1) -> dt.date | None:
     return date_from_name(b.GetDescription() or "") or date_from_metadata(b.GetMetadata() or {})
 
 
+def band_dates(path: str) -> list[dt.date | None]:
+    """The date of each band of a multi-band raster (a stack), from its descriptions or metadata; [] for one band."""
+    from osgeo import gdal
+
+    try:
+        ds = gdal.Open(str(path))
+    except RuntimeError:
+        return []
+    if ds is None or ds.RasterCount < 2:
+        return []
+    return [date_from_band(path, b) for b in range(1, ds.RasterCount + 1)]
+
+
 def detect_date(name: str, metadata: Mapping[str, str] | None = None, path: str | None = None) -> dt.date:
     """Date of the image called ``name``: from its name, then its metadata (read from ``path``).
 

@@ -3,8 +3,8 @@
 Rules (the dialog shows the result and lets the analyst edit it):
 
 * the date comes from the name or metadata (:func:`~.dates.detect_date`); rasters without one are
-  listed in ``undated``;
-* a raster is MODIS when its name says so (``MOD09``, ``MYD09``, ``MODIS``) or its pixels are 100 m
+  listed in ``undated``; a stack whose bands are dated (``band_dates``) gives one entry per band;
+* a raster is MODIS when its name says so (``MOD09``, ``MYD13``, ``MCD43``, ``MODIS``, ...) or its pixels are 100 m
   or larger; a Sentinel-2 SCL raster (``SCL`` in the name) is the cloud mask of the Sentinel-2 raster
   of its date; everything else is Sentinel-2;
 * the latest year is the prediction year, the year before it the reference year;
@@ -21,22 +21,26 @@ from dataclasses import dataclass, field
 from ..errors import DateError
 from .dates import detect_date
 
-_MODIS = re.compile(r"(MOD09|MYD09|MCD43|MODIS)", re.I)
+_MODIS = re.compile(r"(MOD\d\d|MYD\d\d|MCD\d\d|MODIS)", re.I)
 _SCL = re.compile(r"(^|[^A-Z])SCL([^A-Z]|$)", re.I)
 
 
 @dataclass(frozen=True)
 class RasterInfo:
-    """A layer as the inventory sees it: its name, its source and its pixel size."""
+    """A layer as the inventory sees it: its name, its source, its pixel size and, for a stack, each band's date."""
 
     name: str
     path: str
     pixel_size: float = 10.0
+    band_dates: tuple[dt.date | None, ...] = ()
 
 
 @dataclass
 class Tables:
-    """The job's tables as rows ``{date, coarse, fine, fine_mask}``, and what could not be placed."""
+    """The job's tables as rows ``{date, coarse, fine, fine_mask}``, and what could not be placed.
+
+    A raster is a path, or ``{path, band}`` for a band of a stack.
+    """
 
     reference: list[dict] = field(default_factory=list)
     prediction: list[dict] = field(default_factory=list)
@@ -57,8 +61,13 @@ def kind_of(info: RasterInfo) -> str:
 def build_tables(rasters: list[RasterInfo], season_cutoff: tuple[int, int] = (7, 1)) -> Tables:
     """Sort ``rasters`` into the reference, prediction and target tables by date (rules in the module docstring)."""
     tables = Tables()
-    by_date: dict[dt.date, dict[str, str]] = {}
+    by_date: dict[dt.date, dict[str, object]] = {}
     for info in rasters:
+        if any(info.band_dates):  # a dated stack: one entry per dated band
+            for band, date in enumerate(info.band_dates, start=1):
+                if date is not None:
+                    by_date.setdefault(date, {})[kind_of(info)] = {"path": info.path, "band": band}
+            continue
         try:
             date = detect_date(info.name, path=info.path)
         except DateError:

@@ -31,6 +31,7 @@ from ..errors import DateError, InputError
 from ..inputs.containers import container_file
 from ..inputs.dates import date_from_band, date_from_name, detect_date, parse_date
 from ..inputs.ndvi import NdviSource
+from ..options import parse_bands
 
 #: the job-file spellings of the sensor-neutral names
 ALIASES = {
@@ -156,15 +157,6 @@ def resolve_path(value: object, base: Path) -> str | None:
     return str((p if p.is_absolute() else base / p).resolve())
 
 
-def _bands(value: object, where: str) -> list[int]:
-    if isinstance(value, str) and "-" in value:
-        first, last = (int(v) for v in value.split("-", 1))
-        return list(range(first, last + 1))
-    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return list(value)
-    raise InputError(f"Job field '{where}.bands': '{value}' is not a band range ('1-12') or a list of band numbers.")
-
-
 def parse_source(
     value: object, base: Path, where: str, product: str, mask: object = None, mask_kind: object = None
 ) -> tuple[NdviSource, list[int] | None]:
@@ -195,7 +187,7 @@ def parse_source(
         elif key == "mask":
             v = "" if v is False else resolve_path(v, base)
         kwargs[target] = v
-    bands = _bands(spec["bands"], where) if "bands" in spec else None
+    bands = parse_bands(spec["bands"], f"{where}.bands") if "bands" in spec else None
     try:
         return NdviSource(**kwargs), bands
     except TypeError as exc:

@@ -177,3 +177,44 @@ def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):
     assert not [p for p in Path(job.output_dir).rglob("*") if ".part" in p.name]
     assert not list(Path(job.output_dir).glob("fused_ndvi_*.tif"))
     assert any("Cancelled" in w.text() for w in plugin.iface.messageBar().items())
+
+
+def test_dialog_accepts_landsat_modis_stacks_and_rasters_without_crs(qgis_app, realistic_job, tmp_path):
+    """The layers of the real-formats job (Landsat C2 band files, dated MODIS NDVI stacks, a label raster, no CRS)."""
+    import json
+
+    from tsstfn_crop_mapper.core.pipeline.job import load_job
+    from tsstfn_crop_mapper.core.pipeline.pairs import dated
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    root = realistic_job.parent
+    project = QgsProject.instance()
+    project.clear()
+    for path in sorted(root.glob("LC08_*/*_SR_B4.TIF")) + sorted(root.glob("MOD13Q1_*_stack.tif")):
+        project.addMapLayer(QgsRasterLayer(str(path), path.stem))
+    labels = QgsRasterLayer(str(root / "labels_2021_pixels.tif"), "labels 2021")
+    project.addMapLayer(labels)
+    d = CropMapperDialog()
+    d.fine_product.setCurrentIndex(d.fine_product.findData("landsat_c2l2"))
+    d.coarse_product.setCurrentIndex(d.coarse_product.findData("mod13q1"))
+    d.assume_aligned.setChecked(True)
+    d.pixel_size.setValue(10)
+    d.fill_from_project()
+    file_job = json.loads(realistic_job.read_text())
+    assert d.reference_table.rowCount() == len(file_job["reference"]) and d.prediction_table.rowCount() == len(
+        file_job["prediction"]
+    )
+    assert [r["date"] for r in d.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
+    assert d.prediction_table.rows()[2]["coarse"]["band"] == 3  # the third date of the 2021 stack
+    d.samples.setLayer(labels)
+    d.output_dir.setFilePath(str(tmp_path / "out"))
+    d.n_base.setValue(5)
+    assert d.validate() is None
+    job = d.build_job()
+    want = load_job(realistic_job)
+    assert job.assume_aligned and job.pixel_size_m == 10 and job.fine_product == "landsat_c2l2"
+    got = [(p.date, p.coarse.band) for p in dated(job.prediction)]
+    assert got == [(p.date, p.coarse.band) for p in dated(want.prediction)]
+    d.assume_aligned.setChecked(False)
+    assert "has no coordinate reference system" in d.validate()
+    project.clear()

@@ -54,6 +54,8 @@ def test_provider_lists_every_algorithm(processing):
 
 
 def test_align_starfm_classify_export(processing, scene, tmp_path):
+    from qgis.core import QgsProcessingException
+
     root = Path(scene["root"])
     s2 = str(root / scene["prediction"][-1]["sentinel2"])
     res = processing.run(
@@ -82,6 +84,7 @@ def test_align_starfm_classify_export(processing, scene, tmp_path):
         },
     )
     assert np.isfinite(gdal.Open(res["OUTPUT"]).ReadAsArray()).mean() > 0.99  # NaN only where outside (-1, 1)
+    res_sf = res["OUTPUT"]
     ndvi = []
     for i, e in enumerate(scene["prediction"][-4:]):
         out = str(tmp_path / f"n{i}.tif")
@@ -100,6 +103,27 @@ def test_align_starfm_classify_export(processing, scene, tmp_path):
         },
     )
     assert 0 < res["KAPPA"] <= 1 and (tmp_path / "report" / "accuracy.md").exists()
+    kappa = res["KAPPA"]
+    # the same dates as one stack (one band per date, plus a band that is not used): a series of dates by band range
+    gdal.Translate(str(tmp_path / "stack.tif"), gdal.BuildVRT("", [ndvi[0], *ndvi, res_sf], separate=True)).FlushCache()
+    again = processing.run(
+        "tsstfn:classify",
+        {
+            "INPUTS": [str(tmp_path / "stack.tif")],
+            "BANDS": "2-6",
+            "SAMPLES": str(root / scene["samples"]),
+            "CLASS_FIELD": "crop",
+            "SPLIT": 1,
+            "GROUP_FIELD": "field_id",
+            "OUTPUT": str(tmp_path / "map_stack.tif"),
+            "REPORT": str(tmp_path / "report_stack"),
+        },
+    )
+    assert again["KAPPA"] == pytest.approx(kappa)  # the same five dates give the same forest and the same kappa
+    with pytest.raises(QgsProcessingException, match="has 6 band\\(s\\); band 7 does not exist"):
+        processing.run("tsstfn:classify", {**{"INPUTS": [str(tmp_path / "stack.tif")], "BANDS": "2-7"},
+                       "SAMPLES": str(root / scene["samples"]), "CLASS_FIELD": "crop", "OUTPUT": str(tmp_path / "m.tif"),
+                       "REPORT": str(tmp_path / "r")})  # fmt: skip
     res = processing.run("tsstfn:exportpolygons", {"INPUT": res["OUTPUT"], "MMU_HA": 0.1, "OUTPUT": str(tmp_path / "crops.gpkg")})
     ds = ogr.Open(res["OUTPUT"])
     assert ds.GetLayer(0).GetFeatureCount() > 0
@@ -128,6 +152,19 @@ def test_train_predict_and_runjob(processing, scene, tmp_path):
     assert res["KAPPA_FUSED"] is not None and Path(res["CROP_MAP"]).exists()
     report = (Path(res["OUTPUT_DIR"]) / "report" / "run_report.md").read_text()
     assert "| latest clear fine image |" in report and "| STARFM |" not in report  # the registry's methods, as chosen
+
+
+def test_benchmark_algorithm(processing, tmp_path):
+    from conftest import make_paired_set
+
+    dataset = Path(make_paired_set(tmp_path / "data"))
+    data = json.loads(dataset.read_text())
+    data["methods"] = ["coarse_cubic", "latest_fine"]
+    dataset.write_text(json.dumps(data))
+    res = processing.run("tsstfn:benchmark", {"DATASET": str(dataset), "OUTPUT_FOLDER": str(tmp_path / "out")})
+    lines = Path(res["CSV"]).read_text().splitlines()
+    assert lines[0] == "date,method,rmse,mae,bias,r2,ssim,n" and len(lines) == 5
+    assert Path(res["REPORT"]).read_text().startswith("# Benchmark")
 
 
 @pytest.mark.skipif(shutil.which("qgis_process.bin") is None, reason="qgis_process.bin not installed")

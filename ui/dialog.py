@@ -37,6 +37,15 @@ from .pairs_table import PairsTable
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
 
 
+def _checked_row(checks) -> QHBoxLayout:
+    """Check boxes side by side, all ticked."""
+    row = QHBoxLayout()
+    for check in checks:
+        check.setChecked(True)
+        row.addWidget(check)
+    return row
+
+
 class CropMapperDialog(QDialog):
     """Emits ``job_ready(Job)`` when the analyst presses Run and the job is valid."""
 
@@ -233,22 +242,15 @@ class CropMapperDialog(QDialog):
         self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
         f.addRow("Output folder", self.output_dir)
         self.format_checks = {key: QCheckBox(fmt.label) for key, fmt in OUTPUT_FORMATS.items()}
-        row = QHBoxLayout()
-        for c in self.format_checks.values():
-            c.setChecked(True)
-            row.addWidget(c)
-        f.addRow("Crop map formats", row)
+        f.addRow("Crop map formats", _checked_row(self.format_checks.values()))
         self.mmu = QDoubleSpinBox()
         self.mmu.setRange(0, 100)
         self.mmu.setSuffix(" ha")
         f.addRow("Minimum mapping unit", self.mmu)
         self.compare_checks = {name: QCheckBox(m.label) for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)}
-        row = QHBoxLayout()
-        for name, c in self.compare_checks.items():
-            c.setToolTip(METHODS[name].description)
-            c.setChecked(True)
-            row.addWidget(c)
-        f.addRow("Also compute and score", row)
+        for name, check in self.compare_checks.items():
+            check.setToolTip(METHODS[name].description)
+        f.addRow("Also compute and score", _checked_row(self.compare_checks.values()))
         self.starfm_window = QDoubleSpinBox()
         self.starfm_window.setRange(10, 5000)
         self.starfm_window.setSuffix(" m")

@@ -90,41 +90,24 @@ def test_align_starfm_classify_export(processing, scene, tmp_path):
         out = str(tmp_path / f"n{i}.tif")
         processing.run("tsstfn:align", {"INPUT": str(root / e["sentinel2"]), "PRODUCT": 2, "REFERENCE": s2, "OUTPUT": out})
         ndvi.append(out)
-    res = processing.run(
-        "tsstfn:classify",
-        {
-            "INPUTS": ndvi + [res["OUTPUT"]],
-            "SAMPLES": str(root / scene["samples"]),
-            "CLASS_FIELD": "crop",
-            "SPLIT": 1,
-            "GROUP_FIELD": "field_id",
-            "OUTPUT": str(tmp_path / "map.tif"),
-            "REPORT": str(tmp_path / "report"),
-        },
-    )
+
+    def classify(inputs, name, **more):
+        params = {"INPUTS": inputs, "SAMPLES": str(root / scene["samples"]), "CLASS_FIELD": "crop", "SPLIT": 1}
+        params.update(GROUP_FIELD="field_id", OUTPUT=str(tmp_path / f"{name}.tif"), REPORT=str(tmp_path / name), **more)
+        return processing.run("tsstfn:classify", params)
+
+    res = classify(ndvi + [res["OUTPUT"]], "report")
     assert 0 < res["KAPPA"] <= 1 and (tmp_path / "report" / "accuracy.md").exists()
     kappa = res["KAPPA"]
     # the same dates as one stack (one band per date, plus a band that is not used): a series of dates by band range
     gdal.Translate(str(tmp_path / "stack.tif"), gdal.BuildVRT("", [ndvi[0], *ndvi, res_sf], separate=True)).FlushCache()
-    again = processing.run(
-        "tsstfn:classify",
-        {
-            "INPUTS": [str(tmp_path / "stack.tif")],
-            "BANDS": "2-6",
-            "SAMPLES": str(root / scene["samples"]),
-            "CLASS_FIELD": "crop",
-            "SPLIT": 1,
-            "GROUP_FIELD": "field_id",
-            "OUTPUT": str(tmp_path / "map_stack.tif"),
-            "REPORT": str(tmp_path / "report_stack"),
-        },
-    )
+    again = classify([str(tmp_path / "stack.tif")], "report_stack", BANDS="2-6")
     assert again["KAPPA"] == pytest.approx(kappa)  # the same five dates give the same forest and the same kappa
     with pytest.raises(QgsProcessingException, match="has 6 band\\(s\\); band 7 does not exist"):
-        processing.run("tsstfn:classify", {**{"INPUTS": [str(tmp_path / "stack.tif")], "BANDS": "2-7"},
-                       "SAMPLES": str(root / scene["samples"]), "CLASS_FIELD": "crop", "OUTPUT": str(tmp_path / "m.tif"),
-                       "REPORT": str(tmp_path / "r")})  # fmt: skip
-    res = processing.run("tsstfn:exportpolygons", {"INPUT": res["OUTPUT"], "MMU_HA": 0.1, "OUTPUT": str(tmp_path / "crops.gpkg")})
+        classify([str(tmp_path / "stack.tif")], "report_bad", BANDS="2-7")
+    res = processing.run(
+        "tsstfn:exportpolygons", {"INPUT": str(tmp_path / "report.tif"), "MMU_HA": 0.1, "OUTPUT": str(tmp_path / "crops.gpkg")}
+    )
     ds = ogr.Open(res["OUTPUT"])
     assert ds.GetLayer(0).GetFeatureCount() > 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -107,13 +108,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(BaseException):
+    """SIGTERM (or SIGINT) arrived: unwind, so that every atomic write removes its temporary file."""
+
+    def __init__(self, signum: int) -> None:
+        """Record which signal stopped the run."""
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 with one clear message for a user error)."""
+    """Run the command line; returns the exit status.
+
+    0 on success; 2 with one clear message for a user error; 128 + the signal number (130 for
+    Ctrl+C, 143 for SIGTERM) with one line when stopped, after the half-written files are removed.
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         args.func(args)
     except TsstfnError as exc:  # a clear message, never a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (Stopped, KeyboardInterrupt) as exc:
+        print("stopped; nothing half-written was left", file=sys.stderr)
+        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0

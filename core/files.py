@@ -58,10 +58,20 @@ def open_raster(path: PathLike, label: str | None = None) -> gdal.Dataset:
 
 
 def read_window(band: gdal.Band, window: Window | None) -> np.ndarray:
-    """The whole ``band`` or one ``(xoff, yoff, xsize, ysize)`` window of it."""
-    if window is None:
-        return band.ReadAsArray()
-    return band.ReadAsArray(*window)
+    """The whole ``band`` or one ``(xoff, yoff, xsize, ysize)`` window of it.
+
+    Raises:
+        InputError: GDAL cannot read the pixels (a truncated or corrupt file), naming the file.
+    """
+    try:
+        return band.ReadAsArray() if window is None else band.ReadAsArray(*window)
+    except RuntimeError as exc:
+        path = band.GetDataset().GetDescription()
+        name = Path(path).name
+        detail = str(exc).replace(f"{path}, ", "").replace(path, name)
+        raise InputError(
+            f"GDAL cannot read the pixels of '{name}' ({detail}); the file may be truncated or corrupt: copy it again."
+        ) from None
 
 
 def nodata_to_nan(values: np.ndarray, fills: Iterable[float | None]) -> np.ndarray:
@@ -71,6 +81,28 @@ def nodata_to_nan(values: np.ndarray, fills: Iterable[float | None]) -> np.ndarr
         if fill is not None:
             out[np.isnan(out) if np.isnan(fill) else out == fill] = np.nan
     return out
+
+
+def check_ndvi_raster(path: PathLike, label: str = "") -> None:
+    """A user's raster given where NDVI is expected holds NDVI (GDAL's approximate min/max within [-1.5, 1.5]).
+
+    The margin lets predictions a little beyond [-1, 1] pass; reflectance DNs or NDVI x 10000 do not.
+
+    Raises:
+        InputError: values far outside [-1, 1] (a red/NIR product, or NDVI x 10000), naming the file.
+    """
+    label = label or Path(str(path)).name
+    ds = open_raster(path, label)  # keep the dataset alive while its band is used
+    band = ds.GetRasterBand(1)
+    try:
+        low, high = band.ComputeRasterMinMax(True)
+    except RuntimeError:  # no valid pixel: the readers report that themselves
+        return
+    if low < -1.5 or high > 1.5:
+        raise InputError(
+            f"'{label}' holds values from {low:.6g} to {high:.6g}, not NDVI in [-1, 1]: is it a red/NIR product, or NDVI "
+            "x 10000? Run 'Align NDVI to a fine grid' on it first, which computes NDVI with the product's scale."
+        )
 
 
 def read_array(path: PathLike, window: Window | None = None, band: int = 1) -> np.ndarray:
@@ -138,11 +170,46 @@ def atomic_output(final: PathLike, inputs: tuple[str, ...] = ()) -> Iterator[Pat
         aux = Path(str(tmp) + ".aux.xml")
         if aux.exists():
             os.replace(aux, str(final) + ".aux.xml")
-    except BaseException:
+    except BaseException as exc:
         for leftover in (tmp, Path(str(tmp) + ".aux.xml")):
             if leftover.exists():
                 leftover.unlink()
+        if is_disk_full(exc):
+            raise InputError(
+                f"Could not write '{final.name}': the disk is full or a file-size limit was reached. Free some space (or "
+                "choose an output folder on another disk) and run again; the files already complete were kept."
+            ) from None
         raise
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an error from a full disk, a quota or a file-size limit (OS errors and GDAL's write errors)."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, (RuntimeError, OSError)) and any(
+        s in text for s in ("no space left", "file too large", "disk quota", "free disk space")
+    )
+
+
+def check_writable(folder: PathLike) -> None:
+    """The folder exists (or is created) and a file can be written in it.
+
+    Raises:
+        InputError: naming the folder and why not.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".tsstfn_write_test_{uuid.uuid4().hex[:8]}.part"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write into the output folder '{folder}': {exc.strerror or exc}. Choose another folder."
+        ) from None
 
 
 def create_geotiff(

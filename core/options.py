@@ -131,3 +131,79 @@ class Registry(dict[str, T]):
             return self[name]
         except KeyError:
             raise InputError(f"{where}unknown {self.what} '{name}'; use {', '.join(self)}.") from None
+
+
+_SIMPLE = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict}
+_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "text",
+    "dict": "a mapping",
+    "None": "null",
+    "tuple": "a list",
+    "list": "a list",
+}
+
+
+def _accepts(annotation: str, value: object) -> bool:
+    """Whether ``value`` fits a field annotated ``annotation`` (as written: ``int | None``, ``tuple[int, ...]``).
+
+    Strict: a bool is no number, a float no int, a string no number. Annotations of other types
+    (enums, dates) accept anything here: their own coercion checks them.
+    """
+    for part in (p.strip() for p in annotation.split("|")):
+        if part == "None":
+            if value is None:
+                return True
+        elif part.startswith(("tuple", "list", "Sequence")):
+            if isinstance(value, (tuple, list)):
+                return True
+        elif part in _SIMPLE:
+            typ = _SIMPLE[part]
+            if typ is int and isinstance(value, int) and not isinstance(value, bool):
+                return True
+            if typ is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+                return True
+            if typ in (bool, str, dict) and isinstance(value, typ):
+                return True
+        else:
+            return True
+    return False
+
+
+def check_types(obj: object, prefix: str = "") -> None:
+    """Every field of the dataclass ``obj`` has a value of its annotated type (no silent coercion).
+
+    Raises:
+        InputError: naming the field (``train.max_epochs``), the value and the type it needs.
+    """
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        if not _accepts(annotation, value):
+            wanted = " or ".join(_WORDS.get(p.strip().split("[")[0], p.strip()) for p in annotation.split("|"))
+            raise InputError(f"Job field '{prefix}{f.name}': {value!r} is not {wanted}.")
+
+
+def check_range(
+    value: float | None,
+    field: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """``value`` within ``[low, high]`` (open ends as said); None passes.
+
+    Raises:
+        InputError: naming the field, the value and the range.
+    """
+    if value is None:
+        return
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if below or above:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+        raise InputError(f"Job field '{field}': {value!r} is out of range; it must be {' and '.join(x for x in (lo, hi) if x)}.")

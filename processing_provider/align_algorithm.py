@@ -27,7 +27,13 @@ class AlignAlgorithm(TsstfnAlgorithm):
         self.addParameter(QgsProcessingParameterString("RESAMPLING", "GDAL resampling", defaultValue="cubic"))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Aligned NDVI"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def check(self, parameters, context):
+        from ..core.inputs.grid import Grid
+
+        reference = self.parameterAsRasterLayer(parameters, "REFERENCE", context)
+        Grid.from_raster(reference.source(), reference.name())
+
+    def execute(self, parameters, context, feedback):
         from ..core.inputs.align import ndvi_to_grid
         from ..core.inputs.grid import Grid
         from ..core.inputs.ndvi import NdviSource
@@ -43,7 +49,7 @@ class AlignAlgorithm(TsstfnAlgorithm):
             mask_kind=list(MASK_KINDS)[self.parameterAsEnum(parameters, "MASK_KIND", context)],
         )
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        grid = self.call_core(Grid.from_raster, reference.source(), reference.name())
+        grid = Grid.from_raster(reference.source(), reference.name())
         _, cancelled = self.callbacks(feedback)
-        self.call_core(ndvi_to_grid, source, grid, out, self.parameterAsString(parameters, "RESAMPLING", context), cancelled)
+        ndvi_to_grid(source, grid, out, self.parameterAsString(parameters, "RESAMPLING", context), cancelled)
         return {"OUTPUT": out}

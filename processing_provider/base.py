@@ -1,5 +1,10 @@
 """Base class of the plugin's algorithms: core's callables wired to QgsProcessingFeedback, core's
-errors turned into QgsProcessingException (a message in the log, never a traceback)."""
+errors turned into QgsProcessingException (a message in the log, never a traceback).
+
+An algorithm implements ``check`` (the parameters' validation with the same core functions and
+sentences as the command line, run by ``checkParameterValues`` before any work: the dialog, ``processing.run``
+and ``qgis_process`` all call it first) and ``execute`` (the work).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ class TsstfnAlgorithm(QgsProcessingAlgorithm):
     ALG_NAME = ""
     DISPLAY = ""
     HELP = ""
+    FOLDER_KEY: str | None = None  # job algorithms: the parameter that overrides the job's output folder
 
     def name(self) -> str:
         return self.ALG_NAME
@@ -40,9 +46,25 @@ class TsstfnAlgorithm(QgsProcessingAlgorithm):
 
         return progress, feedback.isCanceled
 
-    @staticmethod
-    def call_core(fn, *args, **kwargs):
+    def check(self, parameters, context) -> None:
+        """Validate the parameters (raise the core's TsstfnError); the default checks nothing."""
+
+    def execute(self, parameters, context, feedback) -> dict:
+        raise NotImplementedError
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """QGIS's own checks, then ``check``: the dialog shows a failure before the run starts, in one sentence."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
         try:
-            return fn(*args, **kwargs)
+            self.check(parameters, context)
+        except TsstfnError as exc:
+            return False, str(exc)
+        return True, ""
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        try:
+            return self.execute(parameters, context, feedback)
         except TsstfnError as exc:
             raise QgsProcessingException(str(exc)) from None

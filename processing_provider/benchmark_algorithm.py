@@ -20,11 +20,16 @@ class BenchmarkAlgorithm(TsstfnAlgorithm):
         self.addOutput(QgsProcessingOutputFile("CSV", "Scores (benchmark.csv)"))
         self.addOutput(QgsProcessingOutputFile("REPORT", "Report (benchmark.md)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def check(self, parameters, context):
+        from ..core.pipeline.benchmark import load_benchmark
+
+        load_benchmark(self.parameterAsFile(parameters, "DATASET", context))
+
+    def execute(self, parameters, context, feedback):
         from ..core.pipeline.benchmark import load_benchmark, run_benchmark, summary
 
-        spec = self.call_core(load_benchmark, self.parameterAsFile(parameters, "DATASET", context))
+        spec = load_benchmark(self.parameterAsFile(parameters, "DATASET", context))
         out = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        result = self.call_core(run_benchmark, spec, out, *self.callbacks(feedback))
+        result = run_benchmark(spec, out, *self.callbacks(feedback))
         feedback.pushInfo(summary(result))
         return {"OUTPUT_FOLDER": out, "CSV": str(result.csv), "REPORT": str(result.markdown)}

@@ -52,38 +52,49 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("KAPPA", "Cohen's kappa"))
         self.addOutput(QgsProcessingOutputNumber("OVERALL_ACCURACY", "Overall accuracy"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def _inputs(self, parameters, context):
+        """The feature rasters (one single-band view per date), their grid and the samples on it."""
         from ..core.files import band_views
         from ..core.inputs.grid import Grid
-        from ..core.mapping import classify
-        from ..core.mapping.accuracy import write_reports
-        from ..core.mapping.samples import read_samples, split
+        from ..core.mapping.samples import read_samples
         from ..core.options import parse_bands
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context)
         text = self.parameterAsString(parameters, "BANDS", context).strip()
-        bands = self.call_core(parse_bands, text, "BANDS") if text else None
+        bands = parse_bands(text, "BANDS") if text else None
         paths = []
         for layer in layers:  # a stack is a series of dates: one single-band view per band (of the range)
-            paths += self.call_core(band_views, layer.source(), bands if layer.bandCount() > 1 else None)
+            paths += band_views(layer.source(), bands if layer.bandCount() > 1 else None)
+        grid = Grid.from_raster(paths[0], layers[0].name())
         samples_layer = self.parameterAsVectorLayer(parameters, "SAMPLES", context)
-        grid = self.call_core(Grid.from_raster, paths[0], layers[0].name())
-        group = self.parameterAsString(parameters, "GROUP_FIELD", context) or None
         uri = QgsProviderRegistry.instance().decodeUri("ogr", samples_layer.source())
-        samples = self.call_core(
-            read_samples,
+        samples = read_samples(
             uri["path"],
             self.parameterAsString(parameters, "CLASS_FIELD", context),
             grid,
             layer=uri.get("layerName") or None,
-            group_field=group,
+            group_field=self.parameterAsString(parameters, "GROUP_FIELD", context) or None,
         )
+        return paths, grid, samples
+
+    def check(self, parameters, context):
+        from ..core.mapping.classify import check_feature_rasters
+
+        paths, grid, _ = self._inputs(parameters, context)
+        check_feature_rasters(paths, grid)
+
+    def execute(self, parameters, context, feedback):
+        from ..core.mapping import classify
+        from ..core.mapping.accuracy import write_reports
+        from ..core.mapping.samples import split
+
+        paths, grid, samples = self._inputs(parameters, context)
         how = SPLITS[self.parameterAsEnum(parameters, "SPLIT", context)]
         indices = split(samples, how, 0.3)
-        clf, acc = self.call_core(classify.train_and_assess, paths, grid, samples, indices, classify.ForestParams(), f"{how} 7:3")
+        clf, acc = classify.train_and_assess(paths, grid, samples, indices, classify.ForestParams(), f"{how} 7:3")
         progress, cancelled = self.callbacks(feedback)
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        self.call_core(classify.classify_to_file, clf, paths, grid, out, None, progress, cancelled)
+        classify.classify_to_file(clf, paths, grid, out, None, progress, cancelled)
         report = self.parameterAsString(parameters, "REPORT", context)
         write_reports(acc, report, "accuracy", "Crop map accuracy")
         feedback.pushInfo(f"kappa {100 * acc.kappa:.2f} %, overall accuracy {100 * acc.overall:.2f} % ({how} split)")

@@ -21,10 +21,15 @@ class ExportPolygonsAlgorithm(TsstfnAlgorithm):
         )
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Crop polygons", defaultValue="crop_map.gpkg"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def check(self, parameters, context):
+        from ..core.mapping.export import check_class_raster
+
+        check_class_raster(self.parameterAsRasterLayer(parameters, "INPUT", context).source())
+
+    def execute(self, parameters, context, feedback):
         from ..core.mapping.export import polygonize
 
         raster = self.parameterAsRasterLayer(parameters, "INPUT", context).source()
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        self.call_core(polygonize, raster, out, None, self.parameterAsDouble(parameters, "MMU_HA", context))
+        polygonize(raster, out, None, self.parameterAsDouble(parameters, "MMU_HA", context))
         return {"OUTPUT": out}

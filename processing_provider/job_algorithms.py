@@ -31,16 +31,21 @@ def _job(alg, parameters, context, folder_key=None):
     overrides = {}
     if "PRESET" in parameters and alg.parameterAsEnum(parameters, "PRESET", context) > 0:
         overrides["preset"] = PRESET_CHOICES[alg.parameterAsEnum(parameters, "PRESET", context)]
-    job = alg.call_core(load_job, alg.parameterAsFile(parameters, "JOB", context), overrides)
+    job = load_job(alg.parameterAsFile(parameters, "JOB", context), overrides)
     if folder_key:
         folder = alg.parameterAsString(parameters, folder_key, context)
         if folder:
             job = replace(job, output_dir=folder)
-    return alg.call_core(validate_job, job)
+    from ..core.pipeline.run import check_outputs_are_not_inputs
+
+    job = validate_job(job)
+    check_outputs_are_not_inputs(job)
+    return job
 
 
 class RunJobAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "runjob"
+    FOLDER_KEY = "OUTPUT_FOLDER"
     DISPLAY = "Run a crop-mapping job"
     HELP = (
         "Runs a whole job file (JSON or YAML; the dialog can save one): alignment, TSSTFN training or loading, fused NDVI "
@@ -70,16 +75,21 @@ class RunJobAlgorithm(TsstfnAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("KAPPA_EARLY", "Kappa, early season only"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_FUSED", "Kappa, with fused NDVI"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def check(self, parameters, context):
+        from ..core.pipeline.run import preflight
+
+        preflight(_job(self, parameters, context, self.FOLDER_KEY))
+
+    def execute(self, parameters, context, feedback):
         from dataclasses import replace
 
         from ..core.pipeline.run import run_job
 
-        job = _job(self, parameters, context, "OUTPUT_FOLDER")
+        job = _job(self, parameters, context, self.FOLDER_KEY)
         chosen = self.parameterAsEnums(parameters, "COMPARE", context)
         if chosen:
             job = replace(job, compare=tuple(COMPARABLE[i] for i in chosen))
-        result = self.call_core(run_job, job, *self.callbacks(feedback))
+        result = run_job(job, *self.callbacks(feedback))
         feedback.pushInfo(result.report.read_text())
         return {
             "OUTPUT_DIR": str(result.output_dir),
@@ -103,7 +113,10 @@ class TrainAlgorithm(TsstfnAlgorithm):
         self.addParameter(QgsProcessingParameterFile("JOB", "Job file", fileFilter="Job files (*.json *.yaml *.yml)"))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Model file", fileFilter="TSSTFN model (*.tsstfn)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def check(self, parameters, context):
+        _job(self, parameters, context, self.FOLDER_KEY)
+
+    def execute(self, parameters, context, feedback):
         from pathlib import Path
 
         from ..core.fusion import tsstfn
@@ -112,10 +125,10 @@ class TrainAlgorithm(TsstfnAlgorithm):
 
         job = _job(self, parameters, context)
         progress, cancelled = self.callbacks(feedback)
-        prep = self.call_core(prepare, job, Path(job.output_dir) / "aligned", None, cancelled)
-        model, meta = self.call_core(tsstfn.fit, prep.fusion_inputs(), job.tsstfn_params(), progress, cancelled)
+        prep = prepare(job, Path(job.output_dir) / "aligned", None, cancelled)
+        model, meta = tsstfn.fit(prep.fusion_inputs(), job.tsstfn_params(), progress, cancelled)
         out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        self.call_core(save_model, out, model, meta)
+        save_model(out, model, meta)
         feedback.pushInfo(
             f"best validation RMSE {meta['training']['best_val_rmse']:.4f} at epoch {meta['training']['best_epoch']}"
         )
@@ -124,6 +137,7 @@ class TrainAlgorithm(TsstfnAlgorithm):
 
 class PredictAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "predict"
+    FOLDER_KEY = "OUTPUT_FOLDER"
     DISPLAY = "Predict fused NDVI"
     HELP = "Predicts the fine NDVI of a job's target dates with a saved TSSTFN model, individually or sequentially."
 
@@ -133,23 +147,32 @@ class PredictAlgorithm(TsstfnAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("FORECAST", "Forecast", options=FORECASTS, defaultValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Output folder"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def _params(self, job, parameters, context):
         from dataclasses import replace
+
+        forecast = FORECASTS[self.parameterAsEnum(parameters, "FORECAST", context)]
+        return replace(job.tsstfn_params(), model=self.parameterAsFile(parameters, "MODEL", context), forecast=forecast)
+
+    def check(self, parameters, context):
+        from ..core.fusion import tsstfn
+
+        tsstfn.load(self._params(_job(self, parameters, context, self.FOLDER_KEY), parameters, context))
+
+    def execute(self, parameters, context, feedback):
         from pathlib import Path
 
         from ..core.fusion import tsstfn
         from ..core.pipeline.run import prepare
 
-        job = _job(self, parameters, context)
-        out = Path(self.parameterAsString(parameters, "OUTPUT_FOLDER", context))
+        job = _job(self, parameters, context, self.FOLDER_KEY)
+        out = Path(job.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         progress, cancelled = self.callbacks(feedback)
-        forecast = FORECASTS[self.parameterAsEnum(parameters, "FORECAST", context)]
-        params = replace(job.tsstfn_params(), model=self.parameterAsFile(parameters, "MODEL", context), forecast=forecast)
-        model, meta = self.call_core(tsstfn.load, params)
-        prep = self.call_core(prepare, job, out / "aligned", None, cancelled)
-        fused = self.call_core(
-            tsstfn.predict, model, meta, prep.fusion_inputs(), params, lambda d: out / f"fused_ndvi_{d:%Y%m%d}.tif",
+        params = self._params(job, parameters, context)
+        model, meta = tsstfn.load(params)
+        prep = prepare(job, out / "aligned", None, cancelled)
+        fused = tsstfn.predict(
+            model, meta, prep.fusion_inputs(), params, lambda d: out / f"fused_ndvi_{d:%Y%m%d}.tif",
             None, None, progress, cancelled,
         )  # fmt: skip
         return {"OUTPUT_FOLDER": str(out), "FUSED": {d.isoformat(): str(p) for d, p in fused.items()}}

@@ -28,7 +28,16 @@ class StarfmAlgorithm(TsstfnAlgorithm):
         )
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "STARFM NDVI"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def check(self, parameters, context):
+        from ..core.fusion.starfm import check_starfm_inputs
+        from ..core.inputs.grid import Grid
+
+        fine = self.parameterAsRasterLayer(parameters, "FINE_BASE", context)
+        cbase = self.parameterAsRasterLayer(parameters, "COARSE_BASE", context).source()
+        ctarget = self.parameterAsRasterLayer(parameters, "COARSE_TARGET", context).source()
+        check_starfm_inputs([fine.source()], [cbase], ctarget, Grid.from_raster(fine.source(), fine.name()))
+
+    def execute(self, parameters, context, feedback):
         from ..core.fusion.starfm import StarfmParams, starfm_to_file
         from ..core.inputs.grid import Grid
 
@@ -36,8 +45,8 @@ class StarfmAlgorithm(TsstfnAlgorithm):
         cbase = self.parameterAsRasterLayer(parameters, "COARSE_BASE", context).source()
         ctarget = self.parameterAsRasterLayer(parameters, "COARSE_TARGET", context).source()
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        grid = self.call_core(Grid.from_raster, fine.source(), fine.name())
+        grid = Grid.from_raster(fine.source(), fine.name())
         params = StarfmParams(window_m=self.parameterAsDouble(parameters, "WINDOW_M", context))
         progress, cancelled = self.callbacks(feedback)
-        self.call_core(starfm_to_file, [fine.source()], [cbase], ctarget, grid, out, params, "STARFM NDVI", progress, cancelled)
+        starfm_to_file([fine.source()], [cbase], ctarget, grid, out, params, "STARFM NDVI", progress, cancelled)
         return {"OUTPUT": out}

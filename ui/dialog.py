@@ -350,7 +350,7 @@ class CropMapperDialog(QDialog):
     def build_job(self):
         """The validated core Job, or raise TsstfnError with a message that names the row or field."""
         from ..core.pipeline.job import job_from_dict, validate_job
-        from ..core.pipeline.run import check_samples
+        from ..core.pipeline.run import check_samples, preflight
 
         data = self.job_dict()
         if not data["output_dir"]:
@@ -376,7 +376,7 @@ class CropMapperDialog(QDialog):
             check_samples(job)
         except TsstfnError as exc:
             raise TsstfnError(f"Samples layer (tab 'Samples and outputs'): {exc}") from None
-        return job
+        return preflight(job)[0]  # the run's own first-second checks: outputs vs inputs, folder, patch, model
 
     def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
         from ..core.files import open_raster

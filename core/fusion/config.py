@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from ..options import Choice, check_device, choice
+from ..errors import InputError
+from ..options import Choice, check_device, check_range, check_types, choice
 
 
 class OutputMode(Choice):
@@ -60,11 +61,27 @@ class TrainConfig:
     amp: bool = True
 
     def __post_init__(self) -> None:
-        """Coerce and check the choice fields (``output``, ``device``, ``lstm_rows``)."""
+        """Check every field's type and range, coerce the choices (``output``, ``device``, ``lstm_rows``)."""
+        check_types(self, "train.")
         object.__setattr__(self, "output", choice(OutputMode, self.output, "train.output"))
         object.__setattr__(self, "device", check_device(self.device))
         rows = tuple(self.lstm_rows)
-        object.__setattr__(self, "lstm_rows", (rows[0], rows[1], rows[2]) if len(rows) == 3 else rows)
+        if len(rows) != 3 or not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rows):
+            raise InputError(f"Job field 'train.lstm_rows': {list(rows)} is not three positive integers (rows per LSTM step).")
+        object.__setattr__(self, "lstm_rows", (rows[0], rows[1], rows[2]))
+        for name, low in (("width", 1), ("batch_size", 1), ("patience", 1), ("max_epochs", 1), ("cl_paths", 1)):
+            check_range(getattr(self, name), f"train.{name}", low)
+        check_range(self.patch, "train.patch", 16)
+        if self.patch % 16:
+            raise InputError(
+                f"Job field 'train.patch': {self.patch} is not a multiple of 16 (the network pools four times); "
+                f"use {max(16, self.patch // 16 * 16)} or {self.patch // 16 * 16 + 16}."
+            )
+        check_range(self.overlap, "train.overlap", 0, self.patch, high_open=True)
+        check_range(self.learning_rate, "train.learning_rate", 0, low_open=True)
+        check_range(self.validation_fraction, "train.validation_fraction", 0, 1, high_open=True)
+        check_range(self.max_nan_fraction, "train.max_nan_fraction", 0, 1)
+        check_range(self.dropout, "train.dropout", 0, 1, high_open=True)
 
     def as_dict(self) -> dict:
         """The options as plain JSON values (enums as their names), as job and model files store them."""

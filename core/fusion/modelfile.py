@@ -2,13 +2,15 @@
 
 ``torch.save`` of tensors and plain data only, loaded back with ``weights_only=True`` (no code can
 run). The file records the architecture, the number of base pairs, the strategy and dates, the
-normalisation, the software version, the format version and a SHA-256 of the weights.
+normalisation, the software version, the format version and a SHA-256 of the weights and metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,19 @@ from ..files import PathLike, atomic_output
 from ..version import __version__
 from .training import build_model, resolve_device
 
+log = logging.getLogger("tsstfn")
 FORMAT = "tsstfn-crop-mapper-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the SHA-256 covers the metadata too (1: the weights only)
+#: what the metadata must hold to rebuild and use the network
+REQUIRED_META = ("n_base", "config", "normalisation", "strategy")
+REQUIRED_CONFIG = ("patch", "width", "dropout", "lstm_rows", "cl_paths", "output")
 
 
-def _state_hash(state: dict) -> str:
+def _content_hash(state: dict, meta: dict | None) -> str:
+    """SHA-256 of the weights and (format 2) of the metadata, canonically serialised."""
     h = hashlib.sha256()
+    if meta is not None:
+        h.update(json.dumps(meta, sort_keys=True, default=str).encode())
     for key in sorted(state):
         h.update(key.encode())
         h.update(state[key].detach().cpu().contiguous().numpy().tobytes())
@@ -43,7 +52,7 @@ def save_model(path: PathLike, model: Any, meta: dict) -> Path:
         "format_version": FORMAT_VERSION,
         "software_version": __version__,
         "meta": meta,
-        "sha256": _state_hash(state),
+        "sha256": _content_hash(state, meta),
         "state_dict": state,
     }
     with atomic_output(path) as tmp:
@@ -54,8 +63,13 @@ def save_model(path: PathLike, model: Any, meta: dict) -> Path:
 def load_model(path: PathLike, device: str = "auto") -> tuple[Any, dict]:
     """``(model, meta)`` from a file written by :func:`save_model`, with torch's safe loader.
 
+    The content hash covers the weights and the metadata (format 2): changed normalisation, output
+    mode, strategy or dates are refused like changed weights. Format 1 files (0.1.0) load with their
+    weights checked and a warning that their metadata is not covered.
+
     Raises:
-        ModelFileError: missing, truncated, not ours, a newer format, or weights that do not match.
+        ModelFileError: missing, truncated, not ours, a newer format, metadata without a required
+            key, or weights or metadata that do not match the hash.
     """
     import torch
 
@@ -79,12 +93,24 @@ def load_model(path: PathLike, device: str = "auto") -> tuple[Any, dict]:
             f"'{name}' was saved by TSSTFN Crop Mapper {payload.get('software_version')} in model format "
             f"{payload['format_version']}; this version reads format {FORMAT_VERSION}. Update the plugin."
         )
-    state = payload["state_dict"]
-    if _state_hash(state) != payload.get("sha256"):
+    state, meta = payload.get("state_dict"), payload.get("meta")
+    if not isinstance(state, dict) or not isinstance(meta, dict):
+        raise ModelFileError(f"'{name}' is not a model file of this version (no weights or no metadata). Re-train.")
+    version = payload.get("format_version", 1)
+    if _content_hash(state, meta if version >= 2 else None) != payload.get("sha256"):
         raise ModelFileError(
-            f"'{name}' failed its content check (the weights were altered or damaged). Re-train or copy it again."
+            f"'{name}' failed its content check (its weights or its metadata were altered or damaged). Re-train or copy it again."
         )
-    meta = payload["meta"]
+    if version < 2:
+        log.warning("%s: model format 1: its metadata is not covered by its hash; re-train to get format 2", name)
+    missing = [k for k in REQUIRED_META if k not in meta] + [
+        f"config.{k}" for k in REQUIRED_CONFIG if k not in (meta.get("config") or {})
+    ]
+    if missing or not {"mean", "std"} <= set(meta.get("normalisation") or {}):
+        raise ModelFileError(
+            f"'{name}' is not a model file of this version (its metadata lacks {', '.join(missing) or 'normalisation'}). "
+            "Re-train with this version."
+        )
     model = build_model(meta)
     try:
         model.load_state_dict(state)

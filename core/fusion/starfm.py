@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
-from ..files import PathLike, atomic_output, create_geotiff, open_raster, read_array
+from ..files import PathLike, atomic_output, check_ndvi_raster, create_geotiff, open_raster, read_array
+from ..options import check_range, check_types
 from .base import FusionOutput, FusionRequest
 
 if TYPE_CHECKING:
@@ -73,6 +74,15 @@ class StarfmParams:
     fine_uncertainty: float = 0.0036
     coarse_uncertainty: float = 0.0036
     scale_factor: float = 10000.0
+
+    def __post_init__(self) -> None:
+        """Check every field's type and range."""
+        check_types(self, "method_params.starfm.")
+        check_range(self.window_m, "method_params.starfm.window_m", 0, low_open=True)
+        check_range(self.n_classes, "method_params.starfm.n_classes", 1)
+        check_range(self.fine_uncertainty, "method_params.starfm.fine_uncertainty", 0)
+        check_range(self.coarse_uncertainty, "method_params.starfm.coarse_uncertainty", 0)
+        check_range(self.scale_factor, "method_params.starfm.scale_factor", 0, low_open=True)
 
     def offsets(self, pixel_size: float) -> tuple[int, int]:
         """Rows (and columns) of the window before and after the centre at ``pixel_size`` metres."""
@@ -259,6 +269,27 @@ def whole_image_slices(fine_base: Sequence[PathLike], params: StarfmParams, bloc
     return out
 
 
+def check_starfm_inputs(
+    fine_base: Sequence[PathLike], coarse_base: Sequence[PathLike], coarse_target: PathLike, grid: Grid
+) -> None:
+    """STARFM's input rasters are NDVI on ``grid``.
+
+    The checks :func:`starfm_to_file` runs first, for callers that validate before they start
+    (Processing's ``checkParameterValues``).
+
+    Raises:
+        InputError: a raster off the grid or not NDVI, naming it.
+    """
+    if len(fine_base) != len(coarse_base) or not fine_base:
+        raise ValueError("STARFM needs one or more base pairs, each with a fine and a coarse image")
+    from ..inputs.grid import check_on_grid
+
+    inputs = [str(p) for p in (*fine_base, *coarse_base, coarse_target)]
+    check_on_grid(inputs, grid, Path(str(fine_base[0])).name)
+    for p in inputs:
+        check_ndvi_raster(p)
+
+
 def starfm_to_file(
     fine_base: Sequence[PathLike],
     coarse_base: Sequence[PathLike],
@@ -291,8 +322,7 @@ def starfm_to_file(
     Returns:
         ``out_path``.
     """
-    if len(fine_base) != len(coarse_base) or not fine_base:
-        raise ValueError("STARFM needs one or more base pairs, each with a fine and a coarse image")
+    check_starfm_inputs(fine_base, coarse_base, coarse_target, grid)
     pixel = grid.resolution[0]
     before, after = params.offsets(pixel)
     slices = whole_image_slices(fine_base, params)

@@ -14,6 +14,7 @@ the earlier targets' dates included (``docs/strategies.md``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -147,18 +148,27 @@ def load(params: TsstfnParams) -> tuple[Any, dict]:
     """The saved model ``params.model``, checked against ``params``.
 
     Raises:
-        ModelFileError: the file is unreadable.
-        InputError: it reads another number of base pairs than the job asks for.
+        ModelFileError: the file is unreadable, altered or of another version.
+        InputError: it was trained with another number of base pairs, strategy, patch size or preset
+            than the job asks for; the message names both values.
     """
     from .modelfile import load_model
 
     assert params.model is not None
     model, meta = load_model(params.model, params.train.device)
-    if meta["n_base"] != params.n_base:
-        raise InputError(
-            f"Model '{Path(params.model).name}' reads {meta['n_base']} base pairs; the job asks for {params.n_base}. "
-            "Set n_base to match or train a new model."
-        )
+    name = Path(params.model).name
+    checks = (
+        ("n_base", "reads {} base pairs", meta["n_base"], params.n_base),
+        ("strategy", "was trained with strategy {}", meta["strategy"], str(params.strategy)),
+        ("train.patch", "was trained on {} px patches", meta["config"]["patch"], params.train.patch),
+        ("preset", "was trained with preset {}", meta.get("preset"), params.preset),
+    )
+    for field, what, model_value, job_value in checks:
+        if model_value != job_value:
+            raise InputError(
+                f"Model '{name}' {what.format(model_value)}; the job asks for {job_value}. "
+                f"Set '{field}' to {json.dumps(model_value)} or train a new model."
+            )
     return model, meta
 
 

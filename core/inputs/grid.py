@@ -141,6 +141,23 @@ class Grid:
         return self.window_grid(c0, r0, c1 - c0, r1 - r0)
 
 
+def check_on_grid(paths: list[str], grid: Grid, grid_label: str) -> None:
+    """Every raster of ``paths`` lies on ``grid`` (same size, transform and CRS): inputs that are read pixel by pixel.
+
+    Raises:
+        InputError: naming the first raster off the grid and what differs.
+    """
+    for path in paths:
+        name = Path(path).name
+        other = Grid.from_raster(path, name, allow_no_crs=not grid.has_crs)
+        other = Grid(other.crs_wkt, other.geotransform, other.width, other.height, grid.pixel_size_m)
+        if not other.same_as(grid):
+            raise InputError(
+                f"'{name}' is not on the grid of '{grid_label}' ({other.width} x {other.height} px vs {grid.width} x "
+                f"{grid.height}, or another origin or CRS). Align it onto that grid first ('Align NDVI to a fine grid')."
+            )
+
+
 def reference_grid(
     path: str,
     label: str = "",

@@ -90,11 +90,28 @@ def _nodata(source: NdviSource, band: gdal.Band) -> float | None:
     return source.nodata if source.nodata is not None else band.GetNoDataValue()
 
 
-def _mask_outside(dn: np.ndarray, valid: tuple[float, float], label: str) -> None:
-    bad = np.isfinite(dn) & ((dn < valid[0]) | (dn > valid[1]))
-    if bad.any():
-        log.warning("%s: %d pixel(s) outside the valid DN range %s were masked", label, int(bad.sum()), valid)
-        dn[bad] = np.nan
+def _mask_outside(dns: tuple[np.ndarray, ...], valid: tuple[float, float], label: str, product: str) -> None:
+    """Mask (NaN, in the first array) the pixels of ``dns`` outside the product's valid DN range, saying how many.
+
+    A few are saturated or defective pixels; most of them means the raster is not of this product.
+
+    Raises:
+        InputError: more than half the valid pixels are outside the range, naming the file.
+    """
+    finite = np.all([np.isfinite(d) for d in dns], axis=0)
+    bad = finite & np.any([(d < valid[0]) | (d > valid[1]) for d in dns], axis=0)
+    if not bad.any():
+        return
+    n_bad, n = int(bad.sum()), int(finite.sum())
+    if n >= 100 and n_bad > n / 2:
+        values = np.concatenate([d[finite] for d in dns])
+        raise InputError(
+            f"'{label}': {100 * n_bad / n:.0f} % of its pixels lie outside the valid range of product {product} "
+            f"({valid[0]:g} to {valid[1]:g}; values from {values.min():.6g} to {values.max():.6g}). Is it another "
+            "product (NDVI already, another scale or sensor)? Choose the product that matches the file."
+        )
+    log.warning("%s: %d pixel(s) outside the valid DN range %s were masked", label, n_bad, valid)
+    dns[0][bad] = np.nan
 
 
 def read_mask_invalid(source: NdviSource, ds: gdal.Dataset, window: Window | None) -> np.ndarray | None:
@@ -157,7 +174,7 @@ def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset
         band = _band(ds, source.band, source.label)
         dn = nodata_to_nan(read_window(band, window), [_nodata(source, band), product.fill])
         if product.valid_dn is not None:
-            _mask_outside(dn, product.valid_dn, source.label)
+            _mask_outside((dn,), product.valid_dn, source.label, product.name)
         if product.name == "ndvi":  # the band's own scale, unless the source says
             scale = source.scale if source.scale is not None else (band.GetScale() or 1.0)
             offset = source.add_offset if source.add_offset is not None else (band.GetOffset() or 0.0)
@@ -167,7 +184,12 @@ def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset
         ndvi = dn * scale + offset
         finite = ndvi[np.isfinite(ndvi)]
         if finite.size and (finite.min() < -1.0001 or finite.max() > 1.0001):
-            hint = " It looks like NDVI x 10000: set the scale to 0.0001." if finite.max() > 100 else ""
+            hint = (
+                " It looks like NDVI x 10000 (set the scale to 0.0001) or reflectance: if it is a red/NIR product, "
+                "choose that product instead of NDVI."
+                if finite.max() > 100
+                else ""
+            )
             raise InputError(
                 f"'{source.label}' has NDVI values from {finite.min():.4g} to {finite.max():.4g}, outside [-1, 1]."
                 f"{hint} Check the product and scale settings of this layer."
@@ -186,13 +208,7 @@ def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset
         red_dn = nodata_to_nan(read_window(red_band, window), [_nodata(source, red_band), product.fill])
         nir_dn = nodata_to_nan(read_window(nir_band, window), [_nodata(source, nir_band), product.fill])
         if product.valid_dn is not None:
-            lo, hi = product.valid_dn
-            bad = ((red_dn < lo) | (red_dn > hi) | (nir_dn < lo) | (nir_dn > hi)) & np.isfinite(red_dn) & np.isfinite(nir_dn)
-            if bad.any():
-                log.warning(
-                    "%s: %d pixel(s) outside the valid DN range %s were masked", source.label, int(bad.sum()), product.valid_dn
-                )
-                red_dn[bad] = np.nan
+            _mask_outside((red_dn, nir_dn), product.valid_dn, source.label, product.name)
         scale = source.scale if source.scale is not None else product.scale
         offset = source.add_offset if source.add_offset is not None else product.add_offset
         red = (red_dn + offset) * scale

@@ -20,8 +20,9 @@ import numpy as np
 from osgeo import gdal
 
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
-from ..errors import ModelFileError
+from ..errors import InputError, ModelFileError
 from ..files import PathLike, atomic_output, create_geotiff, read_array
+from ..options import check_range, check_types
 from ..version import __version__
 from .accuracy import Accuracy, assess
 from .samples import Samples
@@ -43,6 +44,15 @@ class ForestParams:
     min_samples_leaf: int = 20
     n_jobs: int = -1
     random_state: int = 0
+
+    def __post_init__(self) -> None:
+        """Check every field's type and range."""
+        check_types(self, "forest.")
+        check_range(self.n_estimators, "forest.n_estimators", 1)
+        check_range(self.max_depth, "forest.max_depth", 1)
+        check_range(self.min_samples_leaf, "forest.min_samples_leaf", 1)
+        if self.n_jobs == 0:
+            raise InputError("Job field 'forest.n_jobs': 0 is no number of cores; use -1 for all, or 1, 2, ...")
 
 
 def window_features(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,6 +141,20 @@ def train_forest(
     return Classifier(forest, n_dates, dict(names), feature_names(n_dates))
 
 
+def check_feature_rasters(paths: Sequence[str], grid: Grid) -> None:
+    """The rasters a forest reads are NDVI on ``grid`` (the checks :func:`train_and_assess` runs first).
+
+    Raises:
+        InputError: a raster that is not NDVI or not on the grid, naming it.
+    """
+    from ..files import check_ndvi_raster
+    from ..inputs.grid import check_on_grid
+
+    check_on_grid(list(paths), grid, Path(paths[0]).name)
+    for p in paths:
+        check_ndvi_raster(p)
+
+
 def train_and_assess(
     paths: Sequence[str],
     grid: Grid,
@@ -139,7 +163,12 @@ def train_and_assess(
     params: ForestParams,
     split_text: str = "",
 ) -> tuple[Classifier, Accuracy]:
-    """A forest on the window features of ``paths`` at the training samples, assessed on the test samples."""
+    """A forest on the window features of ``paths`` at the training samples, assessed on the test samples.
+
+    Raises:
+        InputError: a raster that is not NDVI or not on the grid of the first.
+    """
+    check_feature_rasters(paths, grid)
     train_idx, test_idx = split_indices
     feats, valid = sample_features(paths, samples, grid.width, grid.height)
     tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
@@ -164,19 +193,43 @@ def save_classifier(clf: Classifier, path: PathLike) -> Path:
     return Path(path)
 
 
+#: every type a forest file written by :func:`save_classifier` holds; loading trusts these and no other
+FOREST_TYPES = frozenset(
+    {
+        "builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "builtins.int", "builtins.float",
+        "builtins.bool", "builtins.NoneType", "numpy.ndarray", "numpy.dtype", "numpy.int64", "numpy.int32",
+        "numpy.float64", "numpy.float32", "numpy.uint8", "numpy.intp", "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier", "sklearn.tree._tree.Tree",
+    }
+)  # fmt: skip
+
+
 def load_classifier(path: PathLike, n_dates: int | None = None) -> Classifier:
-    """Load a forest saved by :func:`save_classifier`; only scikit-learn and numpy types are trusted."""
+    """Load a forest saved by :func:`save_classifier`, trusting only the exact types such a file holds.
+
+    The file is inspected before anything in it is loaded: a type outside :data:`FOREST_TYPES`
+    (a function, a memory-mapped file, ...) refuses the file, naming the type, with no side effect.
+
+    Raises:
+        ModelFileError: unreadable, not a forest of this plugin, a foreign type, or another number of dates.
+    """
     import skops.io as sio
 
     name = Path(path).name
     try:
         untrusted = sio.get_untrusted_types(file=path)
-        allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy."))]
-        if len(allowed) != len(untrusted):
-            raise ModelFileError(f"'{name}' holds types this plugin does not load: {sorted(set(untrusted) - set(allowed))}.")
-        payload = sio.load(path, trusted=allowed)
-    except ModelFileError:
-        raise
+    except Exception as exc:
+        raise ModelFileError(
+            f"'{name}' is not a readable classifier file ({type(exc).__name__}). Re-train or copy it again."
+        ) from None
+    foreign = sorted(set(untrusted) - FOREST_TYPES)
+    if foreign:
+        raise ModelFileError(
+            f"'{name}' holds {', '.join(foreign)}, which a forest saved by TSSTFN Crop Mapper never holds; it was not "
+            "loaded (such types can run code or write files). Use a classifier file this plugin saved."
+        )
+    try:
+        payload = sio.load(path, trusted=list(untrusted))
     except Exception as exc:
         raise ModelFileError(
             f"'{name}' is not a readable classifier file ({type(exc).__name__}). Re-train or copy it again."

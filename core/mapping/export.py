@@ -12,8 +12,23 @@ from pathlib import Path
 
 from osgeo import gdal, ogr, osr
 
-from ..files import PathLike, atomic_output
+from ..errors import InputError
+from ..files import PathLike, atomic_output, open_raster
 from ..formats import WORKING_RASTER, OutputFormat, format_for_path, get_format
+
+
+def check_class_raster(path: PathLike) -> None:
+    """``path`` is a raster of integer class codes (what :func:`polygonize` checks first).
+
+    Raises:
+        InputError: unreadable, or a floating-point raster (NDVI given where a crop map is expected), naming it.
+    """
+    src = open_raster(path)
+    if src.GetRasterBand(1).DataType in (gdal.GDT_Float32, gdal.GDT_Float64, gdal.GDT_CFloat32, gdal.GDT_CFloat64):
+        raise InputError(
+            f"'{Path(str(path)).name}' is a floating-point raster; polygons are made from a class raster "
+            "(integer class codes), such as the crop map."
+        )
 
 
 def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str] | None = None, mmu_ha: float = 0.0) -> Path:
@@ -27,7 +42,8 @@ def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str]
     """
     out_path = Path(out_path)
     fmt = format_for_path(out_path, "vector")
-    src = gdal.Open(str(class_raster))
+    check_class_raster(class_raster)
+    src = open_raster(class_raster)
     if not names:
         from .classify import class_names_of
 

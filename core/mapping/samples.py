@@ -61,9 +61,15 @@ def read_samples(
     name = Path(path).name
     if not Path(path).exists():
         raise InputError(f"Samples '{name}' not found at '{path}'.")
-    ds = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_RASTER)
+    try:
+        ds = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_RASTER)
+    except RuntimeError:
+        ds = None
     if ds is None:
-        raise InputError(f"'{name}' is neither a vector nor a raster file.")
+        raise InputError(
+            f"Samples '{name}' are neither a vector file (points or polygons) nor a raster GDAL can read; "
+            "choose a GeoPackage, Shapefile or a label raster."
+        )
     if ds.GetLayerCount() == 0 and ds.RasterCount:
         return _samples_from_raster(path, grid, classes, min_per_class)
     lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
@@ -83,7 +89,7 @@ def read_samples(
             "give a label raster on the same pixel grid (class codes, 0 for none) instead."
         )
     srs = lyr.GetSpatialRef()
-    if srs is None:
+    if srs is None or (srs.GetName() or "").startswith("Undefined"):  # GeoPackage: srs_id 0 / -1, "Undefined ... SRS"
         raise InputError(f"Samples '{name}' have no CRS; assign one in QGIS before using them.")
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     ct = osr.CoordinateTransformation(srs, grid.srs)
@@ -95,8 +101,18 @@ def read_samples(
         value = feat.GetField(class_field)
         if value is None:
             continue
-        geom = feat.GetGeometryRef().Clone()
-        geom.Transform(ct)
+        geom = feat.GetGeometryRef()
+        if geom is None or geom.IsEmpty():
+            continue
+        geom = geom.Clone()
+        try:
+            geom.Transform(ct)
+        except RuntimeError:  # not transformable into the grid's CRS: far outside it
+            outside += 1
+            continue
+        if not np.all(np.isfinite(geom.GetEnvelope())):
+            outside += 1
+            continue
         group = feat.GetField(group_field) if group_field else feat.GetFID()
         if geom.GetGeometryType() in (ogr.wkbPoint, ogr.wkbPoint25D):
             c = int(np.floor((geom.GetX() - gt[0]) / gt[1]))
@@ -168,10 +184,18 @@ def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.
 
 
 def _samples_from_raster(path: str, grid: Grid, classes: dict[int, str] | None, min_per_class: int) -> Samples:
+    from ..inputs.grid import Grid as GridType
+
     ds = gdal.Open(str(path))
-    if (ds.RasterXSize, ds.RasterYSize) != (grid.width, grid.height):
+    labels = GridType.from_dataset(ds, Path(path).name, allow_no_crs=not grid.has_crs)
+    on_grid = GridType(labels.crs_wkt, labels.geotransform, labels.width, labels.height, grid.pixel_size_m)
+    if not on_grid.same_as(grid):
+        x0, y0 = labels.geotransform[0], labels.geotransform[3]
         raise InputError(
-            f"Label raster '{Path(path).name}' is not on the Sentinel-2 grid ({grid.width} x {grid.height}); warp it first."
+            f"Label raster '{Path(path).name}' is not on the study grid: it is {labels.width} x {labels.height} px from "
+            f"({x0:.0f}, {y0:.0f}), the grid {grid.width} x {grid.height} px from ({grid.geotransform[0]:.0f}, "
+            f"{grid.geotransform[3]:.0f}){'' if on_grid.has_crs == grid.has_crs else ' (one has a CRS, the other not)'}. "
+            "Warp it onto the grid first (Raster > Projections > Warp, or gdalwarp with the grid's extent and size)."
         )
     lab = ds.GetRasterBand(1).ReadAsArray()
     rows, cols = np.nonzero(lab > 0)
@@ -184,7 +208,13 @@ def _samples_from_raster(path: str, grid: Grid, classes: dict[int, str] | None, 
 
 
 def check_class_counts(samples: Samples, min_per_class: int, name: str) -> None:
-    """Raise :class:`~..errors.InputError` naming a class with fewer than ``min_per_class`` samples."""
+    """Raise :class:`~..errors.InputError` for fewer than two classes, or a class with fewer than ``min_per_class`` samples."""
+    present = sorted({samples.names.get(int(c), str(c)) for c in np.unique(samples.codes)})
+    if len(present) < 2:
+        raise InputError(
+            f"Samples '{name}' hold one class ({', '.join(present) or 'none'}) inside the study area; a crop map needs "
+            "samples of at least two classes."
+        )
     for code, cname in samples.names.items():
         n = int((samples.codes == code).sum())
         if n < min_per_class:

@@ -47,7 +47,7 @@ from ..fusion.methods import get_method
 from ..fusion.strategies import Strategy
 from ..fusion.tsstfn import TsstfnParams
 from ..inputs.dates import parse_date
-from ..options import choice, options_from_mapping
+from ..options import check_range, check_types, choice, options_from_mapping
 from .pairs import PairSpec, canonical, dated, parse_pairs
 from .presets import PRESETS
 
@@ -76,7 +76,10 @@ class BenchmarkSpec:
     name: str = "benchmark"
 
     def __post_init__(self) -> None:
-        """Check the strategy and the methods."""
+        """Check types, ranges, the strategy and the methods."""
+        check_types(self)
+        check_range(self.n_base, "n_base", 1)
+        check_range(self.pixel_size_m, "pixel_size_m", 0, low_open=True)
         object.__setattr__(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         for name in self.methods:
             get_method(name, "methods")
@@ -113,17 +116,13 @@ def benchmark_from_dict(data: object, base_dir: PathLike = ".") -> BenchmarkSpec
             raise InputError("Dataset field 'train' must be a mapping of training options.")
         train.update(data["train"])
     kw["train"] = options_from_mapping(TrainConfig, train, "train")
-    for key in ("assume_aligned", "strategy", "name", "method_params"):
+    for key in ("assume_aligned", "strategy", "name", "method_params", "n_base", "pixel_size_m"):
         if key in data:
             kw[key] = data[key]
     if "methods" in data:
+        if not isinstance(data["methods"], list):
+            raise InputError("Dataset field 'methods' must be a list of fusion method names.")
         kw["methods"] = tuple(data["methods"])
-    for key, typ in (("n_base", int), ("pixel_size_m", float)):
-        if key in data:
-            try:
-                kw[key] = typ(data[key])
-            except (TypeError, ValueError):
-                raise InputError(f"Dataset field '{key}': '{data[key]}' is not a number.") from None
     spec = BenchmarkSpec(**kw)
     params = {}
     for name, values in spec.method_params.items():

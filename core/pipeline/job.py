@@ -36,7 +36,7 @@ from ..inputs.dates import parse_date
 from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
 from ..mapping.samples import Split
-from ..options import choice, options_from_mapping
+from ..options import check_range, check_types, choice, options_from_mapping
 from .pairs import PairSpec, canonical, dated, pair_to_plain, parse_pairs, resolve_path, source_files
 from .presets import PRESETS, apply_preset
 
@@ -115,7 +115,17 @@ class Job:
     pixel_size_m: float | None = None
 
     def __post_init__(self) -> None:
-        """Coerce and check the choices: split, strategy, forecast, products, methods and formats."""
+        """Check types and ranges; coerce and check the choices: split, strategy, forecast, products, methods, formats."""
+        check_types(self)
+        check_range(self.n_base, "n_base", 1)
+        check_range(self.test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
+        check_range(self.mmu_ha, "mmu_ha", 0)
+        check_range(self.pixel_size_m, "pixel_size_m", 0, low_open=True)
+        check_name(self.name)
+        if self.aoi is not None and (len(self.aoi) != 4 or self.aoi[0] >= self.aoi[2] or self.aoi[1] >= self.aoi[3]):
+            raise InputError(
+                f"Job field 'aoi': {list(self.aoi)} is not [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax."
+            )
         set_ = object.__setattr__
         set_(self, "split", choice(Split, self.split, "split"))
         set_(self, "strategy", choice(Strategy, self.strategy, "strategy"))
@@ -162,6 +172,20 @@ class Job:
 # Parsing -----------------------------------------------------------------------------------
 
 
+def check_name(name: object) -> str:
+    """A run's name: a file-name stem (the model file and the layer group are named after it).
+
+    Raises:
+        InputError: a path, a separator, ``..`` or an empty name.
+    """
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(c in name for c in '/\\:*?"<>|'):
+        raise InputError(
+            f"Job field 'name': '{name}' is not a plain name; use letters, digits, '-' or '_' "
+            "(no folder separators or '..': the model file is named after it, inside the output folder)."
+        )
+    return name
+
+
 def _reference_target(value: object) -> dt.date | MonthDay:
     """A date (``2020-08-31``) or a day without the year (``--08-31`` or ``08-31``)."""
     text = str(value).strip()
@@ -178,13 +202,6 @@ def _reference_target(value: object) -> dt.date | MonthDay:
         return parse_date(text, "reference_target")
     except InputError:
         raise InputError(f"Job field 'reference_target': '{value}' is not a date (YYYY-MM-DD) or a day (--MM-DD).") from None
-
-
-def _number(data: dict, key: str, typ: type) -> Any:
-    try:
-        return typ(data[key])
-    except (TypeError, ValueError):
-        raise InputError(f"Job field '{key}': '{data[key]}' is not a number.") from None
 
 
 def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
@@ -226,9 +243,14 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
     if "forest" in data:
         kw["forest"] = options_from_mapping(ForestParams, data["forest"], "forest")
     if data.get("aoi") is not None:
-        if not isinstance(data["aoi"], list) or len(data["aoi"]) != 4:
-            raise InputError("Job field 'aoi' must be [xmin, ymin, xmax, ymax] in the fine grid's CRS.")
-        kw["aoi"] = tuple(float(v) for v in data["aoi"])
+        aoi = data["aoi"]
+        if (
+            not isinstance(aoi, list)
+            or len(aoi) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in aoi)
+        ):
+            raise InputError("Job field 'aoi' must be [xmin, ymin, xmax, ymax] (four numbers) in the fine grid's CRS.")
+        kw["aoi"] = tuple(float(v) for v in aoi)
     for key in ("formats", "compare"):
         if key in data:
             if not isinstance(data[key], list):
@@ -236,9 +258,6 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
             kw[key] = tuple(data[key])
     if "method_params" in data and not isinstance(data["method_params"], dict):
         raise InputError("Job field 'method_params' must map method names to their parameters.")
-    for key, typ in (("n_base", int), ("test_fraction", float), ("mmu_ha", float), ("pixel_size_m", float)):
-        if key in data:
-            kw[key] = _number(data, key, typ)
     return Job(**kw)
 
 

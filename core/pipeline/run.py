@@ -19,7 +19,7 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
 from ..errors import InputError
-from ..files import read_array, write_array
+from ..files import check_writable, read_array, write_array
 from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
 from ..fusion.stacks import AlignedPair
@@ -27,7 +27,7 @@ from ..inputs.grid import Grid, reference_grid
 from ..mapping.accuracy import Accuracy
 from ..mapping.classify import Classifier
 from ..mapping.samples import Samples, Split
-from .job import Job, input_paths, validate_job
+from .job import Job, input_paths, job_to_dict, validate_job
 from .pairs import DatedPair, dated
 
 
@@ -184,12 +184,61 @@ def score_methods(prep: Prepared, predictions: dict[str, dict[dt.date, Path]]) -
     return scores
 
 
-def _check_outputs_are_not_inputs(job: Job) -> None:
+def check_outputs_are_not_inputs(job: Job) -> None:
+    """No input of the job (rasters, masks, samples, model) lies in its output folder, where outputs could replace it.
+
+    Raises:
+        InputError: naming the input and the folder.
+    """
     out = Path(job.output_dir).resolve()
     for f in input_paths(job):
         resolved = Path(f).resolve()
         if out == resolved or out in resolved.parents:
-            raise InputError(f"The output folder '{job.output_dir}' holds the input '{f}'; choose another output folder.")
+            raise InputError(
+                f"The input '{f}' lies in the output folder '{job.output_dir}', where the run's outputs could replace it; "
+                "choose another output folder or move the input."
+            )
+
+
+def run_outputs(folder: Path, name: str) -> list[Path]:
+    """Every file a run wrote in ``folder`` (for the manifest's hashes)."""
+    from .outputs import MANIFEST, output_patterns
+
+    files: set[Path] = set()
+    for pattern in output_patterns(name):
+        for p in folder.glob(pattern):
+            files |= {q for q in p.rglob("*") if q.is_file()} if p.is_dir() else {p}
+    return sorted(f for f in files if f.name != MANIFEST)
+
+
+def preflight(job: Job) -> tuple[Job, Samples | None]:
+    """Every check that needs no pixel, in the first second of a run: what :func:`run_job` does first.
+
+    The job's dates and pairs; no input inside the output folder; the folder writable; the scene
+    (one raster header) at least one training patch wide; a given model file readable and fitting
+    the job; the samples readable, on the study area, with two classes or more.
+
+    Returns:
+        The validated job and its samples (None without samples).
+
+    Raises:
+        TsstfnError: the first problem, in one sentence naming the field or file.
+    """
+    job = validate_job(job)
+    check_outputs_are_not_inputs(job)
+    check_writable(job.output_dir)
+    grid = study_grid(job)
+    if job.model:
+        from ..fusion import tsstfn
+
+        tsstfn.load(job.tsstfn_params())
+    elif min(grid.width, grid.height) < job.train.patch:
+        raise InputError(
+            f"Job field 'train.patch': {job.train.patch} px is larger than the scene ({grid.width} x {grid.height} px); "
+            f"use a patch of at most {min(grid.width, grid.height) // 16 * 16} px."
+        )
+    samples = check_samples(job) if job.samples else None  # fail before hours of training, not after
+    return job, samples
 
 
 def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn = never_cancelled) -> JobResult:
@@ -208,21 +257,35 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
         CancelledError: the user cancelled; finished outputs stay complete, none is half-written.
     """
     from ..deps import check_dependencies
-    from ..mapping import accuracy as acc_mod
-    from ..mapping import classify
-    from ..mapping.export import export_crop_map
-    from ..mapping.samples import split as split_samples
+    from .outputs import OutputFolder
     from .report import write_run_report
 
     check_dependencies()
     t0 = time.perf_counter()
-    job = validate_job(job)
-    _check_outputs_are_not_inputs(job)
+    job, samples = preflight(job)
     out = Path(job.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = OutputFolder(out, job_to_dict(job), job.name, input_paths(job)).claim()
+    try:
+        result = _run(job, out, samples, progress, is_cancelled)
+    except BaseException:
+        folder.release(complete=False)
+        raise
+    result.seconds = time.perf_counter() - t0
+    result.report = write_run_report(job, result)
+    folder.release(complete=True, outputs=run_outputs(out, job.name))
+    if progress:
+        progress(1.0, "done")
+    return result
+
+
+def _run(job: Job, out: Path, samples: Samples | None, progress: ProgressFn | None, is_cancelled: CancelFn) -> JobResult:
+    from ..mapping import accuracy as acc_mod
+    from ..mapping import classify
+    from ..mapping.export import export_crop_map
+    from ..mapping.samples import split as split_samples
+
     steps = Steps(progress, {"align": 2, "fuse": 9, "compare": 1, "classify": 2, "export": 1})
     result = JobResult(out)
-    samples = check_samples(job) if job.samples else None  # fail before hours of training, not after
 
     prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled)
     inputs = prep.fusion_inputs()
@@ -282,8 +345,4 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
             for p in (result.crop_map, result.crop_map_early):
                 os.unlink(p)
             result.crop_map = result.crop_map_early = None
-    result.seconds = time.perf_counter() - t0
-    result.report = write_run_report(job, result)
-    if progress:
-        progress(1.0, "done")
     return result

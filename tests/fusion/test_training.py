@@ -160,3 +160,27 @@ def test_a_scene_of_one_block_trains_without_validation():
 
     train, val = spatial_split([(0, 0, 32, 32)], 0.1, 32, seed=0)
     assert list(train) == [0] and len(val) == 0
+
+
+def test_the_model_files_hash_covers_its_metadata_and_old_files_still_load(trained, tmp_path):
+    import io
+
+    import torch
+
+    from tsstfn_crop_mapper.core.fusion import modelfile
+
+    _, result = trained
+    path = save_model(tmp_path / "m.tsstfn", result.model, result.meta)
+    payload = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+    for key, value in (("normalisation", {"mean": 0.9, "std": 0.1}), ("strategy", "STR_E")):
+        altered = {**payload, "meta": {**payload["meta"], key: value}}
+        torch.save(altered, tmp_path / "altered.tsstfn")
+        with pytest.raises(ModelFileError, match="failed its content check \\(its weights or its metadata"):
+            load_model(tmp_path / "altered.tsstfn")
+    legacy = {**payload, "format_version": 1, "sha256": modelfile._content_hash(payload["state_dict"], None)}
+    torch.save(legacy, tmp_path / "v1.tsstfn")
+    assert load_model(tmp_path / "v1.tsstfn")[1]["n_base"] == result.meta["n_base"]  # 0.1.0 files: weights checked
+    meta = {k: v for k, v in payload["meta"].items() if k != "normalisation"}
+    torch.save({**payload, "meta": meta, "sha256": modelfile._content_hash(payload["state_dict"], meta)}, tmp_path / "old.tsstfn")
+    with pytest.raises(ModelFileError, match="not a model file of this version \\(its metadata lacks normalisation\\)"):
+        load_model(tmp_path / "old.tsstfn")

@@ -75,9 +75,19 @@ def test_samples_from_points_and_polygons(tmp_path):
     f.SetGeometry(ogr.CreateGeometryFromWkt("POLYGON ((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"))
     lyr.CreateFeature(f)
     ds = None
+    with pytest.raises(InputError, match="'poly.gpkg' hold one class \\(corn\\) inside the study area; .* at least two"):
+        samples_mod.read_samples(str(tmp_path / "poly.gpkg"), "crop", grid, min_per_class=1)
+    ds = ogr.Open(str(tmp_path / "poly.gpkg"), 1)
+    lyr = ds.GetLayer(0)
+    f = ogr.Feature(lyr.GetLayerDefn())
+    f.SetField("crop", 1)
+    f.SetGeometry(ogr.CreateGeometryFromWkt("POINT ({} {})".format(*ct.TransformPoint(640005, 5149995)[:2])).Buffer(1e-6))
+    lyr.CreateFeature(f)
+    ds = None
     s = samples_mod.read_samples(str(tmp_path / "poly.gpkg"), "crop", grid, min_per_class=1)
-    assert len(s.rows) == 12 and set(s.codes) == {2} and s.names == {2: "corn"}
-    assert set(zip(s.rows, s.cols)) == {(r, c) for r in range(5, 8) for c in range(5, 9)}
+    corn = s.codes == 2
+    assert corn.sum() == 12 and s.names == {1: "soybean", 2: "corn"}
+    assert set(zip(s.rows[corn], s.cols[corn])) == {(r, c) for r in range(5, 8) for c in range(5, 9)}
 
 
 def test_sample_errors(tmp_path):
@@ -156,3 +166,27 @@ def test_metrics_equal_scikit_learn_and_reports(tmp_path):
     text = paths["markdown"].read_text()
     assert "Cohen's kappa" in text and "Split: random 7:3" in text and "| soybean |" in text
     assert paths["confusion_csv"].read_text().splitlines()[0] == "reference \\ predicted,soybean,corn,other"
+
+
+@pytest.mark.parametrize("kind", ["runs code", "writes a file"])
+def test_a_crafted_classifier_file_is_refused_before_anything_loads(tmp_path, kind):
+    """Types outside the exact allow-list of a saved forest refuse the file, naming the type, with no side effect."""
+    import functools
+
+    import skops.io as sio
+    from numpy.testing._private.utils import runstring
+
+    marker = tmp_path / "marker.txt"
+    if kind == "runs code":  # would write the marker when called: the old prefix rule ('numpy.') trusted it
+        evil = functools.partial(runstring, f"open({str(marker)!r}, 'w').write('owned')", {})
+        bad_type = "numpy.testing._private.utils.runstring"
+    else:  # numpy.memmap opens (and can overwrite) a file named in the payload
+        evil = np.memmap
+        bad_type = "numpy.memmap"
+    path = tmp_path / "forest.skops"
+    sio.dump({"format": "tsstfn-crop-mapper-forest", "forest": evil, "n_dates": 2, "names": {"1": "a"}, "layout": []}, path)
+    assert bad_type in sio.get_untrusted_types(file=path) and bad_type.startswith("numpy.")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(ModelFileError, match=f"holds .*{bad_type.replace('.', '[.]')}.*never holds; it was not loaded"):
+        classify.load_classifier(path)
+    assert not marker.exists() and sorted(p.name for p in tmp_path.iterdir()) == before

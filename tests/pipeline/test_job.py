@@ -34,7 +34,28 @@ def _job_dict(scene, out):
         ({"strategy": "STR_Z"}, "'strategy': 'STR_Z' is not one of STR_A"),
         ({"train": {"widht": 8}}, "'train' has unknown key\\(s\\) \\['widht'\\]"),
         ({"colour": 1}, "Unknown job field\\(s\\) \\['colour'\\]"),
-        ({"n_base": "seven"}, "'n_base': 'seven' is not a number"),
+        ({"n_base": "seven"}, "'n_base': 'seven' is not an integer"),
+        ({"n_base": 6.9}, "'n_base': 6.9 is not an integer"),
+        ({"n_base": 0}, "'n_base': 0 is out of range; it must be >= 1"),
+        ({"test_fraction": "0.3"}, "'test_fraction': '0.3' is not a number"),
+        ({"test_fraction": 1.0}, "'test_fraction': 1.0 is out of range; it must be > 0 and < 1"),
+        ({"save_model": "false"}, "'save_model': 'false' is not true or false"),
+        ({"mmu_ha": -1}, "'mmu_ha': -1 is out of range"),
+        ({"name": "../x"}, "'name': '../x' is not a plain name"),
+        ({"aoi": [1, 2, "3", 4]}, "'aoi' must be \\[xmin, ymin, xmax, ymax\\] \\(four numbers\\)"),
+        ({"aoi": [5, 2, 3, 4]}, "with xmin < xmax"),
+        ({"train": {"max_epochs": 0}}, "'train.max_epochs': 0 is out of range; it must be >= 1"),
+        ({"train": {"width": 2.5}}, "'train.width': 2.5 is not an integer"),
+        ({"train": {"patch": 40}}, "'train.patch': 40 is not a multiple of 16 \\(.*\\); use 32 or 48"),
+        ({"train": {"batch_size": True}}, "'train.batch_size': True is not an integer"),
+        ({"train": {"learning_rate": 0}}, "'train.learning_rate': 0 is out of range; it must be > 0"),
+        ({"train": {"validation_fraction": 1}}, "'train.validation_fraction': 1 is out of range"),
+        ({"train": {"lstm_rows": [4, 2]}}, "'train.lstm_rows': \\[4, 2\\] is not three positive integers"),
+        ({"train": {"cl_paths": 0}}, "'train.cl_paths': 0 is out of range"),
+        ({"train": {"amp": "yes"}}, "'train.amp': 'yes' is not true or false"),
+        ({"forest": {"n_estimators": 0}}, "'forest.n_estimators': 0 is out of range"),
+        ({"forest": {"max_depth": "deep"}}, "'forest.max_depth': 'deep' is not an integer or null"),
+        ({"method_params": {"starfm": {"window_m": -5}}}, "'method_params.starfm.window_m': -5 is out of range"),
         ({"forecast": "both"}, "'forecast': 'both' is not one of individual, sequential"),
         ({"split": "spatial"}, "'split': 'spatial' is not one of random, field"),
         ({"train": {"output": "residual"}}, "'train.output': 'residual' is not one of modis_residual, direct"),
@@ -148,8 +169,14 @@ def test_run_job_with_loaded_model_and_mismatch(run_result, tmp_path):
     job, result = run_result
     again = run_job(replace(job, output_dir=str(tmp_path / "again"), model=str(result.model), samples=None, compare=()))
     assert set(again.fused) == set(result.fused) and again.crop_map is None
-    with pytest.raises(InputError, match="reads 5 base pairs; the job asks for 7"):
+    with pytest.raises(InputError, match="reads 5 base pairs; the job asks for 7. Set 'n_base' to 5"):
         run_job(replace(job, output_dir=str(tmp_path / "bad"), model=str(result.model), n_base=7))
+    with pytest.raises(InputError, match="was trained with strategy STR_B; the job asks for STR_C. Set 'strategy'"):
+        run_job(replace(job, output_dir=str(tmp_path / "bad"), model=str(result.model), strategy="STR_C"))
+    with pytest.raises(InputError, match="was trained on 32 px patches; the job asks for 64"):
+        run_job(replace(job, output_dir=str(tmp_path / "bad"), model=str(result.model), train=replace(TINY, patch=64)))
+    with pytest.raises(InputError, match="was trained with preset None; the job asks for paper"):
+        run_job(replace(job, output_dir=str(tmp_path / "bad"), model=str(result.model), preset="paper"))
 
 
 def test_cancel_leaves_no_half_written_output(scene, tmp_path):

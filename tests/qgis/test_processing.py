@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -120,6 +121,43 @@ def test_bad_input_is_a_processing_error_not_a_traceback(processing, tmp_path):
         processing.run("tsstfn:runjob", {"JOB": str(tmp_path / "job.json")})
 
 
+def test_wrong_layers_are_refused_before_any_work(processing, scene, tmp_path):
+    """checkParameterValues runs core's checks: one sentence naming the layer, no output written."""
+    from qgis.core import QgsProcessingException
+
+    root = Path(scene["root"])
+    s2 = str(root / scene["prediction"][-1]["sentinel2"])  # red/NIR reflectance, on the fine grid
+    modis = str(root / scene["prediction"][-1]["modis"])  # 250 m, not on the fine grid
+    processing.run("tsstfn:align", {"INPUT": s2, "PRODUCT": 2, "REFERENCE": s2, "OUTPUT": str(tmp_path / "s0.tif")})
+    processing.run("tsstfn:align", {"INPUT": modis, "PRODUCT": 1, "REFERENCE": s2, "OUTPUT": str(tmp_path / "m0.tif")})
+
+    def starfm(fine, coarse):
+        params = {"FINE_BASE": fine, "COARSE_BASE": coarse, "COARSE_TARGET": str(tmp_path / "m0.tif")}
+        return processing.run("tsstfn:starfm", {**params, "OUTPUT": str(tmp_path / "sf.tif")})
+
+    with pytest.raises(QgsProcessingException, match=r"holds values from .* not NDVI in \[-1, 1\]: is it a red/NIR"):
+        starfm(s2, str(tmp_path / "m0.tif"))  # reflectance given as NDVI
+    with pytest.raises(QgsProcessingException, match=r"is not on the grid of 's0.tif'.*Align it onto that grid first"):
+        starfm(str(tmp_path / "s0.tif"), modis)  # the coarse image not aligned
+    assert not (tmp_path / "sf.tif").exists()
+    with pytest.raises(QgsProcessingException, match="is a floating-point raster; polygons are made from a class raster"):
+        processing.run("tsstfn:exportpolygons", {"INPUT": str(tmp_path / "s0.tif"), "OUTPUT": str(tmp_path / "p.gpkg")})
+    with pytest.raises(QgsProcessingException, match=r"is not on the grid of 's0.tif'"):
+        processing.run(
+            "tsstfn:classify",
+            {"INPUTS": [str(tmp_path / "s0.tif"), modis], "SAMPLES": str(root / scene["samples"]), "CLASS_FIELD": "crop",
+             "OUTPUT": str(tmp_path / "c.tif"), "REPORT": str(tmp_path / "rep")},
+        )  # fmt: skip
+    assert not (tmp_path / "c.tif").exists() and not (tmp_path / "rep").exists()
+    job = save_job(scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[]), tmp_path / "job.json")
+    (tmp_path / "bad.tsstfn").write_bytes(b"PK\x03\x04 not really a model")
+    with pytest.raises(QgsProcessingException, match="'bad.tsstfn'"):
+        processing.run(
+            "tsstfn:predict", {"JOB": str(job), "MODEL": str(tmp_path / "bad.tsstfn"), "OUTPUT_FOLDER": str(tmp_path / "pred")}
+        )
+    assert not (tmp_path / "pred").exists()  # refused in checkParameterValues, before the folder was made
+
+
 def test_train_predict_and_runjob(processing, scene, tmp_path):
     job = scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[])
     path = save_job(job, tmp_path / "job.json")
@@ -168,6 +206,10 @@ def test_qgis_process_runs_the_algorithms(scene, tmp_path):
         return subprocess.run(["qgis_process.bin", *args], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
 
     assert qp("plugins", "enable", "tsstfn_crop_mapper").returncode == 0
+    (tmp_path / "bad.json").write_text(json.dumps({"output_dir": str(tmp_path / "o"), "reference": [], "targets": []}))
+    r = qp("run", "tsstfn:runjob", "--", f"JOB={tmp_path / 'bad.json'}")
+    assert r.returncode != 0 and "Job field 'prediction' is missing" in r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr and not (tmp_path / "o").exists()
     root = Path(scene["root"])
     s2 = str(root / scene["prediction"][-1]["sentinel2"])
     r = qp(
@@ -181,6 +223,20 @@ def test_qgis_process_runs_the_algorithms(scene, tmp_path):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert gdal.Open(str(tmp_path / "m.tif")).RasterXSize == 96
+    # user errors: exit status non-zero, the core's sentence, no traceback, the inputs unchanged
+    before = {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in (s2, str(tmp_path / "m.tif"))}
+    bad = [
+        (["tsstfn:starfm", f"FINE_BASE={s2}", f"COARSE_BASE={tmp_path / 'm.tif'}", f"COARSE_TARGET={tmp_path / 'm.tif'}",
+          f"OUTPUT={tmp_path / 'sf.tif'}"], "not NDVI in [-1, 1]: is it a red/NIR product"),
+        (["tsstfn:exportpolygons", f"INPUT={tmp_path / 'm.tif'}", f"OUTPUT={tmp_path / 'p.gpkg'}"],
+         "'m.tif' is a floating-point raster; polygons are made from a class raster"),
+    ]  # fmt: skip
+    for (alg, *params), message in bad:
+        r = qp("run", alg, "--", *params)
+        assert r.returncode != 0 and message in r.stdout + r.stderr, r.stdout + r.stderr
+        assert "Traceback" not in r.stdout + r.stderr
+    assert before == {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in before}
+    assert not (tmp_path / "sf.tif").exists() and not (tmp_path / "p.gpkg").exists()
     job = scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[])
     path = save_job(job, tmp_path / "job.json")
     r = qp("run", "tsstfn:runjob", "--", f"JOB={path}")

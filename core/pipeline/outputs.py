@@ -1,0 +1,182 @@
+"""The output folder of a run: one run at a time, never a mixture of two runs, a manifest of what was made.
+
+:class:`OutputFolder` claims a folder for a run:
+
+* a folder another live run is writing into is refused;
+* hidden ``.part`` files left by a stopped run (killed, power cut) are removed;
+* outputs of a *different* run (another job, changed input files, or a run whose manifest is missing) are moved aside
+  into ``previous_runs/<time>/``, saying so, so that new and old outputs never mix;
+* ``run_manifest.json`` records the job, its inputs (size, modification time), its status
+  (``running``, ``stopped``, ``complete``) and, once complete, the SHA-256 of every output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..files import write_text
+from ..formats import OUTPUT_FORMATS
+from ..fusion.methods import METHODS
+from ..version import __version__
+
+log = logging.getLogger("tsstfn")
+MANIFEST = "run_manifest.json"
+_ACTIVE: set[str] = set()  # output folders this process is writing into
+
+
+def output_patterns(name: str) -> list[str]:
+    """Glob patterns of everything a run writes into its folder (from the registries, so new methods are covered)."""
+    patterns = [f"{m.prefix}_*.tif" for m in METHODS.values()]
+    patterns += [f"crop_map{f.suffix}" for f in OUTPUT_FORMATS.values()] + ["crop_map.*"]
+    patterns += ["crop_map_early*", "crop_map_fused*", "crop_probabilities.tif*", "difference_*.tif", "forest_*.skops"]
+    patterns += [f"{name}.tsstfn", "aligned", "report", MANIFEST]
+    return patterns
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours
+        return True
+    return True
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def remove_partial_files(folder: Path) -> list[Path]:
+    """Remove the hidden ``.part`` files and folders a stopped run left (atomic writes that never finished)."""
+    removed = []
+    for p in sorted(folder.rglob(".*.part*"), key=lambda q: len(q.parts), reverse=True):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    if removed:
+        log.warning("removed %d half-written file(s) a stopped run left in %s", len(removed), folder)
+    return removed
+
+
+class OutputFolder:
+    """A run's claim on its output folder (see the module docstring).
+
+    Args:
+        folder: the output folder.
+        job: the job as plain data (``job_to_dict``), compared with the previous run's.
+        name: the run's name (its model file is ``<name>.tsstfn``).
+        inputs: every file the job reads, recorded in the manifest.
+    """
+
+    def __init__(self, folder: Path, job: dict, name: str, inputs: list[str]) -> None:
+        """Claim ``folder``; nothing is touched until :meth:`claim`."""
+        self.folder, self.job, self.name, self.inputs = Path(folder), job, name, inputs
+        self.moved_to: Path | None = None
+        self.removed: list[Path] = []
+
+    @property
+    def manifest_path(self) -> Path:
+        """``<folder>/run_manifest.json``."""
+        return self.folder / MANIFEST
+
+    def previous(self) -> dict | None:
+        """The manifest a previous run left, or None."""
+        try:
+            data = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def claim(self) -> OutputFolder:
+        """Check the folder is free, clean it, move a different previous run aside, write ``running``.
+
+        Raises:
+            InputError: another live run is writing into the folder, or it cannot be written.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        key = str(self.folder.resolve())
+        old = self.previous()
+        if old and old.get("status") == "running":
+            pid, same_host = int(old.get("pid", -1)), old.get("host") == socket.gethostname()
+            busy = key in _ACTIVE if pid == os.getpid() else (same_host and _alive(pid))
+            if busy:
+                raise InputError(
+                    f"Another run (process {pid}, started {old.get('started', '?')}) is writing into '{self.folder}'; "
+                    "wait for it to finish or choose another output folder."
+                )
+        self.removed = remove_partial_files(self.folder)
+        existing = [p for pattern in output_patterns(self.name) for p in self.folder.glob(pattern)]
+        same = old is not None and old.get("job") == self.job and old.get("inputs") == [_describe(p) for p in self.inputs]
+        if existing and not same:  # another job, changed inputs, or unknown outputs
+            self.moved_to = self._move_aside(sorted(set(existing)), old)
+        _ACTIVE.add(key)
+        self._write("running")
+        return self
+
+    def _move_aside(self, paths: list[Path], old: dict | None) -> Path:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self.folder / "previous_runs" / stamp
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.folder / "previous_runs" / f"{stamp}-{n}"
+        target.mkdir(parents=True)
+        for p in paths:
+            shutil.move(str(p), str(target / p.name))
+        what = f"strategy {old['job'].get('strategy')}" if old and isinstance(old.get("job"), dict) else "no manifest"
+        log.warning(
+            "the output folder held another run's outputs (%s): moved %d item(s) to %s so that runs never mix",
+            what,
+            len(paths),
+            target,
+        )
+        return target
+
+    def _write(self, status: str, outputs: dict[str, str] | None = None) -> None:
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        data: dict[str, Any] = (self.previous() or {}) if status != "running" else {}
+        if status == "running":
+            data.update(started=now, pid=os.getpid(), host=socket.gethostname(), software_version=__version__)
+            data["job"] = self.job
+            data["inputs"] = [_describe(p) for p in self.inputs]
+        data["status"] = status
+        if status != "running":
+            data["finished"] = now
+        if outputs is not None:
+            data["outputs"] = outputs
+        write_text(self.manifest_path, json.dumps(data, indent=1, default=str))
+
+    def release(self, complete: bool, outputs: list[Path] | None = None) -> None:
+        """Mark the run ``complete`` (with the outputs' SHA-256) or ``stopped``; the folder is free again."""
+        _ACTIVE.discard(str(self.folder.resolve()))
+        hashes = None
+        if complete and outputs:
+            hashes = {str(p.relative_to(self.folder)): _sha256(p) for p in outputs if p.is_file()}
+        try:
+            self._write("complete" if complete else "stopped", hashes)
+        except OSError as exc:  # a full disk must not hide the run's own error
+            log.warning("could not update %s: %s", self.manifest_path, exc)
+
+
+def _describe(path: str) -> dict:
+    try:
+        st = os.stat(path)
+        return {"path": path, "size": st.st_size, "modified": dt.datetime.fromtimestamp(st.st_mtime).isoformat()}
+    except OSError:
+        return {"path": path}

@@ -165,6 +165,11 @@ def _all_nodata(d: dict, tmp: Path) -> None:
     d["reference"][1]["fine"] = str(path)
 
 
+def _output_under_a_file(d: dict, tmp: Path) -> None:
+    (tmp / "in" / "not_a_folder").write_text("a file")
+    d["output_dir"] = str(tmp / "in" / "not_a_folder" / "out")
+
+
 def _field(key: str, value: object):
     def setup(d: dict, tmp: Path) -> None:
         node = d
@@ -187,6 +192,7 @@ CASES = [
     ("device", _field("train.device", "gpu"), r"'train.device': 'gpu' is not a device"),
     ("lstm-rows", _field("train.lstm_rows", [4, 2]), r"'train.lstm_rows': \[4, 2\] is not three positive integers"),
     ("trees", _field("forest.n_estimators", 0), r"'forest.n_estimators': 0 is out of range"),
+    ("output-not-writable", _output_under_a_file, r"Cannot write into the output folder '.*not_a_folder/out'"),
     ("samples-in-output", _samples_at, r"The input '.*crop_map.gpkg' lies in the output folder"),
     ("samples-no-crs", _samples_without_crs, r"Samples 'nocrs.shp' have no CRS"),
     ("gpkg-undefined-crs", _gpkg_without_crs, r"Samples 'nocrs.gpkg' have no CRS"),
@@ -345,3 +351,34 @@ def test_a_folder_another_live_run_writes_into_is_refused(base, tmp_path, capsys
         other.kill()
         other.wait()
     assert cli.main(["run", str(tmp_path / "job.json")]) == 0  # its process gone, the folder is free again
+
+
+def test_edited_or_mismatched_model_on_the_command_line(base, tmp_path, capsys):
+    """The model of a first run, then the same model with edited metadata, and with a job asking for another strategy."""
+    import io
+
+    import torch
+
+    (tmp_path / "a.json").write_text(json.dumps(base))
+    assert cli.main(["run", str(tmp_path / "a.json")]) == 0
+    model = Path(base["output_dir"]) / "tsstfn_run.tsstfn"
+    payload = torch.load(io.BytesIO(model.read_bytes()), weights_only=True)
+    edited = {**payload, "meta": {**payload["meta"], "normalisation": {"mean": 0.9, "std": 0.1}}}
+    torch.save(edited, tmp_path / "in" / "edited.tsstfn")
+    shutil.copy(model, tmp_path / "in" / "good.tsstfn")
+    cases = [
+        ({"model": str(tmp_path / "in" / "edited.tsstfn")}, "'edited.tsstfn' failed its content check"),
+        ({"model": str(tmp_path / "in" / "good.tsstfn"), "strategy": "STR_C"},
+         "Model 'good.tsstfn' was trained with strategy STR_B; the job asks for STR_C. Set 'strategy' to \"STR_B\""),
+        ({"model": str(tmp_path / "in" / "good.tsstfn"), "n_base": 4},
+         "Model 'good.tsstfn' reads 5 base pairs; the job asks for 4"),
+    ]  # fmt: skip
+    capsys.readouterr()
+    for patch, message in cases:
+        (tmp_path / "b.json").write_text(json.dumps({**base, **patch, "output_dir": str(tmp_path / "b")}))
+        before = hashes(tmp_path / "in")
+        assert cli.main(["run", str(tmp_path / "b.json")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert hashes(tmp_path / "in") == before
+        assert [p for p in (tmp_path / "b").rglob("*") if p.is_file()] == []  # refused before any work

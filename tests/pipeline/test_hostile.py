@@ -265,7 +265,8 @@ def test_a_bad_job_in_a_subprocess_says_one_sentence(base, tmp_path):
     assert err.strip().splitlines()[-1] == "error: Job field 'train.batch_size': '8' is not an integer."
 
 
-def test_sigterm_stops_with_one_line_and_the_next_run_cleans_up(scene, base, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_with_one_line_and_the_next_run_cleans_up(scene, base, tmp_path, sig):
     base["train"].update(max_epochs=500, patience=500)  # long enough to be stopped while training
     (tmp_path / "job.json").write_text(json.dumps(base))
     proc = _cli(["run", str(tmp_path / "job.json")])
@@ -274,9 +275,9 @@ def test_sigterm_stops_with_one_line_and_the_next_run_cleans_up(scene, base, tmp
     while not list(out.glob("aligned/targets/*.tif")) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err
+    assert proc.returncode == 128 + sig and "Traceback" not in err
     assert err.strip().splitlines()[-1] == "stopped; nothing half-written was left"
     assert list(out.rglob("*.part*")) == [] and not (out / "tsstfn_run.tsstfn").exists()
     assert json.loads((out / "run_manifest.json").read_text())["status"] == "stopped"

@@ -84,12 +84,19 @@ class TsstfnCropMapperPlugin:
         bar = self.iface.messageBar()
 
         def success(result):
+            from .ui.report_panel import show_report
+
             add_result_layers(result, job.name)
             kappa = result.accuracy.get("fused", {}).get("kappa")
-            text = f"{job.name} done: outputs in {result.output_dir}" + (
-                f", kappa {100 * kappa:.1f} %" if kappa is not None else ""
-            )
-            bar.pushMessage(PLUGIN_NAME, text, Qgis.Success, 15)
+            block = result.accuracy.get("fused", {}).get("block_kappa")
+            text = f"{job.name} done: outputs in {result.output_dir}"
+            if kappa is not None:
+                text += f", kappa {100 * kappa:.1f} %"
+            if block is not None and block == block:
+                text += f" ({100 * block:.1f} % by spatial blocks)"
+            bar.pushMessage(PLUGIN_NAME, text + "; the run report is in the panel on the right.", Qgis.Success, 15)
+            if result.report:
+                show_report(self.iface, result.report)
 
         def error(message):
             bar.pushMessage(PLUGIN_NAME, message, Qgis.Warning if message.startswith("Cancelled") else Qgis.Critical, 0)

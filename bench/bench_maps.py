@@ -37,6 +37,8 @@ def main() -> None:
 
     truth = read(args.demo / "scene" / "labels_2021.tif")
     maps = {name: read(args.demo / "run" / f"crop_map_{name}.tif") for name in ("early", "fused")}
+    if (args.demo / "run" / "crop_map_fields.tif").exists():
+        maps["fields (per-field map of the fused one)"] = read(args.demo / "run" / "crop_map_fields.tif")
     print("| crop map | pixels | overall accuracy | kappa (all labelled pixels) |")
     print("|---|---|---|---|")
     for name, m in maps.items():
@@ -50,13 +52,21 @@ def main() -> None:
     from tsstfn_crop_mapper.core.pipeline.run import run_job
 
     job = load_job(args.demo / "demo_job.json")
-    print("\n| split of the sample points | kappa early season | kappa with fused NDVI |")
-    print("|---|---|---|")
+    print("\n| split of the sample points | kappa early season | kappa with fused NDVI | per-field map (pixels / fields) |")
+    print("|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for split, group in (("random", job.group_field), ("field", "field_id")):
+        for split, group in (("random", job.group_field), ("field", "field_id"), ("block", job.group_field)):
             again = replace(job, split=split, group_field=group, model=str(args.demo / "run" / f"{job.name}.tsstfn"))
-            acc = run_job(replace(again, compare=(), output_dir=str(Path(tmp) / split))).accuracy
-            print(f"| {split} | {100 * acc['early']['kappa']:.2f} % | {100 * acc['fused']['kappa']:.2f} % |")
+            acc = run_job(replace(again, compare=(), output_dir=str(Path(tmp) / split), uncertainty="off")).accuracy
+            fields = acc.get("fields", {})
+            per_field = f"{100 * fields['kappa']:.2f} % / {100 * fields['per_field_kappa']:.2f} %" if fields else "-"
+            print(f"| {split} | {100 * acc['early']['kappa']:.2f} % | {100 * acc['fused']['kappa']:.2f} % | {per_field} |")
+            if split == "random":
+                block = acc["fused"].get("block_kappa")
+                print(
+                    f"| block (the report's check of the random split: {acc['fused']['block_m']:g} m blocks) | "
+                    f"{100 * acc['early']['block_kappa']:.2f} % | {100 * block:.2f} % | - |"
+                )
 
     if args.png:
         import matplotlib
@@ -67,14 +77,24 @@ def main() -> None:
 
         classes = ListedColormap(["white", "#e6c44a", "#3f8f3a", "#b8b8b0"])  # nodata, soybean, corn, other
         fused_dates = sorted((args.demo / "run").glob("fused_ndvi_*.tif"))
-        fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
         panels = [("true classes 2021", truth), ("early season only", maps["early"]), ("with fused NDVI", maps["fused"])]
+        if len(maps) > 2:
+            panels.append(("per field (with fused NDVI)", list(maps.values())[2]))
+        fig, axes = plt.subplots(2, 3, figsize=(12, 8.4))
+        axes = axes.ravel()
         for ax, (title, arr) in zip(axes, panels):
             ax.imshow(arr, cmap=classes, vmin=0, vmax=3, interpolation="nearest")
             ax.set_title(title)
-        ax = axes[3]
+        ax = axes[len(panels)]
+        stamp = fused_dates[0].stem[-8:]
         ax.imshow(read(fused_dates[0]), cmap="YlGn", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"fused NDVI {fused_dates[0].stem[-8:]}")
+        ax.set_title(f"fused NDVI {stamp}")
+        uncertainty = args.demo / "run" / f"uncertainty_{stamp}.tif"
+        if uncertainty.exists() and len(panels) + 1 < len(axes):
+            ax = axes[len(panels) + 1]
+            im = ax.imshow(read(uncertainty), cmap="magma", vmin=0, vmax=0.05, interpolation="nearest")
+            ax.set_title(f"its MC-dropout std {stamp}")
+            fig.colorbar(im, ax=ax, shrink=0.7)
         for ax in axes:
             ax.axis("off")
         fig.tight_layout()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -23,23 +24,39 @@ def _print_progress(fraction: float, message: str) -> None:
 
 
 def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
+    from .mapping.area import area_markdown
     from .pipeline.report import method_label
 
     print("\nOutputs:")
     for date, path in result.fused.items():
         print(f"  fused NDVI {date}: {path}")
+    for date, path in result.uncertainty.items():
+        print(f"  uncertainty (MC-dropout std) {date}: {path}")
     for name, by_date in result.compared.items():
         for date, path in by_date.items():
             print(f"  {method_label(name)} NDVI {date}: {path}")
     if result.crop_map:
         print(f"  crop map: {result.crop_map}")
-    for v in result.vectors:
+    if result.confidence:
+        print(f"  crop map confidence: {result.confidence}")
+    if result.field_map:
+        print(f"  per-field crop map: {result.field_map.raster}")
+    for v in [*result.vectors, *(result.field_map.vectors if result.field_map else [])]:
         print(f"  crop polygons: {v}")
     if result.model:
         print(f"  model: {result.model}")
     print(f"  report: {result.report}")
     for label, a in result.accuracy.items():
-        print(f"  kappa ({label}): {100 * a['kappa']:.2f} %")
+        block_kappa = a.get("block_kappa", float("nan"))
+        block = f", by spatial blocks {100 * block_kappa:.2f} %" if math.isfinite(block_kappa) else ""
+        print(f"  kappa ({label}): {100 * a['kappa']:.2f} %{block}")  # notes: logged as warnings during the run
+    if "fused" in result.areas:
+        print("")
+        print(
+            "\n".join(
+                "  " + line for line in area_markdown(result.areas["fused"], "Area of each class (crop map with fused NDVI)")
+            )
+        )
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -64,6 +81,34 @@ def _benchmark(args: argparse.Namespace) -> None:
     result = run_benchmark(load_benchmark(args.dataset), args.out, progress=_print_progress)
     print(summary(result))
     print(f"\n{result.csv}\n{result.markdown}\n" + "\n".join(str(p) for p in result.figures))
+
+
+def _classify(args: argparse.Namespace) -> None:
+    from .mapping.area import area_markdown
+    from .mapping.workflow import classify_rasters
+    from .options import parse_bands
+
+    out = Path(args.out)
+    fields_out = [out.with_name(out.stem + "_fields.gpkg")] if args.fields else None
+    result = classify_rasters(
+        args.rasters, args.samples, args.class_field, out, args.report or out.parent / "report",
+        bands=parse_bands(args.bands, "--bands") if args.bands else None, scale=args.scale, group_field=args.group_field,
+        split=args.split, test_fraction=args.test_fraction, block_m=args.block_m, kfold=args.kfold,
+        confidence_path=args.confidence, fields=args.fields, field_id=args.field_id, fields_out=fields_out,
+        cog=not args.no_cog, progress=_print_progress,
+    )  # fmt: skip
+    a = result.assessment
+    print(f"\ncrop map: {result.crop_map}\npixel-count areas: {result.pixel_areas}")
+    print(f"kappa ({a.accuracy.split}): {100 * a.accuracy.kappa:.2f} %")
+    if a.block_accuracy is not None and math.isfinite(a.block_accuracy.kappa):
+        print(f"kappa (split by spatial blocks of {a.block_m:g} m): {100 * a.block_accuracy.kappa:.2f} %")
+    if a.fold_kappas:
+        mean = sum(a.fold_kappas) / len(a.fold_kappas)
+        print(f"kappa ({len(a.fold_kappas)}-fold by block): {100 * mean:.2f} % (folds: "
+              + ", ".join(f"{100 * k:.1f}" for k in a.fold_kappas) + ")")  # fmt: skip
+    if result.field_map and result.field_map.field_accuracy:
+        print(f"per-field map: {result.field_map.raster}; kappa per field {100 * result.field_map.field_accuracy.kappa:.2f} %")
+    print("\n" + "\n".join(area_markdown(result.area)))  # the notes were logged as warnings
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -99,6 +144,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job")
     p.add_argument("--strategies", default="STR_A,STR_B,STR_C,STR_D,STR_E")
     p.set_defaults(func=_experiment)
+    p = sub.add_parser("classify", help="map crops from NDVI rasters you have (a stack's bands are dates) and samples")
+    p.add_argument("rasters", nargs="+", help="NDVI rasters on one grid, in date order (multi-band: one band per date)")
+    p.add_argument("--samples", required=True, help="points, polygons or a label raster with the classes")
+    p.add_argument("--class-field", default="crop")
+    p.add_argument("--out", required=True, help="the crop map (GeoTIFF)")
+    p.add_argument("--report", default=None, help="report folder (default: report/ beside the map)")
+    p.add_argument("--bands", default="", help="band range of multi-band rasters, e.g. 1-12 (default: all)")
+    p.add_argument("--scale", type=float, default=None, help="multiply the values, e.g. 0.0001 for NDVI x 10000")
+    p.add_argument("--group-field", default=None, help="field id of the samples (for --split field)")
+    p.add_argument("--split", choices=[s.value for s in _splits()], default="random")
+    p.add_argument("--test-fraction", type=float, default=0.3)
+    p.add_argument("--block-m", type=float, default=None, help="side of the spatial blocks in metres")
+    p.add_argument("--kfold", type=int, default=0, help="k-fold cross-validation by spatial block (0: none)")
+    p.add_argument("--confidence", default=None, help="write the forest's confidence raster here")
+    p.add_argument("--fields", default=None, help="field polygons: also a per-field map")
+    p.add_argument("--field-id", default=None, help="the fields' id attribute (default: the feature id)")
+    p.add_argument("--no-cog", action="store_true", help="plain GeoTIFFs instead of Cloud-Optimized GeoTIFFs")
+    p.set_defaults(func=_classify)
     p = sub.add_parser(
         "benchmark", help="hold out each target of a paired dataset; score TSSTFN, STARFM and the baselines against it"
     )
@@ -106,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder: benchmark.csv, benchmark.md, one PNG per target")
     p.set_defaults(func=_benchmark)
     return parser
+
+
+def _splits() -> list:
+    from .mapping.samples import Split
+
+    return list(Split)
 
 
 class Stopped(BaseException):

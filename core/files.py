@@ -112,18 +112,20 @@ def read_array(path: PathLike, window: Window | None = None, band: int = 1) -> n
     return nodata_to_nan(read_window(b, window), [b.GetNoDataValue()]).astype(np.float32)
 
 
-def band_views(path: PathLike, bands: Iterable[int] | None = None) -> list[str]:
+def band_views(path: PathLike, bands: Iterable[int] | None = None, scale: float | None = None) -> list[str]:
     """Single-band virtual rasters (GDAL VRTs in memory) of ``bands`` of a multi-band raster, in order.
 
     A stack with one band per date becomes a series of single-band rasters that the classifier reads
-    like separate dates. ``bands`` None: every band. A single-band raster is returned as it is.
+    like separate dates. ``bands`` None: every band. ``scale``: the values multiplied by it (float32;
+    0.0001 for NDVI stored x 10000), nodata kept. A single-band raster without ``scale`` is returned
+    as it is.
 
     Raises:
         InputError: a band number outside the raster, naming it.
     """
     ds = open_raster(path)
     wanted = list(bands) if bands is not None else list(range(1, ds.RasterCount + 1))
-    if ds.RasterCount == 1 and wanted == [1]:
+    if ds.RasterCount == 1 and wanted == [1] and scale is None:
         return [str(path)]
     bad = [b for b in wanted if not 1 <= b <= ds.RasterCount]
     if bad:
@@ -133,7 +135,12 @@ def band_views(path: PathLike, bands: Iterable[int] | None = None) -> list[str]:
     views = []
     for b in wanted:
         view = f"/vsimem/tsstfn_views/{uuid.uuid4().hex}_b{b}.vrt"
-        gdal.Translate(view, ds, format="VRT", bandList=[b])
+        if scale is None:
+            gdal.Translate(view, ds, format="VRT", bandList=[b])
+        else:
+            nodata = ds.GetRasterBand(b).GetNoDataValue()
+            gdal.Translate(view, ds, format="VRT", bandList=[b], outputType=gdal.GDT_Float32,
+                           scaleParams=[[0.0, 1.0, 0.0, scale]], noData=None if nodata is None else nodata * scale)  # fmt: skip
         views.append(view)
     return views
 
@@ -180,6 +187,25 @@ def atomic_output(final: PathLike, inputs: tuple[str, ...] = ()) -> Iterator[Pat
                 "choose an output folder on another disk) and run again; the files already complete were kept."
             ) from None
         raise
+
+
+def make_cog(path: PathLike) -> Path:
+    """Rewrite one of the run's GeoTIFFs as a Cloud-Optimized GeoTIFF in place, atomically.
+
+    GDAL's COG driver: tiled, DEFLATE, internal overviews (MODE for class rasters with a palette,
+    AVERAGE for continuous ones); colours, class names, descriptions and metadata are kept.
+    """
+    ds = open_raster(path)
+    band = ds.GetRasterBand(1)
+    paletted = band.GetRasterColorTable() is not None
+    floating = band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64)
+    ds = band = None
+    options = ["COMPRESS=DEFLATE", f"OVERVIEW_RESAMPLING={'MODE' if paletted else 'AVERAGE'}", "BLOCKSIZE=512"]
+    if floating:
+        options.append("PREDICTOR=YES")
+    with atomic_output(path) as tmp:
+        gdal.Translate(str(tmp), str(path), format="COG", creationOptions=options)
+    return Path(path)
 
 
 def is_disk_full(exc: BaseException) -> bool:

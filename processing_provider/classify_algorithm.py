@@ -1,10 +1,13 @@
 from qgis.core import (
     QgsProcessing,
+    QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputRasterLayer,
     QgsProcessingParameterEnum,
     QgsProcessingParameterField,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
@@ -21,11 +24,16 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "classify"
     DISPLAY = "Classify crops (random forest)"
     HELP = (
-        "Random forest (40 trees, depth 25, 20 samples per leaf) on the NDVI time series of each pixel and its 3 x 3 window. "
-        "Inputs: NDVI rasters on one grid, in date order (early-season Sentinel-2, then fused NDVI); a multi-band stack "
-        "(one band per date, e.g. a MOD13Q1 or sits cube) counts as a series of dates, every band or the band range given. "
-        "Samples: points or polygons "
-        "with a class field. Split 'random' is the paper's 7:3 by pixel; 'field' keeps each field on one side."
+        "Random forest (40 trees, depth 25, 20 samples per leaf) on the NDVI time series of each pixel and its 3 x 3 "
+        "window. Inputs: NDVI rasters on one grid, in date order (early-season Sentinel-2, then fused NDVI); a "
+        "multi-band stack (one band per date, e.g. a MOD13Q1 or sits cube) counts as a series of dates, every band or "
+        "the band range given; NDVI scale: 0.0001 for NDVI stored x 10000. Samples: points or polygons with a class "
+        "field. Split 'random' is the paper's 7:3 by pixel; 'field' keeps each field on one side; 'block' splits by "
+        "square blocks of the block size. A random split is also compared with a split by blocks, and a warning says "
+        "when the random one flatters the map (samples clustered in fields). K-fold: cross-validation by block (mean "
+        "and spread of kappa). Writes the crop map (a Cloud-Optimized GeoTIFF), its pixel-count areas (CSV beside "
+        "it), the accuracy report and the error-adjusted areas with 95 % intervals (Olofsson et al. 2014) in the "
+        "report folder; optionally the forest's confidence and, with field polygons, a per-field map."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -33,6 +41,11 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         self.addParameter(
             QgsProcessingParameterString(
                 "BANDS", "Band range of multi-band inputs (e.g. 1-12; empty: every band)", defaultValue="", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "SCALE", "NDVI scale (1: NDVI; 0.0001: NDVI x 10000)", QgsProcessingParameterNumber.Double, 1.0, minValue=0.0
             )
         )
         self.addParameter(
@@ -47,55 +60,100 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
                 "GROUP_FIELD", "Field id (for the split by field)", parentLayerParameterName="SAMPLES", optional=True
             )
         )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "BLOCK_M", "Spatial block size (m; 0: 1000 m or four pixels)", QgsProcessingParameterNumber.Double, 0.0,
+                minValue=0.0,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "KFOLD", "K-fold by block (0: none)", QgsProcessingParameterNumber.Integer, 0, minValue=0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                "FIELDS", "Field polygons (a per-field map)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterField("FIELD_ID", "Field id of the polygons", parentLayerParameterName="FIELDS", optional=True)
+        )
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Crop map"))
-        self.addParameter(QgsProcessingParameterFolderDestination("REPORT", "Accuracy report folder"))
+        self.addParameter(QgsProcessingParameterFolderDestination("REPORT", "Report folder (accuracy, areas)"))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "CONFIDENCE", "Confidence of the forest", optional=True, createByDefault=False
+            )
+        )
         self.addOutput(QgsProcessingOutputNumber("KAPPA", "Cohen's kappa"))
+        self.addOutput(QgsProcessingOutputNumber("BLOCK_KAPPA", "Cohen's kappa, split by spatial blocks"))
         self.addOutput(QgsProcessingOutputNumber("OVERALL_ACCURACY", "Overall accuracy"))
+        self.addOutput(QgsProcessingOutputFile("AREAS", "Areas with 95 % intervals (CSV)"))
+        self.addOutput(QgsProcessingOutputRasterLayer("FIELD_MAP", "Per-field crop map"))
 
-    def _inputs(self, parameters, context):
-        """The feature rasters (one single-band view per date), their grid and the samples on it."""
-        from ..core.files import band_views
-        from ..core.inputs.grid import Grid
-        from ..core.mapping.samples import read_samples
+    def _arguments(self, parameters, context):
+        """The core function's arguments from the parameters."""
         from ..core.options import parse_bands
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context)
         text = self.parameterAsString(parameters, "BANDS", context).strip()
-        bands = parse_bands(text, "BANDS") if text else None
-        paths = []
-        for layer in layers:  # a stack is a series of dates: one single-band view per band (of the range)
-            paths += band_views(layer.source(), bands if layer.bandCount() > 1 else None)
-        grid = Grid.from_raster(paths[0], layers[0].name())
+        scale = self.parameterAsDouble(parameters, "SCALE", context)
         samples_layer = self.parameterAsVectorLayer(parameters, "SAMPLES", context)
         uri = QgsProviderRegistry.instance().decodeUri("ogr", samples_layer.source())
-        samples = read_samples(
-            uri["path"],
-            self.parameterAsString(parameters, "CLASS_FIELD", context),
-            grid,
-            layer=uri.get("layerName") or None,
-            group_field=self.parameterAsString(parameters, "GROUP_FIELD", context) or None,
-        )
-        return paths, grid, samples
+        fields = self.parameterAsVectorLayer(parameters, "FIELDS", context)
+        fields_path = QgsProviderRegistry.instance().decodeUri("ogr", fields.source())["path"] if fields else None
+        return {
+            "rasters": [layer.source() for layer in layers],
+            "samples_path": uri["path"],
+            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context),
+            "bands": parse_bands(text, "BANDS") if text else None,
+            "scale": scale if scale not in (0.0, 1.0) else None,
+            "samples_layer": uri.get("layerName") or None,
+            "group_field": self.parameterAsString(parameters, "GROUP_FIELD", context) or None,
+            "split": SPLITS[self.parameterAsEnum(parameters, "SPLIT", context)],
+            "block_m": self.parameterAsDouble(parameters, "BLOCK_M", context) or None,
+            "kfold": self.parameterAsInt(parameters, "KFOLD", context),
+            "fields": fields_path,
+            "field_id": self.parameterAsString(parameters, "FIELD_ID", context) or None,
+        }
 
     def check(self, parameters, context):
-        from ..core.mapping.classify import check_feature_rasters
+        from ..core.mapping.workflow import check_classification
 
-        paths, grid, _ = self._inputs(parameters, context)
-        check_feature_rasters(paths, grid)
+        check_classification(**self._arguments(parameters, context))
 
     def execute(self, parameters, context, feedback):
-        from ..core.mapping import classify
-        from ..core.mapping.accuracy import write_reports
-        from ..core.mapping.samples import split
+        from pathlib import Path
 
-        paths, grid, samples = self._inputs(parameters, context)
-        how = SPLITS[self.parameterAsEnum(parameters, "SPLIT", context)]
-        indices = split(samples, how, 0.3)
-        clf, acc = classify.train_and_assess(paths, grid, samples, indices, classify.ForestParams(), f"{how} 7:3")
-        progress, cancelled = self.callbacks(feedback)
+        from ..core.mapping.workflow import classify_rasters
+
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        classify.classify_to_file(clf, paths, grid, out, None, progress, cancelled)
         report = self.parameterAsString(parameters, "REPORT", context)
-        write_reports(acc, report, "accuracy", "Crop map accuracy")
-        feedback.pushInfo(f"kappa {100 * acc.kappa:.2f} %, overall accuracy {100 * acc.overall:.2f} % ({how} split)")
-        return {"OUTPUT": out, "REPORT": report, "KAPPA": acc.kappa, "OVERALL_ACCURACY": acc.overall}
+        confidence = self.parameterAsOutputLayer(parameters, "CONFIDENCE", context) or None
+        args = self._arguments(parameters, context)
+        fields_out = [Path(out).with_name(Path(out).stem + "_fields.gpkg")] if args["fields"] else None
+        progress, cancelled = self.callbacks(feedback)
+        result = classify_rasters(
+            out_map=out, report_dir=report, confidence_path=confidence, fields_out=fields_out, progress=progress,
+            is_cancelled=cancelled, **args,
+        )  # fmt: skip
+        a = result.assessment
+        feedback.pushInfo(
+            f"kappa {100 * a.accuracy.kappa:.2f} %, overall accuracy {100 * a.accuracy.overall:.2f} % ({a.accuracy.split})"
+        )
+        if a.block_accuracy is not None:
+            feedback.pushInfo(f"kappa with a split by spatial blocks of {a.block_m:g} m: {100 * a.block_accuracy.kappa:.2f} %")
+        if a.fold_kappas:
+            feedback.pushInfo("kappa of each fold by block: " + ", ".join(f"{100 * k:.1f} %" for k in a.fold_kappas))
+        for note in a.notes:
+            feedback.pushWarning(note)
+        from ..core.mapping.area import area_markdown
+
+        feedback.pushInfo("\n".join(area_markdown(result.area)))
+        return {
+            "OUTPUT": out, "REPORT": report, "KAPPA": a.accuracy.kappa, "OVERALL_ACCURACY": a.accuracy.overall,
+            "BLOCK_KAPPA": a.block_accuracy.kappa if a.block_accuracy is not None else None,
+            "AREAS": str(result.reports["areas_csv"]), "CONFIDENCE": confidence,
+            "FIELD_MAP": str(result.field_map.raster) if result.field_map else None,
+        }  # fmt: skip

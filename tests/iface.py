@@ -44,6 +44,9 @@ class RasterIface(QgisInterface):
     def removeRasterToolBarIcon(self, action):  # noqa: N802
         self.raster_toolbar.removeAction(action)
 
+    def addDockWidget(self, area, dock):  # noqa: N802
+        self.mainWindow().addDockWidget(area, dock)
+
     def _submenu(self, name):
         for act in self.raster_menu.actions():
             if act.menu() is not None and act.text() == name:

@@ -1,6 +1,8 @@
 """core.files: atomic writes, and opening rasters with clear errors."""
 
+import numpy as np
 import pytest
+from osgeo import gdal
 
 from conftest import make_raster
 from tsstfn_crop_mapper.core.errors import InputError
@@ -26,3 +28,28 @@ def test_open_raster_names_the_file(tmp_path):
     (tmp_path / "text.tif").write_text("not a raster")
     with pytest.raises(InputError, match="GDAL cannot read 'text.tif'"):
         open_raster(tmp_path / "text.tif")
+
+
+def test_make_cog_keeps_colours_names_and_values(tmp_path):
+    from tsstfn_crop_mapper.core.files import make_cog
+    from tsstfn_crop_mapper.core.mapping.classify import class_names_of, style_class_band
+
+    classes = np.random.default_rng(0).integers(0, 4, (1100, 1300)).astype(np.uint8)
+    path = make_raster(tmp_path / "map.tif", classes, dtype=gdal.GDT_Byte, nodata=0)
+    ds = gdal.Open(path, gdal.GA_Update)
+    style_class_band(ds.GetRasterBand(1), {1: "soybean", 2: "corn", 3: "other"})
+    ds = None
+    make_cog(path)
+    ds = gdal.Open(path)
+    band = ds.GetRasterBand(1)
+    assert ds.GetMetadata("IMAGE_STRUCTURE")["LAYOUT"] == "COG" and band.GetOverviewCount() >= 1
+    np.testing.assert_array_equal(band.ReadAsArray(), classes)
+    assert band.GetColorTable().GetColorEntry(2) == (63, 143, 58, 255) and band.GetNoDataValue() == 0
+    assert class_names_of(path) == {1: "soybean", 2: "corn", 3: "other"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif", "map.tif.aux.xml"]  # nothing else left
+    ndvi = np.random.default_rng(1).uniform(-1, 1, (600, 700)).astype(np.float32)
+    fpath = make_raster(tmp_path / "ndvi.tif", ndvi)
+    make_cog(fpath)
+    fds = gdal.Open(fpath)
+    np.testing.assert_array_equal(fds.ReadAsArray(), ndvi)  # lossless
+    assert fds.GetMetadata("IMAGE_STRUCTURE")["LAYOUT"] == "COG"

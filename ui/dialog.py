@@ -29,7 +29,7 @@ from ..core.errors import TsstfnError
 from ..core.formats import OUTPUT_FORMATS
 from ..core.fusion.methods import METHODS
 from ..core.fusion.strategies import DESCRIPTIONS, STRATEGIES
-from ..core.fusion.tsstfn import Forecast
+from ..core.fusion.tsstfn import Forecast, Uncertainty
 from ..core.inputs.products import PRODUCTS
 from ..core.mapping.samples import Split
 from .pairs_table import PairsTable
@@ -207,6 +207,23 @@ class CropMapperDialog(QDialog):
         if self.device.count() > 1:
             self.device.setCurrentIndex(1)
         f.addRow("Device", self.device)
+        self.uncertainty = QComboBox()
+        self.uncertainty.addItem("auto: on a GPU, or when cheap on the CPU", Uncertainty.AUTO.value)
+        self.uncertainty.addItem("on", Uncertainty.ON.value)
+        self.uncertainty.addItem("off", Uncertainty.OFF.value)
+        self.uncertainty.setToolTip(
+            "A per-pixel standard deviation beside each fused NDVI: the network predicts again with its channel dropout "
+            "on (Monte-Carlo dropout); costs one prediction per pass, no more memory. 'auto' turns it off on a CPU when "
+            "the passes would take more than a few minutes."
+        )
+        self.mc_passes = QSpinBox()
+        self.mc_passes.setRange(2, 100)
+        self.mc_passes.setValue(8)
+        self.mc_passes.setSuffix(" passes")
+        row = QHBoxLayout()
+        row.addWidget(self.uncertainty)
+        row.addWidget(self.mc_passes)
+        f.addRow("Uncertainty (MC dropout)", row)
         for widget in (self.width_spin, self.patch_spin, self.epochs_spin, self.n_base):
             widget.valueChanged.connect(self.update_estimate)
         self.device.currentIndexChanged.connect(self.update_estimate)
@@ -236,8 +253,43 @@ class CropMapperDialog(QDialog):
         self.split = QComboBox()
         self.split.addItem("random 7:3 by pixel (the paper's)", Split.RANDOM.value)
         self.split.addItem("7:3 by field (no field on both sides)", Split.FIELD.value)
+        self.split.addItem("7:3 by spatial blocks (no block on both sides)", Split.BLOCK.value)
+        self.split.setToolTip(
+            "A random split puts pixels of one field on both sides and flatters the map; the report always adds the "
+            "kappa of a split by spatial blocks and warns when they differ."
+        )
         f.addRow("Accuracy split", self.split)
         f.addRow("Field id (split by field)", self.group_field)
+        self.block_m = QDoubleSpinBox()
+        self.block_m.setRange(0, 100000)
+        self.block_m.setSuffix(" m")
+        self.block_m.setSpecialValueText("auto (four MODIS pixels)")
+        self.block_m.setToolTip("Side of the square spatial blocks; auto: four coarse pixels (about 1 km for MODIS)")
+        self.kfold = QSpinBox()
+        self.kfold.setRange(0, 20)
+        self.kfold.setSpecialValueText("none")
+        self.kfold.setToolTip("K-fold cross-validation by spatial block: the mean and spread of kappa (small sample sets)")
+        blocks = QHBoxLayout()
+        blocks.addWidget(self.block_m)
+        blocks.addWidget(QLabel("k-fold by block"))
+        blocks.addWidget(self.kfold)
+        f.addRow("Spatial blocks", blocks)
+        self.fields_layer = QgsMapLayerComboBox()
+        self.fields_layer.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.fields_layer.setAllowEmptyLayer(True)
+        self.fields_layer.setLayer(None)
+        self.fields_layer.setToolTip(
+            "Field polygons (a cadastre, LPIS): each field takes the majority class of its pixels; written as a raster "
+            "and polygons with the winning share, scored per pixel and per field"
+        )
+        self.field_id = QgsFieldComboBox()
+        self.field_id.setAllowEmptyFieldName(True)
+        self.fields_layer.layerChanged.connect(self.field_id.setLayer)
+        fields_row = QHBoxLayout()
+        fields_row.addWidget(self.fields_layer)
+        fields_row.addWidget(QLabel("id"))
+        fields_row.addWidget(self.field_id)
+        f.addRow("Per-field map (optional)", fields_row)
         self.output_dir = QgsFileWidget()
         self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
         f.addRow("Output folder", self.output_dir)
@@ -247,6 +299,11 @@ class CropMapperDialog(QDialog):
         self.mmu.setRange(0, 100)
         self.mmu.setSuffix(" ha")
         f.addRow("Minimum mapping unit", self.mmu)
+        self.confidence = QCheckBox("confidence of the forest (probability of the class, margin to the second)")
+        self.cog = QCheckBox("Cloud-Optimized GeoTIFFs (overviews; open fast anywhere)")
+        self.cog.setChecked(True)
+        f.addRow("Also write", self.confidence)
+        f.addRow("", self.cog)
         self.compare_checks = {name: QCheckBox(m.label) for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)}
         for name, check in self.compare_checks.items():
             check.setToolTip(METHODS[name].description)
@@ -297,7 +354,19 @@ class CropMapperDialog(QDialog):
             "compare": [name for name, c in self.compare_checks.items() if c.isChecked()],
             "method_params": {"starfm": {"window_m": self.starfm_window.value()}},
             "class_field": self.class_field.currentField() or "crop",
+            "uncertainty": self.uncertainty.currentData(),
+            "mc_passes": self.mc_passes.value(),
+            "kfold": self.kfold.value(),
+            "confidence": self.confidence.isChecked(),
+            "cog": self.cog.isChecked(),
         }
+        if self.block_m.value() > 0:
+            data["block_m"] = self.block_m.value()
+        fields_layer = self.fields_layer.currentLayer()
+        if fields_layer is not None:
+            data["fields"] = fields_layer.source().split("|")[0]
+            if self.field_id.currentField():
+                data["field_id"] = self.field_id.currentField()
         if self.preset.currentData():
             data["preset"] = self.preset.currentData()
         if self.assume_aligned.isChecked():
@@ -332,7 +401,19 @@ class CropMapperDialog(QDialog):
         self.width_spin.setValue(int(train.get("width", self.width_spin.value())))
         self.patch_spin.setValue(int(train.get("patch", self.patch_spin.value())))
         self.epochs_spin.setValue(int(train.get("max_epochs", self.epochs_spin.value())))
-        self.split.setCurrentIndex(1 if data.get("split") == "field" else 0)
+        self.split.setCurrentIndex(max(0, self.split.findData(data.get("split", Split.RANDOM.value))))
+        uncertainty = data.get("uncertainty", Uncertainty.AUTO.value)
+        if isinstance(uncertainty, bool):
+            uncertainty = Uncertainty.ON.value if uncertainty else Uncertainty.OFF.value
+        self.uncertainty.setCurrentIndex(max(0, self.uncertainty.findData(uncertainty)))
+        self.mc_passes.setValue(int(data.get("mc_passes", 8)))
+        self.block_m.setValue(float(data.get("block_m") or 0.0))
+        self.kfold.setValue(int(data.get("kfold", 0)))
+        self.confidence.setChecked(bool(data.get("confidence", False)))
+        self.cog.setChecked(bool(data.get("cog", True)))
+        self._select_layer(self.fields_layer, data.get("fields"))
+        if data.get("field_id"):
+            self.field_id.setField(data["field_id"])
         if "formats" in data:
             for key, check in self.format_checks.items():
                 check.setChecked(key in data["formats"])
@@ -346,6 +427,21 @@ class CropMapperDialog(QDialog):
             self.load_model.setChecked(True)
             self.model_file.setFilePath(data["model"])
         self.update_estimate()
+
+    @staticmethod
+    def _select_layer(combo: QgsMapLayerComboBox, path: str | None) -> None:
+        """Select the project layer whose file is ``path`` (none when there is no such layer or no path)."""
+        import os
+
+        if not path:
+            combo.setLayer(None)
+            return
+        for layer in QgsProject.instance().mapLayers().values():
+            source = layer.source().split("|")[0]
+            if os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+                combo.setLayer(layer)
+                return
+        combo.setLayer(None)
 
     def build_job(self):
         """The validated core Job, or raise TsstfnError with a message that names the row or field."""

@@ -19,6 +19,9 @@ from qgis.PyQt.QtGui import QColor
 from ..core.fusion.methods import METHODS
 
 NDVI_RANGE = (0.0, 1.0)  # fixed so that dates compare
+UNCERTAINTY_RANGE = (0.0, 0.1)  # NDVI standard deviation: fixed so that dates compare
+UNCERTAINTY_COLOURS = ["#fcfdbf", "#fc8961", "#b73779", "#51127c", "#000004"]  # magma, light = certain
+CONFIDENCE_COLOURS = ["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"]  # red = the forest hesitates
 NDVI_COLOURS = ["#a6611a", "#dfc27d", "#f5f5c8", "#a6d96a", "#1a9641", "#004d1a"]
 DIFF_COLOURS = ["#b2182b", "#f7f7f7", "#2166ac"]
 
@@ -50,6 +53,20 @@ def ndvi_layer(path, name: str) -> QgsRasterLayer:
 def difference_layer(path, name: str) -> QgsRasterLayer:
     layer = QgsRasterLayer(str(path), name)
     _ramp_renderer(layer, -0.3, 0.3, DIFF_COLOURS)
+    return layer
+
+
+def uncertainty_layer(path, name: str) -> QgsRasterLayer:
+    """The MC-dropout standard deviation of a fused NDVI on a fixed sequential ramp (0 to 0.1 NDVI)."""
+    layer = QgsRasterLayer(str(path), name)
+    _ramp_renderer(layer, *UNCERTAINTY_RANGE, UNCERTAINTY_COLOURS)
+    return layer
+
+
+def confidence_layer(path, name: str) -> QgsRasterLayer:
+    """The forest's probability of the mapped class (band 1) on a fixed 0.3-1 ramp."""
+    layer = QgsRasterLayer(str(path), name)
+    _ramp_renderer(layer, 0.3, 1.0, CONFIDENCE_COLOURS)
     return layer
 
 
@@ -102,16 +119,29 @@ def add_result_layers(result, run_name: str, project: QgsProject | None = None):
     root = project.layerTreeRoot()
     group = root.insertGroup(0, run_name)
     layers = []  # (layer, shown): the comparisons start hidden, one click away
+    field_map = getattr(result, "field_map", None)
+    palette = {}
     if result.crop_map:
         crop = class_layer(result.crop_map, "Crop map (with fused NDVI)")
-        layers.append((crop, True))
+        palette = {cls.label: cls.color for cls in crop.renderer().classes()}
+        if field_map is not None:  # the per-field map is the one to read; the pixel map stays one click away
+            layers.append((class_layer(field_map.raster, "Crop map per field (with fused NDVI)"), True))
+            per_field = preferred_vector(field_map.vectors)
+            if per_field is not None:
+                layers.append((polygon_layer(per_field, "Fields and their crop", palette), False))
+        layers.append((crop, field_map is None))
         if result.crop_map_early:
             layers.append((class_layer(result.crop_map_early, "Crop map (early season only)"), False))
+    if getattr(result, "confidence", None):
+        layers.append((confidence_layer(result.confidence, "Confidence of the forest (probability of the class)"), False))
     vectors = preferred_vector(result.vectors)
     if vectors is not None:
-        palette = {cls.label: cls.color for cls in crop.renderer().classes()} if result.crop_map else {}
-        layers.append((polygon_layer(vectors, "Crop polygons", palette), True))
-    layers += [(ndvi_layer(path, f"TSSTFN NDVI {date}"), True) for date, path in result.fused.items()]
+        layers.append((polygon_layer(vectors, "Crop polygons", palette), False))
+    layers += [(ndvi_layer(path, f"TSSTFN NDVI {date}"), k == 0) for k, (date, path) in enumerate(result.fused.items())]
+    layers += [
+        (uncertainty_layer(path, f"TSSTFN NDVI uncertainty (std) {date}"), False)
+        for date, path in getattr(result, "uncertainty", {}).items()
+    ]
     for name, by_date in result.compared.items():
         layers += [(ndvi_layer(path, f"{METHODS[name].label} NDVI {date}"), False) for date, path in by_date.items()]
     layers += [(difference_layer(path, f"TSSTFN − fine image {date}"), False) for date, path in result.difference.items()]

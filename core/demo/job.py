@@ -49,10 +49,14 @@ def scene_job(scene_dir: PathLike, output_dir: PathLike, **overrides: Any) -> Jo
 def prepare_demo(out: PathLike, size: int = 384, seed: int = 42, strategy: str = "STR_B") -> Job:
     """Generate the demo scene in ``out/scene``, save its job as ``out/demo_job.json`` and return it.
 
-    The job writes into ``out/run``.
+    The job writes into ``out/run``: with the scene's field polygons (a per-field map), the forest's
+    confidence and (estimated cheap on a CPU) the MC-dropout uncertainty of the fused NDVI.
     """
     out = Path(out).resolve()
-    generate_scene(out / "scene", size=size, seed=seed)
-    job = scene_job(out / "scene", out / "run", train=DEMO_TRAIN, strategy=strategy, name="demo")
+    manifest = generate_scene(out / "scene", size=size, seed=seed)
+    job = scene_job(
+        out / "scene", out / "run", train=DEMO_TRAIN, strategy=strategy, name="demo", fields=manifest["fields"],
+        field_id="field_id", confidence=True,
+    )  # fmt: skip
     save_job(job, out / "demo_job.json")
     return job

@@ -12,7 +12,8 @@
   pixel centres, with a sensor bias and noise.
 * Clouds over part of the 2021 July and August Sentinel-2 images, with Sentinel-2 SCL masks (20 m).
 * Label rasters (1 soybean, 2 corn, 3 other, 0 nodata), a GeoPackage of labelled sample points, the
-  cloud-free fine NDVI of the held-out dates (``truth/``) and ``scene.json`` describing everything.
+  field polygons (``fields.gpkg``, with ``field_id``), the cloud-free fine NDVI of the held-out dates
+  (``truth/``) and ``scene.json`` describing everything.
 """
 
 from __future__ import annotations
@@ -319,9 +320,27 @@ def generate_scene(
     fid_s2 = field_id[s2_win]
     _write(out / "field_ids.tif", fid_s2, s2_gt, utm_wkt, gdal.GDT_Int32, 0)
     manifest["samples"] = _write_samples(out / "samples_2021.gpkg", rng, fields, fid_s2, s2_gt, utm, n_samples)
+    manifest["fields"] = _write_fields(out / "fields.gpkg", out / "field_ids.tif")
     manifest["sentinel2_product"], manifest["modis_product"] = "s2_l2a", "mod09gq"
     (out / "scene.json").write_text(json.dumps(manifest, indent=2))
     return manifest
+
+
+def _write_fields(path: Path, ids_raster: Path) -> str:
+    """The field polygons (GDAL polygonize of the field-id raster), with ``field_id``: what a cadastre gives."""
+    if path.exists():
+        path.unlink()
+    src = gdal.Open(str(ids_raster))
+    band = src.GetRasterBand(1)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = ds.CreateLayer("fields", src.GetSpatialRef(), ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("field_id", ogr.OFTInteger))
+    layer.StartTransaction()
+    gdal.Polygonize(band, band.GetMaskBand(), layer, 0)
+    layer.CommitTransaction()
+    layer = None
+    ds = None
+    return path.name
 
 
 def _write_samples(path: Path, rng, fields, fid_s2, gt, srs, n_samples) -> str:

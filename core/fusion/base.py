@@ -79,12 +79,14 @@ class FusionOutput:
         meta: what the method wants reported (e.g. training history); empty by default.
         written: False when ``rasters`` are existing files the method points to (the baselines)
             rather than outputs it wrote.
+        uncertainty: a per-pixel standard deviation of each date's prediction, where the method gives one.
     """
 
     rasters: dict[dt.date, Path]
     model: Path | None = None
     meta: dict = field(default_factory=dict)
     written: bool = True
+    uncertainty: dict[dt.date, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,34 @@ def fusion_metrics(pred, truth, data_range: float = NDVI_DATA_RANGE, win_size: i
         "ssim_data_range": data_range,
         "n": n,
     }
+
+
+def error_by_uncertainty(pred, std, truth, n_bins: int = 5) -> dict:
+    """Does the predicted uncertainty rank the errors? The mean |error| in quantile bins of ``std``.
+
+    Returns:
+        ``{"bins": [{"std_low", "std_high", "mean_std", "mean_abs_error", "n"}, ...], "spearman": rho, "n": pixels}``
+        over the pixels where all three are valid; ``spearman`` is the rank correlation of ``std``
+        and |error| (SciPy), positive when larger uncertainty goes with larger error.
+    """
+    from scipy.stats import spearmanr
+
+    pred, truth, valid = _valid(pred, truth)
+    std = np.asarray(std, dtype=np.float64)
+    valid &= np.isfinite(std)
+    err, s = np.abs(pred - truth)[valid], std[valid]
+    if s.size < n_bins * 2:
+        return {"bins": [], "spearman": float("nan"), "n": int(s.size)}
+    edges = np.quantile(s, np.linspace(0.0, 1.0, n_bins + 1))
+    which = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, n_bins - 1)
+    bins = [
+        {
+            "std_low": float(edges[b]),
+            "std_high": float(edges[b + 1]),
+            "mean_std": float(s[which == b].mean()) if (which == b).any() else float("nan"),
+            "mean_abs_error": float(err[which == b].mean()) if (which == b).any() else float("nan"),
+            "n": int((which == b).sum()),
+        }
+        for b in range(n_bins)
+    ]
+    return {"bins": bins, "spearman": float(spearmanr(s, err).statistic), "n": int(s.size)}

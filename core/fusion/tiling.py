@@ -7,7 +7,9 @@ Sentinel-2 tile goes through like a small one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,8 +59,8 @@ def feather_weights(patch: int, overlap: int) -> np.ndarray:
 
 
 ReadWindow = Callable[[int, int, int, int], np.ndarray]  # (x, y, w, h) -> (C, h, w)
-PredictBatch = Callable[[np.ndarray], np.ndarray]  # (B, C, p, p) -> (B, p, p)
-WriteRows = Callable[[int, np.ndarray], None]  # (y0, rows (h, width))
+PredictBatch = Callable[[np.ndarray], np.ndarray]  # (B, C, p, p) -> (B, p, p) or (B, K, p, p)
+WriteRows = Callable[[int, np.ndarray], None]  # (y0, rows (h, width), or (K, h, width) for K outputs)
 
 
 def _read_padded(read: ReadWindow, x: int, y: int, patch: int, width: int, height: int) -> np.ndarray:
@@ -84,6 +86,8 @@ def predict_tiled(
 ) -> None:
     """Run ``predict`` over the scene in overlapping patches and stream blended rows to ``write_rows``.
 
+    ``predict`` gives one output per patch ``(B, p, p)`` or several ``(B, K, p, p)`` (a prediction
+    and its uncertainty, say), each blended alike; ``write_rows`` then gets ``(K, h, width)``.
     Rows are written top to bottom, each exactly once, as soon as no later patch touches them.
     Cancellation is checked before every batch and raises :class:`CancelledError`.
     """
@@ -92,28 +96,34 @@ def predict_tiled(
     weights = feather_weights(patch, overlap)
     total = len(xs) * len(ys)
     done = 0
-    acc_top = 0  # scene row of acc[0]
-    acc = np.zeros((0, width))
+    acc_top = 0  # scene row of acc[:, 0]
+    acc: np.ndarray | None = None  # (K, rows, width), allocated with the first batch's K
     wsum = np.zeros((0, width))
+    single = True
     for row_index, y in enumerate(ys):
-        # make the accumulators reach the bottom of this strip
         bottom = min(y + patch, height)
-        grow = bottom - (acc_top + acc.shape[0])
-        if grow > 0:
-            acc = np.vstack([acc, np.zeros((grow, width))])
-            wsum = np.vstack([wsum, np.zeros((grow, width))])
         for batch_start in range(0, len(xs), batch_size):
             check_cancelled(is_cancelled)
             batch_x = xs[batch_start : batch_start + batch_size]
             inputs = np.stack([_read_padded(read, x, y, patch, width, height) for x in batch_x])
             outputs = np.asarray(predict(inputs), dtype=np.float64)
+            if outputs.ndim == 3:
+                outputs = outputs[:, None]
+            else:
+                single = False
+            if acc is None:
+                acc = np.zeros((outputs.shape[1], 0, width))
+            grow = bottom - (acc_top + acc.shape[1])  # make the accumulators reach the bottom of this strip
+            if grow > 0:
+                acc = np.concatenate([acc, np.zeros((acc.shape[0], grow, width))], axis=1)
+                wsum = np.vstack([wsum, np.zeros((grow, width))])
             for x, out in zip(batch_x, outputs):
                 h, w = min(patch, height - y), min(patch, width - x)
                 wt = weights[:h, :w]
-                pred = out[:h, :w]
-                valid = np.isfinite(pred)
+                pred = out[:, :h, :w]
+                valid = np.isfinite(pred[0])  # the first output decides where there is a prediction
                 r0 = y - acc_top
-                acc[r0 : r0 + h, x : x + w] += np.where(valid, pred * wt, 0.0)
+                acc[:, r0 : r0 + h, x : x + w] += np.where(valid, np.nan_to_num(pred) * wt, 0.0)
                 wsum[r0 : r0 + h, x : x + w] += np.where(valid, wt, 0.0)
             done += len(batch_x)
             if progress:
@@ -121,11 +131,12 @@ def predict_tiled(
         # rows above the next strip's top are final
         final_until = ys[row_index + 1] if row_index + 1 < len(ys) else height
         n_final = final_until - acc_top
-        if n_final > 0:
+        if n_final > 0 and acc is not None:
+            w_final = wsum[:n_final]
             with np.errstate(invalid="ignore", divide="ignore"):
-                rows = np.where(wsum[:n_final] > 0, acc[:n_final] / np.where(wsum[:n_final] > 0, wsum[:n_final], 1), np.nan)
-            write_rows(acc_top, rows.astype(np.float32))
-            acc, wsum = acc[n_final:], wsum[n_final:]
+                rows = np.where(w_final > 0, acc[:, :n_final] / np.where(w_final > 0, w_final, 1), np.nan)
+            write_rows(acc_top, (rows[0] if single else rows).astype(np.float32))
+            acc, wsum = acc[:, n_final:], wsum[n_final:]
             acc_top = final_until
 
 
@@ -133,31 +144,40 @@ def tiled_to_geotiff(
     read: ReadWindow,
     predict: Callable[[np.ndarray], np.ndarray],
     grid: Grid,
-    out_path: PathLike,
+    out_path: PathLike | Sequence[PathLike],
     patch: int,
     overlap: int,
     batch_size: int,
-    description: str,
+    description: str | Sequence[str],
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
 ) -> Path:
-    """Stream ``predict`` over ``grid`` in feathered patches into a float32 GeoTIFF, atomically."""
-    with atomic_output(out_path) as tmp:
-        ds = create_geotiff(tmp, grid)
-        band = ds.GetRasterBand(1)
-        band.SetDescription(description)
-        predict_tiled(
-            read,
-            predict,
-            lambda y, rows: band.WriteArray(rows, 0, y),
-            grid.width,
-            grid.height,
-            patch,
-            overlap,
-            batch_size,
-            progress,
-            is_cancelled,
-        )
-        ds.FlushCache()
-        ds = None
-    return Path(out_path)
+    """Stream ``predict`` over ``grid`` in feathered patches into float32 GeoTIFFs, atomically.
+
+    One path and description per output of ``predict`` (a single path for a single output);
+    returns the first path. On failure or cancellation none of them is left.
+    """
+    paths: list[PathLike] = [out_path] if isinstance(out_path, (str, os.PathLike)) else list(out_path)
+    texts = [description] if isinstance(description, str) else list(description)
+    with ExitStack() as stack:
+        bands = []
+        datasets = []
+        for path, text in zip(paths, texts):
+            tmp = stack.enter_context(atomic_output(path))
+            ds = create_geotiff(tmp, grid)
+            band = ds.GetRasterBand(1)
+            band.SetDescription(text)
+            datasets.append(ds)
+            bands.append(band)
+
+        def write(y: int, rows: np.ndarray) -> None:
+            for band, r in zip(bands, rows[None] if rows.ndim == 2 else rows):
+                band.WriteArray(r, 0, y)
+
+        predict_tiled(read, predict, write, grid.width, grid.height, patch, overlap, batch_size, progress, is_cancelled)
+        for ds in datasets:
+            ds.FlushCache()
+        bands.clear()
+        datasets.clear()
+        ds = band = None  # closed before atomic_output renames the files
+    return Path(paths[0])

@@ -36,6 +36,17 @@ class Forecast(Choice):
     SEQUENTIAL = "sequential"
 
 
+class Uncertainty(Choice):
+    """Whether the fused NDVI gets an MC-dropout uncertainty raster: always, never, or when it is cheap.
+
+    ``auto``: on a GPU, and on a CPU when the extra passes are estimated to take at most a few minutes.
+    """
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
 @dataclass(frozen=True)
 class TsstfnParams:
     """TSSTFN's options (in a job file they are top-level fields; see ``docs/data-model.md``).
@@ -51,6 +62,8 @@ class TsstfnParams:
         model: a saved model file to use instead of training.
         save_to: where to save a trained model (None: not saved).
         preset: the name of the preset the options came from (recorded in the model file).
+        mc_passes: Monte-Carlo dropout passes for an uncertainty raster beside each fused NDVI
+            (``uncertainty_YYYYMMDD.tif``); 0 for none.
     """
 
     strategy: Strategy = Strategy.STR_B
@@ -61,6 +74,7 @@ class TsstfnParams:
     model: str | None = None
     save_to: str | None = None
     preset: str | None = None
+    mc_passes: int = 0
 
     def __post_init__(self) -> None:
         """Coerce the choice fields."""
@@ -182,10 +196,14 @@ def predict(
     forecast: Forecast | None = None,
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
+    uncertainty_path_of: Any = None,
 ) -> dict[dt.date, Path]:
     """The fused NDVI of each target (default: all of ``inputs``'), written to ``out_path_of(date)``.
 
-    ``sequential``: each prediction joins the base pairs of the targets after it.
+    ``sequential``: each prediction joins the base pairs of the targets after it. With
+    ``params.mc_passes`` and ``uncertainty_path_of``, the MC-dropout standard deviation of each
+    target goes to ``uncertainty_path_of(date)`` (for a sequential forecast, that of its own step:
+    the uncertainty of the fused dates it reads is not carried along).
     """
     from .prediction import predict_to_file
     from .stacks import prediction_reader
@@ -212,6 +230,8 @@ def predict(
             is_cancelled=is_cancelled,
             description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast})",
             progress=scaled(progress, k / len(targets), (k + 1) / len(targets), f"{stamp} "),
+            uncertainty_path=uncertainty_path_of(t.date) if (params.mc_passes > 1 and uncertainty_path_of) else None,
+            mc_passes=params.mc_passes,
         )
         if forecast is Forecast.SEQUENTIAL:
             base = sorted([*base, replace(t, fine=str(fused[t.date]))], key=lambda p: p.date)
@@ -229,8 +249,10 @@ def fuse(request: FusionRequest) -> FusionOutput:
     else:
         model, meta = fit(request.inputs, params, scaled(request.progress, 0.0, 0.7, "train: "), request.is_cancelled)
         model_path = save_model(params.save_to, model, meta) if params.save_to else None
+    uncertainty = {t.date: request.out_dir / f"uncertainty_{t.date:%Y%m%d}.tif" for t in request.inputs.targets}
     rasters = predict(
         model, meta, request.inputs, params, request.path_for, None, None, scaled(request.progress, 0.7, 1.0, "predict: "),
-        request.is_cancelled,
+        request.is_cancelled, uncertainty.get,
     )  # fmt: skip
-    return FusionOutput(rasters, model_path, {"training": meta.get("training", {})})
+    written = {d: p for d, p in uncertainty.items() if params.mc_passes > 1}
+    return FusionOutput(rasters, model_path, {"training": meta.get("training", {})}, uncertainty=written)

@@ -104,6 +104,24 @@ class Grid:
             return self.pixel_size_m, self.pixel_size_m
         return abs(self.geotransform[1]), abs(self.geotransform[5])
 
+    @property
+    def pixel_area_ha(self) -> float:
+        """The area of one pixel in hectares.
+
+        A pixel grid: ``pixel_size_m`` squared. A projected CRS: the pixel's sides in its linear unit.
+        A geographic CRS: the pixel at the grid's centre latitude on the WGS 84 mean-radius sphere
+        (areas vary with latitude; an equal-area projection is the better choice for area work).
+        """
+        if not self.has_crs:
+            return (self.pixel_size_m or 1.0) ** 2 / 10000.0
+        dx, dy = abs(self.geotransform[1]), abs(self.geotransform[5])
+        srs = self.srs
+        if srs.IsProjected():
+            return dx * dy * srs.GetLinearUnits() ** 2 / 10000.0
+        radius = 6371008.8
+        lat = math.radians((self.bounds[1] + self.bounds[3]) / 2.0)
+        return math.radians(dx) * radius * math.cos(lat) * math.radians(dy) * radius / 10000.0
+
     def same_as(self, other: Grid) -> bool:
         """Same size, same transform (to a micro-pixel) and the same CRS by meaning (two pixel grids: same size)."""
         if (self.width, self.height) != (other.width, other.height):

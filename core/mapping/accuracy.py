@@ -10,6 +10,7 @@ a typo: with ``1 + pe`` a perfect map would not score 1.
 from __future__ import annotations
 
 import csv
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,12 +68,15 @@ def assess(y_true: np.ndarray, y_pred: np.ndarray, names: dict[int, str], split:
 
     labels = sorted(names)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    with warnings.catch_warnings():  # one class on both sides: kappa is undefined (NaN), which the reports say
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kappa = float(cohen_kappa_score(y_true, y_pred, labels=labels))
     return Accuracy(
         labels,
         [names[c] for c in labels],
         confusion_matrix(y_true, y_pred, labels=labels),
         float(accuracy_score(y_true, y_pred)),
-        float(cohen_kappa_score(y_true, y_pred, labels=labels)),
+        kappa,
         p,
         r,
         f,

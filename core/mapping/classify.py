@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +22,10 @@ from osgeo import gdal
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
 from ..errors import InputError, ModelFileError
 from ..files import PathLike, atomic_output, create_geotiff, read_array
-from ..options import check_range, check_types
+from ..options import check_range, check_types, choice
 from ..version import __version__
 from .accuracy import Accuracy, assess
-from .samples import Samples
+from .samples import Samples, Split
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
@@ -176,6 +176,123 @@ def train_and_assess(
     return clf, assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_text)
 
 
+#: the random split's kappa may exceed the spatial-block kappa by this much before the reports warn
+KAPPA_GAP_WARNING = 0.05
+
+
+@dataclass
+class Assessment:
+    """A forest and how well it maps, by the chosen split and by spatial blocks.
+
+    Attributes:
+        classifier: the forest trained on the chosen split's training samples (the one that maps).
+        accuracy: its accuracy on that split's test samples.
+        test_index: the indices of those test samples (for area estimates and per-field scores).
+        predicted: the forest's class for each of them.
+        block_accuracy: the accuracy of a forest trained and tested on spatial blocks, when the
+            chosen split is random (the honest figure when samples cluster in fields).
+        fold_kappas: kappa of each fold of a k-fold split by block (empty unless asked for).
+        block_m: the block size used, in metres.
+        notes: warnings for the reports.
+    """
+
+    classifier: Classifier
+    accuracy: Accuracy
+    test_index: np.ndarray
+    predicted: np.ndarray
+    block_accuracy: Accuracy | None = None
+    fold_kappas: list[float] = field(default_factory=list)
+    block_m: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Plain data for JSON reports: the accuracy, plus the block kappa and the folds."""
+        data = self.accuracy.as_dict()
+        if self.block_accuracy is not None:
+            data["block_kappa"] = self.block_accuracy.kappa
+            data["block_overall_accuracy"] = self.block_accuracy.overall
+        if self.fold_kappas:
+            data["fold_kappas"] = self.fold_kappas
+        data["block_m"] = self.block_m
+        data["notes"] = self.notes
+        return data
+
+
+def assess_forest(
+    paths: Sequence[str],
+    grid: Grid,
+    samples: Samples,
+    how: Split | str,
+    test_fraction: float,
+    params: ForestParams,
+    block_m: float,
+    kfold: int = 0,
+    split_text: str = "",
+    compare_blocks: bool = True,
+) -> Assessment:
+    """Train and assess a forest on the window features of ``paths``; the features are read once.
+
+    The chosen split gives the forest that maps and its accuracy. A random split is also compared
+    with a split by spatial blocks of ``block_m`` metres: pixels of one field on both sides of a
+    random split flatter it, and a gap above :data:`KAPPA_GAP_WARNING` is reported. ``kfold`` >= 2
+    adds a k-fold cross-validation by block (the mean and spread of kappa), for small sample sets.
+
+    Raises:
+        InputError: a raster that is not NDVI or not on the grid; too few blocks for the split.
+    """
+    from .samples import spatial_blocks, split
+
+    check_feature_rasters(paths, grid)
+    how = choice(Split, how, "split")
+    feats, valid = sample_features(paths, samples, grid.width, grid.height)
+    blocks = spatial_blocks(samples, grid, block_m)
+
+    def fit_and_score(train_idx: np.ndarray, test_idx: np.ndarray, text: str) -> tuple[Any, Accuracy, np.ndarray, np.ndarray]:
+        tr, te = train_idx[valid[train_idx]], test_idx[valid[test_idx]]
+        clf = train_forest(feats[tr], samples.codes[tr], samples.names, len(paths), params)
+        predicted = clf.predict(feats[te])
+        return clf, assess(samples.codes[te], predicted, samples.names, text), te, predicted
+
+    seed = params.random_state
+    clf, acc, test_index, predicted = fit_and_score(*split(samples, how, test_fraction, seed, blocks), split_text)
+    result = Assessment(clf, acc, test_index, predicted, block_m=block_m)
+    if how is Split.RANDOM and compare_blocks:
+        text = f"split by spatial blocks of {block_m:g} m, test fraction {test_fraction}"
+        try:
+            _, result.block_accuracy, _, _ = fit_and_score(*split(samples, Split.BLOCK, test_fraction, seed, blocks), text)
+        except InputError as exc:  # a check of the random split, not the map: say why it is missing, go on
+            result.notes.append(f"No kappa by spatial blocks: {exc}")
+            log.warning(result.notes[-1])
+            return _with_folds(result, fit_and_score, samples, blocks, kfold, seed)
+        gap = acc.kappa - result.block_accuracy.kappa
+        if not np.isfinite(result.block_accuracy.kappa):
+            result.notes.append(
+                f"The split by {block_m:g} m blocks left a single class in its test set: no block kappa. Lower 'block_m' "
+                "or add samples in more places."
+            )
+        elif gap > KAPPA_GAP_WARNING:
+            note = (
+                f"The random split's kappa ({100 * acc.kappa:.1f} %) is {100 * gap:.1f} points above the kappa of a split "
+                f"by {block_m:g} m blocks ({100 * result.block_accuracy.kappa:.1f} %): test pixels sit next to training "
+                "pixels of the same fields, which flatters the random split. Trust the block figure, or give a field id."
+            )
+            log.warning(note)
+            result.notes.append(note)
+    return _with_folds(result, fit_and_score, samples, blocks, kfold, seed)
+
+
+def _with_folds(
+    result: Assessment, fit_and_score: Any, samples: Samples, blocks: np.ndarray, kfold: int, seed: int
+) -> Assessment:
+    """``result`` with the kappa of each of ``kfold`` folds by block (none for ``kfold`` < 2)."""
+    from .samples import block_folds
+
+    if kfold >= 2:
+        for train_idx, test_idx in block_folds(samples, blocks, kfold, seed):
+            result.fold_kappas.append(fit_and_score(train_idx, test_idx, "")[1].kappa)
+    return result
+
+
 def save_classifier(clf: Classifier, path: PathLike) -> Path:
     """A skops file (no pickle): the forest, class names and the feature layout."""
     import skops.io as sio
@@ -252,28 +369,46 @@ def classify_to_file(
     proba_path: PathLike | None = None,
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
+    confidence_path: PathLike | None = None,
 ) -> Path:
-    """Classify the scene strip by strip into a uint8 GeoTIFF (0 nodata) with colours and class names."""
+    """Classify the scene strip by strip into a uint8 GeoTIFF (0 nodata) with colours and class names.
+
+    Optional float32 rasters beside it: ``proba_path``, one band per class (the forest's vote
+    share); ``confidence_path``, two bands: the probability of the mapped class and its margin over
+    the second most probable class (low values: the forest hesitates).
+    """
     if len(paths) != clf.n_dates:
         raise ModelFileError(f"The classifier expects {clf.n_dates} dates, {len(paths)} were given.")
-    classes = list(clf.forest.classes_)
-    with atomic_output(out_path) as tmp, atomic_output(proba_path) if proba_path else nullcontext() as ptmp:
+    classes = np.asarray(clf.forest.classes_)
+    with ExitStack() as stack:
+        tmp = stack.enter_context(atomic_output(out_path))
         ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
         band = ds.GetRasterBand(1)
         band.SetDescription("crop class")
-        pds = create_geotiff(ptmp, grid, len(classes)) if ptmp else None
+        pds = create_geotiff(stack.enter_context(atomic_output(proba_path)), grid, len(classes)) if proba_path else None
+        cds = create_geotiff(stack.enter_context(atomic_output(confidence_path)), grid, 2) if confidence_path else None
         for y0 in range(0, grid.height, STRIP_ROWS):
             check_cancelled(is_cancelled)
             h = min(STRIP_ROWS, grid.height - y0)
             feats, valid = strip_features(paths, y0, h, grid.width, grid.height)
             out = np.zeros((h, grid.width), dtype=np.uint8)
-            if valid.any():
+            if valid.any() and pds is None and cds is None:
                 out[valid] = clf.forest.predict(feats[valid])
+            elif valid.any():
+                p = clf.forest.predict_proba(feats[valid])  # (n, classes); the forest predicts its argmax
+                out[valid] = classes[np.argmax(p, axis=1)]
                 if pds is not None:
                     proba = np.full((len(classes), h, grid.width), np.nan, dtype=np.float32)
-                    proba[:, valid] = clf.forest.predict_proba(feats[valid]).T
+                    proba[:, valid] = p.T
                     for i in range(len(classes)):
                         pds.GetRasterBand(i + 1).WriteArray(proba[i], 0, y0)
+                if cds is not None:
+                    ranked = np.sort(p, axis=1)
+                    conf = np.full((2, h, grid.width), np.nan, dtype=np.float32)
+                    conf[0, valid] = ranked[:, -1]
+                    conf[1, valid] = ranked[:, -1] - (ranked[:, -2] if ranked.shape[1] > 1 else 0.0)
+                    for i in range(2):
+                        cds.GetRasterBand(i + 1).WriteArray(conf[i], 0, y0)
             band.WriteArray(out, 0, y0)
             if progress:
                 progress((y0 + h) / grid.height, f"classified rows {y0 + h}/{grid.height}")
@@ -281,10 +416,14 @@ def classify_to_file(
         if pds is not None:
             for i, c in enumerate(classes):
                 pds.GetRasterBand(i + 1).SetDescription(f"P({clf.names.get(int(c), c)})")
+                pds.GetRasterBand(i + 1).SetMetadataItem("CLASS_CODE", str(int(c)))
             pds.FlushCache()
-            pds = None
+        if cds is not None:
+            cds.GetRasterBand(1).SetDescription("probability of the mapped class")
+            cds.GetRasterBand(2).SetDescription("margin to the second class")
+            cds.FlushCache()
         ds.FlushCache()
-        ds = None
+        ds = pds = cds = band = None  # closed before the files are renamed
     return Path(out_path)
 
 

@@ -7,7 +7,7 @@ of it with the format's driver.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from osgeo import gdal, ogr, osr
@@ -31,6 +31,63 @@ def check_class_raster(path: PathLike) -> None:
         )
 
 
+#: a column of a vector output: name, OGR type, width (0: the driver's default), precision
+Column = tuple[str, int, int, int]
+AREA_COLUMN: Column = ("area_ha", ogr.OFTReal, 16, 4)
+
+
+def write_vector(
+    out_path: PathLike, srs: osr.SpatialReference, columns: Sequence[Column], rows: Iterable[tuple[ogr.Geometry, Sequence]]
+) -> Path:
+    """Polygons with ``columns`` in the vector format ``out_path``'s suffix names, written atomically.
+
+    Written once, feature by feature, into a hidden folder and moved into place when complete (a
+    Shapefile is several files): works with every OGR driver, write-once formats included.
+
+    Raises:
+        InputError: ``out_path`` has no known vector suffix.
+    """
+    out_path = Path(out_path)
+    fmt = format_for_path(out_path, "vector")
+    tmp_dir = out_path.parent / f".{out_path.stem}.part"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        ds = ogr.GetDriverByName(fmt.driver).CreateDataSource(str(tmp_dir / out_path.name), list(fmt.creation_options))
+        layer = ds.CreateLayer(out_path.stem, srs, ogr.wkbPolygon)
+        for name, kind, width, precision in columns:
+            defn = ogr.FieldDefn(name, kind)
+            if width:
+                defn.SetWidth(width)
+                defn.SetPrecision(precision)
+            layer.CreateField(defn)
+        layer.StartTransaction()
+        for geom, values in rows:
+            feat = ogr.Feature(layer.GetLayerDefn())
+            feat.SetGeometry(geom)
+            for (name, *_), value in zip(columns, values):
+                feat.SetField(name, value)
+            layer.CreateFeature(feat)
+        layer.CommitTransaction()
+        layer = None
+        ds = None
+        for f in tmp_dir.iterdir():  # a shapefile is several files: move them all
+            f.replace(out_path.parent / f.name)
+    finally:
+        for f in tmp_dir.glob("*"):
+            f.unlink()
+        tmp_dir.rmdir()
+    return out_path
+
+
+def hectares_per_square_unit(ds: gdal.Dataset) -> float:
+    """Hectares per square unit of ``ds``'s CRS (exact for projected CRSs; at the centre for geographic ones)."""
+    from ..inputs.grid import Grid
+
+    grid = Grid.from_dataset(ds, allow_no_crs=True)
+    gt = ds.GetGeoTransform()
+    return grid.pixel_area_ha / abs(gt[1] * gt[5])
+
+
 def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str] | None = None, mmu_ha: float = 0.0) -> Path:
     """Polygons of ``class_raster`` in the vector format its suffix names, written atomically.
 
@@ -41,7 +98,7 @@ def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str]
         InputError: ``out_path`` has no known vector suffix.
     """
     out_path = Path(out_path)
-    fmt = format_for_path(out_path, "vector")
+    format_for_path(out_path, "vector")
     check_class_raster(class_raster)
     src = open_raster(class_raster)
     if not names:
@@ -49,7 +106,8 @@ def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str]
 
         names = class_names_of(class_raster)
     gt = src.GetGeoTransform()
-    pixel_ha = abs(gt[1] * gt[5]) / 10000.0
+    ha_per_unit = hectares_per_square_unit(src)
+    pixel_ha = abs(gt[1] * gt[5]) * ha_per_unit
     mem = gdal.GetDriverByName("MEM").CreateCopy("", src)
     mband = mem.GetRasterBand(1)
     if mmu_ha > 0:
@@ -61,39 +119,16 @@ def polygonize(class_raster: PathLike, out_path: PathLike, names: dict[int, str]
     polygons = work.CreateLayer("polygons", srs, ogr.wkbPolygon)
     polygons.CreateField(ogr.FieldDefn("class_id", ogr.OFTInteger))
     gdal.Polygonize(mband, mband.GetMaskBand(), polygons, 0, [], callback=None)  # nodata (0) gives no polygon
-    tmp_dir = out_path.parent / f".{out_path.stem}.part"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        # written once, feature by feature: works with every OGR driver, write-once formats included
-        ds = ogr.GetDriverByName(fmt.driver).CreateDataSource(str(tmp_dir / out_path.name), list(fmt.creation_options))
-        layer = ds.CreateLayer(out_path.stem, srs, ogr.wkbPolygon)
-        layer.CreateField(ogr.FieldDefn("class_id", ogr.OFTInteger))
-        name_field = ogr.FieldDefn("class_name", ogr.OFTString)
-        name_field.SetWidth(40)
-        layer.CreateField(name_field)
-        area = ogr.FieldDefn("area_ha", ogr.OFTReal)
-        area.SetWidth(16)
-        area.SetPrecision(4)
-        layer.CreateField(area)
-        layer.StartTransaction()
-        for poly in polygons:
-            code = poly.GetField("class_id")
-            geom = poly.GetGeometryRef()
-            feat = ogr.Feature(layer.GetLayerDefn())
-            feat.SetGeometry(geom)
-            feat.SetField("class_id", code)
-            feat.SetField("class_name", names.get(code, str(code)))
-            feat.SetField("area_ha", geom.GetArea() / 10000.0)
-            layer.CreateFeature(feat)
-        layer.CommitTransaction()
-        ds = None
-        for f in tmp_dir.iterdir():  # a shapefile is several files: move them all
-            f.replace(out_path.parent / f.name)
-    finally:
-        for f in tmp_dir.glob("*"):
-            f.unlink()
-        tmp_dir.rmdir()
-    return out_path
+    columns = [("class_id", ogr.OFTInteger, 0, 0), ("class_name", ogr.OFTString, 40, 0), AREA_COLUMN]
+    rows = (
+        (p.GetGeometryRef(), (p.GetField("class_id"), names.get(p.GetField("class_id"), str(p.GetField("class_id"))),
+                              p.GetGeometryRef().GetArea() * ha_per_unit))
+        for p in polygons
+    )  # fmt: skip
+    path = write_vector(out_path, srs, columns, rows)
+    polygons = None
+    work = None
+    return path
 
 
 def translate_raster(class_raster: PathLike, out_path: PathLike, fmt: OutputFormat) -> Path:

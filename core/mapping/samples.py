@@ -26,10 +26,15 @@ KNOWN_CODES = {"soybean": 1, "soy": 1, "soybeans": 1, "corn": 2, "maize": 2, "ot
 
 
 class Split(Choice):
-    """How samples are split into training and test: by pixel at random (the paper's) or by field."""
+    """How samples are split into training and test.
+
+    ``random``: by pixel at random (the paper's); ``field``: by field id or polygon; ``block``: by
+    square spatial blocks of ``block_m`` metres, so that no block has pixels on both sides.
+    """
 
     RANDOM = "random"
     FIELD = "field"
+    BLOCK = "block"
 
 
 @dataclass
@@ -225,17 +230,56 @@ def check_class_counts(samples: Samples, min_per_class: int, name: str) -> None:
 
 
 def split(
-    samples: Samples, how: Split | str = Split.RANDOM, test_fraction: float = 0.3, seed: int = 0
+    samples: Samples,
+    how: Split | str = Split.RANDOM,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    blocks: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train and test indices into ``samples``.
 
     ``random`` is the paper's 7:3 by pixel, stratified by class; ``field`` splits by group (field
-    id or polygon), so that no field has pixels on both sides.
+    id or polygon), so that no field has pixels on both sides; ``block`` by the spatial ``blocks``
+    (:func:`spatial_blocks`), keeping the classes' shares as far as whole blocks allow.
+
+    Raises:
+        InputError: too few blocks for the split.
     """
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
     idx = np.arange(len(samples.codes))
-    if choice(Split, how, "split") is Split.RANDOM:
+    how = choice(Split, how, "split")
+    if how is Split.RANDOM:
         train, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=samples.codes)
         return train, test
+    if how is Split.BLOCK:
+        if blocks is None:
+            raise ValueError("a split by block needs the samples' blocks (spatial_blocks)")
+        n_folds = max(2, round(1.0 / test_fraction))
+        return block_folds(samples, blocks, n_folds, seed)[0]
     return next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed).split(idx, samples.codes, samples.groups))
+
+
+def spatial_blocks(samples: Samples, grid: Grid, block_m: float) -> np.ndarray:
+    """The square block of ``block_m`` metres (whole pixels, at least one) each sample falls in, as an id."""
+    side_m = float(np.sqrt(grid.pixel_area_ha * 10000.0))
+    block_px = max(1, int(round(block_m / side_m)))
+    return (samples.rows // block_px).astype(np.int64) * (grid.width // block_px + 1) + samples.cols // block_px
+
+
+def block_folds(samples: Samples, blocks: np.ndarray, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` train/test splits by spatial block (scikit-learn's ``StratifiedGroupKFold``, shuffled with ``seed``).
+
+    Raises:
+        InputError: fewer blocks hold samples than there are folds.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_blocks = len(np.unique(blocks))
+    if n_blocks < k:
+        raise InputError(
+            f"The samples fall in {n_blocks} spatial block(s), too few for {k} folds: lower 'block_m' (smaller "
+            "blocks), or split by field."
+        )
+    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(train, test) for train, test in folds.split(np.zeros(len(blocks)), samples.codes, blocks)]

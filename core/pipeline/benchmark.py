@@ -56,7 +56,7 @@ METHODS = ("tsstfn", "starfm", "starfm2", "coarse_cubic", "latest_fine")
 COLUMNS = ("date", "method", "rmse", "mae", "bias", "r2", "ssim", "n")
 _KEYS = {
     "pairs", "targets", "assume_aligned", "pixel_size_m", "n_base", "strategy", "train", "preset", "methods",
-    "method_params", "coarse_product", "fine_product", "name",
+    "method_params", "coarse_product", "fine_product", "name", "mc_passes",
 }  # fmt: skip
 
 
@@ -74,11 +74,14 @@ class BenchmarkSpec:
     methods: tuple[str, ...] = METHODS
     method_params: dict[str, Any] = field(default_factory=dict, hash=False)
     name: str = "benchmark"
+    mc_passes: int = 0
 
     def __post_init__(self) -> None:
         """Check types, ranges, the strategy and the methods."""
         check_types(self)
         check_range(self.n_base, "n_base", 1)
+        if self.mc_passes == 1 or self.mc_passes < 0:
+            raise InputError(f"Dataset field 'mc_passes': {self.mc_passes} is not 0 (none) or a number of passes >= 2.")
         check_range(self.pixel_size_m, "pixel_size_m", 0, low_open=True)
         object.__setattr__(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         for name in self.methods:
@@ -116,7 +119,7 @@ def benchmark_from_dict(data: object, base_dir: PathLike = ".") -> BenchmarkSpec
             raise InputError("Dataset field 'train' must be a mapping of training options.")
         train.update(data["train"])
     kw["train"] = options_from_mapping(TrainConfig, train, "train")
-    for key in ("assume_aligned", "strategy", "name", "method_params", "n_base", "pixel_size_m"):
+    for key in ("assume_aligned", "strategy", "name", "method_params", "n_base", "pixel_size_m", "mc_passes"):
         if key in data:
             kw[key] = data[key]
     if "methods" in data:
@@ -148,6 +151,7 @@ class BenchmarkResult:
 
     rows: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    calibration: dict[str, dict] = field(default_factory=dict)  # TSSTFN's error by uncertainty, by date
     csv: Path | None = None
     markdown: Path | None = None
     figures: list[Path] = field(default_factory=list)
@@ -162,7 +166,7 @@ def run_benchmark(
         InputError: targets that are not pair dates, too few pairs, or unreadable inputs.
     """
     from ..deps import check_dependencies
-    from ..fusion.metrics import fusion_metrics
+    from ..fusion.metrics import error_by_uncertainty, fusion_metrics
     from ..inputs.align import check_crs
     from ..inputs.containers import resolve_source
     from ..inputs.grid import reference_grid
@@ -203,7 +207,7 @@ def run_benchmark(
             check_cancelled(is_cancelled)
             method = get_method(name, "methods")
             params: Any = (
-                TsstfnParams(spec.strategy, spec.n_base, train=spec.train)
+                TsstfnParams(spec.strategy, spec.n_base, train=spec.train, mc_passes=spec.mc_passes)
                 if name == "tsstfn"
                 else spec.method_params.get(name) or method.params()
             )
@@ -214,6 +218,9 @@ def run_benchmark(
                 log.warning("benchmark %s %s skipped: %s", target, name, exc)
                 continue
             predictions[name] = produced.rasters[target]
+            if target in produced.uncertainty:
+                std = read_array(produced.uncertainty[target])
+                result.calibration[target.isoformat()] = error_by_uncertainty(read_array(predictions[name]), std, truth)
             m = fusion_metrics(read_array(predictions[name]), truth)
             result.rows.append({"date": target.isoformat(), "method": name, **{c: m[c] for c in COLUMNS[2:]}})
             sub((k + 1) / len(spec.methods), name)
@@ -253,10 +260,31 @@ def _markdown(spec: BenchmarkSpec, result: BenchmarkResult, has_crs: bool) -> st
             f"| {r['date']} | {mark}{r['method']}{mark} | {r['rmse']:.4f} | {r['mae']:.4f} | {r['bias']:+.4f} | "
             f"{r['r2']:.3f} | {r['ssim']:.4f} | {int(r['n'])} |"
         )
+    if result.calibration:
+        lines += ["", *calibration_markdown(result.calibration, spec.mc_passes)]
     if result.skipped:
         lines += ["", "Not run:", ""] + [f"- {s}" for s in result.skipped]
     lines += ["", "Figures: " + ", ".join(p.name for p in result.figures), ""]
     return "\n".join(lines)
+
+
+def calibration_markdown(calibration: dict[str, dict], passes: int) -> list[str]:
+    """TSSTFN's mean |error| by quintile of its MC-dropout standard deviation, per date, as Markdown lines."""
+    lines = [
+        f"## TSSTFN: error against its uncertainty ({passes} MC-dropout passes)",
+        "",
+        "| date | std quintile | std range | mean std | mean abs error | pixels |",
+        "|---|---|---|---|---|---|",
+    ]
+    for date, cal in calibration.items():
+        for k, b in enumerate(cal["bins"], 1):
+            lines.append(
+                f"| {date} | {k} | {b['std_low']:.4f}-{b['std_high']:.4f} | {b['mean_std']:.4f} | "
+                f"{b['mean_abs_error']:.4f} | {b['n']} |"
+            )
+    lines += ["", "Spearman rank correlation of std and |error|: "
+              + ", ".join(f"{d} {c['spearman']:+.2f}" for d, c in calibration.items()), ""]  # fmt: skip
+    return lines
 
 
 def _figure(truth: np.ndarray, predictions: dict[str, Path], path: Path, date: dt.date) -> Path:

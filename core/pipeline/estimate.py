@@ -71,3 +71,10 @@ def estimate_run(
     flops = per_patch * (3 * n_train * max_epochs * 0.5 + n_pred)  # early stopping: about half the epochs
     speed = THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"]
     return Estimate(memory, disk, flops / speed / 60, available_memory_gb())
+
+
+def prediction_minutes(width: int, height: int, n_targets: int, model_width: int, patch: int, device: str = "cpu") -> float:
+    """Minutes one prediction pass of every target takes over a ``width`` x ``height`` grid (rough)."""
+    per_patch = GFLOP_PER_PATCH_W64_P192 * 1e9 * (model_width / 64) ** 2 * (patch / 192) ** 2
+    n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
+    return per_patch * n_pred / THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"] / 60

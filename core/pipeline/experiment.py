@@ -29,7 +29,7 @@ from ..fusion.methods import get_method
 from ..fusion.strategies import STRATEGIES, Strategy
 from ..fusion.tsstfn import Forecast
 from .job import Job, validate_job
-from .run import crop_accuracy, prepare, split_description
+from .run import block_size_m, crop_accuracy, prepare, split_description
 
 
 def run_experiment(
@@ -53,7 +53,6 @@ def run_experiment(
     from ..deps import check_dependencies
     from ..fusion.metrics import fusion_metrics
     from ..mapping.samples import read_samples
-    from ..mapping.samples import split as split_samples
 
     check_dependencies()
     job = validate_job(job)
@@ -69,12 +68,16 @@ def run_experiment(
     prep = prepare(job, Path(job.output_dir) / "aligned", steps.sub("align"), is_cancelled)
     inputs = prep.fusion_inputs()
     samples = read_samples(job.samples, job.class_field, prep.grid, group_field=job.group_field)
-    split = split_samples(samples, job.split, job.test_fraction, job.forest.random_state)
+    block_m = block_size_m(job)
+
+    def kappa_of(paths: list[str]) -> float:  # the job's split, the same for every comparison (seeded)
+        return crop_accuracy(job, prep, samples, paths, block_m, compare_blocks=False).accuracy.kappa
+
     early = [str(p.fine) for p in prep.prediction]
     targets = prep.targets
     dates = [t.date.isoformat() for t in targets]
     truths = {t.date: read_array(t.fine) for t in targets if t.fine}
-    kappa: dict[str, dict[str, float]] = {"early season": {"-": crop_accuracy(job, prep, samples, split, early)[1].kappa}}
+    kappa: dict[str, dict[str, float]] = {"early season": {"-": kappa_of(early)}}
     fusion: dict[str, dict[str, dict]] = {}
     for s in names:
         sub = steps.sub(s)
@@ -85,13 +88,13 @@ def run_experiment(
             None, is_cancelled,
         )  # fmt: skip
         for t, date in zip(targets, dates):
-            kappa.setdefault(date, {})[s] = crop_accuracy(job, prep, samples, split, early + [str(individual[t.date])])[1].kappa
+            kappa.setdefault(date, {})[s] = kappa_of(early + [str(individual[t.date])])
             if t.date in truths:
                 fusion.setdefault(date, {})[f"TSSTFN {s}"] = fusion_metrics(read_array(individual[t.date]), truths[t.date])
         if len(targets) >= 2:
             two = inputs.targets[:2]
             pair_i = [str(individual[t.date]) for t in two]
-            kappa.setdefault("individual forecast", {})[s] = crop_accuracy(job, prep, samples, split, early + pair_i)[1].kappa
+            kappa.setdefault("individual forecast", {})[s] = kappa_of(early + pair_i)
             # the sequential forecast's own model, trained for the base positions it is applied to
             sequential = replace(params, forecast=Forecast.SEQUENTIAL)
             seq_model, seq_meta = tsstfn.fit(inputs, sequential, scaled(sub, 0.5, 0.95), is_cancelled)
@@ -100,7 +103,7 @@ def run_experiment(
                 Forecast.SEQUENTIAL, None, is_cancelled,
             )  # fmt: skip
             pair_s = [str(seq[t.date]) for t in two]
-            kappa.setdefault("sequential forecast", {})[s] = crop_accuracy(job, prep, samples, split, early + pair_s)[1].kappa
+            kappa.setdefault("sequential forecast", {})[s] = kappa_of(early + pair_s)
         sub(1.0, "done")
     sub = steps.sub("compare")
     compared = []
@@ -118,7 +121,7 @@ def run_experiment(
         "dates": dates,
         "kappa": kappa,
         "fusion": fusion,
-        "split": split_description(job),
+        "split": split_description(job, block_m),
         "two_targets": dates[:2],
     }
     write_tables(result, out)

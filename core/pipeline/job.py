@@ -31,10 +31,11 @@ from ..formats import get_format
 from ..fusion.config import TrainConfig
 from ..fusion.methods import get_method
 from ..fusion.strategies import MonthDay, Strategy
-from ..fusion.tsstfn import Forecast, TsstfnParams
+from ..fusion.tsstfn import Forecast, TsstfnParams, Uncertainty
 from ..inputs.dates import parse_date
 from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
+from ..mapping.fields import FieldRule
 from ..mapping.samples import Split
 from ..options import check_range, check_types, choice, options_from_mapping
 from .pairs import PairSpec, canonical, dated, pair_to_plain, parse_pairs, resolve_path, source_files
@@ -82,6 +83,17 @@ class Job:
         assume_aligned: accept rasters without a CRS, all on one pixel grid (the classic fusion
             benchmark sets); outputs carry the same pixel grid.
         pixel_size_m: the fine pixel's side in metres where the rasters carry none (assume_aligned).
+        uncertainty: an MC-dropout standard deviation raster beside each fused NDVI
+            (:class:`~..fusion.tsstfn.Uncertainty`; true/false mean on/off).
+        mc_passes: the stochastic passes behind it.
+        confidence: also write the forest's confidence (probability of the mapped class, margin to the second).
+        block_m: side of the spatial blocks for the block split and the block kappa, in metres
+            (None: four coarse pixels, or 1000 m where the coarse pixel size is unknown).
+        kfold: k-fold cross-validation by spatial block (0: none; else at least 2).
+        fields: field polygons for a per-field map (None: none).
+        field_id: the fields' id attribute (None: the feature id).
+        field_rule: how a field takes its class (:class:`~..mapping.fields.FieldRule`).
+        cog: write the output GeoTIFFs as Cloud-Optimized GeoTIFFs (overviews, palette kept).
     """
 
     reference: tuple[PairSpec, ...]
@@ -113,6 +125,15 @@ class Job:
     preset: str | None = None
     assume_aligned: bool = False
     pixel_size_m: float | None = None
+    uncertainty: Uncertainty | bool = Uncertainty.AUTO
+    mc_passes: int = 8
+    confidence: bool = False
+    block_m: float | None = None
+    kfold: int = 0
+    fields: str | None = None
+    field_id: str | None = None
+    field_rule: FieldRule = FieldRule.MAJORITY
+    cog: bool = True
 
     def __post_init__(self) -> None:
         """Check types and ranges; coerce and check the choices: split, strategy, forecast, products, methods, formats."""
@@ -126,7 +147,17 @@ class Job:
             raise InputError(
                 f"Job field 'aoi': {list(self.aoi)} is not [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax."
             )
+        check_range(self.mc_passes, "mc_passes", 2)
+        check_range(self.block_m, "block_m", 0, low_open=True)
+        if self.kfold == 1 or self.kfold < 0:
+            raise InputError(f"Job field 'kfold': {self.kfold} is not a number of folds; use 0 (none) or 2 and more.")
         set_ = object.__setattr__
+        if isinstance(self.uncertainty, bool):
+            set_(self, "uncertainty", Uncertainty.ON if self.uncertainty else Uncertainty.OFF)
+        set_(self, "uncertainty", choice(Uncertainty, self.uncertainty, "uncertainty"))
+        set_(self, "field_rule", choice(FieldRule, self.field_rule, "field_rule"))
+        if self.field_rule is FieldRule.PROBABILITY and not self.probabilities:
+            raise InputError("Job field 'field_rule': 'probability' needs the class probabilities; set 'probabilities': true.")
         set_(self, "split", choice(Split, self.split, "split"))
         set_(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         set_(self, "forecast", choice(Forecast, self.forecast, "forecast"))
@@ -233,7 +264,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
     for key, need_fine in (("reference", True), ("prediction", True), ("targets", False)):
         kw[key] = parse_pairs(data[key], base, key, need_fine, *products)
     kw["output_dir"] = resolve_path(data["output_dir"], base)
-    for key in ("samples", "model"):
+    for key in ("samples", "model", "fields"):
         if data.get(key):
             kw[key] = resolve_path(data[key], base)
     if data.get("reference_target"):
@@ -376,8 +407,8 @@ def validate_job(job: Job) -> Job:
 
 
 def input_paths(job: Job) -> list[str]:
-    """Every file the job reads (rasters, masks, samples, model), for the checks against outputs."""
-    paths = [os.fspath(p) for p in (job.samples, job.model) if p]
+    """Every file the job reads (rasters, masks, samples, model, field polygons), for the checks against outputs."""
+    paths = [os.fspath(p) for p in (job.samples, job.model, job.fields) if p]
     for pair in (*job.reference, *job.prediction, *job.targets):
         for source in pair.sources():
             paths += source_files(source)

@@ -37,7 +37,8 @@ def output_patterns(name: str) -> list[str]:
     """Glob patterns of everything a run writes into its folder (from the registries, so new methods are covered)."""
     patterns = [f"{m.prefix}_*.tif" for m in METHODS.values()]
     patterns += [f"crop_map{f.suffix}" for f in OUTPUT_FORMATS.values()] + ["crop_map.*"]
-    patterns += ["crop_map_early*", "crop_map_fused*", "crop_probabilities.tif*", "difference_*.tif", "forest_*.skops"]
+    patterns += ["crop_map_early*", "crop_map_fused*", "crop_map_fields*", "crop_fields.*", "crop_probabilities.tif*"]
+    patterns += ["crop_confidence.tif*", "uncertainty_*.tif*", "difference_*.tif", "forest_*.skops"]
     patterns += [f"{name}.tsstfn", "aligned", "report", MANIFEST]
     return patterns
 

@@ -10,6 +10,7 @@ command line all call it (or its steps).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -19,16 +20,21 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
 from ..errors import InputError
-from ..files import check_writable, read_array, write_array
+from ..files import check_writable, make_cog, read_array, write_array
 from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
 from ..fusion.stacks import AlignedPair
 from ..inputs.grid import Grid, reference_grid
-from ..mapping.accuracy import Accuracy
-from ..mapping.classify import Classifier
+from ..mapping.area import AreaEstimate
+from ..mapping.classify import Assessment
+from ..mapping.fields import FieldMap
 from ..mapping.samples import Samples, Split
 from .job import Job, input_paths, job_to_dict, validate_job
 from .pairs import DatedPair, dated
+
+log = logging.getLogger("tsstfn")
+#: ``uncertainty: auto`` on a CPU: on when the extra passes take at most this long (estimated)
+AUTO_UNCERTAINTY_MINUTES = 3.0
 
 
 @dataclass
@@ -77,6 +83,11 @@ class JobResult:
         accuracy: ``early``/``fused`` accuracy as plain data (empty without samples).
         class_names: the crop map's class codes and names (empty without samples).
         seconds: wall time of the run.
+        uncertainty: TSSTFN's MC-dropout standard deviation per target date (empty when off).
+        confidence: the forest's confidence raster of the fused crop map (None unless asked for).
+        areas: the error-adjusted area estimates of the crop maps (``fused``, ``fields``).
+        pixel_areas: the pixel-count area CSV beside each crop map, by map.
+        field_map: the per-field map (None without field polygons).
     """
 
     output_dir: Path
@@ -93,6 +104,11 @@ class JobResult:
     accuracy: dict[str, dict] = field(default_factory=dict)
     class_names: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
+    uncertainty: dict[dt.date, Path] = field(default_factory=dict)
+    confidence: Path | None = None
+    areas: dict[str, AreaEstimate] = field(default_factory=dict)
+    pixel_areas: dict[str, Path] = field(default_factory=dict)
+    field_map: FieldMap | None = None
 
 
 def study_grid(job: Job) -> Grid:
@@ -150,23 +166,74 @@ def check_samples(job: Job) -> Samples:
     return read_samples(job.samples, job.class_field, study_grid(job), group_field=job.group_field)
 
 
-def split_description(job: Job) -> str:
+def split_description(job: Job, block_m: float | None = None) -> str:
     """How the samples were split, as the reports say it."""
-    text = (
-        "random 7:3 split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)"
-        if job.split is Split.RANDOM
-        else "split by field/polygon (no field on both sides)"
-    )
+    text = {
+        Split.RANDOM: "random 7:3 split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)",
+        Split.FIELD: "split by field/polygon (no field on both sides)",
+        Split.BLOCK: f"split by spatial blocks of {block_m or 0:g} m (no block on both sides)",
+    }[job.split]
     return f"{text}, test fraction {job.test_fraction}"
 
 
-def crop_accuracy(
-    job: Job, prep: Prepared, samples: Samples, split: tuple[Any, Any], paths: list[str]
-) -> tuple[Classifier, Accuracy]:
-    """A forest on ``paths``' window features at the training samples, assessed on the test samples."""
-    from ..mapping.classify import train_and_assess
+def block_size_m(job: Job) -> float:
+    """``job.block_m``, else four coarse pixels (read from the first target's coarse raster), else 1000 m."""
+    if job.block_m:
+        return job.block_m
+    from ..inputs.containers import resolve_source
 
-    return train_and_assess(paths, prep.grid, samples, split, job.forest, split_description(job))
+    try:
+        source = resolve_source(job.targets[0].coarse)
+        coarse = Grid.from_raster(source.path, source.label, allow_no_crs=True)
+    except Exception:  # noqa: BLE001 (a default, not a check: the readers report bad files themselves)
+        return 1000.0
+    if not coarse.has_crs:
+        return 1000.0
+    return round(4 * (coarse.pixel_area_ha * 10000.0) ** 0.5, -1)
+
+
+def crop_accuracy(
+    job: Job, prep: Prepared, samples: Samples, paths: list[str], block_m: float, compare_blocks: bool = True
+) -> Assessment:
+    """A forest on ``paths``' window features, assessed by the job's split.
+
+    Unless ``compare_blocks`` is False, also by spatial blocks and the job's k-fold.
+    """
+    from ..mapping.classify import assess_forest
+
+    return assess_forest(
+        paths, prep.grid, samples, job.split, job.test_fraction, job.forest, block_m,
+        job.kfold if compare_blocks else 0, split_description(job, block_m), compare_blocks,
+    )  # fmt: skip
+
+
+def uncertainty_passes(job: Job, grid: Grid) -> int:
+    """MC-dropout passes for the run: ``mc_passes`` when on or on a GPU, else none.
+
+    With ``auto`` on a CPU: on when the passes are estimated to take at most :data:`AUTO_UNCERTAINTY_MINUTES`.
+    """
+    from ..fusion.training import resolve_device
+    from ..fusion.tsstfn import Uncertainty
+    from .estimate import prediction_minutes
+
+    if job.uncertainty is Uncertainty.OFF:
+        return 0
+    if job.uncertainty is Uncertainty.ON:
+        return job.mc_passes
+    device = resolve_device(job.train.device)
+    if device.type == "cuda":
+        return job.mc_passes
+    minutes = job.mc_passes * prediction_minutes(
+        grid.width, grid.height, len(job.targets), job.train.width, job.train.patch, "cpu"
+    )
+    if minutes <= AUTO_UNCERTAINTY_MINUTES:
+        return job.mc_passes
+    log.info(
+        "uncertainty (auto) is off: %d MC-dropout passes would take about %.0f min on the CPU; set uncertainty: on",
+        job.mc_passes,
+        minutes,
+    )
+    return 0
 
 
 def score_methods(prep: Prepared, predictions: dict[str, dict[dt.date, Path]]) -> dict[dt.date, dict[str, dict]]:
@@ -216,7 +283,8 @@ def preflight(job: Job) -> tuple[Job, Samples | None]:
 
     The job's dates and pairs; no input inside the output folder; the folder writable; the scene
     (one raster header) at least one training patch wide; a given model file readable and fitting
-    the job; the samples readable, on the study area, with two classes or more.
+    the job; the samples readable, on the study area, with two classes or more, in enough spatial
+    blocks for a split by block; the field polygons readable and on the study area.
 
     Returns:
         The validated job and its samples (None without samples).
@@ -238,6 +306,15 @@ def preflight(job: Job) -> tuple[Job, Samples | None]:
             f"use a patch of at most {min(grid.width, grid.height) // 16 * 16} px."
         )
     samples = check_samples(job) if job.samples else None  # fail before hours of training, not after
+    if samples is not None and (job.split is Split.BLOCK or job.kfold):
+        from ..mapping.samples import block_folds, spatial_blocks
+
+        folds = max(job.kfold, 2 if job.split is not Split.BLOCK else max(2, round(1.0 / job.test_fraction)))
+        block_folds(samples, spatial_blocks(samples, grid, block_size_m(job)), folds)
+    if job.fields:
+        from ..mapping.fields import read_fields
+
+        read_fields(job.fields, grid, job.field_id)
     return job, samples
 
 
@@ -279,18 +356,15 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
 
 
 def _run(job: Job, out: Path, samples: Samples | None, progress: ProgressFn | None, is_cancelled: CancelFn) -> JobResult:
-    from ..mapping import accuracy as acc_mod
-    from ..mapping import classify
-    from ..mapping.export import export_crop_map
-    from ..mapping.samples import split as split_samples
 
     steps = Steps(progress, {"align": 2, "fuse": 9, "compare": 1, "classify": 2, "export": 1})
     result = JobResult(out)
 
     prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled)
     inputs = prep.fusion_inputs()
-    tsstfn = get_method("tsstfn").run(inputs, out, job.tsstfn_params(), steps.sub("fuse"), is_cancelled)
-    result.fused, result.model = tsstfn.rasters, tsstfn.model
+    params = replace(job.tsstfn_params(), mc_passes=uncertainty_passes(job, prep.grid))
+    tsstfn = get_method("tsstfn").run(inputs, out, params, steps.sub("fuse"), is_cancelled)
+    result.fused, result.model, result.uncertainty = tsstfn.rasters, tsstfn.model, tsstfn.uncertainty
     predictions = {"tsstfn": result.fused}
     sub = steps.sub("compare")
     for k, name in enumerate(job.compare):
@@ -308,41 +382,127 @@ def _run(job: Job, out: Path, samples: Samples | None, progress: ProgressFn | No
             result.difference[t.date] = write_array(
                 out / f"difference_{t.date:%Y%m%d}.tif", diff, prep.grid, description="TSSTFN - fine image"
             )
-
     if samples is not None:
-        sub = steps.sub("classify")
-        early = [str(p.fine) for p in prep.prediction]
-        split = split_samples(samples, job.split, job.test_fraction, job.forest.random_state)
-        result.class_names = dict(samples.names)
-        for label, paths in (("early", early), ("fused", early + [str(result.fused[t.date]) for t in prep.targets])):
+        _map_crops(job, prep, samples, result, out, steps, is_cancelled)
+    if job.cog:
+        for path in output_rasters(result):
             check_cancelled(is_cancelled)
-            clf, acc = crop_accuracy(job, prep, samples, split, paths)
-            title = (
-                "Early-season fine images only" if label == "early" else f"Early season + TSSTFN ({job.strategy}, {job.forecast})"
-            )
-            acc_mod.write_reports(acc, out / "report", f"accuracy_{label}", title)
-            result.accuracy[label] = acc.as_dict()
-            classify.save_classifier(clf, out / f"forest_{label}.skops")
-            proba = out / "crop_probabilities.tif" if (label == "fused" and job.probabilities) else None
-            path = classify.classify_to_file(
-                clf,
-                paths,
-                prep.grid,
-                out / f"crop_map_{label}.tif",
-                proba,
-                progress=scaled(sub, 0.5, 1.0) if label == "fused" else scaled(sub, 0.0, 0.5),
-                is_cancelled=is_cancelled,
-            )
-            if label == "fused":
-                result.crop_map, result.probabilities = path, proba
-            else:
-                result.crop_map_early = path
-        sub = steps.sub("export")
-        assert result.crop_map is not None and result.crop_map_early is not None
-        result.vectors = export_crop_map(result.crop_map, out, "crop_map", job.formats, samples.names, job.mmu_ha)
-        sub(1.0, "exported")
-        if "gtiff" not in job.formats:
-            for p in (result.crop_map, result.crop_map_early):
-                os.unlink(p)
-            result.crop_map = result.crop_map_early = None
+            make_cog(path)
     return result
+
+
+def _map_crops(
+    job: Job, prep: Prepared, samples: Samples, result: JobResult, out: Path, steps: Steps, is_cancelled: CancelFn
+) -> None:
+    """Crop maps with and without the fused dates, their accuracy and areas, per-field maps and exports."""
+    from ..mapping import accuracy as acc_mod
+    from ..mapping import classify
+    from ..mapping.area import class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
+    from ..mapping.export import export_crop_map
+
+    sub = steps.sub("classify")
+    block_m = block_size_m(job)
+    early = [str(p.fine) for p in prep.prediction]
+    result.class_names = dict(samples.names)
+    pixel_ha = prep.grid.pixel_area_ha
+    fused_assessment = None
+    for label, paths in (("early", early), ("fused", early + [str(result.fused[t.date]) for t in prep.targets])):
+        check_cancelled(is_cancelled)
+        assessment = crop_accuracy(job, prep, samples, paths, block_m)
+        acc = assessment.accuracy
+        title = "Early-season fine images only" if label == "early" else f"Early season + TSSTFN ({job.strategy}, {job.forecast})"
+        acc_mod.write_reports(acc, out / "report", f"accuracy_{label}", title)
+        result.accuracy[label] = assessment.as_dict()
+        classify.save_classifier(assessment.classifier, out / f"forest_{label}.skops")
+        fused = label == "fused"
+        proba = out / "crop_probabilities.tif" if (fused and job.probabilities) else None
+        confidence = out / "crop_confidence.tif" if (fused and job.confidence) else None
+        path = classify.classify_to_file(
+            assessment.classifier, paths, prep.grid, out / f"crop_map_{label}.tif", proba,
+            progress=scaled(sub, 0.5, 1.0) if fused else scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled,
+            confidence_path=confidence,
+        )  # fmt: skip
+        counts = class_pixel_counts(path)
+        result.pixel_areas[label] = write_pixel_areas(counts, samples.names, pixel_ha, out / f"crop_map_{label}_areas.csv")
+        if fused:
+            result.crop_map, result.probabilities, result.confidence = path, proba, confidence
+            fused_assessment = assessment
+            est = estimate_from_samples(
+                samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, pixel_ha,
+                split_description(job, block_m),
+            )  # fmt: skip
+            result.areas["fused"] = est
+            write_area_reports(est, out / "report", "areas_fused", "Area of each class: crop map with fused NDVI")
+        else:
+            result.crop_map_early = path
+    assert result.crop_map is not None and result.crop_map_early is not None and fused_assessment is not None
+    if job.fields:
+        _field_map(job, prep, samples, result, out, fused_assessment, block_m)
+    steps.sub("export")(0.0, "exporting")
+    result.vectors = export_crop_map(result.crop_map, out, "crop_map", job.formats, samples.names, job.mmu_ha)
+    if "gtiff" not in job.formats:
+        for p in (result.crop_map, result.crop_map_early):
+            os.unlink(p)
+        result.crop_map = result.crop_map_early = None
+
+
+def _field_map(
+    job: Job, prep: Prepared, samples: Samples, result: JobResult, out: Path, assessment: Assessment, block_m: float
+) -> None:
+    """The per-field map of the fused crop map, its scores, areas and polygons."""
+    from ..formats import formats_of_kind
+    from ..mapping.area import class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
+    from ..mapping.fields import field_map
+
+    assert job.fields is not None and result.crop_map is not None
+    vectors = [out / f"crop_fields{f.suffix}" for f in formats_of_kind("vector") if f.key in job.formats]
+    fm = field_map(
+        result.crop_map, job.fields, prep.grid, samples.names, out / "crop_map_fields.tif", vectors, job.field_id,
+        job.field_rule, result.probabilities, samples, assessment.test_index, out / "aligned",
+    )  # fmt: skip
+    result.field_map = fm
+    counts = class_pixel_counts(fm.raster)
+    pixel_ha = prep.grid.pixel_area_ha
+    result.pixel_areas["fields"] = write_pixel_areas(counts, samples.names, pixel_ha, out / "crop_map_fields_areas.csv")
+    if fm.pixel_accuracy is not None:
+        result.accuracy["fields"] = fm.pixel_accuracy.as_dict()
+        if fm.field_accuracy is not None:
+            result.accuracy["fields"]["per_field_kappa"] = fm.field_accuracy.kappa
+            result.accuracy["fields"]["per_field_overall_accuracy"] = fm.field_accuracy.overall
+            result.accuracy["fields"]["n_test_fields"] = int(fm.field_accuracy.matrix.sum())
+        from ..files import read_window
+
+        mapped = _values_at(fm.raster, samples, assessment.test_index, read_window)
+        est = estimate_from_samples(
+            samples.codes[assessment.test_index], mapped, counts, samples.names, pixel_ha, split_description(job, block_m)
+        )
+        result.areas["fields"] = est
+        write_area_reports(est, out / "report", "areas_fields", "Area of each class: per-field map")
+
+
+def _values_at(raster: Path, samples: Samples, index: Any, read_window: Any) -> Any:
+    """The raster's values at the sample pixels ``index`` (read in strips)."""
+    import numpy as np
+
+    from ..files import open_raster
+
+    ds = open_raster(raster)
+    band = ds.GetRasterBand(1)
+    rows, cols = samples.rows[index], samples.cols[index]
+    out = np.zeros(len(rows), dtype=np.int64)
+    for y0 in range(0, ds.RasterYSize, 512):
+        h = min(512, ds.RasterYSize - y0)
+        sel = np.nonzero((rows >= y0) & (rows < y0 + h))[0]
+        if sel.size:
+            out[sel] = read_window(band, (0, y0, ds.RasterXSize, h))[rows[sel] - y0, cols[sel]]
+    return out
+
+
+def output_rasters(result: JobResult) -> list[Path]:
+    """Every GeoTIFF the run wrote as a product (fused and compared NDVI, uncertainty, differences, maps)."""
+    paths = [*result.fused.values(), *result.uncertainty.values(), *result.difference.values()]
+    paths += [p for by_date in result.compared.values() for p in by_date.values()]
+    paths += [p for p in (result.crop_map, result.crop_map_early, result.probabilities, result.confidence) if p]
+    if result.field_map is not None:
+        paths.append(result.field_map.raster)
+    return [Path(p) for p in paths if Path(p).suffix.lower() == ".tif" and Path(p).exists()]

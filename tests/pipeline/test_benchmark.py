@@ -93,3 +93,21 @@ def test_single_season_job_learns_from_its_own_season(scene, tmp_path):
     assert 0 <= result.accuracy["fused"]["kappa"] <= 1
     assert all(dt.date.fromisoformat(d) for d in meta["targets"])
     assert np.isfinite(result.fusion_metrics[dt.date(2021, 9, 5)]["tsstfn"]["rmse"])
+
+
+def test_benchmark_reports_tsstfns_error_by_its_uncertainty(tmp_path):
+    import json
+
+    dataset = make_paired_set(tmp_path / "data")
+    data = json.loads(open(dataset).read())
+    data.update(methods=["tsstfn"], mc_passes=4)
+    (tmp_path / "data" / "u.json").write_text(json.dumps(data))
+    result = run_benchmark(load_benchmark(tmp_path / "data" / "u.json"), tmp_path / "out")
+    assert set(result.calibration) == {"2020-05-17", "2020-06-18"}
+    cal = result.calibration["2020-05-17"]
+    assert len(cal["bins"]) == 5 and sum(b["n"] for b in cal["bins"]) == cal["n"] > 2000
+    md = (tmp_path / "out" / "benchmark.md").read_text()
+    assert "## TSSTFN: error against its uncertainty (4 MC-dropout passes)" in md and "Spearman rank correlation" in md
+    assert (tmp_path / "out" / "target_20200517" / "uncertainty_20200517.tif").exists()
+    with pytest.raises(InputError, match="'mc_passes': 1 is not 0"):
+        benchmark_from_dict({**data, "mc_passes": 1}, tmp_path / "data")

@@ -57,7 +57,14 @@ def _job_dict(scene, out):
         ({"forest": {"max_depth": "deep"}}, "'forest.max_depth': 'deep' is not an integer or null"),
         ({"method_params": {"starfm": {"window_m": -5}}}, "'method_params.starfm.window_m': -5 is out of range"),
         ({"forecast": "both"}, "'forecast': 'both' is not one of individual, sequential"),
-        ({"split": "spatial"}, "'split': 'spatial' is not one of random, field"),
+        ({"split": "spatial"}, "'split': 'spatial' is not one of random, field, block"),
+        ({"mc_passes": 1}, "'mc_passes': 1 is out of range; it must be >= 2"),
+        ({"kfold": 1}, "'kfold': 1 is not a number of folds; use 0 \\(none\\) or 2 and more"),
+        ({"block_m": 0}, "'block_m': 0 is out of range; it must be > 0"),
+        ({"uncertainty": "maybe"}, "'uncertainty': 'maybe' is not one of auto, on, off"),
+        ({"confidence": "yes"}, "'confidence': 'yes' is not true or false"),
+        ({"cog": 1}, "'cog': 1 is not true or false"),
+        ({"field_rule": "probability"}, "'field_rule': 'probability' needs the class probabilities"),
         ({"train": {"output": "residual"}}, "'train.output': 'residual' is not one of modis_residual, direct"),
         ({"train": {"device": "gpu"}}, "'train.device': 'gpu' is not a device"),
         ({"compare": ["starfm", "estarfm"]}, "unknown fusion method 'estarfm'; use tsstfn, starfm"),
@@ -123,8 +130,9 @@ def test_duplicate_dates_and_too_few_pairs(scene, tmp_path):
 def run_result(scene, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     job = scene_job(
-        scene["root"], out, train=TINY, n_base=5, forecast="sequential", formats=["gtiff", "shp", "gpkg"], mmu_ha=0.05
-    )
+        scene["root"], out, train=TINY, n_base=5, forecast="sequential", formats=["gtiff", "shp", "gpkg"], mmu_ha=0.05,
+        uncertainty=True, mc_passes=4, confidence=True, block_m=300.0, kfold=3, fields=scene["fields"], field_id="field_id",
+    )  # fmt: skip
     return job, run_job(job)
 
 
@@ -163,6 +171,38 @@ def test_run_job_end_to_end(run_result):
     assert "| STARFM |" in report and "| MODIS cubic |" in report and "| latest clear fine image |" in report
     assert result.model.exists()
     assert not list(Path(job.output_dir).rglob("*.part*"))
+
+
+def test_run_job_uncertainty_confidence_areas_fields_and_cogs(run_result):
+    """Issue 15's outputs from a job file's options: every raster a COG, every number in the report."""
+    import json
+
+    job, result = run_result
+    assert set(result.uncertainty) == set(result.fused)
+    std = read_array(result.uncertainty[min(result.uncertainty)])
+    assert np.isfinite(std).mean() > 0.99 and (std[np.isfinite(std)] >= 0).all()
+    from tsstfn_crop_mapper.core.pipeline.run import output_rasters
+
+    for path in output_rasters(result):
+        assert gdal.Open(str(path)).GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG", path.name
+    conf = gdal.Open(str(result.confidence)).ReadAsArray()
+    assert conf.shape == (2, 96, 96) and np.nanmin(conf[0]) >= 1 / 3 - 1e-6
+    fused = result.accuracy["fused"]
+    assert "block_kappa" in fused and len(fused["fold_kappas"]) == 3 and fused["block_m"] == 300.0
+    assert "per_field_kappa" in result.accuracy["fields"]
+    est = result.areas["fused"]
+    assert sum(c.area_ha for c in est.classes) == pytest.approx(est.total_ha) == pytest.approx(96 * 96 * 0.01)
+    rows = (result.output_dir / "crop_map_fused_areas.csv").read_text().splitlines()
+    assert rows[0] == "class_id,class_name,pixels,pixel_count_area_ha" and len(rows) == 4
+    assert result.field_map is not None and {p.suffix for p in result.field_map.vectors} == {".shp", ".gpkg"}
+    report = result.report.read_text()
+    for text in ("kappa, split by spatial blocks", "(3 folds)", "Area of each class: crop map with fused NDVI",
+                 "Area of each class: per-field map", "Olofsson et al. (2014", "Monte-Carlo dropout",
+                 "Per-field map: kappa"):  # fmt: skip
+        assert text in report, text
+    summary = json.loads((result.output_dir / "report" / "run_report.json").read_text())
+    assert summary["areas"]["fused"]["classes"][0]["name"] == "soybean" and summary["outputs"]["uncertainty"]
+    assert (result.output_dir / "report" / "areas_fused.csv").exists()
 
 
 def test_run_job_with_loaded_model_and_mismatch(run_result, tmp_path):

@@ -50,3 +50,55 @@ def test_estarfm_benchmark_runs_on_the_real_data(tmp_path):
     rows = _rows(tmp_path)
     assert float(rows[("2001-07-11", "starfm2")]["rmse"]) == pytest.approx(0.0507, abs=2e-4)
     assert float(rows[("2001-07-11", "tsstfn")]["rmse"]) < float(rows[("2001-07-11", "starfm")]["rmse"])
+
+
+def _clustered_sinop_samples(path: Path) -> str:
+    """The 18 labelled points of the sits Sinop set, each grown into the pixels within 2 of it (as a user who
+    digitises fields would): about 250 labelled pixels clustered in fields, with no field id."""
+    import csv as csv_mod
+
+    from osgeo import gdal, ogr, osr
+
+    cube = REAL / "sinop_2014_mod13q1" / "geotiff_23dates_2021" / "sinop-ndvi-2014.tif"
+    ds = gdal.Open(str(cube))
+    gt, srs = ds.GetGeoTransform(), ds.GetSpatialRef()
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    wgs = osr.SpatialReference()
+    wgs.ImportFromEPSG(4326)
+    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    to_grid = osr.CoordinateTransformation(wgs, srs)
+    out = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = out.CreateLayer("samples", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("label", ogr.OFTString))
+    with open(REAL / "sinop_2014_mod13q1" / "samples" / "samples_sinop_crop.csv") as fh:
+        for row in csv_mod.DictReader(fh):
+            x, y, _ = to_grid.TransformPoint(float(row["longitude"]), float(row["latitude"]))
+            c, r = int((x - gt[0]) / gt[1]), int((y - gt[3]) / gt[5])
+            for dy in range(-2, 3):
+                for dx in range(-2, 3):
+                    if abs(dx) + abs(dy) <= 3 and 0 <= c + dx < ds.RasterXSize and 0 <= r + dy < ds.RasterYSize:
+                        f = ogr.Feature(layer.GetLayerDefn())
+                        f.SetField("label", row["label"])
+                        px, py = gt[0] + (c + dx + 0.5) * gt[1], gt[3] + (r + dy + 0.5) * gt[5]
+                        f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({px} {py})"))
+                        layer.CreateFeature(f)
+    layer = None
+    out = None
+    return str(path)
+
+
+def test_clustered_samples_on_real_mod13q1_are_flagged(tmp_path):
+    """Issue 15's case: a random split on pixels clustered in fields reports a kappa near 100 %; the split by
+    spatial blocks does not, and the run says so."""
+    _need("sinop_2014_mod13q1")
+    from tsstfn_crop_mapper.core.mapping.workflow import classify_rasters
+
+    samples = _clustered_sinop_samples(tmp_path / "clustered.gpkg")
+    cube = str(REAL / "sinop_2014_mod13q1" / "geotiff_23dates_2021" / "sinop-ndvi-2014.tif")
+    result = classify_rasters([cube], samples, "label", tmp_path / "map.tif", tmp_path / "report", scale=0.0001, kfold=3)
+    a = result.assessment
+    assert len(result.samples.codes) > 200 and a.block_m == 1000.0
+    assert a.accuracy.kappa > 0.9 and a.block_accuracy.kappa < a.accuracy.kappa - 0.15  # docs/benchmarks.md
+    assert a.notes and "flatters the random split" in a.notes[0]
+    assert len(a.fold_kappas) == 3
+    assert {c.name for c in result.area.classes} == {"Forest", "Pasture", "Soy_Corn"}

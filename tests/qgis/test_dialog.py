@@ -136,8 +136,15 @@ def plugin(qgis_app, qgis_canvas):
     p.unload()
 
 
-def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin):
+def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
+    fields = QgsVectorLayer(str(Path(scene["root"]) / scene["fields"]), "fields", "ogr")
+    QgsProject.instance().addMapLayer(fields)
+    dialog.fields_layer.setLayer(fields)
+    dialog.field_id.setField("field_id")
+    dialog.confidence.setChecked(True)
+    dialog.uncertainty.setCurrentIndex(dialog.uncertainty.findData("on"))
     job = replace(dialog.build_job(), train=TINY, name="test_run")
+    assert job.fields and job.field_id == "field_id" and job.confidence and job.uncertainty.value == "on"
     task = plugin.start_job(job)
     state = _watch(task)
     _wait(state)
@@ -153,11 +160,20 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin):
     assert ndvi.renderer().type() == "singlebandpseudocolor"
     assert (ndvi.renderer().classificationMin(), ndvi.renderer().classificationMax()) == (0.0, 1.0)
     visible = {n.layer().name() for n in group.findLayers() if n.isVisible()}
-    assert "Crop map (with fused NDVI)" in visible and "Crop map (early season only)" not in visible
+    assert visible == {"Crop map per field (with fused NDVI)", "TSSTFN NDVI 2021-07-30"}  # the rest one click away
     polygons = next(n.layer() for n in group.findLayers() if n.layer().name() == "Crop polygons")
     assert polygons.renderer().type() == "categorizedSymbol"
+    std = next(n.layer() for n in group.findLayers() if n.layer().name() == "TSSTFN NDVI uncertainty (std) 2021-07-30")
+    assert (std.renderer().classificationMin(), std.renderer().classificationMax()) == (0.0, 0.1) and std.isValid()
+    assert {"Confidence of the forest (probability of the class)", "Fields and their crop"} <= set(names)
     bar_texts = [w.text() for w in plugin.iface.messageBar().items()]
-    assert any("test_run done" in t for t in bar_texts)
+    assert any("test_run done" in t and "run report is in the panel" in t for t in bar_texts)
+    from tsstfn_crop_mapper.ui.report_panel import ReportPanel
+
+    panel = plugin.iface.mainWindow().findChild(ReportPanel)
+    text = panel.browser.toPlainText()
+    assert "Area of each class: crop map with fused NDVI" in text and "error-adjusted area (ha)" in text
+    assert "kappa, split by spatial blocks" in text
 
 
 def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):

@@ -99,7 +99,13 @@ def test_align_starfm_classify_export(processing, scene, tmp_path):
 
     res = classify(ndvi + [res["OUTPUT"]], "report")
     assert 0 < res["KAPPA"] <= 1 and (tmp_path / "report" / "accuracy.md").exists()
+    assert res["BLOCK_KAPPA"] is None and Path(res["AREAS"]).name == "areas.csv"  # a split by field needs no check
+    assert gdal.Open(str(tmp_path / "report.tif")).GetMetadata("IMAGE_STRUCTURE")["LAYOUT"] == "COG"
     kappa = res["KAPPA"]
+    more = classify(ndvi + [res_sf], "report_more", SPLIT=0, BLOCK_M=300.0, KFOLD=2, CONFIDENCE=str(tmp_path / "conf.tif"),
+                    FIELDS=str(root / scene["fields"]), FIELD_ID="field_id")  # fmt: skip
+    assert Path(more["CONFIDENCE"]).exists() and Path(more["FIELD_MAP"]).exists() and more["BLOCK_KAPPA"] is not None
+    assert (tmp_path / "report_more_fields.gpkg").exists()
     # the same dates as one stack (one band per date, plus a band that is not used): a series of dates by band range
     gdal.Translate(str(tmp_path / "stack.tif"), gdal.BuildVRT("", [ndvi[0], *ndvi, res_sf], separate=True)).FlushCache()
     again = classify([str(tmp_path / "stack.tif")], "report_stack", BANDS="2-6")

@@ -1,0 +1,33 @@
+"""``classify`` on the command line: NDVI the user has, samples, the same core as Processing's Classify crops."""
+
+from pathlib import Path
+
+from osgeo import gdal
+
+from tsstfn_crop_mapper.core import cli
+
+
+def test_classify_writes_maps_areas_and_reports(scene, tmp_path, capsys):
+    root = Path(scene["root"])
+    dates = [str(root / p) for _, p in sorted(scene["truth"].items())]
+    args = ["classify", *dates, "--samples", str(root / scene["samples"]), "--class-field", "crop", "--out",
+            str(tmp_path / "map.tif"), "--kfold", "2", "--block-m", "300", "--confidence", str(tmp_path / "conf.tif"),
+            "--fields", str(root / scene["fields"]), "--field-id", "field_id"]  # fmt: skip
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "kappa (split by spatial blocks of 300 m)" in out and "kappa (2-fold by block)" in out
+    assert "| class | pixel-count area (ha) | error-adjusted area (ha) |" in out and "per-field map" in out
+    for name in ("map.tif", "conf.tif", "map_fields.tif"):
+        assert gdal.Open(str(tmp_path / name)).GetMetadata("IMAGE_STRUCTURE")["LAYOUT"] == "COG", name
+    assert (tmp_path / "map_areas.csv").exists() and (tmp_path / "map_fields.gpkg").exists()
+    assert {p.name for p in (tmp_path / "report").iterdir()} >= {"accuracy.md", "areas.md", "areas.csv"}
+
+
+def test_classify_refuses_reflectance_in_one_sentence(scene, tmp_path, capsys):
+    root = Path(scene["root"])
+    s2 = str(root / scene["prediction"][0]["sentinel2"])
+    args = ["classify", s2, "--samples", str(root / scene["samples"]), "--out", str(tmp_path / "m.tif")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "not NDVI in [-1, 1]: is it a red/NIR product" in err and "Traceback" not in err
+    assert not (tmp_path / "m.tif").exists()

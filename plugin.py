@@ -27,6 +27,7 @@ class TsstfnCropMapperPlugin:
         self.provider: Any = None
         self.dialog: Any = None
         self.task: Any = None
+        self.report_panel: Any = None
 
     # QGIS plugin API ----------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802
@@ -58,6 +59,10 @@ class TsstfnCropMapperPlugin:
         if self.dialog is not None:
             self.dialog.close()
             self.dialog = None
+        if self.report_panel is not None:
+            self.iface.removeDockWidget(self.report_panel)
+            self.report_panel.deleteLater()
+            self.report_panel = None
 
     # Actions ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -96,7 +101,7 @@ class TsstfnCropMapperPlugin:
                 text += f" ({100 * block:.1f} % by spatial blocks)"
             bar.pushMessage(PLUGIN_NAME, text + "; the run report is in the panel on the right.", Qgis.Success, 15)
             if result.report:
-                show_report(self.iface, result.report)
+                self.report_panel = show_report(self.iface, result.report, self.report_panel)
 
         def error(message):
             bar.pushMessage(PLUGIN_NAME, message, Qgis.Warning if message.startswith("Cancelled") else Qgis.Critical, 0)

@@ -42,6 +42,9 @@ def step_setup():
     samples = QgsVectorLayer(str(scene / "samples_2021.gpkg"), "samples", "ogr")
     QgsProject.instance().addMapLayer(samples)
     QgsProject.instance().layerTreeRoot().findLayer(samples).setItemVisibilityChecked(False)
+    fields = QgsVectorLayer(str(scene / "fields.gpkg"), "fields", "ogr")
+    QgsProject.instance().addMapLayer(fields)
+    QgsProject.instance().layerTreeRoot().findLayer(fields).setItemVisibilityChecked(False)
     state["backdrop"] = backdrop.layer()
     plugin = plugins["tsstfn_crop_mapper"]
     plugin.action.trigger()  # as a user clicks the toolbar button
@@ -50,6 +53,9 @@ def step_setup():
     d.samples.setLayer(samples)
     d.class_field.setField("crop")
     d.group_field.setField("field_id")
+    d.fields_layer.setLayer(fields)
+    d.field_id.setField("field_id")
+    d.confidence.setChecked(True)
     d.output_dir.setFilePath(str(WORK / "run"))
     d.width_spin.setValue(8)
     d.patch_spin.setValue(64)
@@ -87,7 +93,7 @@ def step_wait():
         return
     layers = {n.layer().name(): n.layer() for n in group.findLayers()} if group else {}
     log(f"result layers: {sorted(layers)}")
-    crop = layers.get("Crop map (with fused NDVI)")
+    crop = layers.get("Crop map per field (with fused NDVI)") or layers.get("Crop map (with fused NDVI)")
     if crop is not None:
         iface.setActiveLayer(crop)
         iface.mapCanvas().setExtent(crop.extent())
@@ -96,18 +102,43 @@ def step_wait():
 
 
 def step_map_shots():
+    panel = plugins["tsstfn_crop_mapper"].report_panel
+    if panel is not None:
+        panel.hide()  # the crop map alone first
     iface.mainWindow().grab().save(str(SHOTS / "qgis_crop_map.png"))
+    if panel is not None:
+        panel.show()
+        QTimer.singleShot(800, lambda: panel.scroll_to("Per-field map: kappa"))  # the notes, then the area table
+    QTimer.singleShot(2000, step_report_shot)
+
+
+def step_report_shot():
+    iface.mainWindow().grab().save(str(SHOTS / "qgis_report_panel.png"))
     group = QgsProject.instance().layerTreeRoot().findGroup("tsstfn_run")
     if group:
         for node in group.findLayers():
             name = node.layer().name()
             node.setItemVisibilityChecked(name == "TSSTFN NDVI 2021-07-30")
         iface.mapCanvas().refresh()
+    QTimer.singleShot(3000, step_uncertainty_shot)
+
+
+def step_uncertainty_shot():
+    iface.mainWindow().grab().save(str(SHOTS / "qgis_fused_ndvi.png"))
+    group = QgsProject.instance().layerTreeRoot().findGroup("tsstfn_run")
+    if group:
+        for node in group.findLayers():
+            name = node.layer().name()
+            node.setItemVisibilityChecked(name == "TSSTFN NDVI uncertainty (std) 2021-07-30")
+            if name.startswith("TSSTFN NDVI uncertainty (std) 2021-07-30"):
+                iface.setActiveLayer(node.layer())
+                iface.layerTreeView().setCurrentLayer(node.layer())
+        iface.mapCanvas().refresh()
     QTimer.singleShot(3000, step_finish)
 
 
 def step_finish():
-    iface.mainWindow().grab().save(str(SHOTS / "qgis_fused_ndvi.png"))
+    iface.mainWindow().grab().save(str(SHOTS / "qgis_uncertainty.png"))
     log("screenshots saved")
     # outputs under /tmp count as temporary layers, which makes QGIS ask before quitting
     QgsProject.instance().removeAllMapLayers()

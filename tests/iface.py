@@ -47,6 +47,9 @@ class RasterIface(QgisInterface):
     def addDockWidget(self, area, dock):  # noqa: N802
         self.mainWindow().addDockWidget(area, dock)
 
+    def removeDockWidget(self, dock):  # noqa: N802
+        self.mainWindow().removeDockWidget(dock)
+
     def _submenu(self, name):
         for act in self.raster_menu.actions():
             if act.menu() is not None and act.text() == name:

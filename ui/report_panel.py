@@ -30,14 +30,29 @@ class ReportPanel(QDockWidget):
         self.show()
         self.raise_()
 
+    def scroll_to(self, text: str) -> bool:
+        """Scroll so that the first occurrence of ``text`` is at the top; False when it is not in the report."""
+        document = self.browser.document()
+        cursor = document.find(text)
+        if cursor.isNull():
+            return False
+        cursor.clearSelection()
+        self.browser.setTextCursor(cursor)
+        bar = self.browser.verticalScrollBar()
+        bar.setValue(min(bar.maximum(), self.browser.cursorRect().top() + bar.value()))
+        return True
 
-def show_report(iface, path: str | Path) -> ReportPanel:
-    """The main window's report panel (created and docked on the right the first time), showing ``path``."""
-    window = iface.mainWindow()
-    panel = window.findChild(ReportPanel, OBJECT_NAME)
+
+def show_report(iface, path: str | Path, panel: ReportPanel | None = None) -> ReportPanel:
+    """Show ``path`` in ``panel``, or in a new panel docked on the right of the main window; returns the panel.
+
+    The plugin keeps the panel and removes it when it unloads.
+    """
     if panel is None:
+        window = iface.mainWindow()
         panel = ReportPanel(window)
-        if hasattr(iface, "addDockWidget"):
-            iface.addDockWidget(Qt.RightDockWidgetArea, panel)
+        iface.addDockWidget(Qt.RightDockWidgetArea, panel)
+        if hasattr(window, "resizeDocks"):  # wide enough for the tables
+            window.resizeDocks([panel], [int(window.width() * 0.42)], Qt.Horizontal)
     panel.show_report(path)
     return panel

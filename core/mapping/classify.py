@@ -274,7 +274,7 @@ def assess_forest(
             note = (
                 f"The random split's kappa ({100 * acc.kappa:.1f} %) is {100 * gap:.1f} points above the kappa of a split "
                 f"by {block_m:g} m blocks ({100 * result.block_accuracy.kappa:.1f} %): test pixels sit next to training "
-                "pixels of the same fields, which flatters the random split. Trust the block figure, or give a field id."
+                "pixels of the same fields, which flatters the random split. Trust the block figure, or split by field."
             )
             log.warning(note)
             result.notes.append(note)

@@ -19,7 +19,10 @@ def method_label(name: str) -> str:
 
 
 def write_run_report(job: Job, result: JobResult) -> Path:
-    """``report/run_report.md`` and ``report/run_report.json`` of a finished run; returns the Markdown's path."""
+    """``report/run_report.md`` and ``report/run_report.json`` of a finished run; returns the Markdown's path.
+
+    Order: the crop maps' accuracy and areas, then the fused NDVI's scores and uncertainty, then the outputs.
+    """
     out = result.output_dir
     lines = [
         f"# TSSTFN Crop Mapper run: {job.name}",
@@ -29,6 +32,14 @@ def write_run_report(job: Job, result: JobResult) -> Path:
         f"- run time {result.seconds:.0f} s",
         "",
     ]
+    if result.accuracy:
+        lines += _classification(result)
+    for key, title in (
+        ("fused", "Area of each class: crop map with fused NDVI"),
+        ("fields", "Area of each class: per-field map"),
+    ):
+        if key in result.areas:
+            lines += area_markdown(result.areas[key], title)
     if result.fusion_metrics:
         lines += [
             "## Fused NDVI against the real fine image (SSIM data_range = 2.0)",
@@ -41,14 +52,6 @@ def write_run_report(job: Job, result: JobResult) -> Path:
                 cells = f"{m['rmse']:.4f} | {m['mae']:.4f} | {m['bias']:+.4f} | {m['r2']:.3f} | {m['ssim']:.4f} | {m['n']}"
                 lines.append(f"| {date.isoformat()} | {method_label(name)} | {cells} |")
         lines.append("")
-    if result.accuracy:
-        lines += _classification(result)
-    for key, title in (
-        ("fused", "Area of each class: crop map with fused NDVI"),
-        ("fields", "Area of each class: per-field map"),
-    ):
-        if key in result.areas:
-            lines += area_markdown(result.areas[key], title)
     if result.uncertainty:
         lines += [
             "## Uncertainty of the fused NDVI",
@@ -104,7 +107,7 @@ def _classification(result: JobResult) -> list[str]:
         kfold = f"{100 * sum(folds) / len(folds):.2f} ± {100 * _sd(folds):.2f} % ({len(folds)} folds)" if folds else "-"
         block = _pct(a["block_kappa"]) if "block_kappa" in a else "-"
         lines.append(f"| {label} | {_pct(a['overall_accuracy'])} | {_pct(a['kappa'])} | {block} | {kfold} |")
-        notes += [n for n in a.get("notes", []) if n not in notes]
+        notes += [f"{label}: {n}" for n in a.get("notes", [])]
     lines += ["", f"Split: {next(iter(result.accuracy.values()))['split']}", ""]
     fields = result.accuracy.get("fields")
     if fields and "per_field_kappa" in fields:

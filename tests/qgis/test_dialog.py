@@ -168,12 +168,11 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
     assert {"Confidence of the forest (probability of the class)", "Fields and their crop"} <= set(names)
     bar_texts = [w.text() for w in plugin.iface.messageBar().items()]
     assert any("test_run done" in t and "run report is in the panel" in t for t in bar_texts)
-    from tsstfn_crop_mapper.ui.report_panel import ReportPanel
-
-    panel = plugin.iface.mainWindow().findChild(ReportPanel)
+    panel = plugin.report_panel
     text = panel.browser.toPlainText()
     assert "Area of each class: crop map with fused NDVI" in text and "error-adjusted area (ha)" in text
     assert "kappa, split by spatial blocks" in text
+    assert panel.scroll_to("Area of each class") and not panel.scroll_to("no such heading in the report")
 
 
 def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):

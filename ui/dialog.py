@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import threading
+import time
 
-from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsSettings
+from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsSettings, QgsVectorLayer
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QDate, QObject, Qt, QUrl, pyqtSignal
+from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,6 +41,39 @@ from ..core.mapping.samples import Split
 from .pairs_table import PairsTable
 
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
+HELP_URL = "https://github.com/tsstfn-crop-mapper/tsstfn_crop_mapper#readme"
+HIGHLIGHT = "#ffd0d0"
+#: names that say a field holds classes, tried first when a samples layer is chosen
+_CLASS_NAMES = re.compile(r"^(crop|class|classes|label|labels|type|crop_type|croptype|landcover|lc|code|culture)$", re.I)
+
+
+_ID_NAME = re.compile(r"(^(id|fid|gid|ogc_fid|objectid|uid)$|_id$|^id_|_fid$)", re.I)
+_CLASS_WORD = re.compile(r"(class|crop|label|type|code|culture|lc)", re.I)
+
+
+class DialogError(TsstfnError):
+    """A validation error with the place to highlight: a widget, or a table cell (table, row, column)."""
+
+    def __init__(self, message: str, widget=None, cell: tuple | None = None, tab: int | None = None) -> None:
+        super().__init__(message)
+        self.widget, self.cell, self.tab = widget, cell, tab
+
+
+class _DeviceProbe(QObject):
+    """Imports torch and lists its devices in a thread, so that opening the dialog never waits for torch."""
+
+    found = pyqtSignal(list)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="tsstfn-device-probe", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            from ..core.fusion.training import available_devices
+
+            self.found.emit(available_devices())
+        except Exception:  # noqa: BLE001 (torch missing or broken: the CPU stays the only choice)
+            self.found.emit([("cpu", "CPU")])
 
 
 def _checked_row(checks) -> QHBoxLayout:
@@ -55,7 +94,10 @@ class CropMapperDialog(QDialog):
         super().__init__(parent)
         self.iface = iface
         self.setWindowTitle("TSSTFN Crop Mapper")
-        self.resize(900, 640)
+        self.setSizeGripEnabled(True)
+        self._highlighted: list = []
+        self.timings: dict[str, float] = {}  # seconds of the last open/validation, for the desktop test and the log
+        start = time.perf_counter()
         tabs = QTabWidget()
         tabs.addTab(self._inputs_tab(), "Inputs")
         tabs.addTab(self._model_tab(), "Model")
@@ -70,8 +112,14 @@ class CropMapperDialog(QDialog):
         buttons = QHBoxLayout()
         self.load_button, self.save_button = QPushButton("Load job…"), QPushButton("Save job…")
         self.run_button, self.close_button = QPushButton("Run"), QPushButton("Close")
+        self.help_button = QPushButton("Help")
+        self.help_button.setToolTip(f"Open the user guide in the browser ({HELP_URL})")
+        self.help_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(HELP_URL)))
+        self.load_button.setToolTip("Fill the dialog from a job file (JSON or YAML), as the command line runs it")
+        self.save_button.setToolTip("Save these settings as a job file for the command line, Processing or later")
+        self.run_button.setToolTip("Check every input, then run in the background (progress in the task manager)")
         self.run_button.setDefault(True)
-        for b in (self.load_button, self.save_button):
+        for b in (self.help_button, self.load_button, self.save_button):
             buttons.addWidget(b)
         buttons.addStretch()
         for b in (self.run_button, self.close_button):
@@ -85,7 +133,32 @@ class CropMapperDialog(QDialog):
         layout.addWidget(self.estimate_label)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
+        self._size_to_screen()
         self.restore_settings()
+        self.timings["open"] = time.perf_counter() - start
+        self._probe = _DeviceProbe()
+        self._probe.found.connect(self._devices_found)
+        self._probe.start()
+
+    def _size_to_screen(self) -> None:
+        """Most of the screen, up to 1400 x 1000 px: tables show their rows and layer names."""
+        screen = self.screen() if hasattr(self, "screen") else None
+        if screen is None:
+            self.resize(1100, 760)
+            return
+        area = screen.availableGeometry()
+        self.resize(min(1400, int(area.width() * 0.85)), min(1000, int(area.height() * 0.88)))
+
+    def _devices_found(self, devices: list) -> None:
+        wanted = self._wanted_device or self.device.currentData()
+        self.device.blockSignals(True)
+        self.device.clear()
+        for dev, text in devices:
+            self.device.addItem(text, dev)
+        index = self.device.findData(wanted) if self._wanted_device else (1 if self.device.count() > 1 else 0)
+        self.device.setCurrentIndex(max(0, index))
+        self.device.blockSignals(False)
+        self.update_estimate()
 
     # Tabs -------------------------------------------------------------------------------
     def _inputs_tab(self) -> QWidget:
@@ -99,6 +172,10 @@ class CropMapperDialog(QDialog):
         self.fill_button.clicked.connect(self.fill_from_project)
         self.cutoff = QDateEdit(QDate(2000, 7, 1))
         self.cutoff.setDisplayFormat("d MMMM")
+        self.cutoff.setToolTip(
+            "Prediction-year dates from this day on are targets (the cloudy critical season); earlier ones are base "
+            "pairs. The paper's critical dates are late July to early September."
+        )
         top.addWidget(self.fill_button)
         top.addWidget(QLabel("critical season (targets) starts on"))
         top.addWidget(self.cutoff)
@@ -126,6 +203,7 @@ class CropMapperDialog(QDialog):
         self.pixel_size.setRange(0.1, 10000)
         self.pixel_size.setValue(30)
         self.pixel_size.setSuffix(" m")
+        self.pixel_size.setToolTip("The fine pixel's size in metres when the rasters have no CRS (30 m for Landsat)")
         for widget in (QLabel("MODIS product"), self.coarse_product, QLabel("fine product"), self.fine_product):
             sensors.addWidget(widget)
         sensors.addWidget(self.assume_aligned)
@@ -135,27 +213,39 @@ class CropMapperDialog(QDialog):
         self.reference_table = PairsTable()
         self.prediction_table = PairsTable()
         self.targets_table = PairsTable("real Sentinel-2 (optional, for scoring)")
-        for title, table in (
-            ("Reference year (training) pairs", self.reference_table),
-            ("Prediction year, early-season base pairs", self.prediction_table),
-            ("Target dates (MODIS of the cloudy critical dates)", self.targets_table),
-        ):
+        self.tables_splitter = QSplitter(Qt.Vertical)
+        self.tables_splitter.setChildrenCollapsible(False)
+        for title, table, tip in (
+            ("Reference year (training) pairs", self.reference_table,
+             "Last year's MODIS/fine pairs through the season: the model learns from them how coarse NDVI maps to fine"),
+            ("Prediction year, early-season base pairs", self.prediction_table,
+             "This year's clear early-season pairs (the paper uses 7): the inputs of each prediction"),
+            ("Target dates (MODIS of the cloudy critical dates)", self.targets_table,
+             "This year's cloudy dates to predict fine NDVI for; a fine image, when there is one, only scores the result"),
+        ):  # fmt: skip
+            table.setToolTip(tip)
+            section = QWidget()
+            box = QVBoxLayout(section)
+            box.setContentsMargins(0, 0, 0, 0)
             row = QHBoxLayout()
             row.addWidget(QLabel(f"<b>{title}</b>"))
             row.addStretch()
             add, remove = QPushButton("+"), QPushButton("−")
             add.setFixedWidth(28)
             remove.setFixedWidth(28)
+            add.setToolTip("Add a row")
+            remove.setToolTip("Remove the selected rows")
             add.clicked.connect(lambda _=False, t=table: t.add_row({}))
             remove.clicked.connect(lambda _=False, t=table: t.remove_selected())
             row.addWidget(add)
             row.addWidget(remove)
-            v.addLayout(row)
-            v.addWidget(table)
+            box.addLayout(row)
+            box.addWidget(table)
+            self.tables_splitter.addWidget(section)
+        v.addWidget(self.tables_splitter, 1)
         return w
 
     def _model_tab(self) -> QWidget:
-        from ..core.fusion.training import available_devices
         from ..core.pipeline.presets import DESCRIPTIONS as PRESET_DESCRIPTIONS
 
         w = QWidget()
@@ -174,17 +264,25 @@ class CropMapperDialog(QDialog):
         for s in STRATEGIES:
             self.strategy.addItem(f"{s}: {DESCRIPTIONS[s]}", s)
         self.strategy.setCurrentIndex(1)
+        self.strategy.setToolTip(
+            "How last year's dates are lined up with this year's (the paper's STR_A-STR_E, docs/strategies.md); the "
+            "paper's best is STR_B"
+        )
         f.addRow("Time alignment", self.strategy)
         self.n_base = QSpinBox()
         self.n_base.setRange(1, 30)
         self.n_base.setValue(7)
+        self.n_base.setToolTip("Early-season pairs each prediction starts from; the paper uses 7")
         f.addRow("Base pairs", self.n_base)
         self.forecast = QComboBox()
         self.forecast.addItem("individual: each target from the original base pairs", Forecast.INDIVIDUAL.value)
         self.forecast.addItem("sequential: each prediction joins the base pairs", Forecast.SEQUENTIAL.value)
+        self.forecast.setToolTip("The paper's S_I (individual) and S_F (sequential) forecasts; S_I is the default")
         f.addRow("Forecast", self.forecast)
         self.train_new, self.load_model = QRadioButton("Train a new model"), QRadioButton("Load a saved model")
         self.train_new.setChecked(True)
+        self.train_new.setToolTip("Train on the reference-year pairs (saved as <run>.tsstfn in the output folder)")
+        self.load_model.setToolTip("Reuse a model file trained for the same strategy, base pairs and patch")
         self.model_file = QgsFileWidget()
         self.model_file.setFilter("TSSTFN model (*.tsstfn)")
         f.addRow(self.train_new)
@@ -196,16 +294,17 @@ class CropMapperDialog(QDialog):
         self.patch_spin.setRange(32, 512)
         self.patch_spin.setSingleStep(16)
         self.patch_spin.setValue(192)
+        self.patch_spin.setToolTip("Training and prediction patch in fine pixels; the paper uses 192")
         self.epochs_spin.setRange(1, 1000)
         self.epochs_spin.setValue(200)
+        self.epochs_spin.setToolTip("Upper bound; training stops when validation has not improved for 12 epochs")
         f.addRow("Model width", self.width_spin)
         f.addRow("Patch size (px, multiple of 16)", self.patch_spin)
         f.addRow("Maximum epochs (early stopping after 12)", self.epochs_spin)
         self.device = QComboBox()
-        for dev, text in available_devices():
-            self.device.addItem(text, dev)
-        if self.device.count() > 1:
-            self.device.setCurrentIndex(1)
+        self.device.addItem("CPU", "cpu")  # GPUs are added when the probe in the background has found them
+        self.device.setToolTip("Where the network trains and predicts; a CUDA GPU is 10-50 times faster than a CPU")
+        self._wanted_device: str | None = None
         f.addRow("Device", self.device)
         self.uncertainty = QComboBox()
         self.uncertainty.addItem("auto: on a GPU, or when cheap on the CPU", Uncertainty.AUTO.value)
@@ -242,10 +341,13 @@ class CropMapperDialog(QDialog):
         )
         self.samples.setAllowEmptyLayer(True)
         self.class_field = QgsFieldComboBox()
+        self.class_field.setFilters(QgsFieldProxyModel.String | QgsFieldProxyModel.Int | QgsFieldProxyModel.LongLong)
+        self.class_field.setToolTip("The field with the crop classes (names such as 'soybean', or integer codes); not an id")
         self.group_field = QgsFieldComboBox()
+        self.group_field.setFilters(QgsFieldProxyModel.String | QgsFieldProxyModel.Int | QgsFieldProxyModel.LongLong)
         self.group_field.setAllowEmptyFieldName(True)
-        self.samples.layerChanged.connect(self.class_field.setLayer)
-        self.samples.layerChanged.connect(self.group_field.setLayer)
+        self.group_field.setToolTip("A field id, so that a split by field keeps each field on one side")
+        self.samples.layerChanged.connect(self._samples_changed)
         self.class_field.setLayer(self.samples.currentLayer())
         self.group_field.setLayer(self.samples.currentLayer())
         f.addRow("Samples layer", self.samples)
@@ -284,6 +386,7 @@ class CropMapperDialog(QDialog):
         )
         self.field_id = QgsFieldComboBox()
         self.field_id.setAllowEmptyFieldName(True)
+        self.field_id.setToolTip("The field that identifies each field polygon (empty: the feature id)")
         self.fields_layer.layerChanged.connect(self.field_id.setLayer)
         fields_row = QHBoxLayout()
         fields_row.addWidget(self.fields_layer)
@@ -292,16 +395,25 @@ class CropMapperDialog(QDialog):
         f.addRow("Per-field map (optional)", fields_row)
         self.output_dir = QgsFileWidget()
         self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_dir.setToolTip(
+            "Where the run writes; its name names the run and its layer group. A different earlier run there is moved "
+            "to previous_runs/, never overwritten"
+        )
         f.addRow("Output folder", self.output_dir)
         self.format_checks = {key: QCheckBox(fmt.label) for key, fmt in OUTPUT_FORMATS.items()}
+        for key, check in self.format_checks.items():
+            check.setToolTip(f"Write the crop map as {OUTPUT_FORMATS[key].label}")
         f.addRow("Crop map formats", _checked_row(self.format_checks.values()))
         self.mmu = QDoubleSpinBox()
         self.mmu.setRange(0, 100)
         self.mmu.setSuffix(" ha")
+        self.mmu.setToolTip("Crop polygons smaller than this merge into their neighbour (0: keep every pixel)")
         f.addRow("Minimum mapping unit", self.mmu)
         self.confidence = QCheckBox("confidence of the forest (probability of the class, margin to the second)")
         self.cog = QCheckBox("Cloud-Optimized GeoTIFFs (overviews; open fast anywhere)")
         self.cog.setChecked(True)
+        self.confidence.setToolTip("A two-band raster: the forest's probability of the mapped class and its margin")
+        self.cog.setToolTip("GeoTIFFs with overviews and internal tiles, which open fast in QGIS and on the web")
         f.addRow("Also write", self.confidence)
         f.addRow("", self.cog)
         self.compare_checks = {name: QCheckBox(m.label) for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)}
@@ -330,9 +442,24 @@ class CropMapperDialog(QDialog):
         if "n_base" in values:
             self.n_base.setValue(int(values["n_base"]))
 
+    def _samples_changed(self, layer) -> None:
+        """New samples: offer their fields, with a class field chosen that is neither the key nor an id."""
+        self.class_field.setLayer(layer)
+        self.group_field.setLayer(layer)
+        self.class_field.setField(default_class_field(layer) or "")
+        if layer is not None and self.group_field.currentField() == self.class_field.currentField():
+            self.group_field.setField("")
+
     # Job <-> widgets --------------------------------------------------------------------
+    def run_name(self) -> str:
+        """The run's name: the output folder's name as a file-name stem (the model file and the layer group use it)."""
+        folder = self.output_dir.filePath().rstrip("/\\")
+        stem = re.sub(r"[^\w.-]+", "_", os.path.basename(folder)).strip("._")
+        return stem or "tsstfn_run"
+
     def job_dict(self) -> dict:
         data = {
+            "name": self.run_name(),
             "reference": self.reference_table.rows(),
             "prediction": self.prediction_table.rows(),
             "targets": self.targets_table.rows(),
@@ -353,7 +480,7 @@ class CropMapperDialog(QDialog):
             "fine_product": self.fine_product.currentData(),
             "compare": [name for name, c in self.compare_checks.items() if c.isChecked()],
             "method_params": {"starfm": {"window_m": self.starfm_window.value()}},
-            "class_field": self.class_field.currentField() or "crop",
+            "class_field": self.class_field.currentField(),
             "uncertainty": self.uncertainty.currentData(),
             "mc_passes": self.mc_passes.value(),
             "kfold": self.kfold.value(),
@@ -414,6 +541,16 @@ class CropMapperDialog(QDialog):
         self._select_layer(self.fields_layer, data.get("fields"))
         if data.get("field_id"):
             self.field_id.setField(data["field_id"])
+        if data.get("samples"):
+            self._select_layer(self.samples, data["samples"])
+            if self.samples.currentLayer() is not None:
+                self.class_field.setField(data.get("class_field") or default_class_field(self.samples.currentLayer()) or "")
+                self.group_field.setField(data.get("group_field") or "")
+        device = data.get("train", {}).get("device")
+        if device:
+            self._wanted_device = device
+            if self.device.findData(device) >= 0:
+                self.device.setCurrentIndex(self.device.findData(device))
         if "formats" in data:
             for key, check in self.format_checks.items():
                 check.setChecked(key in data["formats"])
@@ -430,9 +567,7 @@ class CropMapperDialog(QDialog):
 
     @staticmethod
     def _select_layer(combo: QgsMapLayerComboBox, path: str | None) -> None:
-        """Select the project layer whose file is ``path`` (none when there is no such layer or no path)."""
-        import os
-
+        """Select the project layer whose file is ``path``; a file not in the project is added to it first."""
         if not path:
             combo.setLayer(None)
             return
@@ -441,45 +576,120 @@ class CropMapperDialog(QDialog):
             if os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
                 combo.setLayer(layer)
                 return
+        if os.path.exists(path):  # a job file's samples or fields: load them as the analyst would
+            name = os.path.splitext(os.path.basename(path))[0]
+            layer = QgsVectorLayer(path, name, "ogr")
+            if not layer.isValid():
+                layer = QgsRasterLayer(path, name)
+            if layer.isValid():
+                QgsProject.instance().addMapLayer(layer)
+                combo.setLayer(layer)
+                return
         combo.setLayer(None)
 
     def build_job(self):
-        """The validated core Job, or raise TsstfnError with a message that names the row or field."""
+        """The validated core Job, or raise :class:`DialogError` naming (and locating) the row, cell or field."""
         from ..core.pipeline.job import job_from_dict, validate_job
         from ..core.pipeline.run import check_samples, preflight
 
         data = self.job_dict()
+        inputs, outputs = 0, 2  # tab indexes
         if not data["output_dir"]:
-            raise TsstfnError("Choose an output folder (tab 'Samples and outputs').")
-        for key, table, title in (
+            raise DialogError("Choose an output folder (tab 'Samples and outputs').", self.output_dir, tab=outputs)
+        cutoff = self.cutoff.date()
+        seen: dict[tuple, str] = {}
+        tables = (
             ("reference", self.reference_table, "Reference"),
             ("prediction", self.prediction_table, "Prediction"),
             ("targets", self.targets_table, "Targets"),
-        ):
+        )
+        from .pairs_table import LAYER_COLUMNS, _split
+
+        for key, table, title in tables:
             for i, row in enumerate(data[key]):
                 where = f"{title} row {i + 1}"
                 if not row.get("coarse"):
-                    raise TsstfnError(f"{where}: choose the MODIS layer.")
+                    raise DialogError(f"{where}: choose the MODIS layer.", cell=(table, i, LAYER_COLUMNS["coarse"]), tab=inputs)
                 if key != "targets" and not row.get("fine"):
-                    raise TsstfnError(f"{where}: choose the Sentinel-2 layer.")
+                    cell = (table, i, LAYER_COLUMNS["fine"])
+                    raise DialogError(f"{where}: choose the Sentinel-2 layer.", cell=cell, tab=inputs)
                 if not row.get("date"):
-                    raise TsstfnError(f"{where}: type the date (YYYY-MM-DD).")
+                    raise DialogError(f"{where}: type the date (YYYY-MM-DD).", cell=(table, i, 0), tab=inputs)
+                date = QDate.fromString(row["date"], "yyyy-MM-dd")
+                if key == "targets" and date.isValid() and (date.month(), date.day()) < (cutoff.month(), cutoff.day()):
+                    raise DialogError(
+                        f"{where}: {row['date']} is before the critical season, which starts on "
+                        f"{cutoff.toString('d MMMM')}; move it to the base pairs, or set the season's start (tab 'Inputs').",
+                        cell=(table, i, 0),
+                        tab=inputs,
+                    )
+                for column in ("coarse", "fine", "fine_mask"):
+                    if not row.get(column):
+                        continue
+                    path, band, _ = _split(row[column])
+                    place = f"{where} ({'MODIS' if column == 'coarse' else 'Sentinel-2' if column == 'fine' else 'mask'})"
+                    ident = (os.path.normcase(os.path.abspath(path)) if os.path.exists(path) else path, band)
+                    if ident in seen:
+                        raise DialogError(
+                            f"{place}: '{table.layer_name(i, LAYER_COLUMNS[column])}' is already in {seen[ident]}; "
+                            "one raster is one sensor on one date: choose another layer (or another band of a stack).",
+                            cell=(table, i, LAYER_COLUMNS[column]),
+                            tab=inputs,
+                        )
+                    seen[ident] = place
                 self._check_layers(row, where, table, i)
         if not data.get("samples"):
-            raise TsstfnError("Choose a samples layer (tab 'Samples and outputs').")
-        job = validate_job(job_from_dict(data, "."))
+            raise DialogError("Choose a samples layer (tab 'Samples and outputs').", self.samples, tab=outputs)
+        samples_layer = self.samples.currentLayer()
+        if samples_layer is not None and samples_layer.type() == samples_layer.VectorLayer:
+            field = data.get("class_field")
+            if not field:
+                message = "Choose the class field of the samples (tab 'Samples and outputs')."
+                raise DialogError(message, self.class_field, tab=outputs)
+            if field == data.get("group_field"):
+                raise DialogError(
+                    f"Class field '{field}' is also the field id: the class field holds the crops, the field id names "
+                    "each field; choose another for one of them (tab 'Samples and outputs').",
+                    self.class_field,
+                    tab=outputs,
+                )
+            if _is_key(samples_layer, field):
+                raise DialogError(
+                    f"Class field '{field}' is the key of '{samples_layer.name()}' (a different number per feature), not a "
+                    "class; choose the field with the crop classes (tab 'Samples and outputs').",
+                    self.class_field,
+                    tab=outputs,
+                )
+            if _ID_NAME.search(field) and not _CLASS_WORD.search(field):
+                raise DialogError(
+                    f"Class field '{field}' is named like an id (one value per field or feature), not a class; choose the "
+                    "field with the crop classes, and give the id as 'Field id' (tab 'Samples and outputs').",
+                    self.class_field,
+                    tab=outputs,
+                )
+        try:
+            job = validate_job(job_from_dict(data, "."))
+        except TsstfnError as exc:
+            raise DialogError(str(exc), tab=self.tabs.currentIndex()) from None
         try:
             check_samples(job)
         except TsstfnError as exc:
-            raise TsstfnError(f"Samples layer (tab 'Samples and outputs'): {exc}") from None
-        return preflight(job)[0]  # the run's own first-second checks: outputs vs inputs, folder, patch, model
+            raise DialogError(f"Samples layer (tab 'Samples and outputs'): {exc}", self.samples, tab=outputs) from None
+        try:
+            return preflight(job)[0]  # the run's own first-second checks: outputs vs inputs, folder, patch, model
+        except TsstfnError as exc:
+            text = str(exc)
+            widget = self.output_dir if ("output" in text.lower() or "folder" in text.lower()) else None
+            raise DialogError(text, widget, tab=outputs if widget is not None else None) from None
 
     def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
         from ..core.files import open_raster
         from ..core.inputs.align import overlap_fraction
         from ..core.inputs.containers import resolve_source
         from ..core.inputs.grid import reference_grid, srs_of
+        from ..core.inputs.inventory import raster_info, unfit_reason
         from ..core.inputs.ndvi import NdviSource
+        from ..core.inputs.products import get_product
         from .pairs_table import BAND_COLUMNS, LAYER_COLUMNS, _split
 
         def source(value, product) -> NdviSource:
@@ -490,17 +700,26 @@ class CropMapperDialog(QDialog):
         first = self.prediction_table.rows()
         grid = None
         if first and first[0].get("fine") and not aligned:
-            grid = reference_grid(source(first[0]["fine"], self.fine_product.currentData()).path)
+            grid = self._grid_cache(source(first[0]["fine"], self.fine_product.currentData()).path, reference_grid)
         for key, product in (("coarse", self.coarse_product.currentData()), ("fine", self.fine_product.currentData())):
             if not row.get(key):
                 continue
             name = table.layer_name(index, LAYER_COLUMNS[key])
+            cell = (table, index, LAYER_COLUMNS[key])
             try:
+                path = _split(row[key])[0]
+                reason = unfit_reason(self._info_cache(path, name, raster_info), get_product(product), key)
+                if reason:
+                    label = "the MODIS column" if key == "coarse" else "the Sentinel-2 column"
+                    raise TsstfnError(f"'{name}' cannot go in {label} ({product}): {reason}.")
                 src = source(row[key], product)
                 ds = open_raster(src.path, name)
                 band = table.cellWidget(index, BAND_COLUMNS[key]).value()
                 if band > ds.RasterCount and not src.path.startswith(("HDF", "/vsi")):
-                    raise TsstfnError(f"'{name}' has {ds.RasterCount} band(s); band {band} does not exist.")
+                    cell = (table, index, BAND_COLUMNS[key])
+                    raise TsstfnError(
+                        f"'{name}' has {ds.RasterCount} band(s); band {band} does not exist (the band column of this row)."
+                    )
                 if aligned:
                     if ds.GetProjection():
                         raise TsstfnError(f"'{name}' has a CRS while 'rasters without CRS' is ticked; untick it or use others.")
@@ -509,32 +728,108 @@ class CropMapperDialog(QDialog):
                 if grid is not None:
                     overlap_fraction(ds, grid, name)
             except TsstfnError as exc:
-                raise TsstfnError(f"{where}: {exc}") from None
+                raise DialogError(f"{where}: {exc}", cell=cell, tab=0) from None
+
+    def _info_cache(self, path: str, name: str, read):
+        """``read(path, name)`` once per file and modification time: validation stays fast when re-run."""
+        return self._cached(("info", path, name), path, lambda: read(path, name))
+
+    def _grid_cache(self, path: str, read):
+        return self._cached(("grid", path), path, lambda: read(path))
+
+    def _cached(self, key: tuple, path: str, make):
+        cache = self.__dict__.setdefault("_cache", {})
+        try:
+            stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else 0
+        except OSError:
+            stamp = 0
+        hit = cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        value = make()
+        cache[key] = (stamp, value)
+        return value
 
     def validate(self) -> str | None:
+        """Check the whole job; highlight the cell or field at fault; the message, or None when the job is valid."""
+        start = time.perf_counter()
+        self.clear_highlight()
         try:
             self.build_job()
+        except DialogError as exc:
+            self.highlight(exc)
+            return str(exc)
         except TsstfnError as exc:
             return str(exc)
+        finally:
+            self.timings["validate"] = time.perf_counter() - start
         return None
+
+    def highlight(self, error: DialogError) -> None:
+        """Show where ``error`` is: its tab, its table cell (selected, scrolled to, coloured) or its widget."""
+        if error.tab is not None:
+            self.tabs.setCurrentIndex(error.tab)
+        if error.cell is not None:
+            table, row, column = error.cell
+            table.setCurrentCell(row, column)
+            table.scrollToItem(table.item(row, 0))
+            widget = table.cellWidget(row, column)
+            if widget is not None:
+                widget.setStyleSheet(f"background-color: {HIGHLIGHT};")
+                self._highlighted.append(widget)
+            elif table.item(row, column) is not None:
+                table.item(row, column).setBackground(QColor(HIGHLIGHT))
+                self._highlighted.append(table.item(row, column))
+        elif error.widget is not None:
+            error.widget.setStyleSheet(f"background-color: {HIGHLIGHT};")
+            error.widget.setFocus()
+            self._highlighted.append(error.widget)
+
+    def clear_highlight(self) -> None:
+        for thing in self._highlighted:
+            try:
+                if hasattr(thing, "setStyleSheet"):
+                    thing.setStyleSheet("")
+                else:
+                    thing.setBackground(QColor(0, 0, 0, 0))
+            except RuntimeError:  # a widget of a row that was removed since
+                pass
+        self._highlighted = []
+
+    def highlighted(self) -> list:
+        """What is highlighted now (widgets and table items), for the tests."""
+        return list(self._highlighted)
 
     # Actions ----------------------------------------------------------------------------
     def fill_from_project(self) -> None:
-        from ..core.inputs.dates import band_dates
-        from ..core.inputs.inventory import RasterInfo, build_tables
+        """Sort the project's rasters into the three tables by date, sensor and product (core's inventory rules)."""
+        from ..core.inputs.inventory import build_tables, raster_info
+        from ..core.inputs.products import get_product
 
         infos = []
         for layer in QgsProject.instance().mapLayers().values():
             if layer.type() == layer.RasterLayer:
-                dates = tuple(band_dates(layer.source())) if layer.bandCount() > 2 else ()
-                infos.append(RasterInfo(layer.name(), layer.source(), layer.rasterUnitsPerPixelX(), dates))
-        tables = build_tables(infos, (self.cutoff.date().month(), self.cutoff.date().day()))
+                try:
+                    infos.append(self._info_cache(layer.source(), layer.name(), raster_info))
+                except TsstfnError:
+                    continue  # not readable by GDAL (a web layer): not an input
+        tables = build_tables(
+            infos,
+            (self.cutoff.date().month(), self.cutoff.date().day()),
+            get_product(self.coarse_product.currentData()),
+            get_product(self.fine_product.currentData()),
+        )
         self.reference_table.set_rows(tables.reference)
         self.prediction_table.set_rows(tables.prediction)
         self.targets_table.set_rows(tables.targets)
         notes = [f"no date found for: {', '.join(tables.undated)} (type it in the table)"] if tables.undated else []
         notes += tables.incomplete
+        if tables.skipped:
+            notes.append(f"left out {len(tables.skipped)} layer(s) that fit no column (details in the tooltip)")
+        self.clear_highlight()
         self.message.setText("; ".join(notes))
+        self.message.setToolTip("\n".join(tables.skipped))
+        self.skipped = tables.skipped
         self.update_estimate()
 
     def update_estimate(self) -> None:
@@ -567,8 +862,13 @@ class CropMapperDialog(QDialog):
         self.estimate_label.setText(text + ("  ⚠ " + "; ".join(warnings) if warnings else ""))
 
     def run(self) -> None:
+        self.clear_highlight()
         try:
             job = self.build_job()
+        except DialogError as exc:
+            self.highlight(exc)
+            self.message.setText(str(exc))
+            return
         except TsstfnError as exc:
             self.message.setText(str(exc))
             return
@@ -614,3 +914,28 @@ class CropMapperDialog(QDialog):
             except (ValueError, TypeError):
                 pass
         self.update_estimate()
+
+
+def _is_key(layer, field: str) -> bool:
+    """True when ``field`` is the layer's primary key (a GeoPackage's ``fid``)."""
+    index = layer.fields().indexOf(field)
+    return index >= 0 and (index in layer.primaryKeyAttributes() or field.lower() in ("fid", "ogc_fid", "objectid"))
+
+
+def default_class_field(layer) -> str | None:
+    """The field to offer as class field: one named like a class field, else the first text field, else the first
+    integer field that is not the key; None for a raster or a layer without such a field."""
+    if layer is None or not hasattr(layer, "fields"):
+        return None
+    from qgis.PyQt.QtCore import QVariant
+
+    candidates = [
+        f.name()
+        for f in layer.fields()
+        if f.type() in (QVariant.String, QVariant.Int, QVariant.LongLong) and not _is_key(layer, f.name())
+    ]
+    named = [n for n in candidates if _CLASS_NAMES.match(n)]
+    text = [n for n in candidates if layer.fields().field(n).type() == QVariant.String]
+    ids = re.compile(r"(^id$|_id$|^id_)", re.I)
+    rest = [n for n in candidates if not ids.search(n)]
+    return (named or text or rest or [None])[0]

@@ -7,6 +7,9 @@ Rules (the dialog shows the result and lets the analyst edit it):
 * a raster is MODIS when its name says so (``MOD09``, ``MYD13``, ``MCD43``, ``MODIS``, ...) or its pixels are 100 m
   or larger; a Sentinel-2 SCL raster (``SCL`` in the name) is the cloud mask of the Sentinel-2 raster
   of its date; everything else is Sentinel-2;
+* a raster that does not fit its column's product (:func:`unfit_reason`: band count, pixel size,
+  data type, a class or mask raster) is left out and listed in ``skipped`` with the reason; of two
+  rasters of one date and kind the first is kept and the other listed;
 * the latest year is the prediction year, the year before it the reference year;
 * prediction-year dates on or after ``season_cutoff`` (default 1 July) are targets (their
   Sentinel-2, if any, is kept to score the fusion); earlier ones with both rasters are base pairs.
@@ -15,14 +18,26 @@ Rules (the dialog shows the result and lets the analyst edit it):
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 
 from ..errors import DateError
 from .dates import detect_date
+from .products import Product
 
 _MODIS = re.compile(r"(MOD\d\d|MYD\d\d|MCD\d\d|MODIS)", re.I)
 _SCL = re.compile(r"(^|[^A-Z])SCL([^A-Z]|$)", re.I)
+_MASK = re.compile(
+    r"(QA_PIXEL|CFMASK|FMASK|state_1km|pixel.reliability|Mandatory_Quality|(^|[^A-Z])(QA|CLOUDS?|MASK)([^A-Z]|$))", re.I
+)
+_FINE = re.compile(
+    r"((^|[^A-Z0-9])T\d\d[A-Z]{3}_|S2[AB]_|L[COTE]0\d_|SENTINEL.?2|LANDSAT|(^|[^A-Z])B0?[48]([^0-9]|$)|SR_B\d)", re.I
+)
+_BAND_FILE = re.compile(r"(_B0?\d|_SR_B\d|sur_refl|Nadir_Reflectance)", re.I)
+_CONTAINER = re.compile(r"(\.(hdf|hdf4|h4|zip|safe|xml)$|^HDF4|^HDF5|^SENTINEL2|^/vsi)", re.I)
+#: pixels this large or larger are coarse (MODIS is 231-1000 m; Sentinel-2 and Landsat are 10-60 m)
+COARSE_PIXEL_M = 100.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,76 @@ class RasterInfo:
     path: str
     pixel_size: float = 10.0
     band_dates: tuple[dt.date | None, ...] = ()
+    band_count: int = 1
+    integer: bool = True
+    classes: bool = False  # a colour table, class names or an attribute table: a class raster
+    has_crs: bool = True
+
+
+def raster_info(path: str, name: str | None = None) -> RasterInfo:
+    """What the inventory needs of the raster at ``path`` (one header read; no pixel).
+
+    Raises:
+        InputError: the raster cannot be opened (names it).
+    """
+    from osgeo import gdal, osr
+
+    from ..files import open_raster
+    from .dates import band_dates
+
+    name = name or os.path.basename(path)
+    ds = open_raster(path, name)
+    band = ds.GetRasterBand(1)
+    pixel = abs(ds.GetGeoTransform()[1])
+    srs = osr.SpatialReference(wkt=ds.GetProjection()) if ds.GetProjection() else None
+    if srs is not None and srs.IsGeographic():
+        pixel *= 111_320.0  # degrees -> metres at the equator: enough to tell 250 m from 10 m
+    dtype = gdal.GetDataTypeName(band.DataType)
+    classes = band.GetColorTable() is not None or bool(band.GetCategoryNames()) or band.GetDefaultRAT() is not None
+    return RasterInfo(
+        name,
+        path,
+        pixel,
+        tuple(band_dates(path)) if ds.RasterCount > 2 else (),
+        ds.RasterCount,
+        dtype.startswith(("Byte", "Int", "UInt")),
+        classes,
+        srs is not None,
+    )
+
+
+def unfit_reason(info: RasterInfo, product: Product, column: str) -> str | None:
+    """Why ``info`` cannot be the ``column`` (``coarse`` or ``fine``) raster of ``product``; None when it can.
+
+    The rules look at what a header says: a class raster (colour table, class names) or a cloud/QA
+    mask is no image; a coarse column takes no raster named after a fine sensor, a fine column no
+    raster named after MODIS or with pixels of 100 m or more; a red/NIR product with fixed bands needs
+    that many bands unless the raster is a container or one band file of a set; a product stored as
+    integer DN is not a floating-point raster.
+    """
+    sensor = "MODIS" if column == "coarse" else "fine-sensor"
+    if info.classes:
+        return f"a class raster (it has a colour table or class names), not a {sensor} image"
+    if _SCL.search(info.name) or _MASK.search(info.name):
+        return f"a cloud/QA mask (by its name), not a {sensor} image; masks go in the mask column"
+    if column == "coarse" and _FINE.search(info.name) and not _MODIS.search(info.name):
+        return "named like a Sentinel-2 or Landsat raster, not MODIS"
+    if column == "fine":
+        if _MODIS.search(info.name):
+            return "named like a MODIS raster, not a fine-sensor image"
+        if info.has_crs and info.pixel_size >= COARSE_PIXEL_M:
+            return f"pixels of {info.pixel_size:.0f} m: a coarse (MODIS) raster, not a fine-sensor image"
+    container = bool(_CONTAINER.search(info.path)) or bool(_BAND_FILE.search(info.name))
+    if product.kind == "red_nir" and product.red_band and product.nir_band and not container:
+        needed = max(product.red_band, product.nir_band)
+        if info.band_count < needed:
+            return (
+                f"{info.band_count} band(s), but '{product.name}' needs red (band {product.red_band}) and NIR "
+                f"(band {product.nir_band}); for single-band NDVI choose the product 'ndvi'"
+            )
+    if product.valid_dn is not None and not info.integer and not container:
+        return f"floating-point values, but '{product.name}' stores integer counts; for NDVI choose the product 'ndvi'"
+    return None
 
 
 @dataclass
@@ -47,33 +132,64 @@ class Tables:
     targets: list[dict] = field(default_factory=list)
     undated: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # dates missing MODIS or Sentinel-2
+    skipped: list[str] = field(default_factory=list)  # "name: why" for rasters that fit no column
 
 
 def kind_of(info: RasterInfo) -> str:
-    """``modis``, ``sentinel2`` or ``scl``: what a layer is, by its name and pixel size."""
+    """``modis``, ``sentinel2``, ``scl`` or ``classes``: what a layer is, by its name, pixel size and colour table."""
+    if info.classes:
+        return "classes"
     if _SCL.search(info.name):
         return "scl"
-    if _MODIS.search(info.name) or info.pixel_size >= 100:
+    if _MODIS.search(info.name) or (info.has_crs and info.pixel_size >= COARSE_PIXEL_M):
         return "modis"
     return "sentinel2"
 
 
-def build_tables(rasters: list[RasterInfo], season_cutoff: tuple[int, int] = (7, 1)) -> Tables:
-    """Sort ``rasters`` into the reference, prediction and target tables by date (rules in the module docstring)."""
+def build_tables(
+    rasters: list[RasterInfo],
+    season_cutoff: tuple[int, int] = (7, 1),
+    coarse_product: Product | None = None,
+    fine_product: Product | None = None,
+) -> Tables:
+    """Sort ``rasters`` into the reference, prediction and target tables by date (rules in the module docstring).
+
+    With ``coarse_product`` and ``fine_product``, a raster goes into a column only when it fits that
+    column's product (:func:`unfit_reason`); the others are listed in ``skipped``.
+    """
     tables = Tables()
     by_date: dict[dt.date, dict[str, object]] = {}
+    names: dict[tuple[dt.date, str], str] = {}
+    products = {"modis": ("coarse", coarse_product), "sentinel2": ("fine", fine_product)}
+
+    def place(date: dt.date, kind: str, value: object, name: str) -> None:
+        if (date, kind) in names:
+            tables.skipped.append(f"{name}: a second {kind} raster of {date.isoformat()} (kept {names[date, kind]})")
+            return
+        names[date, kind] = name
+        by_date.setdefault(date, {})[kind] = value
+
     for info in rasters:
+        kind = kind_of(info)
+        if kind == "classes":
+            tables.skipped.append(f"{info.name}: a class raster (labels), not an image")
+            continue
+        column, product = products.get(kind, ("", None))
+        reason = unfit_reason(info, product, column) if product is not None else None
+        if reason:
+            tables.skipped.append(f"{info.name}: {reason}")
+            continue
         if any(info.band_dates):  # a dated stack: one entry per dated band
             for band, date in enumerate(info.band_dates, start=1):
                 if date is not None:
-                    by_date.setdefault(date, {})[kind_of(info)] = {"path": info.path, "band": band}
+                    place(date, kind, {"path": info.path, "band": band}, f"{info.name} band {band}")
             continue
         try:
             date = detect_date(info.name, path=info.path)
         except DateError:
             tables.undated.append(info.name)
             continue
-        by_date.setdefault(date, {})[kind_of(info)] = info.path
+        place(date, kind, info.path, info.name)
     if not by_date:
         return tables
     prediction_year = max(d.year for d in by_date)

@@ -48,6 +48,10 @@ class Samples:
     names: dict[int, str] = field(default_factory=dict)
 
 
+#: more distinct values than this, each in one feature only, make a field an id rather than a class field
+MAX_ID_LIKE_CLASSES = 10
+
+
 def read_samples(
     path: str,
     class_field: str,
@@ -101,11 +105,13 @@ def read_samples(
     gt = grid.geotransform
     rows, cols, values, groups = [], [], [], []
     outside = 0
+    per_value: dict = {}  # class value -> features holding it (an id field has one feature per value)
     mem = gdal.GetDriverByName("MEM")
     for feat in lyr:
         value = feat.GetField(class_field)
         if value is None:
             continue
+        per_value[value] = per_value.get(value, 0) + 1
         geom = feat.GetGeometryRef()
         if geom is None or geom.IsEmpty():
             continue
@@ -150,6 +156,11 @@ def read_samples(
                 groups.append(group)
             else:
                 outside += 1
+    if len(per_value) > MAX_ID_LIKE_CLASSES and max(per_value.values()) == 1:
+        raise InputError(
+            f"Field '{class_field}' of samples '{name}' has a different value in each of its {len(per_value)} features: "
+            "an id, not a class. Choose the field that holds the crop classes."
+        )
     if not rows:
         raise InputError(f"None of the samples in '{name}' falls inside the study area; check the layer's CRS and extent.")
     if outside:

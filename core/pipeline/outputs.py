@@ -104,6 +104,23 @@ class OutputFolder:
             return None
         return data if isinstance(data, dict) else None
 
+    def check_free(self) -> dict | None:
+        """The previous run's manifest, after checking that no live run is writing into the folder.
+
+        Raises:
+            InputError: another live run (this process's, or a live process on this host) writes into the folder.
+        """
+        old = self.previous()
+        if old and old.get("status") == "running":
+            pid, same_host = int(old.get("pid", -1)), old.get("host") == socket.gethostname()
+            busy = str(self.folder.resolve()) in _ACTIVE if pid == os.getpid() else (same_host and _alive(pid))
+            if busy:
+                raise InputError(
+                    f"Another run (process {pid}, started {old.get('started', '?')}) is writing into '{self.folder}'; "
+                    "wait for it to finish or choose another output folder."
+                )
+        return old
+
     def claim(self) -> OutputFolder:
         """Check the folder is free, clean it, move a different previous run aside, write ``running``.
 
@@ -112,15 +129,7 @@ class OutputFolder:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         key = str(self.folder.resolve())
-        old = self.previous()
-        if old and old.get("status") == "running":
-            pid, same_host = int(old.get("pid", -1)), old.get("host") == socket.gethostname()
-            busy = key in _ACTIVE if pid == os.getpid() else (same_host and _alive(pid))
-            if busy:
-                raise InputError(
-                    f"Another run (process {pid}, started {old.get('started', '?')}) is writing into '{self.folder}'; "
-                    "wait for it to finish or choose another output folder."
-                )
+        old = self.check_free()
         self.removed = remove_partial_files(self.folder)
         existing = [p for pattern in output_patterns(self.name) for p in self.folder.glob(pattern)]
         same = old is not None and old.get("job") == self.job and old.get("inputs") == [_describe(p) for p in self.inputs]

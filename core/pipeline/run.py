@@ -281,7 +281,7 @@ def run_outputs(folder: Path, name: str) -> list[Path]:
 def preflight(job: Job) -> tuple[Job, Samples | None]:
     """Every check that needs no pixel, in the first second of a run: what :func:`run_job` does first.
 
-    The job's dates and pairs; no input inside the output folder; the folder writable; the scene
+    The job's dates and pairs; no input inside the output folder; the folder writable and no live run writing into it; the scene
     (one raster header) at least one training patch wide; a given model file readable and fitting
     the job; the samples readable, on the study area, with two classes or more, in enough spatial
     blocks for a split by block; the field polygons readable and on the study area.
@@ -295,6 +295,9 @@ def preflight(job: Job) -> tuple[Job, Samples | None]:
     job = validate_job(job)
     check_outputs_are_not_inputs(job)
     check_writable(job.output_dir)
+    from .outputs import OutputFolder
+
+    OutputFolder(Path(job.output_dir), {}, job.name, []).check_free()  # a live run there: say so now, not at claim
     grid = study_grid(job)
     if job.model:
         from ..fusion import tsstfn

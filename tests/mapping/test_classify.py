@@ -190,3 +190,11 @@ def test_a_crafted_classifier_file_is_refused_before_anything_loads(tmp_path, ki
     with pytest.raises(ModelFileError, match=f"holds .*{bad_type.replace('.', '[.]')}.*never holds; it was not loaded"):
         classify.load_classifier(path)
     assert not marker.exists() and sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_an_id_field_is_not_a_class_field(tmp_path):
+    grid = _grid(20, 20)
+    pts = [(640005.0 + 10 * i, 5149995.0 - 10 * i, f"parcel-{i}") for i in range(15)]
+    path = make_points(tmp_path / "ids.gpkg", pts)
+    with pytest.raises(InputError, match=r"Field 'crop' of samples 'ids.gpkg' has a different value in each of its 15"):
+        samples_mod.read_samples(path, "crop", grid, min_per_class=1)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from osgeo import gdal
 from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
 
 from iface import RasterIface
@@ -62,12 +63,12 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     dialog.targets_table.cellWidget(0, 1).setLayer(None)
     assert dialog.validate() == "Targets row 1: choose the MODIS layer."
     dialog.fill_from_project()
-    nocrs = make_raster(tmp_path / "nocrs.tif", [[0.1]], epsg=None)
+    nocrs = make_raster(tmp_path / "nocrs.tif", [[[100]], [[3000]]], epsg=None, dtype=gdal.GDT_Int16)
     layer = QgsRasterLayer(nocrs, "no crs layer")
     QgsProject.instance().addMapLayer(layer)
     dialog.prediction_table.cellWidget(1, 1).setLayer(layer)
     assert "Prediction row 2: Layer 'no crs layer' has no coordinate reference system" in dialog.validate()
-    far = make_raster(tmp_path / "far.tif", [[0.1]], gt=(100000.0, 10, 0, 3000000.0, 0, -10))
+    far = make_raster(tmp_path / "far.tif", [[[100]], [[3000]]], gt=(100000.0, 250, 0, 3000000.0, 0, -250), dtype=gdal.GDT_Int16)
     layer = QgsRasterLayer(far, "far layer")
     QgsProject.instance().addMapLayer(layer)
     dialog.prediction_table.cellWidget(1, 1).setLayer(layer)
@@ -86,6 +87,124 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     message = dialog.validate()
     assert message.startswith("Samples layer (tab 'Samples and outputs'): None of the samples in 'far_samples.gpkg'")
     assert "inside the study area" in message
+
+
+def _all_scene_layers(project, scene):
+    """Every raster of the demo scene, as a user drags the folder in: truth NDVI, labels and SCL included."""
+    root = Path(scene["root"])
+    for p in sorted(root.rglob("*.tif")):
+        if not project.mapLayersByName(p.stem):
+            project.addMapLayer(QgsRasterLayer(str(p), p.stem))
+
+
+def test_fill_with_every_scene_raster_puts_each_layer_where_its_product_fits(dialog, project_with_scene, scene):
+    _all_scene_layers(project_with_scene[0], scene)
+    dialog.fill_from_project()
+    targets = dialog.targets_table.rows()
+    assert [r["date"] for r in targets] == ["2021-07-30", "2021-08-31", "2021-09-05"]
+    assert all("B04B08" in r["fine"] for r in targets if "fine" in r)  # not the single-band truth NDVI
+    skipped = "\n".join(dialog.skipped)
+    assert "ndvi_20210730: 1 band(s), but 's2_l2a' needs red (band 1) and NIR (band 2)" in skipped
+    assert "labels_2020: a class raster" in skipped
+    assert "left out" in dialog.message.text()
+    assert dialog.validate() is None
+
+
+def _cell_highlighted(dialog, table, row, column) -> bool:
+    widget = table.cellWidget(row, column)
+    thing = widget if widget is not None else table.item(row, column)
+    return thing in dialog.highlighted() and (table.currentRow(), table.currentColumn()) == (row, column)
+
+
+def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tsstfn_crop_mapper.core.pipeline.outputs import OutputFolder
+
+    project = project_with_scene[0]
+    _all_scene_layers(project, scene)
+    dialog.fill_from_project()
+    modis = dialog.prediction_table.cellWidget(0, 1).currentLayer()
+    fine_cell = dialog.prediction_table.cellWidget(1, 3)
+    original_fine = fine_cell.currentLayer()
+    fine_cell.setLayer(modis)  # a MODIS layer in the Sentinel-2 column (and in two rows)
+    message = dialog.validate()
+    assert message.startswith("Prediction row 2 (Sentinel-2):") and "is already in Prediction row 1 (MODIS)" in message
+    assert _cell_highlighted(dialog, dialog.prediction_table, 1, 3) and dialog.tabs.currentIndex() == 0
+    from conftest import make_raster
+
+    extra = make_raster(tmp_path / "MOD09GQ.A2021200.tif", [[[100]], [[3000]]], dtype=gdal.GDT_Int16)
+    other_modis = QgsRasterLayer(extra, "MOD09GQ.A2021200")
+    project.addMapLayer(other_modis)
+    fine_cell.setLayer(other_modis)
+    message = dialog.validate()
+    assert "Prediction row 2: '" in message and "cannot go in the Sentinel-2 column (s2_l2a): named like a MODIS" in message
+    assert _cell_highlighted(dialog, dialog.prediction_table, 1, 3)
+    project.removeMapLayer(other_modis.id())
+    dialog.fill_from_project()
+    assert dialog.highlighted() == []
+    labels = project.mapLayersByName("labels_2020")[0]
+    dialog.targets_table.cellWidget(2, 1).setLayer(labels)  # a class raster as MODIS
+    message = dialog.validate()
+    assert "Targets row 3: 'labels_2020' cannot go in the MODIS column (mod09gq): a class raster" in message
+    assert _cell_highlighted(dialog, dialog.targets_table, 2, 1)
+    dialog.fill_from_project()
+    dialog.cutoff.setDate(dialog.cutoff.date().addMonths(1))  # 1 August: the 30 July target is before it
+    message = dialog.validate()
+    assert message.startswith("Targets row 1: 2021-07-30 is before the critical season, which starts on 1 August")
+    assert _cell_highlighted(dialog, dialog.targets_table, 0, 0)
+    dialog.cutoff.setDate(dialog.cutoff.date().addMonths(-1))
+    assert dialog.validate() is None and dialog.highlighted() == []
+    for field, words in (("field_id", "named like an id"), ("fid", "is the key of")):
+        dialog.class_field.setField(field)
+        message = dialog.validate()
+        assert message.startswith(f"Class field '{field}'") and words in message
+        assert dialog.class_field in dialog.highlighted() and dialog.tabs.currentIndex() == 2
+    dialog.class_field.setField("crop")
+    dialog.group_field.setField("crop")
+    assert "is also the field id" in dialog.validate()
+    dialog.group_field.setField("field_id")
+    assert dialog.validate() is None
+    # a live run (another process on this host) writing into the output folder
+    out = Path(dialog.output_dir.filePath())
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder = OutputFolder(out, {}, "other", [])
+        out.mkdir(parents=True, exist_ok=True)
+        folder._write("running")
+        manifest = folder.manifest_path
+        import json
+
+        data = json.loads(manifest.read_text())
+        data["pid"] = sleeper.pid
+        manifest.write_text(json.dumps(data))
+        message = dialog.validate()
+        assert f"Another run (process {sleeper.pid}" in message and dialog.output_dir in dialog.highlighted()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert dialog.validate() is None, os.listdir(out)
+    fine_cell.setLayer(original_fine)
+
+
+def test_class_field_default_and_restore(qgis_app, project_with_scene, tmp_path):
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    project, samples = project_with_scene
+    d = CropMapperDialog()
+    d.samples.setLayer(None)
+    d.samples.setLayer(samples)
+    assert d.class_field.currentField() == "crop"  # not the GeoPackage's fid
+    d.group_field.setField("field_id")
+    d.output_dir.setFilePath(str(tmp_path / "my run"))
+    assert d.job_dict()["name"] == "my_run"
+    d.save_settings()
+    project.removeMapLayer(samples.id())  # restored from the file, loaded again
+    again = CropMapperDialog()
+    assert again.samples.currentLayer() is not None
+    assert (again.class_field.currentField(), again.group_field.currentField()) == ("crop", "field_id")
 
 
 def test_job_file_round_trip_and_settings(dialog, tmp_path):

@@ -28,6 +28,11 @@ class TsstfnCropMapperPlugin:
         self.dialog: Any = None
         self.task: Any = None
         self.report_panel: Any = None
+        self.installer: Any = None
+        from .core.deps import add_packages_dir
+        from .ui.installer import packages_dir
+
+        add_packages_dir(packages_dir())  # what the installer put there (Processing needs it too)
 
     # QGIS plugin API ----------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802
@@ -59,6 +64,9 @@ class TsstfnCropMapperPlugin:
         if self.dialog is not None:
             self.dialog.close()
             self.dialog = None
+        if self.installer is not None:
+            self.installer.close()
+            self.installer = None
         if self.report_panel is not None:
             self.iface.removeDockWidget(self.report_panel)
             self.report_panel.deleteLater()
@@ -66,10 +74,17 @@ class TsstfnCropMapperPlugin:
 
     # Actions ------------------------------------------------------------------------------
     def run(self) -> None:
-        """Open the dialog, after checking that torch and scikit-learn import."""
-        from .ui.feedback import report_missing_dependencies
+        """Open the dialog; when a package is missing, the installer instead (a quick look, no torch import)."""
+        from .core.deps import find_problems
 
-        if not report_missing_dependencies(self.iface):
+        problems = find_problems(quick=True)
+        if problems:
+            from .ui.installer import InstallDialog
+
+            if self.installer is None or self.installer.task is None:
+                self.installer = InstallDialog(problems, self.iface, parent=self.iface.mainWindow())
+            self.installer.show()
+            self.installer.raise_()
             return
         from .ui.dialog import CropMapperDialog
 
@@ -104,7 +119,13 @@ class TsstfnCropMapperPlugin:
                 self.report_panel = show_report(self.iface, result.report, self.report_panel)
 
         def error(message):
-            bar.pushMessage(PLUGIN_NAME, message, Qgis.Warning if message.startswith("Cancelled") else Qgis.Critical, 0)
+            from qgis.PyQt.QtCore import QTimer
+
+            if self.task is not None and getattr(self.task, "cancelled", False):
+                # after QGIS's own "Task failed" notice, so that the cancel is what the analyst reads first
+                QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, message, Qgis.Info, 15))
+            else:
+                bar.pushMessage(PLUGIN_NAME, message, Qgis.Critical, 0)
 
         self.task = JobTask(job, success, error)
         QgsApplication.taskManager().addTask(self.task)

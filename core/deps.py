@@ -1,18 +1,33 @@
-"""Dependency check with an install command for the user's platform.
+"""Dependencies: checking them, and installing the missing ones into a folder the plugin owns.
 
 Installing torch and scikit-learn into QGIS's own Python is the most common stumbling block of
-deep-learning plugins, so work starts with :func:`check_dependencies`, and a missing or broken
-package becomes a :class:`DependencyError` whose message is the exact command to run.
+deep-learning plugins. :func:`find_problems` says what is missing or broken (``quick=True`` only
+looks for the packages, without importing torch, so that opening a dialog stays fast);
+:func:`check_dependencies` turns problems into a :class:`DependencyError` whose message is the
+exact command to run; :func:`plan_install` and :func:`install` put the missing packages into a
+folder of their own (never the system Python), in two pip steps: a dry run against what QGIS's
+Python already has (so numpy and GDAL's other companions are never shadowed), then exactly the
+missing distributions, without their dependencies, into a staging folder that is moved into
+place only when pip succeeded. A failure or a cancel leaves the folder as it was.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import json
 import os
+import re
+import shlex
+import shutil
+import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from .errors import DependencyError
+from .errors import CancelledError, DependencyError
 
 #: import name -> pip requirement (what the user installs)
 REQUIRED: dict[str, str] = {
@@ -33,14 +48,30 @@ class Problem:
     reason: str
 
 
-def find_problems(modules: dict[str, str] | None = None) -> list[Problem]:
-    """Try to import each module; return the ones that are missing or fail to import."""
+def _not_found(exc: ImportError, module: str) -> bool:
+    """True when ``exc`` says ``module`` itself (or its top package) is absent, not that it failed inside."""
+    name = getattr(exc, "name", None) or ""
+    return isinstance(exc, ModuleNotFoundError) and (name == module or module.startswith(name + "."))
+
+
+def find_problems(modules: dict[str, str] | None = None, quick: bool = False) -> list[Problem]:
+    """The modules that are missing or fail to import.
+
+    Args:
+        modules: import name -> requirement (default :data:`REQUIRED`).
+        quick: only look for each top-level package on ``sys.path`` (milliseconds; a broken
+            package is found when the work imports it).
+    """
     problems = []
     for module, requirement in (modules or REQUIRED).items():
+        if quick:
+            if importlib.util.find_spec(module.split(".")[0]) is None:
+                problems.append(Problem(module, requirement, "not installed"))
+            continue
         try:
             importlib.import_module(module)
         except ImportError as exc:  # ModuleNotFoundError included
-            missing = isinstance(exc, ModuleNotFoundError) and exc.name == module
+            missing = _not_found(exc, module)
             problems.append(Problem(module, requirement, "not installed" if missing else f"broken: {exc}"))
         except Exception as exc:  # a DLL that fails to load raises OSError and others
             problems.append(Problem(module, requirement, f"broken: {type(exc).__name__}: {exc}"))
@@ -91,3 +122,209 @@ def check_dependencies(modules: dict[str, str] | None = None) -> None:
     problems = find_problems(modules)
     if problems:
         raise DependencyError(dependency_message(problems))
+
+
+# Installing ------------------------------------------------------------------------------
+
+#: approximate download in MB of each requirement (for the installer's "about N MB")
+DOWNLOAD_MB: dict[str, int] = {
+    "torch": 190,
+    "torch+cuda": 2600,  # the CUDA build with its NVIDIA libraries
+    "scikit-learn": 13,
+    "scikit-image": 15,
+    "scipy": 38,
+    "skops": 1,
+    "matplotlib": 9,
+    "PyYAML": 1,
+}
+#: PyTorch's own wheel indexes; the CUDA one matches drivers from 525 on (CUDA 12)
+TORCH_INDEX = {"cpu": "https://download.pytorch.org/whl/cpu", "cuda": "https://download.pytorch.org/whl/cu126"}
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*([<>=!~][^#;]*)?")
+
+
+def requirement_specs(path: Path | None = None) -> dict[str, str]:
+    """Requirement name -> pip specifier, from the plugin's ``requirements.txt`` (e.g. ``skops>=0.11,<0.14``)."""
+    path = path or Path(__file__).resolve().parent.parent / "requirements.txt"
+    specs = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        m = _REQUIREMENT.match(line.split("#")[0])
+        if m:
+            specs[m.group(1)] = m.group(1) + (m.group(2) or "").strip()
+    return specs
+
+
+def has_nvidia_gpu() -> bool:
+    """True when ``nvidia-smi`` lists a GPU (the CUDA build of PyTorch can use it)."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return False
+    try:
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def python_executable() -> str | None:
+    """The Python interpreter QGIS runs on (inside QGIS ``sys.executable`` is often QGIS itself)."""
+    candidates = [sys.executable] if Path(sys.executable).name.lower().startswith("python") else []
+    prefix = Path(sys.exec_prefix)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    candidates += [
+        str(prefix / "bin" / f"python{version}"),
+        str(prefix / "bin" / "python3"),
+        str(prefix / "python.exe"),  # Windows: OSGeo4W and the standalone installer
+        str(prefix / "python3.exe"),
+        str(Path(sys.base_exec_prefix) / "bin" / "python3"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return shutil.which(f"python{version}") or shutil.which("python3")
+
+
+def add_packages_dir(folder: str | Path) -> None:
+    """Put ``folder`` (the installer's target) on ``sys.path``, after the packages QGIS already has."""
+    folder = str(folder)
+    if Path(folder).is_dir() and folder not in sys.path:
+        sys.path.append(folder)
+        importlib.invalidate_caches()
+
+
+@dataclass
+class InstallPlan:
+    """What the installer will do: ``requirements`` into ``target`` with ``python``; sizes are approximate."""
+
+    requirements: list[str]
+    target: Path
+    python: str | None
+    torch_build: str | None = None  # cpu or cuda, when torch is among the requirements
+    download_mb: int = 0
+    extra_args: list[str] = field(default_factory=list)
+
+    def pip_args(self) -> list[str]:
+        """The options pip gets in both steps by both steps (the torch index when torch is to be installed)."""
+        args = ["--disable-pip-version-check", "--no-input", "--progress-bar", "off", *self.extra_args]
+        if self.torch_build:
+            args += ["--extra-index-url", TORCH_INDEX[self.torch_build]]
+        return args
+
+    def manual_command(self) -> str:
+        """The one command that does the same by hand (shown, with a copy button, when the installer fails)."""
+        python = self.python or "python3"
+        command = [python, "-m", "pip", "install", "--target", str(self.target), *self.pip_args(), *self.requirements]
+        return shlex.join(command) if os.name != "nt" else subprocess.list2cmdline(command)
+
+
+def plan_install(problems: list[Problem], target: str | Path, cuda: bool | None = None) -> InstallPlan:
+    """The plan for installing the packages of ``problems`` into ``target``.
+
+    Args:
+        problems: from :func:`find_problems`.
+        target: the folder the plugin owns (created when installing).
+        cuda: the CUDA build of PyTorch (None: when :func:`has_nvidia_gpu`).
+    """
+    specs = requirement_specs()
+    requirements, size, build = [], 0, None
+    for problem in problems:
+        requirements.append(specs.get(problem.requirement, problem.requirement))
+        if problem.requirement == "torch":
+            build = "cuda" if (has_nvidia_gpu() if cuda is None else cuda) else "cpu"
+            size += DOWNLOAD_MB["torch+cuda" if build == "cuda" else "torch"]
+        else:
+            size += DOWNLOAD_MB.get(problem.requirement, 10)
+    extra = shlex.split(os.environ.get("TSSTFN_PIP_ARGS", ""))  # e.g. a local wheel folder: --find-links /wheels
+    return InstallPlan(requirements, Path(target), python_executable(), build, size, extra)
+
+
+def _run_pip(args: list[str], env: dict, log: Callable[[str], None], is_cancelled: Callable[[], bool]) -> tuple[int, str]:
+    """Run pip; stream its lines to ``log``; kill it when ``is_cancelled()``; return (status, last lines)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    tail: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.rstrip()
+        if line:
+            log(line)
+            tail = (tail + [line])[-8:]
+        if is_cancelled():
+            proc.kill()
+            proc.wait()
+            raise CancelledError("Installation cancelled; nothing was installed.")
+    return proc.wait(), "\n".join(tail)
+
+
+def install(
+    plan: InstallPlan,
+    progress: Callable[[float, str], None] | None = None,
+    is_cancelled: Callable[[], bool] = lambda: False,
+    log: Callable[[str], None] = lambda line: None,
+) -> list[str]:
+    """Install ``plan``; returns the distributions installed (``name==version``).
+
+    Raises:
+        DependencyError: no Python/pip, pip failed (no network, disk full, no wheel), naming the
+            cause and the manual command; the target folder is left as it was.
+        CancelledError: ``is_cancelled()`` became true; nothing was installed.
+    """
+    progress = progress or (lambda f, m: None)
+    manual = f"Install by hand with:\n  {plan.manual_command()}\nthen restart QGIS."
+    if plan.python is None:
+        raise DependencyError(f"No Python interpreter was found to run pip. {manual}")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [str(plan.target), *sys.path] if p))
+    env.pop("PIP_TARGET", None)
+    plan.target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=plan.target.parent))
+    try:
+        progress(0.05, "finding what is missing")
+        report = staging / "report.json"
+        dry = [plan.python, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report)]
+        dry += [*plan.pip_args(), *plan.requirements]
+        status, tail = _run_pip(dry, env, log, is_cancelled)
+        if status != 0 or not report.exists():
+            raise DependencyError(_pip_failure(tail, manual))
+        wanted = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in json.loads(report.read_text())["install"]]
+        if not wanted:
+            progress(1.0, "nothing to install")
+            return []
+        progress(0.15, f"downloading and installing {len(wanted)} package(s)")
+        files = staging / "files"
+        step = [plan.python, "-m", "pip", "install", "--no-deps", "--target", str(files), *plan.pip_args(), *wanted]
+        status, tail = _run_pip(step, env, log, is_cancelled)
+        if status != 0:
+            raise DependencyError(_pip_failure(tail, manual))
+        progress(0.95, "moving the packages into place")
+        for entry in files.iterdir():
+            destination = plan.target / entry.name
+            if destination.is_dir() and not destination.is_symlink():
+                shutil.rmtree(destination)
+            elif destination.exists():
+                destination.unlink()
+            os.replace(entry, destination)
+        add_packages_dir(plan.target)
+        progress(1.0, "installed")
+        return wanted
+    except OSError as exc:
+        raise DependencyError(f"Installing failed: {exc}. {manual}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _pip_failure(tail: str, manual: str) -> str:
+    """The last lines of pip turned into a cause a user can act on, with the manual command."""
+    low = tail.lower()
+    if "no space left" in low:
+        cause = "the disk is full"
+    elif any(w in low for w in ("connection", "network", "resolve", "temporary failure", "proxy", "ssl")):
+        cause = "the package index could not be reached (no network, or a proxy)"
+    elif "no matching distribution" in low or "could not find a version" in low:
+        cause = "no matching package was found for this Python and system"
+    elif "no module named pip" in low:
+        cause = "this Python has no pip"
+    else:
+        cause = "pip failed"
+    return f"Installing the packages failed: {cause}.\npip said:\n{tail}\n{manual}"

@@ -12,6 +12,15 @@ from .base import TsstfnAlgorithm
 class AlignAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "align"
     DISPLAY = "Align NDVI to a fine grid"
+    PARAM_HELP = {
+        "INPUT": "A MODIS or fine-sensor raster (GeoTIFF, HDF subdataset, SAFE band...) to turn into NDVI on the reference grid.",
+        "PRODUCT": "How the input stores NDVI or red/NIR (scale, offset, fill, bands); see README 'Real products'.",
+        "REFERENCE": "A fine-sensor raster whose grid (CRS, pixel size, extent) the output takes.",
+        "MASK": "Optional cloud/QA raster of the input; its invalid pixels become nodata.",
+        "MASK_KIND": "Which mask values are invalid (SCL, MODIS state, CFMask, QA_PIXEL, MOD13 reliability, binary...).",
+        "RESAMPLING": "GDAL resampling method for the warp; 'cubic' as in the paper, 'near' keeps values.",
+        "OUTPUT": "The aligned NDVI (float32, nodata NaN).",
+    }
     HELP = (
         "Reads NDVI from a raster (an NDVI band, MOD09GQ or Sentinel-2 L2A red/NIR with their scale, offset and fill "
         "values; optional cloud mask) and warps it with cubic resampling onto the grid of the reference Sentinel-2 raster. "

@@ -6,6 +6,9 @@ from .base import TsstfnAlgorithm
 class BenchmarkAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "benchmark"
     DISPLAY = "Benchmark fusion methods on a paired dataset"
+    PARAM_HELP = {
+        "DATASET": "A dataset file naming paired coarse/fine NDVI (docs/benchmarks.md); each target is held out and predicted.",
+    }
     HELP = (
         "Holds out each target date of a dataset file (JSON or YAML: dated coarse/fine pairs and the targets; see "
         "docs/benchmarks.md) and predicts it with TSSTFN (trained on the dataset's own season), STARFM from the pair "

@@ -18,11 +18,32 @@ from ..core.mapping.samples import Split
 from .base import TsstfnAlgorithm
 
 SPLITS = [s.value for s in Split]
+SPLIT_LABELS = {
+    "random": "random 7:3 by pixel (the paper's; optimistic)",
+    "field": "7:3 by field (no field on both sides)",
+    "block": "7:3 by spatial blocks (no block on both sides)",
+}
 
 
 class ClassifyAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "classify"
     DISPLAY = "Classify crops (random forest)"
+    PARAM_HELP = {
+        "INPUTS": "NDVI rasters on one grid, oldest first (or stacks, one band per date): the time series to classify.",
+        "BANDS": "Bands of multi-band inputs to use, e.g. 1-12; empty: every band.",
+        "SCALE": "Multiply the inputs by this to get NDVI: 1 for NDVI, 0.0001 for NDVI stored x 10000.",
+        "SAMPLES": "Points or polygons with the crop class of each; polygons give every pixel they cover.",
+        "CLASS_FIELD": "The field with the crop classes (names or integer codes), not an id.",
+        "SPLIT": "How samples are split 7:3 into training and test: by pixel (the paper's), by field, or by spatial block.",
+        "GROUP_FIELD": "A field id, so that a split by field keeps each field on one side.",
+        "BLOCK_M": "Side of the square spatial blocks in metres; 0: four coarse pixels, or 1000 m.",
+        "KFOLD": "Cross-validate by spatial block with this many folds (mean and spread of kappa); 0: none.",
+        "FIELDS": "Field polygons (cadastre, LPIS): each field takes the majority class of its pixels.",
+        "FIELD_ID": "The field that identifies each polygon (empty: the feature id).",
+        "OUTPUT": "The crop map: a paletted GeoTIFF with the class names.",
+        "REPORT": "Folder for the accuracy reports (confusion matrix, kappa, block kappa) and area tables with 95 % intervals.",
+        "CONFIDENCE": "Optional two-band raster: the forest's probability of the mapped class and its margin to the second.",
+    }
     HELP = (
         "Random forest (40 trees, depth 25, 20 samples per leaf) on the NDVI time series of each pixel and its 3 x 3 "
         "window. Inputs: NDVI rasters on one grid, in date order (early-season Sentinel-2, then fused NDVI); a "
@@ -54,7 +75,11 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             )
         )
         self.addParameter(QgsProcessingParameterField("CLASS_FIELD", "Class field", parentLayerParameterName="SAMPLES"))
-        self.addParameter(QgsProcessingParameterEnum("SPLIT", "Train/test split", options=SPLITS, defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "SPLIT", "Train/test split", options=[SPLIT_LABELS.get(v, v) for v in SPLITS], defaultValue=0
+            )
+        )
         self.addParameter(
             QgsProcessingParameterField(
                 "GROUP_FIELD", "Field id (for the split by field)", parentLayerParameterName="SAMPLES", optional=True

@@ -6,6 +6,11 @@ from .base import TsstfnAlgorithm
 class ExportPolygonsAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "exportpolygons"
     DISPLAY = "Export crop polygons"
+    PARAM_HELP = {
+        "INPUT": "A class raster (the crop map) with integer codes.",
+        "MMU_HA": "Polygons smaller than this (hectares) merge into their neighbour; 0 keeps every pixel.",
+        "OUTPUT": "Crop polygons with class code, name and hectares (GeoPackage or Shapefile).",
+    }
     HELP = (
         "Polygons of a crop map (GDAL polygonize) with class_id, class_name and area_ha; regions smaller than the minimum "
         "mapping unit are merged into their largest neighbour first (GDAL sieve). Nodata gives no polygon. "

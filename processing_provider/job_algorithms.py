@@ -47,6 +47,7 @@ class RunJobAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "runjob"
     FOLDER_KEY = "OUTPUT_FOLDER"
     DISPLAY = "Run a crop-mapping job"
+    PARAM_HELP = {"COMPARE": "Baselines also computed and scored (STARFM, coarse_cubic, latest_fine); empty: the job's list."}
     HELP = (
         "Runs a whole job file (JSON or YAML; the dialog can save one): alignment, TSSTFN training or loading, fused NDVI "
         "for each target date, the comparison methods, crop maps with and without the fused dates, accuracy, exports and "
@@ -104,6 +105,7 @@ class RunJobAlgorithm(TsstfnAlgorithm):
 class TrainAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "train"
     DISPLAY = "Train TSSTFN"
+    PARAM_HELP = {"OUTPUT": "Where the trained model is written (.tsstfn: weights, normalisation, strategy, dates, preset)."}
     HELP = (
         "Trains TSSTFN on the reference year of a job file (strategy, targets and training options from the job) "
         "and saves the model file."

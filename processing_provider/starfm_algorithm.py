@@ -7,6 +7,13 @@ from .base import TsstfnAlgorithm
 class StarfmAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "starfm"
     DISPLAY = f"{METHODS['starfm'].label} fused NDVI"
+    PARAM_HELP = {
+        "FINE_BASE": "The fine NDVI of the base date (the clear pair).",
+        "COARSE_BASE": "The coarse NDVI of the same base date, already resampled onto the fine grid (use 'Align').",
+        "COARSE_TARGET": "The coarse NDVI of the date to predict, on the fine grid.",
+        "WINDOW_M": "Half of STARFM's search window in metres (Gao's MAX_SEARCH_DISTANCE); 155 m = 31 x 31 px at 10 m.",
+        "OUTPUT": "The predicted fine NDVI of the target date (fill where Gao's rules give no prediction).",
+    }
     HELP = (
         f"{METHODS['starfm'].description} It follows the rules of Feng Gao's STARFM program (v1.2.1) and agrees with it "
         "to 1e-4 NDVI. Inputs: the fine NDVI and the coarse NDVI of the base date, and the coarse NDVI of the target "

@@ -25,6 +25,7 @@ class JobTask(QgsTask):
         self.details: str | None = None
         self._start = 0.0
         self.step = ""
+        self.cancelled = False
 
     def _progress(self, fraction: float, message: str) -> None:
         self.step = message
@@ -40,8 +41,10 @@ class JobTask(QgsTask):
         try:
             self.result = run_job(self.job, self._progress, self.isCanceled)
             return True
-        except CancelledError:
-            self.error = "Cancelled; no half-written output was left behind."
+        except CancelledError as exc:
+            self.cancelled = True
+            self.error = str(exc) or "Cancelled; no half-written output was left behind."
+            self.setDescription("TSSTFN: cancelled by you (not an error); details in the message bar")
         except TsstfnError as exc:
             self.error = str(exc)
         except Exception as exc:  # an unexpected bug: a short message, the traceback to the log

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
-from ..errors import InputError
+from ..errors import CancelledError, InputError
 from ..files import check_writable, make_cog, read_array, write_array
 from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
@@ -281,8 +281,8 @@ def run_outputs(folder: Path, name: str) -> list[Path]:
 def preflight(job: Job) -> tuple[Job, Samples | None]:
     """Every check that needs no pixel, in the first second of a run: what :func:`run_job` does first.
 
-    The job's dates and pairs; no input inside the output folder; the folder writable and no live run writing into it; the scene
-    (one raster header) at least one training patch wide; a given model file readable and fitting
+    The job's dates and pairs; no input inside the output folder; the folder writable and no live
+    run writing into it; the scene (one raster header) at least one training patch wide; a given model file readable and fitting
     the job; the samples readable, on the study area, with two classes or more, in enough spatial
     blocks for a split by block; the field polygons readable and on the study area.
 
@@ -347,6 +347,17 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
     folder = OutputFolder(out, job_to_dict(job), job.name, input_paths(job)).claim()
     try:
         result = _run(job, out, samples, progress, is_cancelled)
+    except CancelledError:
+        import shutil
+
+        shutil.rmtree(out / "aligned", ignore_errors=True)  # intermediates only: a next run aligns again
+        kept = [p.name for p in run_outputs(out, job.name) if p.parent == out]
+        folder.release(complete=False)
+        raise CancelledError(
+            "Cancelled; no half-written output was left behind and the aligned intermediates were removed"
+            + (f"; kept, complete: {', '.join(kept)}" if kept else "; nothing else was written")
+            + "."
+        ) from None
     except BaseException:
         folder.release(complete=False)
         raise

@@ -226,8 +226,11 @@ def test_cancel_leaves_no_half_written_output(scene, tmp_path):
     def progress(f, msg):
         calls.append(msg)
 
-    with pytest.raises(CancelledError):
+    with pytest.raises(CancelledError) as err:
         run_job(job, progress, is_cancelled=lambda: any(m.startswith("fuse: predict") for m in calls))
+    assert "the aligned intermediates were removed; kept, complete: " in str(err.value)
+    assert f"{job.name}.tsstfn" in str(err.value)  # training had finished: the model stays
+    assert not (tmp_path / "c" / "aligned").exists()
     leftovers = [p for p in (tmp_path / "c").rglob("*") if p.is_file() and ".part" in p.name]
     assert leftovers == []
     assert not list((tmp_path / "c").glob("fused_ndvi_*.tif"))

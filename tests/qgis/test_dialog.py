@@ -310,7 +310,12 @@ def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):
     assert QgsProject.instance().layerTreeRoot().findGroup("cancel_run") is None
     assert not [p for p in Path(job.output_dir).rglob("*") if ".part" in p.name]
     assert not list(Path(job.output_dir).glob("fused_ndvi_*.tif"))
-    assert any("Cancelled" in w.text() for w in plugin.iface.messageBar().items())
+    for _ in range(20):  # the plugin's message follows QGIS's own notice by 300 ms
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    texts = [w.text() for w in plugin.iface.messageBar().items()]
+    assert any("Cancelled" in t and "aligned intermediates were removed" in t for t in texts), texts
+    assert not (Path(job.output_dir) / "aligned").exists()
 
 
 def test_dialog_accepts_landsat_modis_stacks_and_rasters_without_crs(qgis_app, realistic_job, tmp_path):

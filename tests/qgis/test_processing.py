@@ -50,8 +50,22 @@ def test_provider_lists_every_algorithm(processing):
     assert ids == {
         f"tsstfn:{n}" for n in ("align", "train", "predict", "starfm", "classify", "exportpolygons", "runjob", "benchmark")
     }
-    for alg in QgsApplication.processingRegistry().providerById("tsstfn").algorithms():
-        assert alg.shortHelpString() and alg.displayName()
+    provider = QgsApplication.processingRegistry().providerById("tsstfn")
+    groups = set()
+    for alg in provider.algorithms():
+        assert alg.shortHelpString() and alg.displayName() and alg.helpUrl().startswith("https://")
+        undocumented = [p.name() for p in alg.parameterDefinitions() if not p.help()]
+        assert undocumented == [], f"{alg.id()}: parameters without help: {undocumented}"
+        assert all(p.description() in alg.shortHelpString() for p in alg.parameterDefinitions())
+        groups.add(alg.group())
+    assert provider.name() not in groups and groups == {
+        "Whole workflow",
+        "NDVI fusion",
+        "Input preparation",
+        "Crop mapping",
+    }
+    split = provider.algorithm("classify").parameterDefinition("SPLIT")
+    assert split.options()[0].startswith("random 7:3 by pixel") and "spatial blocks" in split.options()[2]
 
 
 def test_align_starfm_classify_export(processing, scene, tmp_path):

@@ -59,6 +59,23 @@ class DialogError(TsstfnError):
         self.widget, self.cell, self.tab = widget, cell, tab
 
 
+class _SpeedProbe(QObject):
+    """Times a few training steps of the job's network in a thread (``measure_speed``); emits the Speed or an error."""
+
+    done = pyqtSignal(object, str)
+
+    def start(self, width: int, patch: int, n_base: int, device: str) -> None:
+        threading.Thread(target=self._run, args=(width, patch, n_base, device), daemon=True).start()
+
+    def _run(self, width: int, patch: int, n_base: int, device: str) -> None:
+        try:
+            from ..core.pipeline.estimate import measure_speed
+
+            self.done.emit(measure_speed(width, patch, n_base, device), "")
+        except Exception as exc:  # noqa: BLE001 (shown in the estimate line)
+            self.done.emit(None, f"{type(exc).__name__}: {exc}")
+
+
 class _DeviceProbe(QObject):
     """Imports torch and lists its devices in a thread, so that opening the dialog never waits for torch."""
 
@@ -105,6 +122,17 @@ class CropMapperDialog(QDialog):
         self.tabs = tabs
         self.estimate_label = QLabel()
         self.estimate_label.setWordWrap(True)
+        self.measure_button = QPushButton("Measure speed")
+        self.measure_button.setToolTip(
+            "Time a few training steps of this network on the chosen device (seconds on a CPU at small widths), so "
+            "that the time estimate is this machine's, not a guess"
+        )
+        self.measure_button.clicked.connect(self.measure_speed)
+        self._speed_probe = _SpeedProbe()
+        self._speed_probe.done.connect(self._speed_measured)
+        estimate_row = QHBoxLayout()
+        estimate_row.addWidget(self.estimate_label, 1)
+        estimate_row.addWidget(self.measure_button)
         self.message = QLabel()
         self.message.setObjectName("validationMessage")
         self.message.setWordWrap(True)
@@ -130,7 +158,7 @@ class CropMapperDialog(QDialog):
         self.close_button.clicked.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
-        layout.addWidget(self.estimate_label)
+        layout.addLayout(estimate_row)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self._size_to_screen()
@@ -832,6 +860,39 @@ class CropMapperDialog(QDialog):
         self.skipped = tables.skipped
         self.update_estimate()
 
+    def _speed_key(self) -> str:
+        device = self.device.currentData() or "cpu"
+        return f"tsstfn_crop_mapper/speed/{device}/{self.width_spin.value()}/{self.patch_spin.value()}"
+
+    def measured_speed(self):
+        """The Speed measured earlier on this device for this network size (QgsSettings), or None."""
+        from ..core.pipeline.estimate import Speed
+
+        text = QgsSettings().value(self._speed_key(), "")
+        try:
+            return Speed(**json.loads(text)) if text else None
+        except (TypeError, ValueError):
+            return None
+
+    def measure_speed(self) -> None:
+        """Start the speed probe in a thread; the estimate updates when it is done."""
+        self.measure_button.setEnabled(False)
+        self.measure_button.setText("Measuring…")
+        self._speed_probe.start(
+            self.width_spin.value(), self.patch_spin.value(), self.n_base.value(), self.device.currentData() or "cpu"
+        )
+
+    def _speed_measured(self, speed, error: str) -> None:
+        from dataclasses import asdict
+
+        self.measure_button.setEnabled(True)
+        self.measure_button.setText("Measure speed")
+        if speed is None:
+            self.estimate_label.setText(f"Measuring the speed failed: {error}")
+            return
+        QgsSettings().setValue(f"tsstfn_crop_mapper/speed/{speed.device}/{speed.width}/{speed.patch}", json.dumps(asdict(speed)))
+        self.update_estimate()
+
     def update_estimate(self) -> None:
         from ..core.files import open_raster
         from ..core.pipeline.estimate import estimate_run
@@ -853,10 +914,11 @@ class CropMapperDialog(QDialog):
             self.patch_spin.value(),
             self.epochs_spin.value(),
             self.device.currentData() or "cpu",
+            self.measured_speed(),
         )
         text = (
             f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "
-            f"time about {e.minutes:.0f} min on {self.device.currentText()}."
+            f"time {e.time_text()} on {self.device.currentText()}."
         )
         warnings = e.warnings()
         self.estimate_label.setText(text + ("  ⚠ " + "; ".join(warnings) if warnings else ""))

@@ -4,6 +4,12 @@ Forward work of one 192 px patch at width 64 is 140 GFLOP (``bench/bench_speed.p
 with the square of the width and the patch area. A training step costs about three forwards.
 Throughput assumptions (FLOP/s actually reached by this network, see docs/benchmarks.md):
 CPU 20 GFLOP/s, CUDA GPU 20 TFLOP/s. Estimates, not promises.
+
+Small networks reach far less than those FLOP/s (overheads dominate), so the dialog calibrates:
+:func:`measure_speed` times a few training steps and predictions of the job's own network on the
+user's device (seconds), and :func:`estimate_run` then gives the time as a range over the epochs
+early stopping may train (from twice the patience to the maximum). docs/benchmarks.md compares
+such ranges with measured runs (``bench/bench_estimate.py``).
 """
 
 from __future__ import annotations
@@ -17,14 +23,45 @@ GFLOP_PER_PATCH_W64_P192 = 140.0
 THROUGHPUT = {"cpu": 20e9, "cuda": 20e12}
 
 
+#: seconds of the steps besides the network per input raster and megapixel (alignment, features, forest)
+OTHER_SECONDS_PER_RASTER_MPX = 1.5
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Seconds one patch takes on a device, measured by :func:`measure_speed` for one network size."""
+
+    train_patch_s: float
+    predict_patch_s: float
+    device: str
+    width: int
+    patch: int
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """Memory (GB), disk (GB) and time (minutes) a run needs, and the memory this machine has free."""
+    """Memory (GB), disk (GB) and time (minutes) a run needs, and the memory this machine has free.
+
+    ``minutes`` is the middle guess; ``minutes_range`` the range over the epochs early stopping may
+    train; ``measured`` says whether the time comes from a measurement on this device.
+    """
 
     memory_gb: float
     disk_gb: float
     minutes: float
     available_memory_gb: float | None
+    minutes_range: tuple[float, float] = (0.0, 0.0)
+    measured: bool = False
+
+    def time_text(self) -> str:
+        """The time as the dialog shows it: a range, and whether it was measured."""
+        low, high = self.minutes_range if self.minutes_range[1] else (self.minutes, self.minutes)
+
+        def fmt(m: float) -> str:
+            return f"{m * 60:.0f} s" if m < 1 else f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
+
+        span = fmt(low) if fmt(low) == fmt(high) else f"{fmt(low)} to {fmt(high)}"
+        return span + (" (measured on this device)" if self.measured else " (a guess: press 'Measure speed')")
 
     def warnings(self) -> list[str]:
         """What the dialog should warn about: too little memory, many hours."""
@@ -57,8 +94,14 @@ def estimate_run(
     patch: int,
     max_epochs: int,
     device: str = "cpu",
+    speed: Speed | None = None,
+    patience: int = 12,
 ) -> Estimate:
-    """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring)."""
+    """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
+
+    With ``speed`` (measured for this ``model_width`` and ``patch``) the time is a range over
+    ``2 * patience`` to ``max_epochs`` epochs; without, it is the FLOP-based guess.
+    """
     channels = 2 * n_base + 2
     stacks = n_targets * channels * width * height * 4
     n_train = len(training_windows(height, width, patch)) * n_targets
@@ -66,11 +109,72 @@ def estimate_run(
     params = 46.9e6 * (model_width / 64) ** 2
     memory = (stacks + patches_memory + 16 * params + 2e9) / 1e9  # weights, Adam, gradients, activations
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9
-    per_patch = GFLOP_PER_PATCH_W64_P192 * 1e9 * (model_width / 64) ** 2 * (patch / 192) ** 2
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
+    other_s = OTHER_SECONDS_PER_RASTER_MPX * (n_pairs * 2 + n_targets) * max(width * height / 1e6, 0.05)
+    epochs = (min(max_epochs, 2 * patience), max_epochs)
+    if speed is not None and speed.width == model_width and speed.patch == patch:
+        train_s = 0.9 * n_train * speed.train_patch_s  # 9:1 split: a tenth of the patches only validates
+        seconds = [
+            e * train_s + 0.1 * n_train * e * speed.predict_patch_s + n_pred * speed.predict_patch_s + other_s for e in epochs
+        ]
+        low, high = seconds[0] / 60, seconds[1] / 60
+        return Estimate(memory, disk, (low + high) / 2, available_memory_gb(), (low, high), True)
+    per_patch = GFLOP_PER_PATCH_W64_P192 * 1e9 * (model_width / 64) ** 2 * (patch / 192) ** 2
     flops = per_patch * (3 * n_train * max_epochs * 0.5 + n_pred)  # early stopping: about half the epochs
-    speed = THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"]
-    return Estimate(memory, disk, flops / speed / 60, available_memory_gb())
+    speed_flops = THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"]
+    middle = flops / speed_flops / 60 + other_s / 60
+    return Estimate(memory, disk, middle, available_memory_gb(), (middle / 3, middle * 3), False)
+
+
+def measure_speed(
+    model_width: int, patch: int, n_base: int, device: str = "cpu", batch_size: int = 16, cl_paths: int = 9, steps: int = 2
+) -> Speed:
+    """Time ``steps`` training steps and predictions of the network on random patches (after one warm-up).
+
+    A few seconds on a CPU at small widths; the result is per patch, so the job's scene size does
+    not matter. Memory: one batch, as in training.
+    """
+    import time
+
+    import torch
+
+    from ..fusion.model import TSSTFN
+
+    dev = torch.device(device)
+    batch = max(1, min(batch_size, 4 if dev.type == "cpu" else batch_size))
+    model = TSSTFN(n_base, patch, model_width, cl_paths=cl_paths).to(dev)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 2 * n_base + 1, patch, patch, device=dev)
+    y = torch.randn(batch, 1, patch, patch, device=dev)
+
+    def sync() -> None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    def train_step() -> None:
+        optimiser.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimiser.step()
+
+    model.train()
+    train_step()
+    sync()
+    t = time.perf_counter()
+    for _ in range(steps):
+        train_step()
+    sync()
+    train_s = (time.perf_counter() - t) / (steps * batch)
+    model.eval()
+    with torch.inference_mode():
+        model(x)
+        sync()
+        t = time.perf_counter()
+        for _ in range(steps):
+            model(x)
+        sync()
+    predict_s = (time.perf_counter() - t) / (steps * batch)
+    return Speed(train_s, predict_s, device, model_width, patch)
 
 
 def prediction_minutes(width: int, height: int, n_targets: int, model_width: int, patch: int, device: str = "cpu") -> float:

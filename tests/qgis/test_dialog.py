@@ -50,6 +50,19 @@ def test_fill_from_layers(dialog, scene):
     assert [r["date"] for r in dialog.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
     assert dialog.validate() is None
     assert "memory" in dialog.estimate_label.text() and "96 x 96" in dialog.estimate_label.text()
+    assert "a guess: press 'Measure speed'" in dialog.estimate_label.text()
+    import time
+
+    dialog.measure_speed()
+    start = time.time()
+    while not dialog.measure_button.isEnabled():
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+        assert time.time() - start < 60
+    assert "(measured on this device)" in dialog.estimate_label.text(), dialog.estimate_label.text()
+    dialog.epochs_spin.setValue(200)  # epochs widen the range; the measured speed still applies
+    assert "(measured on this device)" in dialog.estimate_label.text() and " to " in dialog.estimate_label.text()
+    dialog.epochs_spin.setValue(2)
 
 
 def test_each_invalid_input_has_its_message(dialog, tmp_path):

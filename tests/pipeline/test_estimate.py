@@ -1,0 +1,17 @@
+"""The run estimate: a FLOP guess without a measurement, a range from a measured speed with one."""
+
+from tsstfn_crop_mapper.core.pipeline.estimate import Speed, estimate_run, measure_speed
+
+
+def test_measured_speed_gives_a_range_over_the_epochs():
+    speed = measure_speed(4, 32, 3, "cpu", batch_size=2, cl_paths=1, steps=1)
+    assert speed.train_patch_s > speed.predict_patch_s > 0 and (speed.width, speed.patch) == (4, 32)
+    guess = estimate_run(256, 256, 10, 2, 3, 4, 32, 100)
+    assert not guess.measured and "a guess" in guess.time_text()
+    est = estimate_run(256, 256, 10, 2, 3, 4, 32, 100, speed=speed, patience=12)
+    low, high = est.minutes_range
+    assert est.measured and 0 < low < high and "measured on this device" in est.time_text()
+    slower = Speed(10 * speed.train_patch_s, 10 * speed.predict_patch_s, "cpu", 4, 32)
+    assert estimate_run(256, 256, 10, 2, 3, 4, 32, 100, speed=slower).minutes_range[1] > 5 * high
+    other_size = estimate_run(256, 256, 10, 2, 3, 8, 32, 100, speed=speed)  # measured for width 4, not 8
+    assert not other_size.measured

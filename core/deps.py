@@ -170,21 +170,29 @@ def has_nvidia_gpu() -> bool:
 
 
 def python_executable() -> str | None:
-    """The Python interpreter QGIS runs on (inside QGIS ``sys.executable`` is often QGIS itself)."""
-    candidates = [sys.executable] if Path(sys.executable).name.lower().startswith("python") else []
-    prefix = Path(sys.exec_prefix)
+    """The Python interpreter QGIS runs on: the one under ``sys.exec_prefix``.
+
+    Inside QGIS ``sys.executable`` is often QGIS itself, or whatever ``python3`` comes first on PATH.
+    """
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    candidates += [
-        str(prefix / "bin" / f"python{version}"),
-        str(prefix / "bin" / "python3"),
-        str(prefix / "python.exe"),  # Windows: OSGeo4W and the standalone installer
-        str(prefix / "python3.exe"),
-        str(Path(sys.base_exec_prefix) / "bin" / "python3"),
-    ]
+    candidates = []
+    for prefix in dict.fromkeys((Path(sys.exec_prefix), Path(sys.base_exec_prefix))):
+        candidates += [
+            prefix / "bin" / f"python{version}",
+            prefix / "bin" / "python3",
+            prefix / "python.exe",  # Windows: OSGeo4W and the standalone installer
+            prefix / "python3.exe",
+        ]
+    executable = Path(sys.executable)
+    if executable.name.lower().startswith("python"):
+        inside = any(
+            str(executable.resolve()).startswith(str(Path(p).resolve())) for p in (sys.exec_prefix, sys.base_exec_prefix)
+        )
+        candidates.insert(0 if inside else len(candidates), executable)
     for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return shutil.which(f"python{version}") or shutil.which("python3")
+        if candidate.is_file():
+            return str(candidate)
+    return None
 
 
 def add_packages_dir(folder: str | Path) -> None:

@@ -1,6 +1,15 @@
-"""Run inside the QGIS desktop (qgis --code): the demo a user would click through, with screenshots."""
+"""Run inside the QGIS desktop (qgis --code): the demo a user would click through, with screenshots.
 
+As a first-time user: every raster of the demo scene is loaded (truth NDVI, labels and SCL masks
+included), the toolbar button opens the dialog, Fill sorts the layers, a wrong layer is refused at
+its cell, and the job runs to the end. Timings and outcomes go to ``$TSSTFN_SHOTS/first_run.json``
+(read by tests/qgis/test_desktop.py). ``TSSTFN_SCREEN`` (e.g. 1920x1080) sizes the main window,
+``TSSTFN_SUFFIX`` is added to the screenshot names, ``TSSTFN_EPOCHS`` caps training.
+"""
+
+import json
 import os
+import time
 from pathlib import Path
 
 from qgis.core import QgsContrastEnhancement, QgsProject, QgsRasterLayer, QgsSingleBandGrayRenderer, QgsVectorLayer
@@ -9,7 +18,20 @@ from qgis.utils import iface, plugins
 
 SHOTS = Path(os.environ["TSSTFN_SHOTS"])
 WORK = Path(os.environ["TSSTFN_WORK"])
+SCREEN = tuple(int(v) for v in os.environ.get("TSSTFN_SCREEN", "1280x800").split("x"))
+SUFFIX = os.environ.get("TSSTFN_SUFFIX", "")
+EPOCHS = int(os.environ.get("TSSTFN_EPOCHS", "12"))
+RUN = "demo_run"
 state = {"ticks": 0}
+report = {}
+
+
+def shot(widget, name):
+    widget.grab().save(str(SHOTS / f"{name}{SUFFIX}.png"))
+
+
+def save_report():
+    (SHOTS / "first_run.json").write_text(json.dumps(report, indent=1, default=str))
 
 
 def log(msg):
@@ -19,9 +41,10 @@ def log(msg):
 def step_setup():
     from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
 
+    iface.mainWindow().setGeometry(0, 0, *SCREEN)
     scene = WORK / "scene"
     generate_scene(scene, size=192, seed=42)
-    for p in sorted(scene.glob("*_20*/*.tif")):
+    for p in sorted(scene.rglob("*.tif")):  # every raster, as a user drags the scene folder in
         QgsProject.instance().addMapLayer(QgsRasterLayer(str(p), p.stem), False)
     root = QgsProject.instance().layerTreeRoot()
     group = root.addGroup("Inputs")
@@ -47,29 +70,54 @@ def step_setup():
     QgsProject.instance().layerTreeRoot().findLayer(fields).setItemVisibilityChecked(False)
     state["backdrop"] = backdrop.layer()
     plugin = plugins["tsstfn_crop_mapper"]
+    start = time.perf_counter()
     plugin.action.trigger()  # as a user clicks the toolbar button
+    report["open_s"] = time.perf_counter() - start
     d = plugin.dialog
+    report["dialog_size"] = [d.width(), d.height()]
+    start = time.perf_counter()
     d.fill_from_project()
-    d.samples.setLayer(samples)
-    d.class_field.setField("crop")
+    report["fill_s"] = time.perf_counter() - start
+    report["skipped"] = d.skipped
+    report["targets"] = d.targets_table.rows()
+    d.samples.setLayer(samples)  # the class field follows by itself
+    report["class_field_default"] = d.class_field.currentField()
     d.group_field.setField("field_id")
     d.fields_layer.setLayer(fields)
     d.field_id.setField("field_id")
     d.confidence.setChecked(True)
-    d.output_dir.setFilePath(str(WORK / "run"))
+    d.output_dir.setFilePath(str(WORK / RUN))
     d.width_spin.setValue(8)
     d.patch_spin.setValue(64)
-    d.epochs_spin.setValue(12)
+    d.epochs_spin.setValue(EPOCHS)
     d.update_estimate()
-    d.resize(1000, 720)
-    QTimer.singleShot(1500, step_dialog_shot)
+    report["validate_messages"] = [d.validate() for _ in range(3)]  # the first reads headers, the others are cached
+    report["validate_s"] = d.timings["validate"]
+    # a wrong layer: a MODIS raster in the Sentinel-2 column
+    cell = d.prediction_table.cellWidget(1, 3)
+    state["fine"] = cell.currentLayer()
+    cell.setLayer(d.prediction_table.cellWidget(2, 1).currentLayer())
+    report["refused"] = d.validate()
+    report["refused_highlighted"] = cell in d.highlighted()
+    d.message.setText(report["refused"])
+    QTimer.singleShot(1500, step_refused_shot)
+
+
+def step_refused_shot():
+    d = plugins["tsstfn_crop_mapper"].dialog
+    shot(d, "dialog_refused")
+    d.prediction_table.cellWidget(1, 3).setLayer(state["fine"])
+    d.message.setText("")
+    report["after_fix"] = d.validate()
+    d.update_estimate()
+    QTimer.singleShot(800, step_dialog_shot)
 
 
 def step_dialog_shot():
     d = plugins["tsstfn_crop_mapper"].dialog
-    d.grab().save(str(SHOTS / "dialog_inputs.png"))
+    shot(d, "dialog_inputs")
     d.tabs.setCurrentIndex(1)
-    QTimer.singleShot(500, lambda: (d.grab().save(str(SHOTS / "dialog_model.png")), step_run()))
+    QTimer.singleShot(500, lambda: (shot(d, "dialog_model"), step_run()))
 
 
 def step_run():
@@ -77,6 +125,8 @@ def step_run():
     d.tabs.setCurrentIndex(0)
     d.run()  # validates, emits the job; the plugin starts the QgsTask
     log(f"validation message: '{d.message.text()}'")
+    report["run_message"] = d.message.text()
+    state["run_start"] = time.perf_counter()
     d.hide()
     iface.mapCanvas().setExtent(state["backdrop"].extent())
     iface.mapCanvas().refresh()
@@ -85,14 +135,20 @@ def step_run():
 
 def step_wait():
     state["ticks"] += 1
-    group = QgsProject.instance().layerTreeRoot().findGroup("tsstfn_run")
+    group = QgsProject.instance().layerTreeRoot().findGroup(RUN)
     if group is None and state["ticks"] < 900:
         if state["ticks"] == 20:
-            iface.mainWindow().grab().save(str(SHOTS / "qgis_task_running.png"))
+            shot(iface.mainWindow(), "qgis_task_running")
         QTimer.singleShot(1000, step_wait)
         return
     layers = {n.layer().name(): n.layer() for n in group.findLayers()} if group else {}
     log(f"result layers: {sorted(layers)}")
+    report["run_s"] = time.perf_counter() - state["run_start"]
+    report["group"] = group.name() if group else None
+    report["layers"] = sorted(layers)
+    report["visible"] = sorted(n.layer().name() for n in group.findLayers() if n.isVisible()) if group else []
+    report["messages"] = [w.text() for w in iface.messageBar().items()]
+    save_report()
     crop = layers.get("Crop map per field (with fused NDVI)") or layers.get("Crop map (with fused NDVI)")
     if crop is not None:
         iface.setActiveLayer(crop)
@@ -105,7 +161,7 @@ def step_map_shots():
     panel = plugins["tsstfn_crop_mapper"].report_panel
     if panel is not None:
         panel.hide()  # the crop map alone first
-    iface.mainWindow().grab().save(str(SHOTS / "qgis_crop_map.png"))
+    shot(iface.mainWindow(), "qgis_crop_map")
     if panel is not None:
         panel.show()
         QTimer.singleShot(800, lambda: panel.scroll_to("Per-field map: kappa"))  # the notes, then the area table
@@ -113,8 +169,8 @@ def step_map_shots():
 
 
 def step_report_shot():
-    iface.mainWindow().grab().save(str(SHOTS / "qgis_report_panel.png"))
-    group = QgsProject.instance().layerTreeRoot().findGroup("tsstfn_run")
+    shot(iface.mainWindow(), "qgis_report_panel")
+    group = QgsProject.instance().layerTreeRoot().findGroup(RUN)
     if group:
         for node in group.findLayers():
             name = node.layer().name()
@@ -124,8 +180,8 @@ def step_report_shot():
 
 
 def step_uncertainty_shot():
-    iface.mainWindow().grab().save(str(SHOTS / "qgis_fused_ndvi.png"))
-    group = QgsProject.instance().layerTreeRoot().findGroup("tsstfn_run")
+    shot(iface.mainWindow(), "qgis_fused_ndvi")
+    group = QgsProject.instance().layerTreeRoot().findGroup(RUN)
     if group:
         for node in group.findLayers():
             name = node.layer().name()
@@ -138,8 +194,10 @@ def step_uncertainty_shot():
 
 
 def step_finish():
-    iface.mainWindow().grab().save(str(SHOTS / "qgis_uncertainty.png"))
+    shot(iface.mainWindow(), "qgis_uncertainty")
     log("screenshots saved")
+    report["done"] = True
+    save_report()
     # outputs under /tmp count as temporary layers, which makes QGIS ask before quitting
     QgsProject.instance().removeAllMapLayers()
     QgsProject.instance().setDirty(False)

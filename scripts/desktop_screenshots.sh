@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the real QGIS desktop under Xvfb with the plugin installed in a throwaway profile, opens the
 # dialog, runs a small job and saves screenshots of the dialog and of the map into docs/images/.
-#   scripts/desktop_screenshots.sh [OUT_DIR]
+#   [TSSTFN_SCREEN=1920x1080 TSSTFN_SUFFIX=_1920x1080] scripts/desktop_screenshots.sh [OUT_DIR]
+# (default screen 1280x800); timings and outcomes go to OUT_DIR/first_run.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,7 +21,8 @@ showTips=false
 checkVersion=false
 INI
 SITE=$("$ROOT/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-export PYTHONPATH="$SITE" TSSTFN_SHOTS="$OUT" TSSTFN_WORK="$WORK"
-xvfb-run -a -s "-screen 0 1600x1000x24" qgis --profiles-path "$PROFILES" --nologo --noversioncheck \
+SCREEN=${TSSTFN_SCREEN:-1280x800}
+export PYTHONPATH="${TSSTFN_PYTHONPATH:-$SITE}" TSSTFN_SHOTS="$OUT" TSSTFN_WORK="$WORK" TSSTFN_SCREEN="$SCREEN"
+xvfb-run -a -s "-screen 0 ${SCREEN}x24" qgis --profiles-path "$PROFILES" --nologo --noversioncheck \
   --code "$ROOT/scripts/desktop_demo.py" 2>&1 | grep -v -E "^(Warning|QStandardPaths|libpng)" || true
 ls -l "$OUT"

@@ -7,6 +7,7 @@ import os
 import re
 import threading
 import time
+from pathlib import Path
 
 from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsSettings, QgsVectorLayer
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
@@ -624,6 +625,16 @@ class CropMapperDialog(QDialog):
         inputs, outputs = 0, 2  # tab indexes
         if not data["output_dir"]:
             raise DialogError("Choose an output folder (tab 'Samples and outputs').", self.output_dir, tab=outputs)
+        key = self._validation_key(data)
+        if key == self.__dict__.get("_valid_key"):  # nothing changed since the last valid job: only the live-run check
+            from ..core.pipeline.outputs import OutputFolder
+
+            job = self._valid_job
+            try:
+                OutputFolder(Path(job.output_dir), {}, job.name, []).check_free()
+            except TsstfnError as exc:
+                raise DialogError(str(exc), self.output_dir, tab=outputs) from None
+            return job
         cutoff = self.cutoff.date()
         seen: dict[tuple, str] = {}
         tables = (
@@ -665,7 +676,7 @@ class CropMapperDialog(QDialog):
                             tab=inputs,
                         )
                     seen[ident] = place
-                self._check_layers(row, where, table, i)
+                self._check_row_cached(row, where, table, i)
         if not data.get("samples"):
             raise DialogError("Choose a samples layer (tab 'Samples and outputs').", self.samples, tab=outputs)
         samples_layer = self.samples.currentLayer()
@@ -700,15 +711,59 @@ class CropMapperDialog(QDialog):
         except TsstfnError as exc:
             raise DialogError(str(exc), tab=self.tabs.currentIndex()) from None
         try:
-            check_samples(job)
+            samples = self._cached(
+                ("samples", job.samples, job.class_field, job.group_field, json.dumps(data["prediction"][:1], default=str)),
+                str(job.samples),
+                lambda: check_samples(job),
+            )
         except TsstfnError as exc:
             raise DialogError(f"Samples layer (tab 'Samples and outputs'): {exc}", self.samples, tab=outputs) from None
         try:
-            return preflight(job)[0]  # the run's own first-second checks: outputs vs inputs, folder, patch, model
+            job = preflight(job, samples)[0]  # the run's own first-second checks: outputs vs inputs, folder, patch, model
         except TsstfnError as exc:
             text = str(exc)
             widget = self.output_dir if ("output" in text.lower() or "folder" in text.lower()) else None
             raise DialogError(text, widget, tab=outputs if widget is not None else None) from None
+        self._valid_key, self._valid_job = key, job
+        return job
+
+    def _validation_key(self, data: dict) -> str:
+        """The job, the season's start and the modification time of every file it names: equal keys, equal verdicts."""
+        stamps = []
+
+        def walk(value) -> None:
+            if isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+            elif isinstance(value, str) and os.path.exists(value):
+                stamps.append((value, os.stat(value).st_mtime_ns))
+
+        walk(data)
+        extra = [self.cutoff.date().toString("MM-dd"), self.assume_aligned.isChecked()]
+        return json.dumps([data, stamps, extra], sort_keys=True, default=str)
+
+    def _check_row_cached(self, row: dict, where: str, table: PairsTable, index: int) -> None:
+        """:meth:`_check_layers`, remembered per row content, products and files' modification times."""
+        first = self.prediction_table.rows()[:1]
+        key = json.dumps(
+            [row, where, first, self.coarse_product.currentData(), self.fine_product.currentData(),
+             self.assume_aligned.isChecked(), self._validation_key({"row": row, "first": first})],
+            sort_keys=True, default=str,
+        )  # fmt: skip
+        cache = self.__dict__.setdefault("_row_checks", {})
+        if key in cache:
+            if cache[key] is not None:
+                raise cache[key]
+            return
+        try:
+            self._check_layers(row, where, table, index)
+        except DialogError as exc:
+            cache[key] = exc
+            raise
+        cache[key] = None
 
     def _check_layers(self, row: dict, where: str, table: PairsTable, index: int) -> None:
         from ..core.files import open_raster

@@ -278,13 +278,17 @@ def run_outputs(folder: Path, name: str) -> list[Path]:
     return sorted(f for f in files if f.name != MANIFEST)
 
 
-def preflight(job: Job) -> tuple[Job, Samples | None]:
+def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | None]:
     """Every check that needs no pixel, in the first second of a run: what :func:`run_job` does first.
 
     The job's dates and pairs; no input inside the output folder; the folder writable and no live
     run writing into it; the scene (one raster header) at least one training patch wide; a given model file readable and fitting
     the job; the samples readable, on the study area, with two classes or more, in enough spatial
     blocks for a split by block; the field polygons readable and on the study area.
+
+    Args:
+        job: the job.
+        samples: the job's samples when the caller has read them already (the dialog does).
 
     Returns:
         The validated job and its samples (None without samples).
@@ -308,7 +312,8 @@ def preflight(job: Job) -> tuple[Job, Samples | None]:
             f"Job field 'train.patch': {job.train.patch} px is larger than the scene ({grid.width} x {grid.height} px); "
             f"use a patch of at most {min(grid.width, grid.height) // 16 * 16} px."
         )
-    samples = check_samples(job) if job.samples else None  # fail before hours of training, not after
+    if samples is None and job.samples:
+        samples = check_samples(job)  # fail before hours of training, not after
     if samples is not None and (job.split is Split.BLOCK or job.kfold):
         from ..mapping.samples import block_folds, spatial_blocks
 

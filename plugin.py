@@ -104,6 +104,8 @@ class TsstfnCropMapperPlugin:
         bar = self.iface.messageBar()
 
         def success(result):
+            from qgis.PyQt.QtCore import QTimer
+
             from .ui.report_panel import show_report
 
             add_result_layers(result, job.name)
@@ -114,7 +116,9 @@ class TsstfnCropMapperPlugin:
                 text += f", kappa {100 * kappa:.1f} %"
             if block is not None and block == block:
                 text += f" ({100 * block:.1f} % by spatial blocks)"
-            bar.pushMessage(PLUGIN_NAME, text + "; the run report is in the panel on the right.", Qgis.Success, 15)
+            # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first
+            text += "; the run report is in the panel on the right."
+            QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, text, Qgis.Success, 15))
             if result.report:
                 self.report_panel = show_report(self.iface, result.report, self.report_panel)
 

@@ -150,6 +150,7 @@ def step_wait():
     report["messages"] = [w.text() for w in iface.messageBar().items()]
     save_report()
     crop = layers.get("Crop map per field (with fused NDVI)") or layers.get("Crop map (with fused NDVI)")
+    state["crop_extent"] = crop.extent() if crop is not None else iface.mapCanvas().extent()
     if crop is not None:
         iface.setActiveLayer(crop)
         iface.mapCanvas().setExtent(crop.extent())
@@ -160,7 +161,13 @@ def step_wait():
 def step_map_shots():
     panel = plugins["tsstfn_crop_mapper"].report_panel
     if panel is not None:
-        panel.hide()  # the crop map alone first
+        panel.hide()  # the crop map alone first, on a canvas that takes the panel's room
+    QTimer.singleShot(800, lambda: (iface.mapCanvas().setExtent(state["crop_extent"]), iface.mapCanvas().refresh()))
+    QTimer.singleShot(2500, step_map_grab)
+
+
+def step_map_grab():
+    panel = plugins["tsstfn_crop_mapper"].report_panel
     shot(iface.mainWindow(), "qgis_crop_map")
     if panel is not None:
         panel.show()
@@ -196,6 +203,7 @@ def step_uncertainty_shot():
 def step_finish():
     shot(iface.mainWindow(), "qgis_uncertainty")
     log("screenshots saved")
+    report["messages"] = [w.text() for w in iface.messageBar().items()]  # including those pushed after the result
     report["done"] = True
     save_report()
     # outputs under /tmp count as temporary layers, which makes QGIS ask before quitting

@@ -49,6 +49,9 @@ def test_plugin_offers_the_installer_and_it_installs_in_a_qgis_task(qgis_app, qg
         dialog = plugin.installer
         assert plugin.dialog is None and dialog.isVisible()  # the installer, not the crop-mapper dialog
         assert dialog.plan.requirements == ["tsstfn_tinydep"] and str(tmp_path / "packages") in dialog.where.text()
+        monkeypatch.setitem(deps.REQUIRED, "skops.io", "skops")
+        shown = installer.InstallDialog([deps.Problem("skops.io", "skops", "not installed")], target=tmp_path / "x")
+        assert "skops&gt;=0.11,&lt;0.14" in shown.where.text()  # the specifier shown, not eaten as a tag
         assert "--target" in dialog.command.toPlainText()
         dialog.copy_button.click()
         assert QgsApplication.clipboard().text() == dialog.plan.manual_command()

@@ -3,6 +3,7 @@ and a background task that runs core's two-step pip install with progress and Ca
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsTask
@@ -75,7 +76,7 @@ class InstallDialog(QDialog):
         self.setObjectName("tsstfnInstallDialog")
         self.resize(720, 420)
         v = QVBoxLayout(self)
-        lines = "".join(f"<li><b>{p.requirement}</b> ({p.module}): {p.reason}</li>" for p in problems)
+        lines = "".join(f"<li><b>{escape(p.requirement)}</b> ({escape(p.module)}): {escape(p.reason)}</li>" for p in problems)
         intro = QLabel(f"TSSTFN Crop Mapper needs Python packages that QGIS's Python cannot import:<ul>{lines}</ul>")
         intro.setWordWrap(True)
         v.addWidget(intro)
@@ -129,9 +130,9 @@ class InstallDialog(QDialog):
     def _update_plan(self) -> None:
         self.plan = deps.plan_install(self.problems, self.target, cuda=bool(self.build.currentData()))
         self.where.setText(
-            f"<b>{', '.join(self.plan.requirements)}</b> will be downloaded (about {self.plan.download_mb} MB) and installed "
-            f"into <code>{self.target}</code>, a folder of the plugin's own: QGIS's Python and the system stay as they "
-            "are, and removing that folder undoes it."
+            f"<b>{escape(', '.join(self.plan.requirements))}</b> will be downloaded (about {self.plan.download_mb} MB) and "
+            f"installed into <code>{escape(str(self.target))}</code>, a folder of the plugin's own: QGIS's Python and "
+            "the system stay as they are, and removing that folder undoes it."
         )
         self.command.setPlainText(self.plan.manual_command())
 

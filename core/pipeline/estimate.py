@@ -8,7 +8,7 @@ CPU 20 GFLOP/s, CUDA GPU 20 TFLOP/s. Estimates, not promises.
 Small networks reach far less than those FLOP/s (overheads dominate), so the dialog calibrates:
 :func:`measure_speed` times a few training steps and predictions of the job's own network on the
 user's device (seconds), and :func:`estimate_run` then gives the time as a range over the epochs
-early stopping may train (from twice the patience to the maximum). docs/benchmarks.md compares
+early stopping may train (from the patience plus one to the maximum). docs/benchmarks.md compares
 such ranges with measured runs (``bench/bench_estimate.py``).
 """
 
@@ -100,7 +100,7 @@ def estimate_run(
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
     With ``speed`` (measured for this ``model_width`` and ``patch``) the time is a range over
-    ``2 * patience`` to ``max_epochs`` epochs; without, it is the FLOP-based guess.
+    ``patience + 1`` to ``max_epochs`` epochs; without, it is the FLOP-based guess.
     """
     channels = 2 * n_base + 2
     stacks = n_targets * channels * width * height * 4
@@ -111,7 +111,7 @@ def estimate_run(
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
     other_s = OTHER_SECONDS_PER_RASTER_MPX * (n_pairs * 2 + n_targets) * max(width * height / 1e6, 0.05)
-    epochs = (min(max_epochs, 2 * patience), max_epochs)
+    epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
     if speed is not None and speed.width == model_width and speed.patch == patch:
         train_s = 0.9 * n_train * speed.train_patch_s  # 9:1 split: a tenth of the patches only validates
         seconds = [
@@ -141,7 +141,7 @@ def measure_speed(
     from ..fusion.model import TSSTFN
 
     dev = torch.device(device)
-    batch = max(1, min(batch_size, 4 if dev.type == "cpu" else batch_size))
+    batch = max(1, min(batch_size, 8 if dev.type == "cpu" else batch_size))  # small batches overstate per-patch time
     model = TSSTFN(n_base, patch, model_width, cl_paths=cl_paths).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randn(batch, 2 * n_base + 1, patch, patch, device=dev)

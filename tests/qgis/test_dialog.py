@@ -202,6 +202,31 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
     fine_cell.setLayer(original_fine)
 
 
+def test_every_option_has_a_tooltip(dialog):
+    from qgis.gui import QgsFileWidget
+    from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox
+
+    from tsstfn_crop_mapper.ui.pairs_table import PairsTable
+
+    def inside(widget, kind) -> bool:
+        parent = widget.parentWidget()
+        while parent is not None:
+            if isinstance(parent, kind):
+                return True
+            parent = parent.parentWidget()
+        return False
+
+    options = [
+        w
+        for w in dialog.findChildren((QComboBox, QAbstractSpinBox, QAbstractButton, QgsFileWidget))
+        if not inside(w, (PairsTable, QgsFileWidget, QComboBox))
+        and w.__class__.__name__ != "QToolButton"
+        and not (isinstance(w, QAbstractButton) and w.text() == "Close")
+    ]
+    missing = [(type(w).__name__, w.text() if isinstance(w, QAbstractButton) else "") for w in options if not w.toolTip()]
+    assert len(options) > 30 and missing == [], missing
+
+
 def test_class_field_default_and_restore(qgis_app, project_with_scene, tmp_path):
     from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
 
@@ -298,8 +323,13 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
     std = next(n.layer() for n in group.findLayers() if n.layer().name() == "TSSTFN NDVI uncertainty (std) 2021-07-30")
     assert (std.renderer().classificationMin(), std.renderer().classificationMax()) == (0.0, 0.1) and std.isValid()
     assert {"Confidence of the forest (probability of the class)", "Fields and their crop"} <= set(names)
+    import time
+
+    for _ in range(20):  # the message follows QGIS's own notice by 300 ms
+        QgsApplication.processEvents()
+        time.sleep(0.05)
     bar_texts = [w.text() for w in plugin.iface.messageBar().items()]
-    assert any("test_run done" in t and "run report is in the panel" in t for t in bar_texts)
+    assert any("test_run done" in t and "kappa" in t and "run report is in the panel" in t for t in bar_texts)
     panel = plugin.report_panel
     text = panel.browser.toPlainText()
     assert "Area of each class: crop map with fused NDVI" in text and "error-adjusted area (ha)" in text

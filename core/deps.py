@@ -251,19 +251,19 @@ def plan_install(problems: list[Problem], target: str | Path, cuda: bool | None 
 
 def _run_pip(args: list[str], env: dict, log: Callable[[str], None], is_cancelled: Callable[[], bool]) -> tuple[int, str]:
     """Run pip; stream its lines to ``log``; kill it when ``is_cancelled()``; return (status, last lines)."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    tail: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.rstrip()
-        if line:
-            log(line)
-            tail = (tail + [line])[-8:]
-        if is_cancelled():
-            proc.kill()
-            proc.wait()
-            raise CancelledError("Installation cancelled; nothing was installed.")
-    return proc.wait(), "\n".join(tail)
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        tail: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                log(line)
+                tail = (tail + [line])[-8:]
+            if is_cancelled():
+                proc.kill()
+                proc.wait()
+                raise CancelledError("Installation cancelled; nothing was installed.")
+        return proc.wait(), "\n".join(tail)
 
 
 def install(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsSettings, QgsVectorLayer
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, QObject, Qt, QUrl, pyqtSignal
+from qgis.PyQt.QtCore import QDate, Qt, QTimer, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -60,40 +60,6 @@ class DialogError(TsstfnError):
         self.widget, self.cell, self.tab = widget, cell, tab
 
 
-class _SpeedProbe(QObject):
-    """Times a few training steps of the job's network in a thread (``measure_speed``); emits the Speed or an error."""
-
-    done = pyqtSignal(object, str)
-
-    def start(self, width: int, patch: int, n_base: int, device: str) -> None:
-        threading.Thread(target=self._run, args=(width, patch, n_base, device), daemon=True).start()
-
-    def _run(self, width: int, patch: int, n_base: int, device: str) -> None:
-        try:
-            from ..core.pipeline.estimate import measure_speed
-
-            self.done.emit(measure_speed(width, patch, n_base, device), "")
-        except Exception as exc:  # noqa: BLE001 (shown in the estimate line)
-            self.done.emit(None, f"{type(exc).__name__}: {exc}")
-
-
-class _DeviceProbe(QObject):
-    """Imports torch and lists its devices in a thread, so that opening the dialog never waits for torch."""
-
-    found = pyqtSignal(list)
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="tsstfn-device-probe", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            from ..core.fusion.training import available_devices
-
-            self.found.emit(available_devices())
-        except Exception:  # noqa: BLE001 (torch missing or broken: the CPU stays the only choice)
-            self.found.emit([("cpu", "CPU")])
-
-
 def _checked_row(checks) -> QHBoxLayout:
     """Check boxes side by side, all ticked."""
     row = QHBoxLayout()
@@ -101,6 +67,18 @@ def _checked_row(checks) -> QHBoxLayout:
         check.setChecked(True)
         row.addWidget(check)
     return row
+
+
+def _available_devices() -> list:
+    from ..core.fusion.training import available_devices
+
+    return available_devices()
+
+
+def _measure(width: int, patch: int, n_base: int, device: str):
+    from ..core.pipeline.estimate import measure_speed
+
+    return measure_speed(width, patch, n_base, device)
 
 
 class CropMapperDialog(QDialog):
@@ -129,8 +107,6 @@ class CropMapperDialog(QDialog):
             "that the time estimate is this machine's, not a guess"
         )
         self.measure_button.clicked.connect(self.measure_speed)
-        self._speed_probe = _SpeedProbe()
-        self._speed_probe.done.connect(self._speed_measured)
         estimate_row = QHBoxLayout()
         estimate_row.addWidget(self.estimate_label, 1)
         estimate_row.addWidget(self.measure_button)
@@ -165,9 +141,34 @@ class CropMapperDialog(QDialog):
         self._size_to_screen()
         self.restore_settings()
         self.timings["open"] = time.perf_counter() - start
-        self._probe = _DeviceProbe()
-        self._probe.found.connect(self._devices_found)
-        self._probe.start()
+        self.in_thread(_available_devices, lambda devices, error: self._devices_found(devices or [("cpu", "CPU")]))
+
+    def in_thread(self, work, done) -> None:
+        """Run ``work()`` in a thread that touches no Qt object; ``done(result, error)`` later on the GUI thread.
+
+        A timer of the dialog polls for the result, so nothing is delivered to a dialog that is gone
+        (opening the dialog must not wait for torch's import; measuring must not freeze QGIS).
+        """
+        box: list = []
+
+        def call() -> None:
+            try:
+                box.append((work(), ""))
+            except Exception as exc:  # noqa: BLE001 (shown by ``done``)
+                box.append((None, f"{type(exc).__name__}: {exc}"))
+
+        threading.Thread(target=call, name="tsstfn-dialog-work", daemon=True).start()
+        timer = QTimer(self)
+        timer.setInterval(50)
+
+        def poll() -> None:
+            if box:
+                timer.stop()
+                timer.deleteLater()
+                done(*box[0])
+
+        timer.timeout.connect(poll)
+        timer.start()
 
     def _size_to_screen(self) -> None:
         """Most of the screen, up to 1400 x 1000 px: tables show their rows and layer names."""
@@ -540,6 +541,7 @@ class CropMapperDialog(QDialog):
         return data
 
     def set_job_dict(self, data: dict) -> None:
+        self.clear_highlight()
         self.reference_table.set_rows(data.get("reference", []))
         self.prediction_table.set_rows(data.get("prediction", []))
         self.targets_table.set_rows(data.get("targets", []))
@@ -861,29 +863,36 @@ class CropMapperDialog(QDialog):
             widget = table.cellWidget(row, column)
             if widget is not None:
                 widget.setStyleSheet(f"background-color: {HIGHLIGHT};")
-                self._highlighted.append(widget)
             elif table.item(row, column) is not None:
                 table.item(row, column).setBackground(QColor(HIGHLIGHT))
-                self._highlighted.append(table.item(row, column))
+            # a cell is kept as its place, never as the object: the table deletes a row's widgets and items with it
+            self._highlighted.append((table, row, column))
         elif error.widget is not None:
             error.widget.setStyleSheet(f"background-color: {HIGHLIGHT};")
             error.widget.setFocus()
             self._highlighted.append(error.widget)
 
     def clear_highlight(self) -> None:
-        for thing in self._highlighted:
-            try:
-                if hasattr(thing, "setStyleSheet"):
-                    thing.setStyleSheet("")
-                else:
-                    thing.setBackground(QColor(0, 0, 0, 0))
-            except RuntimeError:  # a widget of a row that was removed since
-                pass
+        for thing in self.highlighted():
+            if hasattr(thing, "setStyleSheet"):
+                thing.setStyleSheet("")
+            else:
+                thing.setBackground(QColor(0, 0, 0, 0))
         self._highlighted = []
 
     def highlighted(self) -> list:
-        """What is highlighted now (widgets and table items), for the tests."""
-        return list(self._highlighted)
+        """What is highlighted now and still exists (widgets and table items)."""
+        out = []
+        for thing in self._highlighted:
+            if isinstance(thing, tuple):
+                table, row, column = thing
+                if row < table.rowCount():
+                    cell = table.cellWidget(row, column) or table.item(row, column)
+                    if cell is not None:
+                        out.append(cell)
+                continue
+            out.append(thing)  # one of the dialog's own widgets: it lives as long as the dialog
+        return out
 
     # Actions ----------------------------------------------------------------------------
     def fill_from_project(self) -> None:
@@ -904,6 +913,7 @@ class CropMapperDialog(QDialog):
             get_product(self.coarse_product.currentData()),
             get_product(self.fine_product.currentData()),
         )
+        self.clear_highlight()  # before the rows (and their items) are replaced
         self.reference_table.set_rows(tables.reference)
         self.prediction_table.set_rows(tables.prediction)
         self.targets_table.set_rows(tables.targets)
@@ -911,7 +921,6 @@ class CropMapperDialog(QDialog):
         notes += tables.incomplete
         if tables.skipped:
             notes.append(f"left out {len(tables.skipped)} layer(s) that fit no column (details in the tooltip)")
-        self.clear_highlight()
         self.message.setText("; ".join(notes))
         self.message.setToolTip("\n".join(tables.skipped))
         self.skipped = tables.skipped
@@ -935,9 +944,8 @@ class CropMapperDialog(QDialog):
         """Start the speed probe in a thread; the estimate updates when it is done."""
         self.measure_button.setEnabled(False)
         self.measure_button.setText("Measuring…")
-        self._speed_probe.start(
-            self.width_spin.value(), self.patch_spin.value(), self.n_base.value(), self.device.currentData() or "cpu"
-        )
+        args = (self.width_spin.value(), self.patch_spin.value(), self.n_base.value(), self.device.currentData() or "cpu")
+        self.in_thread(lambda: _measure(*args), self._speed_measured)
 
     def _speed_measured(self, speed, error: str) -> None:
         from dataclasses import asdict

@@ -141,21 +141,19 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
     dialog.fill_from_project()
     modis = dialog.prediction_table.cellWidget(0, 1).currentLayer()
     fine_cell = dialog.prediction_table.cellWidget(1, 3)
-    original_fine = fine_cell.currentLayer()
     fine_cell.setLayer(modis)  # a MODIS layer in the Sentinel-2 column (and in two rows)
     message = dialog.validate()
     assert message.startswith("Prediction row 2 (Sentinel-2):") and "is already in Prediction row 1 (MODIS)" in message
     assert _cell_highlighted(dialog, dialog.prediction_table, 1, 3) and dialog.tabs.currentIndex() == 0
     from conftest import make_raster
 
-    extra = make_raster(tmp_path / "MOD09GQ.A2021200.tif", [[[100]], [[3000]]], dtype=gdal.GDT_Int16)
-    other_modis = QgsRasterLayer(extra, "MOD09GQ.A2021200")
+    extra = make_raster(tmp_path / "MOD09GQ_extra.tif", [[[100]], [[3000]]], dtype=gdal.GDT_Int16)
+    other_modis = QgsRasterLayer(extra, "MOD09GQ.extra")  # undated: Fill leaves it out, no layer is removed
     project.addMapLayer(other_modis)
     fine_cell.setLayer(other_modis)
     message = dialog.validate()
     assert "Prediction row 2: '" in message and "cannot go in the Sentinel-2 column (s2_l2a): named like a MODIS" in message
     assert _cell_highlighted(dialog, dialog.prediction_table, 1, 3)
-    project.removeMapLayer(other_modis.id())
     dialog.fill_from_project()
     assert dialog.highlighted() == []
     labels = project.mapLayersByName("labels_2020")[0]
@@ -198,8 +196,7 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert dialog.validate() is None, os.listdir(out)
-    fine_cell.setLayer(original_fine)
+    assert dialog.validate() is None, os.listdir(out)  # (fine_cell went with its row at the first fill: not touched)
 
 
 def test_every_option_has_a_tooltip(dialog):
@@ -239,9 +236,15 @@ def test_class_field_default_and_restore(qgis_app, project_with_scene, tmp_path)
     d.output_dir.setFilePath(str(tmp_path / "my run"))
     assert d.job_dict()["name"] == "my_run"
     d.save_settings()
-    project.removeMapLayer(samples.id())  # restored from the file, loaded again
-    again = CropMapperDialog()
-    assert again.samples.currentLayer() is not None
+    again = CropMapperDialog()  # as after a restart
+    assert again.samples.currentLayer() is samples
+    assert (again.class_field.currentField(), again.group_field.currentField()) == ("crop", "field_id")
+    import shutil
+
+    copy = tmp_path / "other_samples.gpkg"  # a job file's samples that are not in the project: loaded, fields restored
+    shutil.copy(samples.source().split("|")[0], copy)
+    again.set_job_dict({**again.job_dict(), "samples": str(copy), "class_field": "crop", "group_field": "field_id"})
+    assert again.samples.currentLayer().name() == "other_samples"
     assert (again.class_field.currentField(), again.group_field.currentField()) == ("crop", "field_id")
 
 

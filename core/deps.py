@@ -250,20 +250,34 @@ def plan_install(problems: list[Problem], target: str | Path, cuda: bool | None 
 
 
 def _run_pip(args: list[str], env: dict, log: Callable[[str], None], is_cancelled: Callable[[], bool]) -> tuple[int, str]:
-    """Run pip; stream its lines to ``log``; kill it when ``is_cancelled()``; return (status, last lines)."""
+    """Run pip; stream its lines to ``log``; return (status, last lines).
+
+    A cancel kills pip within a fifth of a second, also during a long download that prints nothing.
+    """
+    import threading
+    import time
+
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
-        tail: list[str] = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip()
-            if line:
-                log(line)
-                tail = (tail + [line])[-8:]
+        lines: list[str] = []
+        stdout = proc.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: lines.extend(line.rstrip() for line in stdout), daemon=True)
+        reader.start()
+        shown = 0
+        while proc.poll() is None or reader.is_alive():
+            for line in lines[shown:]:
+                if line:
+                    log(line)
+            shown = len(lines)
             if is_cancelled():
                 proc.kill()
                 proc.wait()
                 raise CancelledError("Installation cancelled; nothing was installed.")
-        return proc.wait(), "\n".join(tail)
+            time.sleep(0.2)
+        for line in lines[shown:]:
+            if line:
+                log(line)
+        return proc.returncode, "\n".join([line for line in lines if line][-8:])
 
 
 def install(

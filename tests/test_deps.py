@@ -145,3 +145,15 @@ def test_torch_build_follows_the_gpu_and_the_manual_command_names_the_index(tmp_
     cuda = deps.plan_install(problems, tmp_path, cuda=True)
     assert cpu.requirements == ["torch==2.13.0"] and cpu.download_mb < cuda.download_mb
     assert "download.pytorch.org/whl/cpu" in cpu.manual_command() and "whl/cu" in cuda.manual_command()
+
+
+def test_a_cancel_stops_a_silent_pip_at_once(tmp_path):
+    import time
+
+    from tsstfn_crop_mapper.core.errors import CancelledError
+
+    start = time.monotonic()
+    with pytest.raises(CancelledError):  # a "pip" that prints nothing for a minute, as during a large download
+        deps._run_pip([sys.executable, "-c", "import time; time.sleep(60)"], {}, lambda line: None,
+                      lambda: time.monotonic() - start > 0.5)  # fmt: skip
+    assert time.monotonic() - start < 5

@@ -38,7 +38,7 @@ from ..core.fusion.methods import METHODS
 from ..core.fusion.strategies import DESCRIPTIONS, STRATEGIES
 from ..core.fusion.tsstfn import Forecast, Uncertainty
 from ..core.inputs.products import PRODUCTS
-from ..core.mapping.samples import Split
+from ..core.mapping.samples import Split, id_like_field
 from .pairs_table import PairsTable
 
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
@@ -46,10 +46,6 @@ HELP_URL = "https://github.com/tsstfn-crop-mapper/tsstfn_crop_mapper#readme"
 HIGHLIGHT = "#ffd0d0"
 #: names that say a field holds classes, tried first when a samples layer is chosen
 _CLASS_NAMES = re.compile(r"^(crop|class|classes|label|labels|type|crop_type|croptype|landcover|lc|code|culture)$", re.I)
-
-
-_ID_NAME = re.compile(r"(^(id|fid|gid|ogc_fid|objectid|uid)$|_id$|^id_|_fid$)", re.I)
-_CLASS_WORD = re.compile(r"(class|crop|label|type|code|culture|lc)", re.I)
 
 
 class DialogError(TsstfnError):
@@ -92,6 +88,10 @@ class CropMapperDialog(QDialog):
         self.setWindowTitle("TSSTFN Crop Mapper")
         self.setSizeGripEnabled(True)
         self._highlighted: list = []
+        self._cache: dict = {}  # (kind, path, ...) -> (mtime, value): headers and samples read once per file version
+        self._row_checks: dict = {}  # a row's checks by its content and files' mtimes
+        self._valid_key: str | None = None  # the last valid job's key (job, season start, files' mtimes)
+        self._valid_job = None
         self.timings: dict[str, float] = {}  # seconds of the last open/validation, for the desktop test and the log
         start = time.perf_counter()
         tabs = QTabWidget()
@@ -630,7 +630,7 @@ class CropMapperDialog(QDialog):
         if not data["output_dir"]:
             raise DialogError("Choose an output folder (tab 'Samples and outputs').", self.output_dir, tab=outputs)
         key = self._validation_key(data)
-        if key == self.__dict__.get("_valid_key"):  # nothing changed since the last valid job: only the live-run check
+        if key == self._valid_key:  # nothing changed since the last valid job: only the live-run check
             from ..core.pipeline.outputs import OutputFolder
 
             job = self._valid_job
@@ -703,7 +703,7 @@ class CropMapperDialog(QDialog):
                     self.class_field,
                     tab=outputs,
                 )
-            if _ID_NAME.search(field) and not _CLASS_WORD.search(field):
+            if id_like_field(field):  # core refuses it too; here the class field is highlighted
                 raise DialogError(
                     f"Class field '{field}' is named like an id (one value per field or feature), not a class; choose the "
                     "field with the crop classes, and give the id as 'Field id' (tab 'Samples and outputs').",
@@ -757,7 +757,7 @@ class CropMapperDialog(QDialog):
              self.assume_aligned.isChecked(), self._validation_key({"row": row, "first": first})],
             sort_keys=True, default=str,
         )  # fmt: skip
-        cache = self.__dict__.setdefault("_row_checks", {})
+        cache = self._row_checks
         if key in cache:
             if cache[key] is not None:
                 raise cache[key]
@@ -825,7 +825,7 @@ class CropMapperDialog(QDialog):
         return self._cached(("grid", path), path, lambda: read(path))
 
     def _cached(self, key: tuple, path: str, make):
-        cache = self.__dict__.setdefault("_cache", {})
+        cache = self._cache
         try:
             stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else 0
         except OSError:

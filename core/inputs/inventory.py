@@ -4,9 +4,9 @@ Rules (the dialog shows the result and lets the analyst edit it):
 
 * the date comes from the name or metadata (:func:`~.dates.detect_date`); rasters without one are
   listed in ``undated``; a stack whose bands are dated (``band_dates``) gives one entry per band;
-* a raster is MODIS when its name says so (``MOD09``, ``MYD13``, ``MCD43``, ``MODIS``, ...) or its pixels are 100 m
-  or larger; a Sentinel-2 SCL raster (``SCL`` in the name) is the cloud mask of the Sentinel-2 raster
-  of its date; everything else is Sentinel-2;
+* a raster is MODIS when its name or nearest folders say so (``MOD09``, ``MYD13``, ``MCD43``,
+  ``MODIS``, ...) or its pixels are 100 m or larger; a Sentinel-2 SCL raster (``SCL`` in the
+  name) is the cloud mask of the Sentinel-2 raster of its date; everything else is Sentinel-2;
 * a raster that does not fit its column's product (:func:`unfit_reason`: band count, pixel size,
   data type, a class or mask raster) is left out and listed in ``skipped`` with the reason; of two
   rasters of one date and kind the first is kept and the other listed;
@@ -103,7 +103,7 @@ def unfit_reason(info: RasterInfo, product: Product, column: str) -> str | None:
     if column == "coarse" and _FINE.search(info.name) and not _MODIS.search(info.name):
         return "named like a Sentinel-2 or Landsat raster, not MODIS"
     if column == "fine":
-        if _MODIS.search(info.name):
+        if _MODIS.search(_sensor_hint(info)):
             return "named like a MODIS raster, not a fine-sensor image"
         if info.has_crs and info.pixel_size >= COARSE_PIXEL_M:
             return f"pixels of {info.pixel_size:.0f} m: a coarse (MODIS) raster, not a fine-sensor image"
@@ -141,9 +141,19 @@ def kind_of(info: RasterInfo) -> str:
         return "classes"
     if _SCL.search(info.name):
         return "scl"
-    if _MODIS.search(info.name) or (info.has_crs and info.pixel_size >= COARSE_PIXEL_M):
+    if _MODIS.search(_sensor_hint(info)) or (info.has_crs and info.pixel_size >= COARSE_PIXEL_M):
         return "modis"
     return "sentinel2"
+
+
+def _sensor_hint(info: RasterInfo) -> str:
+    """The name and the two nearest folders (``modis/filled/x.tif``): where benchmark sets say the sensor.
+
+    MODIS already resampled onto the fine grid has fine pixels; only its name or folder tells.
+    A folder's own name is used only when no fine sensor is named nearer (``landsat/`` under ``..._modis/``).
+    """
+    folders = [f for f in os.path.normpath(info.path).split(os.sep)[-3:-1] if f]
+    return " ".join([info.name, *folders]) if not any(_FINE.search(f) for f in folders) else info.name
 
 
 def build_tables(

@@ -8,6 +8,7 @@ Class values may be names (``soybean``) or integer codes. Known names get the co
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,13 @@ class Samples:
 
 #: more distinct values than this, each in one feature only, make a field an id rather than a class field
 MAX_ID_LIKE_CLASSES = 10
+_ID_NAME = re.compile(r"(^(id|fid|gid|ogc_fid|objectid|uid)$|_id$|^id_|_fid$)", re.I)
+_CLASS_WORD = re.compile(r"(class|crop|label|type|code|culture|lc)", re.I)
+
+
+def id_like_field(name: str) -> bool:
+    """True for a field named like an id (``field_id``, ``fid``) and not like a class (``class_id``, ``crop_code``)."""
+    return bool(_ID_NAME.search(name)) and not _CLASS_WORD.search(name)
 
 
 def read_samples(
@@ -86,6 +94,11 @@ def read_samples(
         raise InputError(f"'{name}' has no layer '{layer}'.")
     defn = lyr.GetLayerDefn()
     fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
+    if id_like_field(class_field):
+        raise InputError(
+            f"Class field '{class_field}' of samples '{name}' is named like an id (one value per field or feature), not "
+            "a class; choose the field that holds the crop classes (an id goes in 'group_field')."
+        )
     if class_field not in fields:
         raise InputError(
             f"Samples '{name}' have no field '{class_field}'; fields are: {', '.join(fields)}. Choose the class field."

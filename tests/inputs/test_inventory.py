@@ -66,3 +66,19 @@ def test_a_raster_goes_only_where_its_product_fits(tmp_path):
     assert [r["fine"] for r in tables.targets] == [red_nir] and tables.targets[0]["coarse"] == coarse
     assert any(line.startswith("ndvi_20210730.tif: 1 band(s)") for line in tables.skipped)
     assert any("labels.tif: a class raster" in line for line in tables.skipped)
+
+
+def test_fill_tells_modis_on_the_fine_grid_by_its_folder_on_the_real_kranj_set():
+    """Kranj (../shared): MODIS already resampled to 30 m, named only by date; its folder says modis/."""
+    import pytest
+
+    root = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "kranj_2020_landsat_modis"
+    if not root.exists():
+        pytest.skip(f"the real Kranj set is not at {root}")
+    from tsstfn_crop_mapper.core.inputs.inventory import raster_info
+
+    landsat = sorted((root / "landsat" / "unfilled").glob("*.tif"))[:3]
+    modis = sorted((root / "modis" / "filled").glob("*.tif"))[:3]
+    assert landsat and modis
+    assert {kind_of(raster_info(str(p))) for p in modis} == {"modis"}
+    assert {kind_of(raster_info(str(p))) for p in landsat} == {"sentinel2"}  # the fine column, under ..._modis/

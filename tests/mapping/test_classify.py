@@ -198,3 +198,11 @@ def test_an_id_field_is_not_a_class_field(tmp_path):
     path = make_points(tmp_path / "ids.gpkg", pts)
     with pytest.raises(InputError, match=r"Field 'crop' of samples 'ids.gpkg' has a different value in each of its 15"):
         samples_mod.read_samples(path, "crop", grid, min_per_class=1)
+
+
+def test_a_field_named_like_an_id_is_refused_as_class_field_everywhere(tmp_path):
+    path = make_points(tmp_path / "p.gpkg", [(640005.0, 5149995.0, "corn")])
+    assert samples_mod.id_like_field("field_id") and samples_mod.id_like_field("fid")
+    assert not samples_mod.id_like_field("class_id") and not samples_mod.id_like_field("crop")
+    with pytest.raises(InputError, match=r"Class field 'field_id' of samples 'p.gpkg' is named like an id"):
+        samples_mod.read_samples(path, "field_id", _grid(20, 20))

@@ -6,6 +6,7 @@ Every long function takes ``progress(fraction, message)`` (``fraction`` in 0..1)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from .errors import CancelledError
@@ -46,9 +47,21 @@ class Steps:
         self.total = sum(weights.values())
         self.weights = weights
         self.done = 0.0
+        self.seconds: dict[str, float] = {}  # wall time of each step started so far
+        self._current: tuple[str, float] | None = None
+
+    def finish(self) -> dict[str, float]:
+        """End the current step's clock; returns the seconds of each step."""
+        if self._current is not None:
+            name, t0 = self._current
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+            self._current = None
+        return self.seconds
 
     def sub(self, name: str) -> ProgressFn:
-        """The progress callable of step ``name``, which starts where the previous step ended."""
+        """The progress callable of step ``name``, which starts where the previous step ended (and ends its clock)."""
+        self.finish()
+        self._current = (name, time.perf_counter())
         start, span = self.done, self.weights[name] / self.total
         self.done += span
         outer = self.progress

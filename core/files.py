@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -20,6 +20,7 @@ from osgeo import gdal
 from .errors import InputError
 
 if TYPE_CHECKING:
+    from .callbacks import CancelFn
     from .inputs.grid import Grid
 
 gdal.UseExceptions()
@@ -290,3 +291,44 @@ def write_text(path: PathLike, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def map_rasters(
+    fn: Callable[..., np.ndarray],
+    inputs: Sequence[PathLike],
+    out_path: PathLike,
+    grid: Grid,
+    description: str = "",
+    rows: int = 512,
+    is_cancelled: CancelFn | None = None,
+) -> Path:
+    """Write ``fn(*strips)`` of single-band rasters on ``grid`` into a float32 GeoTIFF, strip by strip, atomically.
+
+    Memory holds one strip of each input, whatever the scene size.
+    """
+    with atomic_output(out_path, tuple(str(p) for p in inputs)) as tmp:
+        ds = create_geotiff(tmp, grid)
+        band = ds.GetRasterBand(1)
+        band.SetDescription(description)
+        for y in range(0, grid.height, rows):
+            if is_cancelled is not None and is_cancelled():
+                from .errors import CancelledError
+
+                raise CancelledError()
+            window = (0, y, grid.width, min(rows, grid.height - y))
+            band.WriteArray(np.asarray(fn(*(read_array(p, window) for p in inputs)), dtype=np.float32), 0, y)
+        band = None
+        ds.FlushCache()
+        ds = None
+    return Path(out_path)
+
+
+def file_sha256(path: PathLike) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -100,6 +100,8 @@ class FusionRequest:
         prefix: the start of each output file name (``<prefix>_YYYYMMDD.tif``).
         progress: ``progress(fraction, message)`` or None.
         is_cancelled: checked between units of work.
+        resume: the run's :class:`~..pipeline.resume.Resume` ledger, or None: a method that uses it
+            reuses its complete outputs and records the ones it writes.
     """
 
     inputs: FusionInputs
@@ -108,6 +110,7 @@ class FusionRequest:
     prefix: str
     progress: ProgressFn | None = None
     is_cancelled: CancelFn = never_cancelled
+    resume: Any = None
 
     def path_for(self, date: dt.date) -> Path:
         """The output raster of ``date``: ``<out_dir>/<prefix>_YYYYMMDD.tif``."""
@@ -157,9 +160,24 @@ class FusionMethod:
         params: Any = None,
         progress: ProgressFn | None = None,
         is_cancelled: CancelFn = never_cancelled,
+        resume: Any = None,
     ) -> FusionOutput:
-        """Fuse every target of ``inputs`` into ``out_dir`` (``params`` None: the defaults)."""
+        """Fuse every target of ``inputs`` into ``out_dir`` (``params`` None: the defaults).
+
+        With a ``resume`` ledger, a method whose every output is complete and verified is not run
+        again (TSSTFN goes further: it reuses its model and each complete date on its own).
+        """
         request = FusionRequest(
-            inputs, params if params is not None else self.params(), Path(out_dir), self.prefix, progress, is_cancelled
-        )
+            inputs, params if params is not None else self.params(), Path(out_dir), self.prefix, progress, is_cancelled,
+            resume,
+        )  # fmt: skip
+        if resume is not None and not self.learns:
+            paths = {t.date: request.path_for(t.date) for t in inputs.targets}
+            if resume.all_complete(list(paths.values())):
+                resume.reuse(f"{self.label} ({len(paths)} date(s))")
+                return FusionOutput(paths)
+            produced = self.fuse(request)
+            if produced.written:
+                resume.record(*produced.rasters.values())
+            return produced
         return self.fuse(request)

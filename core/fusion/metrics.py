@@ -67,6 +67,65 @@ def fusion_metrics(pred, truth, data_range: float = NDVI_DATA_RANGE, win_size: i
     }
 
 
+def _ssim_sum(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray, data_range: float, win_size: int, core: slice):
+    """Sum and count of the SSIM map over ``core`` rows' pixels whose whole window is valid."""
+    from scipy.ndimage import minimum_filter
+    from skimage.metrics import structural_similarity
+
+    if min(truth.shape) < win_size or not valid.any():
+        return 0.0, 0
+    fill = float(truth[valid].mean())  # never reaches a counted pixel: their windows are wholly valid
+    _, smap = structural_similarity(
+        np.where(valid, truth, fill), np.where(valid, pred, fill), data_range=data_range, win_size=win_size, full=True
+    )
+    whole = minimum_filter(valid.astype(np.uint8), size=win_size, mode="constant", cval=0).astype(bool)
+    return float(smap[core][whole[core]].sum()), int(whole[core].sum())
+
+
+def fusion_metrics_of_files(
+    pred_path: str, truth_path: str, data_range: float = NDVI_DATA_RANGE, win_size: int = 7, rows: int = 512
+) -> dict:
+    """:func:`fusion_metrics` of two rasters on one grid, read in strips of ``rows`` (memory: one strip).
+
+    Strips overlap by half an SSIM window, so the result equals :func:`fusion_metrics` of the whole
+    arrays (to rounding).
+    """
+    from ..files import open_raster, read_array
+
+    ds = open_raster(truth_path)
+    height = ds.RasterYSize
+    width = ds.RasterXSize
+    ds = None
+    half = win_size // 2
+    n, s_d, s_d2, s_ad, s_t, s_t2, ssim_sum, ssim_n = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0
+    for y in range(0, height, rows):
+        top, bottom = max(0, y - half), min(height, y + rows + half)
+        window = (0, top, width, bottom - top)
+        pred, truth, valid = _valid(read_array(pred_path, window), read_array(truth_path, window))
+        core = slice(y - top, y - top + min(rows, height - y))
+        v = valid[core]
+        d = (pred[core] - truth[core])[v]
+        t = truth[core][v]
+        n += int(v.sum())
+        s_d, s_d2, s_ad = s_d + float(d.sum()), s_d2 + float((d**2).sum()), s_ad + float(np.abs(d).sum())
+        s_t, s_t2 = s_t + float(t.sum()), s_t2 + float((t**2).sum())
+        if min(height, width) >= win_size:
+            a, b = _ssim_sum(pred, truth, valid, data_range, win_size, core)
+            ssim_sum, ssim_n = ssim_sum + a, ssim_n + b
+    if n == 0:
+        return {**dict.fromkeys(("rmse", "mae", "bias", "r2", "ssim"), np.nan), "ssim_data_range": data_range, "n": 0}
+    ss_tot = s_t2 - s_t * s_t / n
+    return {
+        "rmse": float(np.sqrt(s_d2 / n)),
+        "mae": s_ad / n,
+        "bias": s_d / n,
+        "r2": 1.0 - s_d2 / ss_tot if ss_tot > 0 else np.nan,
+        "ssim": ssim_sum / ssim_n if ssim_n else np.nan,
+        "ssim_data_range": data_range,
+        "n": n,
+    }
+
+
 def error_by_uncertainty(pred, std, truth, n_bins: int = 5) -> dict:
     """Does the predicted uncertainty rank the errors? The mean |error| in quantile bins of ``std``.
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from ..callbacks import CancelFn, check_cancelled, never_cancelled
 from ..files import Window, read_array
 from .strategies import Alignment, Recipe, apply_recipe
-from .training import TrainingStack
+from .training import DiskStack, TrainingStack
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,61 @@ def reference_inputs(
     return np.stack(channels), label
 
 
-def training_stack(alignment: Alignment, pairs: Sequence[AlignedPair]) -> TrainingStack:
-    """The reference year's training inputs and label for one alignment, as arrays."""
-    inputs, label = reference_inputs(alignment, pairs)
-    return TrainingStack(inputs, label)
+def training_stack(
+    alignment: Alignment,
+    pairs: Sequence[AlignedPair],
+    workdir: Path | None = None,
+    name: str = "stack",
+    is_cancelled: CancelFn = never_cancelled,
+) -> TrainingStack:
+    """The reference year's training inputs and label for one alignment.
+
+    Without ``workdir``: arrays in memory. With it: two ``.npy`` files written there strip by strip
+    (a :class:`~.training.DiskStack`), so that neither building nor training holds the scene.
+    """
+    if workdir is None:
+        inputs, label = reference_inputs(alignment, pairs)
+        return TrainingStack(inputs, label)
+    from ..files import atomic_output, open_raster
+
+    first = _paths(pairs, False)[0]
+    ds = open_raster(first)
+    width, height = ds.RasterXSize, ds.RasterYSize
+    ds = None
+    channels = 2 * len(alignment.reference) + 1
+    rows = max(8, STRIP_BYTES // (4 * (channels + 1) * width))
+    workdir.mkdir(parents=True, exist_ok=True)
+    stem = workdir / name
+    total, squares, n = 0.0, 0.0, 0
+    with atomic_output(f"{stem}_inputs.npy") as tmp_in, atomic_output(f"{stem}_label.npy") as tmp_label:
+        with open(tmp_in, "wb") as f_in, open(tmp_label, "wb") as f_label:
+            off_in = _npy_header(f_in, (channels, height, width))
+            off_label = _npy_header(f_label, (height, width))
+            for y in range(0, height, rows):
+                check_cancelled(is_cancelled)
+                h = min(rows, height - y)
+                inputs, label = reference_inputs(alignment, pairs, (0, y, width, h))
+                inputs, label = inputs.astype("<f4", copy=False), label.astype("<f4", copy=False)
+                valid = inputs[np.isfinite(inputs)].astype(np.float64)
+                total, squares, n = total + float(valid.sum()), squares + float((valid**2).sum()), n + int(valid.size)
+                for c in range(channels):
+                    f_in.seek(off_in + 4 * (c * height * width + y * width))
+                    f_in.write(np.ascontiguousarray(inputs[c]).tobytes())
+                f_label.seek(off_label + 4 * y * width)
+                f_label.write(np.ascontiguousarray(label).tobytes())
+    return DiskStack.open(f"{stem}_inputs.npy", f"{stem}_label.npy", (total, squares, n))
+
+
+#: bytes of one strip of a training stack while it is written to disk
+STRIP_BYTES = 64 << 20
+
+
+def _npy_header(fh: BinaryIO, shape: tuple[int, ...]) -> int:
+    """Write a float32 ``.npy`` header for ``shape``, size the file; returns the data offset."""
+    np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    offset = fh.tell()
+    fh.truncate(offset + 4 * int(np.prod(shape)))
+    return offset
 
 
 def prediction_reader(

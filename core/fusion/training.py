@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,17 +22,84 @@ import numpy as np
 from ..callbacks import CancelFn, never_cancelled
 from ..errors import InputError
 from .config import TrainConfig
-from .tiling import training_windows
+from .tiling import origins
 
 log = logging.getLogger("tsstfn")
+#: batches read ahead of the network by the prefetch thread (bounded: memory holds this many more)
+PREFETCH_BATCHES = 2
 
 
 @dataclass
 class TrainingStack:
-    """One training example scene: inputs (2N+1, H, W) and the label (H, W), NDVI with NaN."""
+    """One training example scene: inputs (2N+1, H, W) and the label (H, W), NDVI with NaN, in memory."""
 
     inputs: np.ndarray
     label: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)``."""
+        c, h, w = self.inputs.shape
+        return int(c), int(h), int(w)
+
+    @contextmanager
+    def arrays(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(inputs, label)`` for reading a batch of windows (copy what you keep)."""
+        yield self.inputs, self.label
+
+    def moments(self) -> tuple[float, float, int]:
+        """Sum, sum of squares and count of the valid input NDVI."""
+        return _moments(self.inputs)
+
+
+@dataclass
+class DiskStack(TrainingStack):
+    """A training stack in two ``.npy`` files on disk, mapped only while a batch is read.
+
+    Each :meth:`arrays` maps the files and unmaps them when the batch is copied out, so the pages a
+    batch touched leave the process (they stay in the OS file cache): resident memory holds one
+    batch, whatever the scene size. ``stats`` are the input moments computed while writing.
+    """
+
+    inputs_path: str = ""
+    label_path: str = ""
+    stats: tuple[float, float, int] = (0.0, 0.0, 0)
+    size: tuple[int, int, int] = (0, 0, 0)
+
+    @classmethod
+    def open(cls, inputs_path: str | Path, label_path: str | Path, stats: tuple[float, float, int]) -> DiskStack:
+        """The stack written at the two paths (their headers are read, no pixel)."""
+        inputs = np.load(inputs_path, mmap_mode="r")
+        label = np.load(label_path, mmap_mode="r")
+        if tuple(label.shape) != tuple(inputs.shape[1:]):
+            raise ValueError(f"{label_path} is {label.shape}, {inputs_path} is {inputs.shape}")
+        size = (int(inputs.shape[0]), int(inputs.shape[1]), int(inputs.shape[2]))
+        del inputs, label
+        return cls(np.empty((0, 0, 0), np.float32), np.empty((0, 0), np.float32), str(inputs_path), str(label_path), stats, size)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` from the file header."""
+        return self.size
+
+    @contextmanager
+    def arrays(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The two files mapped read-only, unmapped on exit."""
+        inputs = np.load(self.inputs_path, mmap_mode="r")
+        label = np.load(self.label_path, mmap_mode="r")
+        try:
+            yield inputs, label
+        finally:
+            del inputs, label
+
+    def moments(self) -> tuple[float, float, int]:
+        """The moments computed while the stack was written."""
+        return self.stats
+
+
+def _moments(values: np.ndarray) -> tuple[float, float, int]:
+    v = values[np.isfinite(values)].astype(np.float64)
+    return float(v.sum()), float((v**2).sum()), int(v.size)
 
 
 @dataclass
@@ -81,37 +152,112 @@ def available_devices() -> list[tuple[str, str]]:
 
 
 def normalisation(stacks: Sequence[TrainingStack]) -> tuple[float, float]:
-    """Mean and standard deviation of the valid NDVI of the training inputs (every 7th value)."""
-    values = np.concatenate([s.inputs[np.isfinite(s.inputs)].ravel()[::7] for s in stacks])
-    if values.size == 0:
+    """Mean and standard deviation of the valid NDVI of the training inputs."""
+    total, squares, n = (sum(m) for m in zip(*(s.moments() for s in stacks)))
+    if n == 0:
         raise InputError("The training stacks hold no valid NDVI; check the reference-year inputs.")
-    return float(values.mean()), float(max(values.std(), 1e-3))
+    mean = total / n
+    return float(mean), float(max(math.sqrt(max(squares / n - mean * mean, 0.0)), 1e-3))
+
+
+def patch_windows(stacks: Sequence[TrainingStack], config: TrainConfig) -> np.ndarray:
+    """Every training patch (half-overlapping) whose label is at most ``max_nan_fraction`` NaN.
+
+    Reads the labels one strip of patch rows at a time; nothing is kept but the windows.
+
+    Returns:
+        ``(n, 5)`` int array: stack index, ``x``, ``y``, ``w``, ``h`` of each patch.
+    """
+    rows = []
+    for k, s in enumerate(stacks):
+        _, h, w = s.shape
+        if h < config.patch or w < config.patch:
+            raise InputError(
+                f"The scene ({w} x {h} px) is smaller than the training patch ({config.patch} px); lower the patch size."
+            )
+        overlap = config.patch // 2 if config.overlap is None else config.overlap
+        xs = origins(w, config.patch, overlap)
+        for y in origins(h, config.patch, overlap):
+            with s.arrays() as (_, label):
+                strip = np.isnan(label[y : y + config.patch])
+            for x in xs:
+                if strip[:, x : x + config.patch].mean() <= config.max_nan_fraction:
+                    rows.append((k, x, y, config.patch, config.patch))
+    if not rows:
+        raise InputError("Every training patch is mostly NaN (clouds or nodata); add clearer reference pairs.")
+    return np.asarray(rows, dtype=np.int64)
+
+
+def read_patches(stacks: Sequence[TrainingStack], windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs ``(n, 2N+1, P, P)`` and labels ``(n, P, P)`` of ``windows`` (rows of :func:`patch_windows`)."""
+    c = stacks[0].shape[0]
+    p = int(windows[0, 3]) if len(windows) else 0
+    x_out = np.empty((len(windows), c, p, p), dtype=np.float32)
+    y_out = np.empty((len(windows), p, p), dtype=np.float32)
+    for k in np.unique(windows[:, 0]):
+        sel = np.nonzero(windows[:, 0] == k)[0]
+        with stacks[int(k)].arrays() as (inputs, label):
+            for i in sel:
+                _, x, y, w, h = (int(v) for v in windows[i])
+                x_out[i] = inputs[:, y : y + h, x : x + w]
+                y_out[i] = label[y : y + h, x : x + w]
+    return x_out, y_out
 
 
 def patches(
     stacks: Sequence[TrainingStack], config: TrainConfig
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
-    """All training patches (half-overlapping) whose label is at most ``max_nan_fraction`` NaN.
+    """All training patches in memory (small scenes and tests; training itself reads them lazily).
 
     Returns:
         Inputs ``(n, 2N+1, P, P)``, labels ``(n, P, P)`` and each patch's window ``(x, y, w, h)``.
     """
-    xs, ys, where = [], [], []
-    for s in stacks:
-        _, h, w = s.inputs.shape
-        if h < config.patch or w < config.patch:
-            raise InputError(
-                f"The scene ({w} x {h} px) is smaller than the training patch ({config.patch} px); lower the patch size."
-            )
-        for x, y, pw, ph in training_windows(h, w, config.patch, config.overlap):
-            label = s.label[y : y + ph, x : x + pw]
-            if np.isnan(label).mean() <= config.max_nan_fraction:
-                xs.append(s.inputs[:, y : y + ph, x : x + pw])
-                ys.append(label)
-                where.append((x, y, pw, ph))
-    if not xs:
-        raise InputError("Every training patch is mostly NaN (clouds or nodata); add clearer reference pairs.")
-    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32), where
+    windows = patch_windows(stacks, config)
+    x, y = read_patches(stacks, windows)
+    return x, y, [(int(w[1]), int(w[2]), int(w[3]), int(w[4])) for w in windows]
+
+
+def prefetch(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """``items`` produced by a background thread, at most ``depth`` ahead of the consumer (a bounded prefetch).
+
+    An exception in the producer is raised in the consumer; a consumer that stops early stops the producer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer)
+            q.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="tsstfn-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def spatial_split(
@@ -186,20 +332,26 @@ def train(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     device = resolve_device(config.device)
-    n_base = (stacks[0].inputs.shape[0] - 1) // 2
+    n_base = (stacks[0].shape[0] - 1) // 2
     mean, std = normalisation(stacks)
     meta = {**(meta or {}), "n_base": n_base, "config": config.as_dict(), "normalisation": {"mean": mean, "std": std}}
     model = build_model(meta).to(device)
-    x_all, y_all, windows = patches(stacks, config)
-    train_idx, val_idx = spatial_split(windows, config.validation_fraction, config.patch, config.seed)
+    windows = patch_windows(stacks, config)
+    boxes = [(int(w[1]), int(w[2]), int(w[3]), int(w[4])) for w in windows]
+    train_idx, val_idx = spatial_split(boxes, config.validation_fraction, config.patch, config.seed)
     if len(val_idx) == 0:
         log.warning("no room for a validation block apart from the training patches; early stopping follows the training loss")
     log.info("training on %d patches, validating on %d (spatial blocks), device %s", len(train_idx), len(val_idx), device)
 
-    def to_tensor(idx):
-        x = np.nan_to_num((x_all[idx] - mean) / std, nan=0.0)
-        y = (y_all[idx] - mean) / std
-        return torch.from_numpy(x).to(device), torch.from_numpy(y[:, None]).to(device)
+    def load(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # read from disk and normalise (prefetch thread)
+        x, y = read_patches(stacks, windows[idx])
+        return np.nan_to_num((x - mean) / std, nan=0.0), (y - mean) / std
+
+    def to_tensor(idx: np.ndarray) -> tuple[Any, Any]:
+        return tensors(load(idx))
+
+    def tensors(xy: tuple[np.ndarray, np.ndarray]) -> tuple[Any, Any]:
+        return torch.from_numpy(xy[0]).to(device), torch.from_numpy(xy[1][:, None]).to(device)
 
     use_amp = config.amp and device.type == "cuda"
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -212,11 +364,12 @@ def train(
         model.train()
         shuffled = rng.permutation(train_idx)
         losses = []
-        for b in range(batches):
+        batch_indices = (shuffled[b * config.batch_size : (b + 1) * config.batch_size] for b in range(batches))
+        for b, xy in enumerate(prefetch(map(load, batch_indices), PREFETCH_BATCHES)):
             if is_cancelled():
                 result.cancelled = True
                 break
-            x, y = to_tensor(shuffled[b * config.batch_size : (b + 1) * config.batch_size])
+            x, y = tensors(xy)
             valid = torch.isfinite(y)
             with torch.autocast(device.type, enabled=use_amp):
                 pred = model(x)

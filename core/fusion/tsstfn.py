@@ -109,11 +109,14 @@ def fit(
     params: TsstfnParams,
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
+    workdir: Path | None = None,
 ) -> tuple[Any, dict]:
     """Train TSSTFN on the reference year, one training stack per target date.
 
     With a sequential forecast, the stack of each target is aligned with the base dates it will be
-    predicted from: the prediction year's base dates plus the earlier targets' dates.
+    predicted from: the prediction year's base dates plus the earlier targets' dates. With
+    ``workdir`` the stacks are written there and their patches read lazily (memory does not grow
+    with the scene); the files are removed when training ends.
 
     Returns:
         ``(model, meta)``: the best weights and what the model file records.
@@ -122,18 +125,34 @@ def fit(
         CancelledError: the user cancelled (the partial model is not returned).
     """
     from .stacks import training_stack
-    from .training import Progress, train
 
-    reference_dates = [p.date for p in inputs.reference]
-    targets = sorted(inputs.targets, key=lambda p: p.date)
     alignments = training_alignments(inputs, params)
     if not alignments:
         raise InputError(
             f"Single-season training needs a pair after {params.n_base} others to learn from; there are "
             f"{len(inputs.base)} base pairs. Add pairs or lower n_base."
         )
-    stacks = [training_stack(a, inputs.reference or inputs.base) for a in alignments]
-    check_cancelled(is_cancelled)
+    try:
+        stacks = [
+            training_stack(a, inputs.reference or inputs.base, workdir, f"stack_{k:02d}", is_cancelled)
+            for k, a in enumerate(alignments)
+        ]
+        check_cancelled(is_cancelled)
+        return _fit(inputs, params, stacks, progress, is_cancelled)
+    finally:
+        if workdir is not None:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _fit(
+    inputs: FusionInputs, params: TsstfnParams, stacks: list, progress: ProgressFn | None, is_cancelled: CancelFn
+) -> tuple[Any, dict]:
+    from .training import Progress, train
+
+    reference_dates = [p.date for p in inputs.reference]
+    targets = sorted(inputs.targets, key=lambda p: p.date)
     epochs = params.train.max_epochs
 
     def on_progress(p: Progress) -> None:
@@ -197,6 +216,7 @@ def predict(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
     uncertainty_path_of: Any = None,
+    resume: Any = None,
 ) -> dict[dt.date, Path]:
     """The fused NDVI of each target (default: all of ``inputs``'), written to ``out_path_of(date)``.
 
@@ -205,9 +225,6 @@ def predict(
     target goes to ``uncertainty_path_of(date)`` (for a sequential forecast, that of its own step:
     the uncertainty of the fused dates it reads is not carried along).
     """
-    from .prediction import predict_to_file
-    from .stacks import prediction_reader
-
     targets = sorted(inputs.targets if targets is None else targets, key=lambda p: p.date)
     forecast = params.forecast if forecast is None else choice(Forecast, forecast, "forecast")
     reference_dates = [p.date for p in inputs.reference]
@@ -220,22 +237,44 @@ def predict(
         else:  # single season: the target's own latest pairs, as in training
             a = own_latest(base_dates, t.date, params.n_base)
         stamp = t.date.isoformat()
-        fused[t.date] = predict_to_file(
-            model,
-            meta,
-            prediction_reader(a, base, t.coarse),
-            inputs.grid,
-            out_path_of(t.date),
-            batch_size=params.train.batch_size,
-            is_cancelled=is_cancelled,
-            description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast})",
-            progress=scaled(progress, k / len(targets), (k + 1) / len(targets), f"{stamp} "),
-            uncertainty_path=uncertainty_path_of(t.date) if (params.mc_passes > 1 and uncertainty_path_of) else None,
-            mc_passes=params.mc_passes,
-        )
+        unc = uncertainty_path_of(t.date) if (params.mc_passes > 1 and uncertainty_path_of) else None
+        outputs = [Path(out_path_of(t.date))] + ([Path(unc)] if unc else [])
+        if resume is not None and resume.all_complete(outputs):
+            resume.reuse(f"TSSTFN {stamp}")
+            fused[t.date] = outputs[0]
+        else:
+            fused[t.date] = _predict_one(
+                model, meta, a, base, t, inputs, params, out_path_of, forecast, progress, k, len(targets), is_cancelled, unc
+            )
+            if resume is not None:
+                resume.record(*outputs)
         if forecast is Forecast.SEQUENTIAL:
             base = sorted([*base, replace(t, fine=str(fused[t.date]))], key=lambda p: p.date)
     return fused
+
+
+def _predict_one(
+    model: Any, meta: dict, a: Alignment, base: list[AlignedPair], t: AlignedPair, inputs: FusionInputs,
+    params: TsstfnParams, out_path_of: Any, forecast: Forecast, progress: ProgressFn | None, k: int, n: int,
+    is_cancelled: CancelFn, unc: Any,
+) -> Path:  # fmt: skip
+    from .prediction import predict_to_file
+    from .stacks import prediction_reader
+
+    stamp = t.date.isoformat()
+    return predict_to_file(
+        model,
+        meta,
+        prediction_reader(a, base, t.coarse),
+        inputs.grid,
+        out_path_of(t.date),
+        batch_size=params.train.batch_size,
+        is_cancelled=is_cancelled,
+        description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast})",
+        progress=scaled(progress, k / n, (k + 1) / n, f"{stamp} "),
+        uncertainty_path=unc,
+        mc_passes=params.mc_passes,
+    )
 
 
 def fuse(request: FusionRequest) -> FusionOutput:
@@ -243,16 +282,31 @@ def fuse(request: FusionRequest) -> FusionOutput:
     from .modelfile import save_model
 
     params: TsstfnParams = request.params
+    resume = request.resume
+    uncertainty = {t.date: request.out_dir / f"uncertainty_{t.date:%Y%m%d}.tif" for t in request.inputs.targets}
+    written = {d: p for d, p in uncertainty.items() if params.mc_passes > 1}
+    every = [request.path_for(t.date) for t in request.inputs.targets] + list(written.values())
+    saved = Path(params.save_to) if params.save_to else None
+    if resume is not None and resume.all_complete(every) and (saved is None or resume.complete(saved)):
+        resume.reuse(f"TSSTFN, every date ({len(request.inputs.targets)})")
+        rasters = {t.date: request.path_for(t.date) for t in request.inputs.targets}
+        return FusionOutput(rasters, saved or (Path(params.model) if params.model else None), {}, uncertainty=written)
+    if resume is not None and not params.model and saved is not None and resume.complete(saved):
+        resume.reuse(f"model {saved.name}")
+        params = replace(params, model=str(saved), save_to=None)
     if params.model:
         model, meta = load(params)
         model_path: Path | None = Path(params.model)
     else:
-        model, meta = fit(request.inputs, params, scaled(request.progress, 0.0, 0.7, "train: "), request.is_cancelled)
+        model, meta = fit(
+            request.inputs, params, scaled(request.progress, 0.0, 0.7, "train: "), request.is_cancelled,
+            request.out_dir / "aligned" / "training",
+        )  # fmt: skip
         model_path = save_model(params.save_to, model, meta) if params.save_to else None
-    uncertainty = {t.date: request.out_dir / f"uncertainty_{t.date:%Y%m%d}.tif" for t in request.inputs.targets}
+        if resume is not None and model_path is not None:
+            resume.record(model_path)
     rasters = predict(
         model, meta, request.inputs, params, request.path_for, None, None, scaled(request.progress, 0.7, 1.0, "predict: "),
-        request.is_cancelled, uncertainty.get,
+        request.is_cancelled, uncertainty.get, resume,
     )  # fmt: skip
-    written = {d: p for d, p in uncertainty.items() if params.mc_passes > 1}
     return FusionOutput(rasters, model_path, {"training": meta.get("training", {})}, uncertainty=written)

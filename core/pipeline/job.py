@@ -94,6 +94,10 @@ class Job:
         field_id: the fields' id attribute (None: the feature id).
         field_rule: how a field takes its class (:class:`~..mapping.fields.FieldRule`).
         cog: write the output GeoTIFFs as Cloud-Optimized GeoTIFFs (overviews, palette kept).
+        resume: reuse the outputs a stopped run of this same job left complete and verified
+            (aligned rasters, model, fused dates, crop maps); False recomputes every stage.
+        keep_intermediates: keep the aligned rasters after a successful run (they are removed
+            to free the disk; after a failed or cancelled run they are always kept, for a resume).
     """
 
     reference: tuple[PairSpec, ...]
@@ -134,6 +138,8 @@ class Job:
     field_id: str | None = None
     field_rule: FieldRule = FieldRule.MAJORITY
     cog: bool = True
+    resume: bool = True
+    keep_intermediates: bool = False
 
     def __post_init__(self) -> None:
         """Check types and ranges; coerce and check the choices: split, strategy, forecast, products, methods, formats."""

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..files import write_text
+from ..files import file_sha256, write_text
 from ..formats import OUTPUT_FORMATS
 from ..fusion.methods import METHODS
 from ..version import __version__
@@ -39,7 +38,7 @@ def output_patterns(name: str) -> list[str]:
     patterns += [f"crop_map{f.suffix}" for f in OUTPUT_FORMATS.values()] + ["crop_map.*"]
     patterns += ["crop_map_early*", "crop_map_fused*", "crop_map_fields*", "crop_fields.*", "crop_probabilities.tif*"]
     patterns += ["crop_confidence.tif*", "uncertainty_*.tif*", "difference_*.tif", "forest_*.skops"]
-    patterns += [f"{name}.tsstfn", "aligned", "report", MANIFEST]
+    patterns += [f"{name}.tsstfn", "aligned", "report", MANIFEST, ".resume.json"]
     return patterns
 
 
@@ -51,14 +50,6 @@ def _alive(pid: int) -> bool:
     except OSError:  # exists but not ours
         return True
     return True
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def remove_partial_files(folder: Path) -> list[Path]:
@@ -177,7 +168,7 @@ class OutputFolder:
         _ACTIVE.discard(str(self.folder.resolve()))
         hashes = None
         if complete and outputs:
-            hashes = {str(p.relative_to(self.folder)): _sha256(p) for p in outputs if p.is_file()}
+            hashes = {str(p.relative_to(self.folder)): file_sha256(p) for p in outputs if p.is_file()}
         try:
             self._write("complete" if complete else "stopped", hashes)
         except OSError as exc:  # a full disk must not hide the run's own error

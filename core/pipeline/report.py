@@ -29,7 +29,11 @@ def write_run_report(job: Job, result: JobResult) -> Path:
         "",
         f"- strategy {job.strategy}, {job.n_base} base pairs, {job.forecast} forecast",
         f"- model: {result.model.name if result.model else '-'}",
-        f"- run time {result.seconds:.0f} s",
+        f"- run time {result.seconds:.0f} s"
+        + (" (" + ", ".join(f"{k} {v:.0f} s" for k, v in result.stage_seconds.items()) + ")" if result.stage_seconds else ""),
+        f"- reused from a stopped run (complete and verified): {', '.join(result.reused)}" if result.reused else "",
+        f"- aligned intermediates: {result.intermediates_gb:.2f} GB"
+        + (", kept in 'aligned'" if job.keep_intermediates else ", removed after the run"),
         "",
     ]
     if result.accuracy:
@@ -73,6 +77,9 @@ def write_run_report(job: Job, result: JobResult) -> Path:
         "accuracy": result.accuracy,
         "areas": {k: v.as_dict() for k, v in result.areas.items()},
         "seconds": result.seconds,
+        "stage_seconds": result.stage_seconds,
+        "reused": result.reused,
+        "intermediates_gb": result.intermediates_gb,
         "outputs": {
             "fused": {d.isoformat(): str(p) for d, p in result.fused.items()},
             "compared": {name: {d.isoformat(): str(p) for d, p in by.items()} for name, by in result.compared.items()},

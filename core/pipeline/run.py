@@ -20,7 +20,7 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
 from ..errors import CancelledError, InputError
-from ..files import check_writable, make_cog, read_array, write_array
+from ..files import check_writable, make_cog, map_rasters
 from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
 from ..fusion.stacks import AlignedPair
@@ -109,6 +109,9 @@ class JobResult:
     areas: dict[str, AreaEstimate] = field(default_factory=dict)
     pixel_areas: dict[str, Path] = field(default_factory=dict)
     field_map: FieldMap | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
+    intermediates_gb: float = 0.0
 
 
 def study_grid(job: Job) -> Grid:
@@ -125,29 +128,42 @@ def study_grid(job: Job) -> Grid:
 
 
 def align_pairs(
-    pairs: Sequence[DatedPair], grid: Grid, workdir: Path, is_cancelled: CancelFn = never_cancelled
+    pairs: Sequence[DatedPair], grid: Grid, workdir: Path, is_cancelled: CancelFn = never_cancelled, resume: Any = None
 ) -> list[AlignedPair]:
-    """Each pair's coarse and fine NDVI on ``grid``, written as GeoTIFFs into ``workdir``, sorted by date."""
+    """Each pair's coarse and fine NDVI on ``grid``, written as GeoTIFFs into ``workdir``, sorted by date.
+
+    With a ``resume`` ledger, a raster a stopped run of the same job left complete is reused.
+    """
     from ..inputs.align import ndvi_to_grid
+
+    def aligned(source: Any, path: Path) -> Path:
+        if resume is not None and resume.complete(path):
+            return path
+        made = ndvi_to_grid(source, grid, path, is_cancelled=is_cancelled)
+        if resume is not None:
+            resume.record(made)
+        return made
 
     out = []
     for p in pairs:
         stamp = p.date.strftime("%Y%m%d")
-        coarse_path = ndvi_to_grid(p.coarse, grid, workdir / f"modis_{stamp}.tif", is_cancelled=is_cancelled)
-        fine_path = ndvi_to_grid(p.fine, grid, workdir / f"s2_{stamp}.tif", is_cancelled=is_cancelled) if p.fine else None
+        coarse_path = aligned(p.coarse, workdir / f"modis_{stamp}.tif")
+        fine_path = aligned(p.fine, workdir / f"s2_{stamp}.tif") if p.fine else None
         out.append(AlignedPair(p.date, str(coarse_path), str(fine_path) if fine_path else None))
     return sorted(out, key=lambda p: p.date)
 
 
-def prepare(job: Job, workdir: Path, progress: ProgressFn | None = None, is_cancelled: CancelFn = never_cancelled) -> Prepared:
-    """Step 1: every input as NDVI on the job's grid (see :func:`study_grid`)."""
+def prepare(
+    job: Job, workdir: Path, progress: ProgressFn | None = None, is_cancelled: CancelFn = never_cancelled, resume: Any = None
+) -> Prepared:
+    """Step 1: every input as NDVI on the job's grid (see :func:`study_grid`); ``resume``: see :func:`align_pairs`."""
     from ..inputs.align import check_crs
 
     check_crs([s for p in (*job.reference, *job.prediction, *job.targets) for s in p.sources()], job.assume_aligned)
     grid = study_grid(job)
     out = []
     for k, (name, pairs) in enumerate((("reference", job.reference), ("prediction", job.prediction), ("targets", job.targets))):
-        out.append(align_pairs(dated(pairs), grid, workdir / name, is_cancelled))
+        out.append(align_pairs(dated(pairs), grid, workdir / name, is_cancelled, resume))
         if progress:
             progress((k + 1) / 3, f"{name} aligned")
     return Prepared(grid, *out)
@@ -238,15 +254,16 @@ def uncertainty_passes(job: Job, grid: Grid) -> int:
 
 def score_methods(prep: Prepared, predictions: dict[str, dict[dt.date, Path]]) -> dict[dt.date, dict[str, dict]]:
     """Scores of each method's prediction against the real fine image of each target that has one."""
-    from ..fusion.metrics import fusion_metrics
+    from ..fusion.metrics import fusion_metrics_of_files
 
     scores: dict[dt.date, dict[str, dict]] = {}
     for t in prep.targets:
         if not t.fine:
             continue
-        truth = read_array(t.fine)
         scores[t.date] = {
-            name: fusion_metrics(read_array(by_date[t.date]), truth) for name, by_date in predictions.items() if t.date in by_date
+            name: fusion_metrics_of_files(str(by_date[t.date]), t.fine)
+            for name, by_date in predictions.items()
+            if t.date in by_date
         }
     return scores
 
@@ -350,22 +367,29 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
     job, samples = preflight(job)
     out = Path(job.output_dir)
     folder = OutputFolder(out, job_to_dict(job), job.name, input_paths(job)).claim()
+    resume = make_resume(job, folder)
     try:
-        result = _run(job, out, samples, progress, is_cancelled)
+        result = _run(job, out, samples, progress, is_cancelled, resume)
     except CancelledError:
-        import shutil
-
-        shutil.rmtree(out / "aligned", ignore_errors=True)  # intermediates only: a next run aligns again
-        kept = [p.name for p in run_outputs(out, job.name) if p.parent == out]
+        kept = [p.name for p in run_outputs(out, job.name) if p.parent == out and p.name != ".resume.json"]
         folder.release(complete=False)
+        gb = folder_gb(out / "aligned")
         raise CancelledError(
-            "Cancelled; no half-written output was left behind and the aligned intermediates were removed"
-            + (f"; kept, complete: {', '.join(kept)}" if kept else "; nothing else was written")
-            + "."
+            "Cancelled; no half-written output was left behind"
+            + (f"; kept, complete: {', '.join(kept)}" if kept else "; no output was finished")
+            + (f"; the aligned intermediates ({gb:.2f} GB in 'aligned') were kept" if gb else "")
+            + ". Run the job again to resume: complete stages are reused."
         ) from None
     except BaseException:
         folder.release(complete=False)
         raise
+    result.reused = list(resume.reused)
+    result.intermediates_gb = folder_gb(out / "aligned")
+    if not job.keep_intermediates:
+        import shutil
+
+        shutil.rmtree(out / "aligned", ignore_errors=True)
+        resume.forget_missing()
     result.seconds = time.perf_counter() - t0
     result.report = write_run_report(job, result)
     folder.release(complete=True, outputs=run_outputs(out, job.name))
@@ -374,22 +398,46 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
     return result
 
 
-def _run(job: Job, out: Path, samples: Samples | None, progress: ProgressFn | None, is_cancelled: CancelFn) -> JobResult:
+def make_resume(job: Job, folder: Any) -> Any:
+    """The run's :class:`~.resume.Resume` ledger in its output folder (``job.resume`` False: reuse nothing)."""
+    from .outputs import _describe
+    from .resume import Resume, job_key
 
+    plain = {k: v for k, v in job_to_dict(job).items() if k not in ("resume", "keep_intermediates")}
+    return Resume(Path(job.output_dir), job_key(plain, [_describe(p) for p in input_paths(job)]), job.resume)
+
+
+def folder_gb(folder: Path) -> float:
+    """Disk use of the files under ``folder`` in GB (0 when it does not exist)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9 if folder.exists() else 0.0
+
+
+def _run(
+    job: Job, out: Path, samples: Samples | None, progress: ProgressFn | None, is_cancelled: CancelFn, resume: Any = None
+) -> JobResult:
     steps = Steps(progress, {"align": 2, "fuse": 9, "compare": 1, "classify": 2, "export": 1})
     result = JobResult(out)
+    try:
+        _stages(job, out, samples, steps, is_cancelled, resume, result)
+    finally:
+        result.stage_seconds = dict(steps.finish())
+    return result
 
-    prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled)
+
+def _stages(
+    job: Job, out: Path, samples: Samples | None, steps: Steps, is_cancelled: CancelFn, resume: Any, result: JobResult
+) -> None:
+    prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled, resume)
     inputs = prep.fusion_inputs()
     params = replace(job.tsstfn_params(), mc_passes=uncertainty_passes(job, prep.grid))
-    tsstfn = get_method("tsstfn").run(inputs, out, params, steps.sub("fuse"), is_cancelled)
+    tsstfn = get_method("tsstfn").run(inputs, out, params, steps.sub("fuse"), is_cancelled, resume)
     result.fused, result.model, result.uncertainty = tsstfn.rasters, tsstfn.model, tsstfn.uncertainty
     predictions = {"tsstfn": result.fused}
     sub = steps.sub("compare")
     for k, name in enumerate(job.compare):
         check_cancelled(is_cancelled)
         method = get_method(name)
-        produced = method.run(inputs, out, job.params_of(name), None, is_cancelled)
+        produced = method.run(inputs, out, job.params_of(name), None, is_cancelled, resume)
         predictions[name] = produced.rasters
         if produced.written:
             result.compared[name] = produced.rasters
@@ -397,21 +445,30 @@ def _run(job: Job, out: Path, samples: Samples | None, progress: ProgressFn | No
     result.fusion_metrics = score_methods(prep, predictions)
     for t in prep.targets:
         if t.fine:
-            diff = read_array(result.fused[t.date]) - read_array(t.fine)
-            result.difference[t.date] = write_array(
-                out / f"difference_{t.date:%Y%m%d}.tif", diff, prep.grid, description="TSSTFN - fine image"
-            )
+            result.difference[t.date] = map_rasters(
+                lambda fused, fine: fused - fine, [result.fused[t.date], t.fine], out / f"difference_{t.date:%Y%m%d}.tif",
+                prep.grid, "TSSTFN - fine image", is_cancelled=is_cancelled,
+            )  # fmt: skip
     if samples is not None:
-        _map_crops(job, prep, samples, result, out, steps, is_cancelled)
+        _map_crops(job, prep, samples, result, out, steps, is_cancelled, resume)
     if job.cog:
         for path in output_rasters(result):
             check_cancelled(is_cancelled)
-            make_cog(path)
-    return result
+            if resume is None or not resume.complete(path):
+                make_cog(path)
+                if resume is not None:
+                    resume.record(path)
 
 
 def _map_crops(
-    job: Job, prep: Prepared, samples: Samples, result: JobResult, out: Path, steps: Steps, is_cancelled: CancelFn
+    job: Job,
+    prep: Prepared,
+    samples: Samples,
+    result: JobResult,
+    out: Path,
+    steps: Steps,
+    is_cancelled: CancelFn,
+    resume: Any = None,
 ) -> None:
     """Crop maps with and without the fused dates, their accuracy and areas, per-field maps and exports."""
     from ..mapping import accuracy as acc_mod
@@ -432,15 +489,22 @@ def _map_crops(
         title = "Early-season fine images only" if label == "early" else f"Early season + TSSTFN ({job.strategy}, {job.forecast})"
         acc_mod.write_reports(acc, out / "report", f"accuracy_{label}", title)
         result.accuracy[label] = assessment.as_dict()
-        classify.save_classifier(assessment.classifier, out / f"forest_{label}.skops")
         fused = label == "fused"
         proba = out / "crop_probabilities.tif" if (fused and job.probabilities) else None
         confidence = out / "crop_confidence.tif" if (fused and job.confidence) else None
-        path = classify.classify_to_file(
-            assessment.classifier, paths, prep.grid, out / f"crop_map_{label}.tif", proba,
-            progress=scaled(sub, 0.5, 1.0) if fused else scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled,
-            confidence_path=confidence,
-        )  # fmt: skip
+        made = [out / f"forest_{label}.skops", out / f"crop_map_{label}.tif", *(p for p in (proba, confidence) if p)]
+        if resume is not None and resume.all_complete(made):  # the forest is seeded: the same assessment made these
+            resume.reuse(f"crop map ({label})")
+            path = made[1]
+        else:
+            classify.save_classifier(assessment.classifier, made[0])
+            path = classify.classify_to_file(
+                assessment.classifier, paths, prep.grid, made[1], proba,
+                progress=scaled(sub, 0.5, 1.0) if fused else scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled,
+                confidence_path=confidence,
+            )  # fmt: skip
+            if resume is not None:
+                resume.record(*made)
         counts = class_pixel_counts(path)
         result.pixel_areas[label] = write_pixel_areas(counts, samples.names, pixel_ha, out / f"crop_map_{label}_areas.csv")
         if fused:

@@ -219,21 +219,48 @@ def test_run_job_with_loaded_model_and_mismatch(run_result, tmp_path):
         run_job(replace(job, output_dir=str(tmp_path / "bad"), model=str(result.model), preset="paper"))
 
 
-def test_cancel_leaves_no_half_written_output(scene, tmp_path):
-    job = scene_job(scene["root"], tmp_path / "c", train=TINY, n_base=5)
+def test_cancel_leaves_no_half_written_output_and_a_rerun_resumes(scene, tmp_path):
+    job = scene_job(scene["root"], tmp_path / "c", train=TINY, n_base=5, compare=["starfm"])
     calls = []
 
     def progress(f, msg):
         calls.append(msg)
 
+    # cancelled while the second target date is predicted: the model and the first date are complete
     with pytest.raises(CancelledError) as err:
-        run_job(job, progress, is_cancelled=lambda: any(m.startswith("fuse: predict") for m in calls))
-    assert "the aligned intermediates were removed; kept, complete: " in str(err.value)
+        run_job(job, progress, is_cancelled=lambda: any(m.startswith("fuse: predict: 2021-08-31") for m in calls))
+    assert "kept, complete: " in str(err.value) and "Run the job again to resume" in str(err.value)
     assert f"{job.name}.tsstfn" in str(err.value)  # training had finished: the model stays
-    assert not (tmp_path / "c" / "aligned").exists()
+    assert (tmp_path / "c" / "aligned").exists()  # kept for the resume
     leftovers = [p for p in (tmp_path / "c").rglob("*") if p.is_file() and ".part" in p.name]
     assert leftovers == []
-    assert not list((tmp_path / "c").glob("fused_ndvi_*.tif"))
+    assert [p.name for p in (tmp_path / "c").glob("fused_ndvi_*.tif")] == ["fused_ndvi_20210730.tif"]
+    first = (tmp_path / "c" / "fused_ndvi_20210730.tif").read_bytes()
+    # a stopped run's half-written file (a power cut) is never taken as complete
+    (tmp_path / "c" / ".fused_ndvi_20210831.1234abcd.part.tif").write_bytes(b"half")
+
+    calls.clear()
+    result = run_job(job, progress)
+    assert f"model {job.name}.tsstfn" in result.reused and "TSSTFN 2021-07-30" in result.reused
+    assert not any("TSSTFN 2021-08-31" in r for r in result.reused)
+    assert not any(m.startswith("fuse: train") for m in calls)  # not trained again
+    assert (tmp_path / "c" / "fused_ndvi_20210730.tif").read_bytes() == first
+    assert sorted(p.name for p in (tmp_path / "c").glob("fused_ndvi_*.tif")) == [
+        "fused_ndvi_20210730.tif", "fused_ndvi_20210831.tif", "fused_ndvi_20210905.tif"
+    ]  # fmt: skip
+    assert not (tmp_path / "c" / "aligned").exists()  # cleaned on success
+    assert "reused from a stopped run" in result.report.read_text()
+
+    # a complete output altered after the run is recomputed, the others reused
+    altered = tmp_path / "c" / "starfm_ndvi_20210905.tif"
+    data = bytearray(altered.read_bytes())
+    data[-100] ^= 0xFF
+    altered.write_bytes(bytes(data))
+    calls.clear()
+    again = run_job(job, progress)
+    assert "TSSTFN, every date (3)" in again.reused and "crop map (fused)" in again.reused
+    assert not any(r.startswith("STARFM") for r in again.reused)
+    assert not any(m.startswith("fuse:") and "epoch" in m for m in calls)
 
 
 def test_polygons_of_the_run_have_class_names(run_result):

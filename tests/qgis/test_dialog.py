@@ -360,8 +360,8 @@ def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):
         QgsApplication.processEvents()
         time.sleep(0.05)
     texts = [w.text() for w in plugin.iface.messageBar().items()]
-    assert any("Cancelled" in t and "aligned intermediates were removed" in t for t in texts), texts
-    assert not (Path(job.output_dir) / "aligned").exists()
+    assert any("Cancelled" in t and "Run the job again to resume" in t for t in texts), texts
+    assert (Path(job.output_dir) / "aligned").exists()  # kept for a resume
 
 
 def test_dialog_accepts_landsat_modis_stacks_and_rasters_without_crs(qgis_app, realistic_job, tmp_path):

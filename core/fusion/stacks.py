@@ -104,9 +104,9 @@ def training_stack(
                 h = min(rows, height - y)
                 inputs, label = reference_inputs(alignment, pairs, (0, y, width, h))
                 inputs, label = inputs.astype("<f4", copy=False), label.astype("<f4", copy=False)
-                valid = inputs[np.isfinite(inputs)].astype(np.float64)
-                total, squares, n = total + float(valid.sum()), squares + float((valid**2).sum()), n + int(valid.size)
                 for c in range(channels):
+                    valid = inputs[c][np.isfinite(inputs[c])].astype(np.float64)
+                    total, squares, n = total + float(valid.sum()), squares + float(valid @ valid), n + int(valid.size)
                     f_in.seek(off_in + 4 * (c * height * width + y * width))
                     f_in.write(np.ascontiguousarray(inputs[c]).tobytes())
                 f_label.seek(off_label + 4 * y * width)
@@ -115,7 +115,7 @@ def training_stack(
 
 
 #: bytes of one strip of a training stack while it is written to disk
-STRIP_BYTES = 64 << 20
+STRIP_BYTES = 16 << 20
 
 
 def _npy_header(fh: BinaryIO, shape: tuple[int, ...]) -> int:

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tsstfn")
 DEFAULT_COLORS = {1: (230, 200, 74), 2: (63, 143, 58), 3: (184, 184, 176)}
-STRIP_ROWS = 256
+STRIP_ROWS = 256  # at most; fewer on wide scenes (strip_rows)
+#: bytes of one strip's window features with their temporaries: memory does not grow with the scene's width
+FEATURE_STRIP_BYTES = 96 << 20
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,12 @@ def feature_names(n_dates: int) -> list[str]:
     return [f"d{t}_r{dy:+d}c{dx:+d}" for t in range(n_dates) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
 
+def strip_rows(width: int, n_dates: int) -> int:
+    """Rows of one strip of window features: :data:`FEATURE_STRIP_BYTES` of features (and their temporaries) at most."""
+    per_row = max(1, width * n_dates * 9 * 4 * 3)
+    return int(max(8, min(STRIP_ROWS, FEATURE_STRIP_BYTES // per_row)))
+
+
 def read_strip(paths: Sequence[str], y0: int, h: int, width: int, height: int) -> tuple[np.ndarray, int]:
     """Rows ``y0 .. y0+h`` of every raster, plus a one-row halo where the scene has one.
 
@@ -99,8 +107,9 @@ def sample_features(paths: Sequence[str], samples: Samples, width: int, height: 
     """Features ``(n, 9T)`` at the sample pixels and whether each is valid, read strip by strip."""
     feats = np.full((len(samples.rows), 9 * len(paths)), np.nan, dtype=np.float32)
     valid = np.zeros(len(samples.rows), dtype=bool)
-    for y0 in range(0, height, STRIP_ROWS):
-        h = min(STRIP_ROWS, height - y0)
+    rows = strip_rows(width, len(paths))
+    for y0 in range(0, height, rows):
+        h = min(rows, height - y0)
         sel = np.nonzero((samples.rows >= y0) & (samples.rows < y0 + h))[0]
         if sel.size == 0:
             continue
@@ -387,9 +396,10 @@ def classify_to_file(
         band.SetDescription("crop class")
         pds = create_geotiff(stack.enter_context(atomic_output(proba_path)), grid, len(classes)) if proba_path else None
         cds = create_geotiff(stack.enter_context(atomic_output(confidence_path)), grid, 2) if confidence_path else None
-        for y0 in range(0, grid.height, STRIP_ROWS):
+        rows = strip_rows(grid.width, len(paths))
+        for y0 in range(0, grid.height, rows):
             check_cancelled(is_cancelled)
-            h = min(STRIP_ROWS, grid.height - y0)
+            h = min(rows, grid.height - y0)
             feats, valid = strip_features(paths, y0, h, grid.width, grid.height)
             out = np.zeros((h, grid.width), dtype=np.uint8)
             if valid.any() and pds is None and cds is None:

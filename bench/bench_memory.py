@@ -1,0 +1,89 @@
+"""Peak memory of a whole run against the scene size: does memory stay flat?
+
+    .venv/bin/python bench/bench_memory.py [--sizes 768,1536,3072] [--scenes bench_output/scenes]
+
+For each size: the synthetic scene (written once, reused), then ``python -m tsstfn_crop_mapper run``
+on it in a fresh process (network width 8, 64 px patches, one epoch, STARFM on, MC-dropout off),
+measured by GNU time (peak resident set size of the process). Prints a Markdown table with the
+peak RSS, its ratio to the smallest scene's, the wall time of each stage, the disk the aligned
+intermediates took, and the dialog's memory estimate for the same job (docs/benchmarks.md,
+"Memory against scene size").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_size(size: int, scenes: Path, work: Path) -> dict:
+    """Generate (once) and run the scene of ``size`` px; returns the measurements."""
+    from tsstfn_crop_mapper.core.demo.job import scene_job
+    from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
+    from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+    from tsstfn_crop_mapper.core.pipeline.estimate import estimate_run
+    from tsstfn_crop_mapper.core.pipeline.job import save_job
+
+    scene = scenes / f"scene_{size}"
+    if not (scene / "scene.json").exists():
+        generate_scene(scene, size=size, seed=42)
+    train = TrainConfig(width=8, patch=64, batch_size=16, max_epochs=1, patience=1, cl_paths=3)
+    out = work / f"run_{size}"
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run: nothing reused from an earlier one
+    job = scene_job(scene, out, train=train, compare=["starfm"], uncertainty=False, name=f"mem_{size}", formats=["gtiff"])
+    job_path = save_job(job, work / f"job_{size}.json")
+    cmd = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "tsstfn_crop_mapper", "run", str(job_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"run of {size} px failed:\n{proc.stderr[-3000:]}")
+    rss_kb, wall = proc.stderr.strip().splitlines()[-1].split()
+    report = json.loads((out / "report" / "run_report.json").read_text())
+    n_pairs = len(job.reference) + len(job.prediction) + len(job.targets)
+    est = estimate_run(size, size, n_pairs, len(job.targets), job.n_base, 8, 64, 1)
+    return {
+        "size": size,
+        "rss_gb": int(rss_kb) / 1024**2,
+        "wall_s": float(wall),
+        "stages": report["stage_seconds"],
+        "intermediates_gb": report["intermediates_gb"],
+        "estimate_gb": est.memory_gb,
+        "kappa": report["accuracy"]["fused"]["kappa"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="768,1536,3072")
+    parser.add_argument("--scenes", default=str(ROOT / "bench_output" / "scenes"))
+    parser.add_argument("--work", default=str(ROOT / "bench_output" / "memory"))
+    args = parser.parse_args()
+    scenes, work = Path(args.scenes), Path(args.work)
+    scenes.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows.append(run_size(size, scenes, work))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    base = rows[0]["rss_gb"]
+    stages = list(rows[0]["stages"])
+    print(f"cores: {os.cpu_count()}; width 8, patch 64, 1 epoch, STARFM on, uncertainty off")
+    print()
+    print("| scene (px) | peak RSS (GB) | vs smallest | estimate (GB) | wall (s) | " + " | ".join(stages) + " | aligned (GB) |")
+    print("|---" * (6 + len(stages)) + "|")
+    for r in rows:
+        cells = " | ".join(f"{r['stages'].get(s, 0):.0f}" for s in stages)
+        print(
+            f"| {r['size']} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {r['estimate_gb']:.2f} | {r['wall_s']:.0f} | "
+            f"{cells} | {r['intermediates_gb']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

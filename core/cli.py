@@ -66,6 +66,25 @@ def _run(args: argparse.Namespace) -> None:
     _summary(run_job(load_job(args.job), progress=_print_progress))
 
 
+def _region(args: argparse.Namespace) -> None:
+    from .errors import TsstfnError
+    from .pipeline.region import load_region, run_region
+
+    region = load_region(args.region)
+    result = run_region(region, args.scheduler, args.workers, progress=_print_progress)
+    for t in result.tiles:
+        kappa = f"kappa {100 * t.kappa:.1f} %" if t.kappa is not None else t.error
+        print(f"  {t.name}: {t.status}, {kappa}")
+    print(f"region report: {result.report}")
+    for name, path in result.mosaics.items():
+        print(f"  mosaic {name}: {path}")
+    if result.failed:
+        raise TsstfnError(
+            f"{len(result.failed)} of {len(result.tiles)} tiles failed ({', '.join(t.name for t in result.failed)}); "
+            "the others are complete. Fix the cause and run the region again: only those tiles are redone."
+        )
+
+
 def _experiment(args: argparse.Namespace) -> None:
     from .pipeline.experiment import run_experiment
     from .pipeline.job import load_job
@@ -123,7 +142,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser: ``scene``, ``demo``, ``run``, ``experiment`` and ``benchmark``."""
+    """The command line's parser: ``scene``, ``demo``, ``run``, ``region``, ``experiment``, ``classify`` and ``benchmark``."""
     parser = argparse.ArgumentParser(prog="python -m tsstfn_crop_mapper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scene", help="write the synthetic two-season scene")
@@ -140,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a job file (JSON or YAML)")
     p.add_argument("job")
     p.set_defaults(func=_run)
+    p = sub.add_parser("region", help="run a region file's tiles on Dask distributed, then mosaic and report")
+    p.add_argument("region", help="region file (JSON or YAML): output_dir, tiles (see docs/regions.md)")
+    p.add_argument("--scheduler", default=None, help="an existing Dask cluster, e.g. tcp://host:8786 (default: a LocalCluster)")
+    p.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: one per GPU, or per 2 cores)")
+    p.set_defaults(func=_region)
     p = sub.add_parser("experiment", help="the paper's comparisons (strategies, one vs two predictions) on a job's data")
     p.add_argument("job")
     p.add_argument("--strategies", default="STR_A,STR_B,STR_C,STR_D,STR_E")

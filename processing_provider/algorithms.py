@@ -5,6 +5,7 @@ from .benchmark_algorithm import BenchmarkAlgorithm
 from .classify_algorithm import ClassifyAlgorithm
 from .export_algorithm import ExportPolygonsAlgorithm
 from .job_algorithms import PredictAlgorithm, RunJobAlgorithm, TrainAlgorithm
+from .region_algorithm import RegionAlgorithm
 from .starfm_algorithm import StarfmAlgorithm
 
 
@@ -17,5 +18,6 @@ def all_algorithms():
         ClassifyAlgorithm(),
         ExportPolygonsAlgorithm(),
         RunJobAlgorithm(),
+        RegionAlgorithm(),
         BenchmarkAlgorithm(),
     ]

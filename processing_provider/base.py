@@ -16,6 +16,7 @@ DOCS = "https://github.com/tsstfn-crop-mapper/tsstfn_crop_mapper/blob/main"
 #: algorithm -> (group id, group name): the provider is "TSSTFN Crop Mapper", its groups name stages
 GROUPS = {
     "runjob": ("workflow", "Whole workflow"),
+    "region": ("workflow", "Whole workflow"),
     "train": ("fusion", "NDVI fusion"),
     "predict": ("fusion", "NDVI fusion"),
     "starfm": ("fusion", "NDVI fusion"),

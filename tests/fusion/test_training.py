@@ -184,3 +184,44 @@ def test_the_model_files_hash_covers_its_metadata_and_old_files_still_load(train
     torch.save({**payload, "meta": meta, "sha256": modelfile._content_hash(payload["state_dict"], meta)}, tmp_path / "old.tsstfn")
     with pytest.raises(ModelFileError, match="not a model file of this version \\(its metadata lacks normalisation\\)"):
         load_model(tmp_path / "old.tsstfn")
+
+
+def test_stacks_on_disk_train_like_stacks_in_memory(tmp_path):
+    """Lazy training (patches read per batch from .npy files) sees the same patches as training in memory."""
+    from tsstfn_crop_mapper.core.fusion.training import DiskStack, patch_windows, prefetch, read_patches
+
+    rng = np.random.default_rng(5)
+    stacks = [_stack(rng, size=80) for _ in range(2)]
+    stacks[1].label[:40, :40] = np.nan  # a cloud: its patches are left out alike
+    disk = []
+    for k, s in enumerate(stacks):
+        np.save(tmp_path / f"i{k}.npy", s.inputs)
+        np.save(tmp_path / f"l{k}.npy", s.label)
+        disk.append(DiskStack.open(tmp_path / f"i{k}.npy", tmp_path / f"l{k}.npy", s.moments()))
+    assert disk[0].shape == stacks[0].shape and disk[0].inputs.size == 0  # nothing held in memory
+    cfg = TrainConfig(width=4, patch=32, batch_size=4, max_epochs=2, patience=2, cl_paths=1, seed=0)
+    windows = patch_windows(stacks, cfg)
+    assert np.array_equal(windows, patch_windows(disk, cfg))
+    x_mem, y_mem = read_patches(stacks, windows)
+    x_disk, y_disk = read_patches(disk, windows)
+    assert np.array_equal(x_mem, x_disk) and np.array_equal(y_mem, y_disk, equal_nan=True)
+    a, b = train(stacks, cfg), train(disk, cfg)
+    assert [h["val_rmse"] for h in a.history] == pytest.approx([h["val_rmse"] for h in b.history], rel=1e-6)
+    assert list(prefetch(iter(range(7)), depth=2)) == list(range(7))
+
+
+def test_training_stack_written_to_disk_equals_the_one_in_memory(scene, tmp_path):
+    from tsstfn_crop_mapper.core.demo.job import scene_job
+    from tsstfn_crop_mapper.core.fusion.stacks import training_stack
+    from tsstfn_crop_mapper.core.fusion.strategies import Strategy, align
+    from tsstfn_crop_mapper.core.pipeline.run import prepare
+
+    prep = prepare(scene_job(scene["root"], tmp_path / "o"), tmp_path / "aligned")
+    a = align(Strategy.STR_B, [p.date for p in prep.reference], [p.date for p in prep.prediction], prep.targets[0].date, 5)
+    memory = training_stack(a, prep.reference)
+    disk = training_stack(a, prep.reference, tmp_path / "stacks", "s")
+    with disk.arrays() as (inputs, label):
+        assert np.array_equal(np.asarray(inputs), memory.inputs, equal_nan=True)
+        assert np.array_equal(np.asarray(label), memory.label, equal_nan=True)
+    assert disk.moments()[2] == memory.moments()[2]
+    assert disk.moments()[0] == pytest.approx(memory.moments()[0], rel=1e-9)

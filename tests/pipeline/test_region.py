@@ -101,3 +101,18 @@ def test_region_file_errors_name_the_tile(scene, tmp_path):
         region_from_dict({"output_dir": "o", "tiles": [{"name": "a", "job": good}, {"name": "a", "job": good}]})
     with pytest.raises(InputError, match="'model': 'global' is not one of per_tile, shared"):
         region_from_dict({"output_dir": "o", "model": "global", "tiles": [{"name": "a", "job": good}]})
+
+
+def test_gpu_tasks_ask_for_the_gpu_resource_where_the_cluster_has_one(scene, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from tsstfn_crop_mapper.core.pipeline.region import _uses_gpu, region_from_dict
+
+    auto = region_from_dict({"output_dir": str(tmp_path), "tiles": [{"name": "a", "job": _tile(scene, None)}]})
+    assert auto.tiles[0].job.train.device == "auto"
+    forced = region_from_dict({"output_dir": str(tmp_path), "gpu": "false", "tiles": [{"name": "a", "job": _tile(scene, None)}]})
+    for resources, expected in (({"GPU": 1}, True), (None, False)):
+        with LocalCluster(n_workers=1, processes=False, resources=resources, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                assert _uses_gpu(auto, client) is expected
+                assert _uses_gpu(forced, client) is False

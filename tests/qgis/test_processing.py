@@ -48,7 +48,8 @@ def test_provider_lists_every_algorithm(processing):
 
     ids = {a.id() for a in QgsApplication.processingRegistry().providerById("tsstfn").algorithms()}
     assert ids == {
-        f"tsstfn:{n}" for n in ("align", "train", "predict", "starfm", "classify", "exportpolygons", "runjob", "benchmark")
+        f"tsstfn:{n}"
+        for n in ("align", "train", "predict", "starfm", "classify", "exportpolygons", "runjob", "region", "benchmark")
     }
     provider = QgsApplication.processingRegistry().providerById("tsstfn")
     groups = set()
@@ -266,3 +267,32 @@ def test_qgis_process_runs_the_algorithms(scene, tmp_path):
         "run", "tsstfn:exportpolygons", "--", f"INPUT={tmp_path / 'out' / 'crop_map_fused.tif'}", f"OUTPUT={tmp_path / 'c.shp'}"
     )
     assert r.returncode == 0 and (tmp_path / "c.shp").exists()
+
+
+def test_region_algorithm_runs_tiles_and_reports_the_failed_one(processing, scene, tmp_path):
+    import json
+
+    from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+
+    from tsstfn_crop_mapper.core.pipeline.job import job_to_dict
+
+    pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    from dataclasses import replace
+
+    tiny = replace(TINY, max_epochs=1)
+    tiles = []
+    for name, aoi in (("whole", None), ("offside", [700000.0, 5000000.0, 701000.0, 5001000.0])):
+        job = scene_job(scene["root"], tmp_path / "x", train=tiny, n_base=5, compare=[], uncertainty=False, formats=["gtiff"])
+        data = {k: v for k, v in job_to_dict(job).items() if k != "output_dir"}
+        tiles.append({"name": name, "job": {**data, "aoi": aoi} if aoi else data})
+    path = tmp_path / "region.json"
+    path.write_text(json.dumps({"output_dir": str(tmp_path / "region"), "tiles": tiles}))
+
+    res = processing.run("tsstfn:region", {"REGION": str(path), "WORKERS": 1})
+    assert res["FAILED"] == 1 and Path(res["CROP_MAP"]).exists()
+    assert "| offside | failed |" in Path(res["REPORT"]).read_text()
+
+    feedback = QgsProcessingFeedback()
+    feedback.cancel()  # cancelled at once: the tiles are stopped, the error says how to go on
+    with pytest.raises(QgsProcessingException, match="Region cancelled"):
+        processing.run("tsstfn:region", {"REGION": str(path), "WORKERS": 1}, feedback=feedback, context=QgsProcessingContext())

@@ -96,6 +96,7 @@ def estimate_run(
     device: str = "cpu",
     speed: Speed | None = None,
     patience: int = 12,
+    batch_size: int = 16,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
@@ -103,12 +104,10 @@ def estimate_run(
     ``patience + 1`` to ``max_epochs`` epochs; without, it is the FLOP-based guess.
     """
     channels = 2 * n_base + 2
-    stacks = n_targets * channels * width * height * 4
+    stacks = n_targets * channels * width * height * 4  # training stacks on disk (.npy), read lazily
     n_train = len(training_windows(height, width, patch)) * n_targets
-    patches_memory = n_train * channels * patch * patch * 4
-    params = 46.9e6 * (model_width / 64) ** 2
-    memory = (stacks + patches_memory + 16 * params + 2e9) / 1e9  # weights, Adam, gradients, activations
-    disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9
+    memory = memory_gb(model_width, patch, channels, batch_size)
+    disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9 + stacks / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
     other_s = OTHER_SECONDS_PER_RASTER_MPX * (n_pairs * 2 + n_targets) * max(width * height / 1e6, 0.05)
     epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
@@ -124,6 +123,22 @@ def estimate_run(
     speed_flops = THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"]
     middle = flops / speed_flops / 60 + other_s / 60
     return Estimate(memory, disk, middle, available_memory_gb(), (middle / 3, middle * 3), False)
+
+
+#: resident memory of a run besides the network: Python, GDAL (its cache capped), PyTorch, scikit-learn, strips
+BASE_MEMORY_GB = 0.55
+
+
+def memory_gb(model_width: int, patch: int, channels: int, batch_size: int = 16) -> float:
+    """Peak memory of a run in GB: the same for any scene size (every stage streams; docs/regions.md).
+
+    The libraries and strip buffers, the weights with gradients and Adam's moments, and a batch's
+    activations (forward and backward, the prefetched batches included). Checked against measured runs
+    of 768 to 3072 px in docs/benchmarks.md ("Memory against scene size").
+    """
+    params = 46.9e6 * (model_width / 64) ** 2
+    activations = 12 * batch_size * (channels + 4 * model_width) * patch * patch * 4
+    return BASE_MEMORY_GB + (16 * params + activations) / 1e9
 
 
 def measure_speed(

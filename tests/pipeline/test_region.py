@@ -116,3 +116,32 @@ def test_gpu_tasks_ask_for_the_gpu_resource_where_the_cluster_has_one(scene, tmp
             with Client(cluster) as client:
                 assert _uses_gpu(auto, client) is expected
                 assert _uses_gpu(forced, client) is False
+
+
+def test_a_shared_model_is_trained_once_and_its_failure_fails_the_tiles_that_wait_for_it(scene, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from tsstfn_crop_mapper.core.pipeline.region import region_from_dict, run_region
+
+    west, east = [X0, Y0 - 960, X0 + 480, Y0], [X0 + 480, Y0 - 960, X0 + 960, Y0]
+    far = [X0 + 50000, Y0 - 50000, X0 + 51000, Y0 - 49000]
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        broken = region_from_dict({
+            "output_dir": str(tmp_path / "broken"), "model": "shared", "train_tile": "trainer",
+            "tiles": [{"name": "west", "job": _tile(scene, west)}, {"name": "trainer", "job": _tile(scene, far)}],
+        })  # fmt: skip
+        result = run_region(broken, client=client)
+        assert [t.status for t in result.tiles] == ["failed", "failed"]
+        assert "the tile 'trainer' that trains the shared model failed" in result.tiles[0].error
+
+        shared = region_from_dict({
+            "output_dir": str(tmp_path / "shared"), "model": "shared", "train_tile": "east",
+            "tiles": [{"name": "west", "job": _tile(scene, west)}, {"name": "east", "job": _tile(scene, east)}],
+        })  # fmt: skip
+        result = run_region(shared, client=client)
+    assert [t.status for t in result.tiles] == ["complete", "complete"]
+    model = Path(result.tiles[1].model)
+    assert model.parent.name == "east" and model.exists()
+    assert result.tiles[0].model == str(model)  # west predicted with east's model
+    assert not list((tmp_path / "shared" / "tiles" / "west").glob("*.tsstfn"))
+    assert "one shared model, trained on east" in result.report.read_text()

@@ -116,6 +116,8 @@ class TsstfnCropMapperPlugin:
                 text += f", kappa {100 * kappa:.1f} %"
             if block is not None and block == block:
                 text += f" ({100 * block:.1f} % by spatial blocks)"
+            if result.reused:
+                text += f"; resumed: {len(result.reused)} complete stage(s) of the stopped run reused"
             # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first
             text += "; the run report is in the panel on the right."
             QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, text, Qgis.Success, 15))

@@ -28,7 +28,6 @@ def run_size(size: int, scenes: Path, work: Path) -> dict:
     from tsstfn_crop_mapper.core.demo.job import scene_job
     from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
     from tsstfn_crop_mapper.core.fusion.config import TrainConfig
-    from tsstfn_crop_mapper.core.pipeline.estimate import estimate_run
     from tsstfn_crop_mapper.core.pipeline.job import save_job
 
     scene = scenes / f"scene_{size}"
@@ -45,8 +44,7 @@ def run_size(size: int, scenes: Path, work: Path) -> dict:
         raise SystemExit(f"run of {size} px failed:\n{proc.stderr[-3000:]}")
     rss_kb, wall = proc.stderr.strip().splitlines()[-1].split()
     report = json.loads((out / "report" / "run_report.json").read_text())
-    n_pairs = len(job.reference) + len(job.prediction) + len(job.targets)
-    est = estimate_run(size, size, n_pairs, len(job.targets), job.n_base, 8, 64, 1)
+    est = estimate(job, size)
     return {
         "size": size,
         "rss_gb": int(rss_kb) / 1024**2,
@@ -54,8 +52,22 @@ def run_size(size: int, scenes: Path, work: Path) -> dict:
         "stages": report["stage_seconds"],
         "intermediates_gb": report["intermediates_gb"],
         "estimate_gb": est.memory_gb,
+        "estimate_min": list(est.minutes_range),
         "kappa": report["accuracy"]["fused"]["kappa"],
     }
+
+
+_SPEED: list = []
+
+
+def estimate(job, size: int):
+    """The dialog's estimate for ``job`` over a ``size`` px scene, with *Measure speed*'s probe (run once)."""
+    from tsstfn_crop_mapper.core.pipeline.estimate import estimate_run, measure_speed
+
+    if not _SPEED:
+        _SPEED.append(measure_speed(8, 64, job.n_base, "cpu", cl_paths=3))
+    n_pairs = len(job.reference) + len(job.prediction) + len(job.targets)
+    return estimate_run(size, size, n_pairs, len(job.targets), job.n_base, 8, 64, 1, "cpu", _SPEED[0], patience=1)
 
 
 def main() -> None:
@@ -75,13 +87,16 @@ def main() -> None:
     stages = list(rows[0]["stages"])
     print(f"cores: {os.cpu_count()}; width 8, patch 64, 1 epoch, STARFM on, uncertainty off")
     print()
-    print("| scene (px) | peak RSS (GB) | vs smallest | estimate (GB) | wall (s) | " + " | ".join(stages) + " | aligned (GB) |")
-    print("|---" * (6 + len(stages)) + "|")
+    head = "| scene (px) | peak RSS (GB) | vs smallest | estimate (GB) | wall (min) | estimate (min) | "
+    print(head + " | ".join(f"{s} (s)" for s in stages) + " | aligned (GB) | kappa (%) |")
+    print("|---" * (8 + len(stages)) + "|")
     for r in rows:
         cells = " | ".join(f"{r['stages'].get(s, 0):.0f}" for s in stages)
+        low, high = r["estimate_min"]
+        est = f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f} to {high:.1f}"
         print(
-            f"| {r['size']} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {r['estimate_gb']:.2f} | {r['wall_s']:.0f} | "
-            f"{cells} | {r['intermediates_gb']:.2f} |"
+            f"| {r['size']} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {r['estimate_gb']:.2f} | {r['wall_s'] / 60:.1f} | "
+            f"{est} | {cells} | {r['intermediates_gb']:.2f} | {100 * r['kappa']:.1f} |"
         )
 
 

@@ -290,13 +290,16 @@ def spatial_split(
             continue
         inside = (xs // block == (x1 - 1) // block) & (ys // block == (y1 - 1) // block)
         block_of = np.where(inside, (ys // block) * bx + xs // block, -1)
+        per_block = np.bincount(block_of[block_of >= 0], minlength=bx * by)  # patches wholly inside each block
         chosen: set[int] = set()
+        drawn = 0
         for b in rng.permutation(bx * by):
-            if np.isin(block_of, list(chosen)).sum() >= fraction * len(windows):
+            if drawn >= fraction * len(windows):
                 break
             if len(chosen) + 1 >= bx * by:
                 break  # keep at least one block for training
             chosen.add(int(b))
+            drawn += int(per_block[b])
         val = np.nonzero(np.isin(block_of, list(chosen)) & (block_of >= 0))[0]
         touches = np.zeros(len(windows), dtype=bool)
         for b in chosen:

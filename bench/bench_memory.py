@@ -1,13 +1,17 @@
 """Peak memory of a whole run against the scene size: does memory stay flat?
 
     .venv/bin/python bench/bench_memory.py [--sizes 768,1536,3072] [--scenes bench_output/scenes]
+    .venv/bin/python bench/bench_memory.py --sizes 10980 --samples-per-epoch 4000 --no-starfm   # a whole tile
 
-For each size: the synthetic scene (written once, reused), then ``python -m tsstfn_crop_mapper run``
+For each size (one at a time is fine: the sizes measured so far are kept in ``<work>/rows.json``
+and the table lists them all): the synthetic scene (written once, reused), then ``python -m tsstfn_crop_mapper run``
 on it in a fresh process (network width 8, 64 px patches, one epoch, STARFM on, MC-dropout off),
 measured by GNU time (peak resident set size of the process). Prints a Markdown table with the
 peak RSS, its ratio to the smallest scene's, the wall time of each stage, the disk the aligned
 intermediates took, and the dialog's memory estimate for the same job (docs/benchmarks.md,
-"Memory against scene size").
+"Memory against scene size"). ``--samples-per-epoch`` trains on that many patches per epoch (a
+whole tile's 350k patches take hours per epoch on a CPU), ``--no-starfm`` leaves STARFM out; rows
+measured with other settings are listed with them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_size(size: int, scenes: Path, work: Path) -> dict:
+def run_size(size: int, scenes: Path, work: Path, samples_per_epoch: int | None = None, starfm: bool = True) -> dict:
     """Generate (once) and run the scene of ``size`` px; returns the measurements."""
     from tsstfn_crop_mapper.core.demo.job import scene_job
     from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
@@ -33,10 +37,13 @@ def run_size(size: int, scenes: Path, work: Path) -> dict:
     scene = scenes / f"scene_{size}"
     if not (scene / "scene.json").exists():
         generate_scene(scene, size=size, seed=42)
-    train = TrainConfig(width=8, patch=64, batch_size=16, max_epochs=1, patience=1, cl_paths=3)
+    train = TrainConfig(
+        width=8, patch=64, batch_size=16, max_epochs=1, patience=1, cl_paths=3, samples_per_epoch=samples_per_epoch
+    )
     out = work / f"run_{size}"
     shutil.rmtree(out, ignore_errors=True)  # a fresh run: nothing reused from an earlier one
-    job = scene_job(scene, out, train=train, compare=["starfm"], uncertainty=False, name=f"mem_{size}", formats=["gtiff"])
+    compare = ["starfm"] if starfm else []
+    job = scene_job(scene, out, train=train, compare=compare, uncertainty=False, name=f"mem_{size}", formats=["gtiff"])
     job_path = save_job(job, work / f"job_{size}.json")
     cmd = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "tsstfn_crop_mapper", "run", str(job_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -47,6 +54,7 @@ def run_size(size: int, scenes: Path, work: Path) -> dict:
     est = estimate(job, size)
     return {
         "size": size,
+        "settings": settings(samples_per_epoch, starfm),
         "rss_gb": int(rss_kb) / 1024**2,
         "wall_s": float(wall),
         "stages": report["stage_seconds"],
@@ -67,7 +75,16 @@ def estimate(job, size: int):
     if not _SPEED:
         _SPEED.append(measure_speed(8, 64, job.n_base, "cpu", cl_paths=3))
     n_pairs = len(job.reference) + len(job.prediction) + len(job.targets)
-    return estimate_run(size, size, n_pairs, len(job.targets), job.n_base, 8, 64, 1, "cpu", _SPEED[0], patience=1)
+    spe = job.train.samples_per_epoch
+    return estimate_run(
+        size, size, n_pairs, len(job.targets), job.n_base, 8, 64, 1, "cpu", _SPEED[0], patience=1, samples_per_epoch=spe
+    )
+
+
+def settings(samples_per_epoch: int | None, starfm: bool) -> str:
+    """How a row differs from the default measurement (empty when it does not)."""
+    parts = ([f"{samples_per_epoch} patches/epoch"] if samples_per_epoch else []) + ([] if starfm else ["no STARFM"])
+    return ", ".join(parts)
 
 
 def main() -> None:
@@ -75,27 +92,32 @@ def main() -> None:
     parser.add_argument("--sizes", default="768,1536,3072")
     parser.add_argument("--scenes", default=str(ROOT / "bench_output" / "scenes"))
     parser.add_argument("--work", default=str(ROOT / "bench_output" / "memory"))
+    parser.add_argument("--samples-per-epoch", type=int, default=None, help="training patches per epoch (default: all)")
+    parser.add_argument("--no-starfm", action="store_true", help="leave STARFM out of the run")
     args = parser.parse_args()
     scenes, work = Path(args.scenes), Path(args.work)
     scenes.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
+    measured = work / "rows.json"  # every size measured so far (a later run of a size replaces it)
+    by_size = {r["size"]: r for r in json.loads(measured.read_text())} if measured.exists() else {}
     for size in (int(s) for s in args.sizes.split(",")):
-        rows.append(run_size(size, scenes, work))
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        by_size[size] = run_size(size, scenes, work, args.samples_per_epoch, not args.no_starfm)
+        print(json.dumps(by_size[size]), file=sys.stderr, flush=True)
+        measured.write_text(json.dumps(list(by_size.values()), indent=1))
+    rows = [by_size[k] for k in sorted(by_size)]
     base = rows[0]["rss_gb"]
-    stages = list(rows[0]["stages"])
+    stages = list(dict.fromkeys(s for r in rows for s in r["stages"]))
     print(f"cores: {os.cpu_count()}; width 8, patch 64, 1 epoch, STARFM on, uncertainty off")
     print()
-    head = "| scene (px) | peak RSS (GB) | vs smallest | estimate (GB) | wall (min) | estimate (min) | "
+    head = "| scene (px) | settings | peak RSS (GB) | vs smallest | estimate (GB) | wall (min) | estimate (min) | "
     print(head + " | ".join(f"{s} (s)" for s in stages) + " | aligned (GB) | kappa (%) |")
-    print("|---" * (8 + len(stages)) + "|")
+    print("|---" * (9 + len(stages)) + "|")
     for r in rows:
         cells = " | ".join(f"{r['stages'].get(s, 0):.0f}" for s in stages)
         low, high = r["estimate_min"]
         est = f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f} to {high:.1f}"
         print(
-            f"| {r['size']} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {r['estimate_gb']:.2f} | {r['wall_s'] / 60:.1f} | "
+            f"| {r['size']} | {r.get('settings') or '-'} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {r['estimate_gb']:.2f} | {r['wall_s'] / 60:.1f} | "
             f"{est} | {cells} | {r['intermediates_gb']:.2f} | {100 * r['kappa']:.1f} |"
         )
 

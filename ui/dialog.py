@@ -332,6 +332,15 @@ class CropMapperDialog(QDialog):
         f.addRow("Model width", self.width_spin)
         f.addRow("Patch size (px, multiple of 16)", self.patch_spin)
         f.addRow("Maximum epochs (early stopping after 12)", self.epochs_spin)
+        self.samples_spin = QSpinBox()
+        self.samples_spin.setRange(0, 10_000_000)
+        self.samples_spin.setSingleStep(1000)
+        self.samples_spin.setSpecialValueText("all")
+        self.samples_spin.setToolTip(
+            "Training patches drawn at random per epoch ('all': every patch each epoch). A whole Sentinel-2 tile has "
+            "about 350,000 patches of 64 px: on a CPU, draw a few thousand per epoch"
+        )
+        f.addRow("Patches per epoch", self.samples_spin)
         self.device = QComboBox()
         self.device.addItem("CPU", "cpu")  # GPUs are added when the probe in the background has found them
         self.device.setToolTip("Where the network trains and predicts; a CUDA GPU is 10-50 times faster than a CPU")
@@ -355,7 +364,7 @@ class CropMapperDialog(QDialog):
         row.addWidget(self.uncertainty)
         row.addWidget(self.mc_passes)
         f.addRow("Uncertainty (MC dropout)", row)
-        for widget in (self.width_spin, self.patch_spin, self.epochs_spin, self.n_base):
+        for widget in (self.width_spin, self.patch_spin, self.epochs_spin, self.samples_spin, self.n_base):
             widget.valueChanged.connect(self.update_estimate)
         self.device.currentIndexChanged.connect(self.update_estimate)
         return w
@@ -503,6 +512,7 @@ class CropMapperDialog(QDialog):
                 "width": self.width_spin.value(),
                 "patch": self.patch_spin.value(),
                 "max_epochs": self.epochs_spin.value(),
+                "samples_per_epoch": self.samples_spin.value() or None,
                 "device": self.device.currentData(),
             },
             "split": self.split.currentData(),
@@ -561,6 +571,7 @@ class CropMapperDialog(QDialog):
         self.width_spin.setValue(int(train.get("width", self.width_spin.value())))
         self.patch_spin.setValue(int(train.get("patch", self.patch_spin.value())))
         self.epochs_spin.setValue(int(train.get("max_epochs", self.epochs_spin.value())))
+        self.samples_spin.setValue(int(train.get("samples_per_epoch") or 0))
         self.split.setCurrentIndex(max(0, self.split.findData(data.get("split", Split.RANDOM.value))))
         uncertainty = data.get("uncertainty", Uncertainty.AUTO.value)
         if isinstance(uncertainty, bool):
@@ -980,6 +991,7 @@ class CropMapperDialog(QDialog):
             self.epochs_spin.value(),
             self.device.currentData() or "cpu",
             self.measured_speed(),
+            samples_per_epoch=self.samples_spin.value() or None,
         )
         text = (
             f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "

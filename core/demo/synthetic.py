@@ -22,6 +22,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from osgeo import gdal, ogr, osr
@@ -100,16 +101,41 @@ def _class_of(cover: str) -> int:
     return {"soybean": 1, "corn": 2}.get(cover, 3)
 
 
-def _smooth_noise(rng, shape, sigma, amplitude):
+#: scenes wider than this many fine pixels are made *lean* (see :func:`generate_scene`): a whole
+#: 10980 px tile made like the small ones needs over 24 GB and an hour; smaller scenes are made
+#: exactly as every documented number was
+LEAN_ABOVE = 4096
+#: the lean scene's point-spread function runs on a grid this many fine pixels coarser
+LEAN_PSF_FACTOR = 4
+
+
+def _normal(rng, shape, dtype):
+    """Standard normal draws; float64 as ``rng.standard_normal(shape)``, float32 drawn as such (half the memory)."""
+    return rng.standard_normal(shape) if dtype == np.float64 else rng.standard_normal(shape, dtype=dtype)
+
+
+def _smooth_noise(rng, shape, sigma, amplitude, dtype=np.float64):
     from scipy.ndimage import gaussian_filter
 
-    field = gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
-    return amplitude * field / (field.std() + 1e-12)
+    field = gaussian_filter(_normal(rng, shape, dtype), sigma, mode="reflect")
+    std = field.std()
+    field *= amplitude  # in place, in the order of amplitude * field / (std + 1e-12)
+    field /= std + 1e-12
+    return field
 
 
 def _ndvi_to_reflectance(ndvi):
-    total = 0.30 + 0.22 * np.clip(ndvi, 0, 1)
-    return total * (1 - ndvi) / 2, total * (1 + ndvi) / 2
+    """Red and NIR reflectance of ``ndvi`` (in place where it can: the same values as the plain formulas)."""
+    total = np.clip(ndvi, 0, 1)
+    total *= 0.22
+    total += 0.30
+    red = 1 - ndvi
+    red *= total
+    red /= 2
+    nir = 1 + ndvi
+    nir *= total
+    nir /= 2
+    return red, nir
 
 
 def _write(path, array, gt, wkt, dtype, nodata=None, ct=None, scale=None, desc=()):
@@ -149,6 +175,7 @@ def generate_scene(
     n_samples: int = 3000,
     rotation: float = 0.35,
     cloud_fraction: float = 0.35,
+    lean: bool | None = None,
 ) -> dict:
     """Write the scene into ``out_dir`` and return its description (also in ``scene.json``).
 
@@ -160,12 +187,20 @@ def generate_scene(
         n_samples: labelled sample points in the GeoPackage (prediction year).
         rotation: fraction of crop fields that switch soybean <-> corn in the second year.
         cloud_fraction: cloud cover of the cloudy July/August 2021 Sentinel-2 images.
+        lean: make the scene for whole tiles (None: above :data:`LEAN_ABOVE` px). A lean scene is
+            computed in float32, its fine "world" is the Sentinel-2 scene plus three MODIS pixels
+            and the PSF's reach (MODIS pixels whose centres lie beyond it are fill, like a swath
+            edge; otherwise the sheared sinusoidal grid makes the world three times the scene) and
+            the MODIS point-spread function is applied on a 40 m grid. A 10980 px tile then takes
+            a few minutes and about 6 GB.
     """
     from scipy.ndimage import gaussian_filter, map_coordinates
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
+    lean = size > LEAN_ABOVE if lean is None else lean
+    dtype = np.float32 if lean else np.float64
     utm = osr.SpatialReference()
     utm.ImportFromEPSG(UTM51N)
     utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
@@ -192,15 +227,35 @@ def generate_scene(
     pts = np.array(to_utm.TransformPoints(np.c_[mxx.ravel(), myy.ravel()].tolist()))[:, :2]
     sigma = 0.5 * MODIS_PIXEL / res
     pad = int(3 * sigma) + 2
-    wx0 = min(s2_x0, pts[:, 0].min()) - pad * res
-    wy0 = max(s2_y0, pts[:, 1].max()) + pad * res
-    wx1 = max(s2_x0 + size * res, pts[:, 0].max()) + pad * res
-    wy1 = min(s2_y0 - size * res, pts[:, 1].min()) - pad * res
-    ox, oy = int(round((s2_x0 - wx0) / res)), int(round((wy0 - s2_y0) / res))
-    wx0, wy0 = s2_x0 - ox * res, s2_y0 + oy * res
-    world_w, world_h = int(np.ceil((wx1 - wx0) / res)), int(np.ceil((wy0 - wy1) / res))
+    if lean:  # the scene plus three MODIS pixels and the PSF's reach, a multiple of the PSF grid
+        margin = -(-(int(3 * MODIS_PIXEL / res) + pad) // LEAN_PSF_FACTOR) * LEAN_PSF_FACTOR
+        ox = oy = margin
+        world_w = world_h = -(-(size + 2 * margin) // LEAN_PSF_FACTOR) * LEAN_PSF_FACTOR
+        wx0, wy0 = s2_x0 - ox * res, s2_y0 + oy * res
+    else:
+        wx0 = min(s2_x0, pts[:, 0].min()) - pad * res
+        wy0 = max(s2_y0, pts[:, 1].max()) + pad * res
+        wx1 = max(s2_x0 + size * res, pts[:, 0].max()) + pad * res
+        wy1 = min(s2_y0 - size * res, pts[:, 1].min()) - pad * res
+        ox, oy = int(round((s2_x0 - wx0) / res)), int(round((wy0 - s2_y0) / res))
+        wx0, wy0 = s2_x0 - ox * res, s2_y0 + oy * res
+        world_w, world_h = int(np.ceil((wx1 - wx0) / res)), int(np.ceil((wy0 - wy1) / res))
     m_cols = (pts[:, 0] - wx0) / res - 0.5
     m_rows = (wy0 - pts[:, 1]) / res - 0.5
+    # MODIS pixels the world reaches with the PSF (all of them unless lean; the others are fill)
+    reach = (m_cols >= pad) & (m_cols <= world_w - 1 - pad) & (m_rows >= pad) & (m_rows <= world_h - 1 - pad)
+    modis_inside = reach.reshape(mh, mw) if lean else np.ones((mh, mw), dtype=bool)
+
+    def through_psf(band: np.ndarray) -> np.ndarray:
+        """``band`` blurred by the MODIS PSF, sampled at the MODIS pixel centres (``(mh, mw)``)."""
+        if not lean:
+            blurred = gaussian_filter(band, sigma, mode="nearest")
+            return map_coordinates(blurred, [m_rows, m_cols], order=1, mode="nearest").reshape(mh, mw)
+        f = LEAN_PSF_FACTOR  # block means, then the rest of the Gaussian (a box of f px has variance (f^2 - 1) / 12)
+        small = band.reshape(world_h // f, f, world_w // f, f).mean(axis=(1, 3))
+        blurred = gaussian_filter(small, np.sqrt(sigma**2 - (f * f - 1) / 12) / f, mode="nearest")
+        rows, cols = (m_rows + 0.5) / f - 0.5, (m_cols + 0.5) / f - 0.5
+        return map_coordinates(blurred, [rows, cols], order=1, mode="nearest").reshape(mh, mw)
 
     # fields
     fields: list[Field] = []
@@ -225,7 +280,7 @@ def generate_scene(
 
     def fine_ndvi(year_index: int, date: dt.date, noise_rng) -> np.ndarray:
         t = doy(date)
-        ndvi = np.empty((world_h, world_w))
+        ndvi: Any = np.empty((world_h, world_w), dtype=dtype)
         for f in fields:
             vmin, vmax, sos, k1, eos, k2 = PHENOLOGY[f.cover[year_index]]
             d_sos, d_vmax, d_eos = f.jitter[year_index]
@@ -234,11 +289,21 @@ def generate_scene(
                 gain, centre, rate = LATE_GAIN[f.cover[year_index]]
                 value += gain / (1.0 + np.exp(-rate * (t - centre - d_sos))) / (1.0 + np.exp(k2 * (t - eos - d_eos)))
             ndvi[f.rows, f.cols] = value
-        ndvi += within[year_index] * np.clip(ndvi - 0.1, 0, None)
-        ndvi += noise_rng.normal(0, 0.012, ndvi.shape)
-        return np.clip(ndvi, -0.2, 0.95)
+        change = ndvi - 0.1  # in place from here on: ndvi += within * clip(ndvi - 0.1, 0, None)
+        np.clip(change, 0, None, out=change)
+        change *= within[year_index]
+        ndvi += change
+        del change
+        if dtype == np.float64:
+            ndvi += noise_rng.normal(0, 0.012, ndvi.shape)
+        else:
+            noise = _normal(noise_rng, ndvi.shape, dtype)
+            noise *= 0.012
+            ndvi += noise
+            del noise
+        return np.clip(ndvi, -0.2, 0.95, out=ndvi)
 
-    within = [_smooth_noise(rng, (world_h, world_w), 6, 0.05) for _ in range(2)]
+    within = [_smooth_noise(rng, (world_h, world_w), 6, 0.05, dtype) for _ in range(2)]
     s2_win = (slice(oy, oy + size), slice(ox, ox + size))
     utm_wkt, sinu_wkt = utm.ExportToWkt(), sinu.ExportToWkt()
     manifest: dict = {
@@ -264,23 +329,29 @@ def generate_scene(
         date_rng = np.random.default_rng([seed, date.toordinal()])
         ndvi = fine_ndvi(year_index, date, date_rng)
         red, nir = _ndvi_to_reflectance(ndvi)
+        del ndvi
         folder = out / tiles[year_index]
         stamp = date.strftime("%Y%m%d")
         # Sentinel-2 L2A, baseline 04.00: DN = reflectance * 10000 + 1000
         s2_red, s2_nir = red[s2_win].copy(), nir[s2_win].copy()
         scl_name = None
         if date in CLOUDY_DATES:
-            cloud = _smooth_noise(date_rng, (size, size), 12, 1.0)
+            cloud = _smooth_noise(date_rng, (size, size), 12, 1.0, dtype)
             cloud = cloud > np.quantile(cloud, 1 - cloud_fraction)
             s2_red[cloud], s2_nir[cloud] = 0.42, 0.46
             scl = np.where(cloud, 9, 4).astype(np.uint8)[::2, ::2]  # 20 m
             scl_name = f"T51TXM_{stamp}T025549_SCL_20m.tif"
             _write(folder / scl_name, scl, (s2_x0, 20.0, 0, s2_y0, 0, -20.0), utm_wkt, gdal.GDT_Byte)
-        dn = np.stack([s2_red, s2_nir]) * 10000 + 1000
+        dn = np.empty((2, size, size), dtype=np.uint16)
+        for k, band in enumerate((s2_red, s2_nir)):  # one band at a time: clip(round(band * 10000 + 1000), 1, 65534)
+            band *= 10000
+            band += 1000
+            dn[k] = np.clip(np.round(band, out=band), 1, 65534, out=band)
+        del s2_red, s2_nir
         s2_name = f"T51TXM_{stamp}T025549_B04B08_10m.tif"
         _write(
             folder / s2_name,
-            np.clip(np.round(dn), 1, 65534).astype(np.uint16),
+            dn,
             s2_gt,
             utm_wkt,
             gdal.GDT_UInt16,
@@ -290,10 +361,10 @@ def generate_scene(
         # MOD09GQ through the point-spread function
         coarse = []
         for band, gain in ((red, 1.03), (nir, 0.97)):
-            blurred = gaussian_filter(band, sigma, mode="nearest")
-            sampled = map_coordinates(blurred, [m_rows, m_cols], order=1, mode="nearest").reshape(mh, mw)
+            sampled = through_psf(band)
             coarse.append(sampled * gain + date_rng.normal(0, 0.004, sampled.shape) + 0.005)
         modis_dn = np.clip(np.round(np.stack(coarse) * 10000), -100, 16000).astype(np.int16)
+        modis_dn[:, ~modis_inside] = -28672
         modis_name = f"MOD09GQ.A{date.year}{doy(date):03d}.h26v04.061.tif"
         _write(folder / modis_name, modis_dn, m_gt, sinu_wkt, gdal.GDT_Int16, -28672, desc=("sur_refl_b01", "sur_refl_b02"))
         entry = {
@@ -306,8 +377,11 @@ def generate_scene(
         manifest[role].append(entry)
         if role == "targets":
             truth = f"truth/ndvi_{stamp}.tif"
-            _write(out / truth, ((nir - red) / (nir + red))[s2_win].astype(np.float32), s2_gt, utm_wkt, gdal.GDT_Float32)
+            fine_red, fine_nir = red[s2_win], nir[s2_win]
+            truth_ndvi = ((fine_nir - fine_red) / (fine_nir + fine_red)).astype(np.float32)
+            _write(out / truth, truth_ndvi, s2_gt, utm_wkt, gdal.GDT_Float32)
             manifest["truth"][date.isoformat()] = truth
+        del red, nir  # before the next date's arrays are made
 
     # labels and samples
     ct = class_color_table()
@@ -344,7 +418,7 @@ def _write_fields(path: Path, ids_raster: Path) -> str:
 
 
 def _write_samples(path: Path, rng, fields, fid_s2, gt, srs, n_samples) -> str:
-    from scipy.ndimage import binary_erosion
+    from scipy.ndimage import binary_erosion, find_objects
 
     if path.exists():
         path.unlink()
@@ -353,12 +427,18 @@ def _write_samples(path: Path, rng, fields, fid_s2, gt, srs, n_samples) -> str:
     for name, kind in (("class_id", ogr.OFTInteger), ("crop", ogr.OFTString), ("field_id", ogr.OFTInteger)):
         layer.CreateField(ogr.FieldDefn(name, kind))
     by_id = {f.fid: f for f in fields}
-    ids = np.unique(fid_s2)
     interior = {}
-    for fid in ids:
-        inner = binary_erosion(fid_s2 == fid, iterations=2)
+    height, width = fid_s2.shape
+    # each field eroded inside its bounding box plus the erosion's reach (a whole-scene mask per field
+    # is quadratic: a 10980 px tile has ~50k fields); the same cells, in the same order
+    for fid, box in enumerate(find_objects(fid_s2), start=1):
+        if box is None:
+            continue
+        r0, c0 = max(box[0].start - 2, 0), max(box[1].start - 2, 0)
+        r1, c1 = min(box[0].stop + 2, height), min(box[1].stop + 2, width)
+        inner = binary_erosion(fid_s2[r0:r1, c0:c1] == fid, iterations=2)
         if inner.sum() >= 4:
-            interior[fid] = np.argwhere(inner)
+            interior[fid] = np.argwhere(inner) + (r0, c0)
     per_field = max(1, n_samples // max(1, len(interior)))
     layer.StartTransaction()
     for fid, cells in interior.items():

@@ -33,6 +33,12 @@ class TrainConfig:
         validation_fraction: share of the training patches kept for early stopping.
         patience: epochs without a better validation RMSE before training stops.
         max_epochs: the most epochs trained.
+        samples_per_epoch: training patches drawn at random (seeded, a new draw each epoch, without
+            replacement) per epoch; None trains on every patch each epoch. A whole Sentinel-2 tile
+            has about 350k half-overlapping 64 px patches over three targets: an epoch over all of
+            them takes hours on a CPU, so large scenes train on a sample of them per epoch, as
+            torchgeo's random samplers do. The validation patches are then a fixed (seeded) subset
+            of the validation blocks' patches, ``validation_fraction`` of the drawn total.
         max_nan_fraction: patches whose label has more NaN are skipped.
         dropout: channel dropout probability.
         lstm_rows: image rows per LSTM step at the three CL levels.
@@ -51,6 +57,7 @@ class TrainConfig:
     validation_fraction: float = 0.1
     patience: int = 12
     max_epochs: int = 200
+    samples_per_epoch: int | None = None
     max_nan_fraction: float = 0.5
     dropout: float = 0.3
     lstm_rows: tuple[int, int, int] = (4, 2, 4)
@@ -78,6 +85,7 @@ class TrainConfig:
                 f"use {max(16, self.patch // 16 * 16)} or {self.patch // 16 * 16 + 16}."
             )
         check_range(self.overlap, "train.overlap", 0, self.patch, high_open=True)
+        check_range(self.samples_per_epoch, "train.samples_per_epoch", 1)
         check_range(self.learning_rate, "train.learning_rate", 0, low_open=True)
         check_range(self.validation_fraction, "train.validation_fraction", 0, 1, high_open=True)
         check_range(self.max_nan_fraction, "train.max_nan_fraction", 0, 1)

@@ -311,6 +311,23 @@ def spatial_split(
     return all_idx, np.array([], dtype=int)
 
 
+def epoch_sizes(n_train: int, val_idx: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> tuple[int, np.ndarray]:
+    """Training patches per epoch and the validation patches kept, under ``samples_per_epoch``.
+
+    Without it every training patch is drawn each epoch and every validation patch scores. With it
+    an epoch draws ``samples_per_epoch`` training patches (all of them when there are fewer) and
+    validation keeps a seeded subset of ``validation_fraction`` of the drawn total, the same one
+    every epoch so that early stopping compares like with like.
+    """
+    if config.samples_per_epoch is None or config.samples_per_epoch >= n_train:
+        return n_train, val_idx
+    per_epoch = config.samples_per_epoch
+    keep = max(1, round(per_epoch * config.validation_fraction / max(1e-9, 1 - config.validation_fraction)))
+    if len(val_idx) > keep:
+        val_idx = np.sort(rng.choice(val_idx, size=keep, replace=False))
+    return per_epoch, val_idx
+
+
 def build_model(meta: dict) -> Any:
     """An untrained :class:`~.model.TSSTFN` with the architecture ``meta`` records."""
     from .model import TSSTFN
@@ -344,7 +361,14 @@ def train(
     train_idx, val_idx = spatial_split(boxes, config.validation_fraction, config.patch, config.seed)
     if len(val_idx) == 0:
         log.warning("no room for a validation block apart from the training patches; early stopping follows the training loss")
-    log.info("training on %d patches, validating on %d (spatial blocks), device %s", len(train_idx), len(val_idx), device)
+    per_epoch, val_idx = epoch_sizes(len(train_idx), val_idx, config, rng)
+    log.info(
+        "training on %d of %d patches per epoch, validating on %d (spatial blocks), device %s",
+        per_epoch,
+        len(train_idx),
+        len(val_idx),
+        device,
+    )
 
     def load(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # read from disk and normalise (prefetch thread)
         x, y = read_patches(stacks, windows[idx])
@@ -362,10 +386,10 @@ def train(
     result = TrainResult(model, meta)
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     since_best = 0
-    batches = max(1, math.ceil(len(train_idx) / config.batch_size))
+    batches = max(1, math.ceil(per_epoch / config.batch_size))
     for epoch in range(1, config.max_epochs + 1):
         model.train()
-        shuffled = rng.permutation(train_idx)
+        shuffled = rng.permutation(train_idx)[:per_epoch]
         losses = []
         batch_indices = (shuffled[b * config.batch_size : (b + 1) * config.batch_size] for b in range(batches))
         for b, xy in enumerate(prefetch(map(load, batch_indices), PREFETCH_BATCHES)):

@@ -97,15 +97,19 @@ def estimate_run(
     speed: Speed | None = None,
     patience: int = 12,
     batch_size: int = 16,
+    samples_per_epoch: int | None = None,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
     With ``speed`` (measured for this ``model_width`` and ``patch``) the time is a range over
-    ``patience + 1`` to ``max_epochs`` epochs; without, it is the FLOP-based guess.
+    ``patience + 1`` to ``max_epochs`` epochs; without, it is the FLOP-based guess. With
+    ``samples_per_epoch`` an epoch trains that many patches (and validates a tenth as many).
     """
     channels = 2 * n_base + 2
     stacks = n_targets * channels * width * height * 4  # training stacks on disk (.npy), read lazily
     n_train = len(training_windows(height, width, patch)) * n_targets
+    if samples_per_epoch is not None:
+        n_train = min(n_train, round(samples_per_epoch / 0.9))  # the drawn patches and their validation share
     memory = memory_gb(model_width, patch, channels, batch_size)
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9 + stacks / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets

@@ -225,3 +225,27 @@ def test_training_stack_written_to_disk_equals_the_one_in_memory(scene, tmp_path
         assert np.array_equal(np.asarray(label), memory.label, equal_nan=True)
     assert disk.moments()[2] == memory.moments()[2]
     assert disk.moments()[0] == pytest.approx(memory.moments()[0], rel=1e-9)
+
+
+def test_samples_per_epoch_draws_that_many_patches_and_a_fixed_validation_subset():
+    """A whole tile trains on a seeded sample of its patches per epoch; validation is one fixed subset."""
+    from tsstfn_crop_mapper.core.errors import InputError
+    from tsstfn_crop_mapper.core.fusion.training import epoch_sizes, patches, spatial_split
+
+    rng = np.random.default_rng(6)
+    stacks = [_stack(rng, size=96) for _ in range(2)]
+    cfg = TrainConfig(width=4, patch=32, batch_size=2, max_epochs=2, patience=2, cl_paths=1, seed=0, samples_per_epoch=6)
+    train_idx, val_idx = spatial_split(patches(stacks, cfg)[2], cfg.validation_fraction, cfg.patch, cfg.seed)
+    assert len(train_idx) > 6 and len(val_idx) > 1
+    per_epoch, kept = epoch_sizes(len(train_idx), val_idx, cfg, np.random.default_rng(0))
+    assert per_epoch == 6 and len(kept) == 1 and set(kept) <= set(val_idx)  # a tenth of 6 / 0.9 drawn
+    assert epoch_sizes(len(train_idx), val_idx, TrainConfig(samples_per_epoch=10_000), np.random.default_rng(0)) == (
+        len(train_idx),
+        val_idx,
+    )  # more than there are: every patch, as without the option
+    calls = []
+    result = train(stacks, cfg, progress=lambda p: calls.append((p.epoch, p.batch, p.batches)))
+    assert [c for c in calls if c[0] == 1][-1] == (1, 3, 3)  # 6 patches in batches of 2
+    assert len(result.history) == 2 and result.meta["config"]["samples_per_epoch"] == 6
+    with pytest.raises(InputError, match="train.samples_per_epoch"):
+        TrainConfig(samples_per_epoch=0)

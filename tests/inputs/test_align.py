@@ -113,3 +113,23 @@ def test_synthetic_scene_modis_aligns(scene, tmp_path):
     assert np.isfinite(out).all()
     # MODIS and the blurred Sentinel-2 agree on the scene mean (the PSF and a small bias apart)
     assert abs(np.nanmean(out) - np.nanmean(s2)) < 0.05
+
+
+def test_lean_synthetic_scene_modis_covers_the_scene_and_follows_the_fine_ndvi(tmp_path):
+    """The whole-tile generator (float32, cropped world, PSF on a 40 m grid) still gives usable MODIS."""
+    from scipy.ndimage import uniform_filter
+
+    from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
+
+    m = generate_scene(tmp_path / "lean", size=160, seed=5, field_size=(20, 40), n_samples=200, lean=True)
+    root = tmp_path / "lean"
+    modis_path = str(root / m["prediction"][-1]["modis"])
+    modis = gdal.Open(modis_path).ReadAsArray()
+    assert (modis == -28672).any() and (modis != -28672).any()  # the sheared grid's far pixels are fill
+    grid = Grid.from_raster(str(root / m["prediction"][-1]["sentinel2"]))
+    coarse = read_array(ndvi_to_grid(NdviSource(modis_path, "mod09gq"), grid, tmp_path / "m.tif"))
+    fine = read_array(ndvi_to_grid(NdviSource(str(root / m["prediction"][-1]["sentinel2"]), "s2_l2a"), grid, tmp_path / "s.tif"))
+    assert np.isfinite(coarse).all()  # no fill reaches the scene
+    smooth = uniform_filter(fine, 23)[23:-23, 23:-23]
+    assert np.corrcoef(coarse[23:-23, 23:-23].ravel(), smooth.ravel())[0, 1] > 0.75  # 0.84 when written
+    assert abs(coarse.mean() - fine.mean()) < 0.05

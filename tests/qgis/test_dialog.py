@@ -252,14 +252,22 @@ def test_job_file_round_trip_and_settings(dialog, tmp_path):
     from tsstfn_crop_mapper.core.pipeline.job import load_job
     from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
 
+    assert dialog.samples_spin.value() == 0 and dialog.samples_spin.text() == "all"
     dialog.save_job_file(str(tmp_path / "job.json"))
     job = load_job(tmp_path / "job.json")
     assert job.n_base == 5 and len(job.targets) == 3 and job.train.width == 4
+    assert job.train.samples_per_epoch is None  # 'all'
+    dialog.samples_spin.setValue(3000)
+    dialog.save_job_file(str(tmp_path / "sampled.json"))
+    assert load_job(tmp_path / "sampled.json").train.samples_per_epoch == 3000
     dialog.save_settings()
     again = CropMapperDialog()
     assert again.n_base.value() == 5 and again.reference_table.rowCount() == dialog.reference_table.rowCount()
     again.load_job_file(str(tmp_path / "job.json"))
     assert again.targets_table.rowCount() == 3
+    again.load_job_file(str(tmp_path / "sampled.json"))
+    assert again.samples_spin.value() == 3000
+    dialog.samples_spin.setValue(0)
 
 
 def _watch(task) -> dict:

@@ -16,7 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..callbacks import CancelFn, check_cancelled, never_cancelled
-from ..files import Window, read_array
+from ..files import Window, open_raster, read_array
 from .strategies import Alignment, Recipe, apply_recipe
 from .training import DiskStack, TrainingStack
 
@@ -84,14 +84,15 @@ def training_stack(
     if workdir is None:
         inputs, label = reference_inputs(alignment, pairs)
         return TrainingStack(inputs, label)
-    from ..files import atomic_output, open_raster
+    from ..files import atomic_output
 
     first = _paths(pairs, False)[0]
     ds = open_raster(first)
     width, height = ds.RasterXSize, ds.RasterYSize
+    block_w, block_h = ds.GetRasterBand(1).GetBlockSize()
     ds = None
     channels = 2 * len(alignment.reference) + 1
-    rows = max(8, STRIP_BYTES // (4 * (channels + 1) * width))
+    rows, cols = strip_shape(width, height, channels + 1, block_w, block_h)
     workdir.mkdir(parents=True, exist_ok=True)
     stem = workdir / name
     total, squares, n = 0.0, 0.0, 0
@@ -100,18 +101,46 @@ def training_stack(
             off_in = _npy_header(f_in, (channels, height, width))
             off_label = _npy_header(f_label, (height, width))
             for y in range(0, height, rows):
-                check_cancelled(is_cancelled)
                 h = min(rows, height - y)
-                inputs, label = reference_inputs(alignment, pairs, (0, y, width, h))
-                inputs, label = inputs.astype("<f4", copy=False), label.astype("<f4", copy=False)
-                for c in range(channels):
-                    valid = inputs[c][np.isfinite(inputs[c])].astype(np.float64)
-                    total, squares, n = total + float(valid.sum()), squares + float(valid @ valid), n + int(valid.size)
-                    f_in.seek(off_in + 4 * (c * height * width + y * width))
-                    f_in.write(np.ascontiguousarray(inputs[c]).tobytes())
-                f_label.seek(off_label + 4 * y * width)
-                f_label.write(np.ascontiguousarray(label).tobytes())
+                for x in range(0, width, cols):
+                    check_cancelled(is_cancelled)
+                    w = min(cols, width - x)
+                    inputs, label = reference_inputs(alignment, pairs, (x, y, w, h))
+                    inputs, label = inputs.astype("<f4", copy=False), label.astype("<f4", copy=False)
+                    for c in range(channels):
+                        valid = inputs[c][np.isfinite(inputs[c])].astype(np.float64)
+                        total, squares, n = total + float(valid.sum()), squares + float(valid @ valid), n + int(valid.size)
+                        _write_rows(f_in, off_in + 4 * c * height * width, inputs[c], x, y, width)
+                    _write_rows(f_label, off_label, label, x, y, width)
     return DiskStack.open(f"{stem}_inputs.npy", f"{stem}_label.npy", (total, squares, n))
+
+
+def strip_shape(width: int, height: int, bands: int, block_w: int, block_h: int) -> tuple[int, int]:
+    """Rows and columns of the windows a training stack is built from: whole source blocks, within the byte budget.
+
+    The aligned rasters are tiled (256 x 256 blocks, compressed): a window that cuts a block row
+    makes GDAL decompress that row again for the next window unless its cache holds the block row
+    of every source (a whole tile's 22 sources do not fit), so windows are whole block rows high
+    and as many whole blocks wide as :data:`STRIP_BYTES` allows for ``bands`` float32 bands.
+    """
+    block_h = max(1, min(block_h, height))
+    rows = max(block_h, STRIP_BYTES // (4 * bands * width) // block_h * block_h)
+    if rows > block_h or block_w >= width:
+        return rows, width
+    cols = max(block_w, STRIP_BYTES // (4 * bands * rows) // block_w * block_w)
+    return rows, min(cols, width)
+
+
+def _write_rows(fh: BinaryIO, offset: int, block: np.ndarray, x: int, y: int, width: int) -> None:
+    """Write ``block`` (h, w) at column ``x``, row ``y`` of a C-ordered float32 array ``width`` wide at ``offset``."""
+    h, w = block.shape
+    if w == width:  # whole rows: one write
+        fh.seek(offset + 4 * y * width)
+        fh.write(np.ascontiguousarray(block).tobytes())
+        return
+    for r in range(h):
+        fh.seek(offset + 4 * ((y + r) * width + x))
+        fh.write(block[r].tobytes())
 
 
 #: bytes of one strip of a training stack while it is written to disk
@@ -129,12 +158,28 @@ def _npy_header(fh: BinaryIO, shape: tuple[int, ...]) -> int:
 def prediction_reader(
     alignment: Alignment, pairs: Sequence[AlignedPair], target_coarse: str
 ) -> Callable[[int, int, int, int], np.ndarray]:
-    """``read(x, y, w, h) -> (2N+1, h, w)``: the prediction year's inputs, window by window."""
+    """``read(x, y, w, h) -> (2N+1, h, w)``: the prediction year's inputs, window by window.
 
-    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        window = (x, y, w, h)
+    Prediction asks for every patch of one row of patches in turn: the reader reads that row's
+    whole-width strip once (one read per source raster instead of one per patch and source, which
+    cost three times the network's own time on a whole tile) and cuts the patches from it. Memory:
+    one strip, ``(2N+1) x patch x width`` floats.
+    """
+    strip: dict[str, object] = {}
+
+    def read_rows(y: int, h: int) -> np.ndarray:
+        ds = open_raster(target_coarse)
+        window = (0, y, ds.RasterXSize, h)
         channels = _base_channels(alignment.prediction, pairs, window)
         channels.append(read_array(target_coarse, window))
         return np.stack(channels)
+
+    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
+        if strip.get("rows") != (y, h):
+            strip["rows"], strip["data"] = None, None  # the old strip goes before the new one is read
+            strip["data"], strip["rows"] = read_rows(y, h), (y, h)
+        data = strip["data"]
+        assert isinstance(data, np.ndarray)
+        return data[:, :, x : x + w]
 
     return read

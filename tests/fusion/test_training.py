@@ -249,3 +249,63 @@ def test_samples_per_epoch_draws_that_many_patches_and_a_fixed_validation_subset
     assert len(result.history) == 2 and result.meta["config"]["samples_per_epoch"] == 6
     with pytest.raises(InputError, match="train.samples_per_epoch"):
         TrainConfig(samples_per_epoch=0)
+
+
+def test_training_stack_from_small_blocks_in_chunks_equals_the_one_in_memory(scene, tmp_path, monkeypatch):
+    """Windows of whole source blocks, several per row of blocks (a whole tile's layout), write the same stack."""
+    from dataclasses import replace
+
+    from osgeo import gdal
+
+    from tsstfn_crop_mapper.core.demo.job import scene_job
+    from tsstfn_crop_mapper.core.fusion import stacks as stacks_module
+    from tsstfn_crop_mapper.core.fusion.stacks import strip_shape, training_stack
+    from tsstfn_crop_mapper.core.fusion.strategies import Strategy, align
+    from tsstfn_crop_mapper.core.pipeline.run import prepare
+
+    prep = prepare(scene_job(scene["root"], tmp_path / "o"), tmp_path / "aligned")
+
+    def small_blocks(path):
+        out = str(tmp_path / "blocks" / f"{abs(hash(path))}.tif")
+        (tmp_path / "blocks").mkdir(exist_ok=True)
+        gdal.Translate(out, path, creationOptions=["TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"])
+        return out
+
+    pairs = [replace(p, coarse=small_blocks(p.coarse), fine=small_blocks(p.fine)) for p in prep.reference]
+    a = align(Strategy.STR_B, [p.date for p in prep.reference], [p.date for p in prep.prediction], prep.targets[0].date, 5)
+    bands = 2 * len(a.reference) + 2
+    assert strip_shape(10980, 10980, 16, 256, 256) == (256, 1024)  # a whole tile, at the real budget
+    monkeypatch.setattr(stacks_module, "STRIP_BYTES", 4 * bands * 16 * 70)  # one block row, 64 px wide windows
+    size = gdal.Open(pairs[0].coarse).RasterXSize
+    assert strip_shape(size, size, bands, 16, 16) == (16, 64) and size % 64  # a narrower last window too
+    memory = training_stack(a, pairs)
+    disk = training_stack(a, pairs, tmp_path / "stacks", "s")
+    with disk.arrays() as (inputs, label):
+        assert np.array_equal(np.asarray(inputs), memory.inputs, equal_nan=True)
+        assert np.array_equal(np.asarray(label), memory.label, equal_nan=True)
+    assert disk.moments()[2] == memory.moments()[2]
+
+
+def test_prediction_reader_serves_each_patch_of_a_row_from_one_strip(scene, tmp_path, monkeypatch):
+    """The prediction inputs cut from a row's strip equal the window read on its own; one strip read per row."""
+    from tsstfn_crop_mapper.core.demo.job import scene_job
+    from tsstfn_crop_mapper.core.fusion import stacks as stacks_module
+    from tsstfn_crop_mapper.core.fusion.stacks import prediction_reader
+    from tsstfn_crop_mapper.core.fusion.strategies import Strategy, align
+    from tsstfn_crop_mapper.core.pipeline.run import prepare
+
+    prep = prepare(scene_job(scene["root"], tmp_path / "o"), tmp_path / "aligned")
+    a = align(Strategy.STR_B, [p.date for p in prep.reference], [p.date for p in prep.prediction], prep.targets[0].date, 5)
+    target = prep.targets[0].coarse
+
+    def direct(x, y, w, h):
+        channels = stacks_module._base_channels(a.prediction, prep.prediction, (x, y, w, h))
+        return np.stack([*channels, read_array(target, (x, y, w, h))])
+
+    reads = []
+    real = stacks_module._base_channels
+    monkeypatch.setattr(stacks_module, "_base_channels", lambda *args: reads.append(args[2]) or real(*args))
+    read = prediction_reader(a, prep.prediction, target)
+    for x, y in ((0, 0), (40, 0), (64, 0), (0, 30), (50, 30)):
+        np.testing.assert_array_equal(read(x, y, 32, 32), direct(x, y, 32, 32))
+    assert [w for w in reads if w[2] == 96] == [(0, 0, 96, 32), (0, 30, 96, 32)]  # two rows, two strip reads

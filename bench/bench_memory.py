@@ -27,8 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_size(size: int, scenes: Path, work: Path, samples_per_epoch: int | None = None, starfm: bool = True) -> dict:
-    """Generate (once) and run the scene of ``size`` px; returns the measurements."""
+def run_size(
+    size: int, scenes: Path, work: Path, samples_per_epoch: int | None = None, starfm: bool = True, resume: bool = False
+) -> dict:
+    """Generate (once) and run the scene of ``size`` px (``resume``: continue a stopped run); returns the measurements."""
     from tsstfn_crop_mapper.core.demo.job import scene_job
     from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
     from tsstfn_crop_mapper.core.fusion.config import TrainConfig
@@ -41,7 +43,8 @@ def run_size(size: int, scenes: Path, work: Path, samples_per_epoch: int | None 
         width=8, patch=64, batch_size=16, max_epochs=1, patience=1, cl_paths=3, samples_per_epoch=samples_per_epoch
     )
     out = work / f"run_{size}"
-    shutil.rmtree(out, ignore_errors=True)  # a fresh run: nothing reused from an earlier one
+    if not resume:
+        shutil.rmtree(out, ignore_errors=True)  # a fresh run: nothing reused from an earlier one
     compare = ["starfm"] if starfm else []
     job = scene_job(scene, out, train=train, compare=compare, uncertainty=False, name=f"mem_{size}", formats=["gtiff"])
     job_path = save_job(job, work / f"job_{size}.json")
@@ -51,7 +54,6 @@ def run_size(size: int, scenes: Path, work: Path, samples_per_epoch: int | None 
         raise SystemExit(f"run of {size} px failed:\n{proc.stderr[-3000:]}")
     rss_kb, wall = proc.stderr.strip().splitlines()[-1].split()
     report = json.loads((out / "report" / "run_report.json").read_text())
-    est = estimate(job, size)
     return {
         "size": size,
         "settings": settings(samples_per_epoch, starfm),
@@ -59,9 +61,9 @@ def run_size(size: int, scenes: Path, work: Path, samples_per_epoch: int | None 
         "wall_s": float(wall),
         "stages": report["stage_seconds"],
         "intermediates_gb": report["intermediates_gb"],
-        "estimate_gb": est.memory_gb,
-        "estimate_min": list(est.minutes_range),
+        "job": str(job_path),
         "kappa": report["accuracy"]["fused"]["kappa"],
+        "reused": len(report.get("reused", [])),
     }
 
 
@@ -74,10 +76,22 @@ def estimate(job, size: int):
 
     if not _SPEED:
         _SPEED.append(measure_speed(8, 64, job.n_base, "cpu", cl_paths=3))
-    n_pairs = len(job.reference) + len(job.prediction) + len(job.targets)
+    n_pairs = len(job.reference) + len(job.prediction)  # as the dialog counts them
     spe = job.train.samples_per_epoch
     return estimate_run(
-        size, size, n_pairs, len(job.targets), job.n_base, 8, 64, 1, "cpu", _SPEED[0], patience=1, samples_per_epoch=spe
+        size,
+        size,
+        n_pairs,
+        len(job.targets),
+        job.n_base,
+        8,
+        64,
+        1,
+        "cpu",
+        _SPEED[0],
+        patience=1,
+        samples_per_epoch=spe,
+        starfm="starfm" in job.compare,
     )
 
 
@@ -94,14 +108,17 @@ def main() -> None:
     parser.add_argument("--work", default=str(ROOT / "bench_output" / "memory"))
     parser.add_argument("--samples-per-epoch", type=int, default=None, help="training patches per epoch (default: all)")
     parser.add_argument("--no-starfm", action="store_true", help="leave STARFM out of the run")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue a stopped run of the same job (stages it finished are reused)"
+    )
     args = parser.parse_args()
     scenes, work = Path(args.scenes), Path(args.work)
     scenes.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     measured = work / "rows.json"  # every size measured so far (a later run of a size replaces it)
     by_size = {r["size"]: r for r in json.loads(measured.read_text())} if measured.exists() else {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        by_size[size] = run_size(size, scenes, work, args.samples_per_epoch, not args.no_starfm)
+    for size in (int(s) for s in args.sizes.split(",") if s):  # --sizes "": print the table of the rows measured
+        by_size[size] = run_size(size, scenes, work, args.samples_per_epoch, not args.no_starfm, args.resume)
         print(json.dumps(by_size[size]), file=sys.stderr, flush=True)
         measured.write_text(json.dumps(list(by_size.values()), indent=1))
     rows = [by_size[k] for k in sorted(by_size)]
@@ -109,16 +126,19 @@ def main() -> None:
     stages = list(dict.fromkeys(s for r in rows for s in r["stages"]))
     print(f"cores: {os.cpu_count()}; width 8, patch 64, 1 epoch, STARFM on, uncertainty off")
     print()
-    head = "| scene (px) | settings | peak RSS (GB) | vs smallest | estimate (GB) | wall (min) | estimate (min) | "
+    head = "| scene (px) | settings | peak RSS (GB) | vs smallest | estimate (GB) | wall (min) | estimate (min) | actual / estimate | "
     print(head + " | ".join(f"{s} (s)" for s in stages) + " | aligned (GB) | kappa (%) |")
-    print("|---" * (9 + len(stages)) + "|")
+    print("|---" * (10 + len(stages)) + "|")
     for r in rows:
+        from tsstfn_crop_mapper.core.pipeline.job import load_job
+
+        est = estimate(load_job(r.get("job") or work / f"job_{r['size']}.json"), r["size"])  # the estimate of today's code
         cells = " | ".join(f"{r['stages'].get(s, 0):.0f}" for s in stages)
-        low, high = r["estimate_min"]
-        est = f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f} to {high:.1f}"
+        minutes = r["wall_s"] / 60
         print(
-            f"| {r['size']} | {r.get('settings') or '-'} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {r['estimate_gb']:.2f} | {r['wall_s'] / 60:.1f} | "
-            f"{est} | {cells} | {r['intermediates_gb']:.2f} | {100 * r['kappa']:.1f} |"
+            f"| {r['size']} | {r.get('settings') or '-'} | {r['rss_gb']:.2f} | {r['rss_gb'] / base:.2f}x | {est.memory_gb:.2f} | "
+            f"{minutes:.1f} | {est.minutes:.1f} | memory {r['rss_gb'] / est.memory_gb:.2f}, time {minutes / est.minutes:.2f} | "
+            f"{cells} | {r['intermediates_gb']:.2f} | {100 * r['kappa']:.1f} |"
         )
 
 

@@ -461,6 +461,8 @@ class CropMapperDialog(QDialog):
         for name, check in self.compare_checks.items():
             check.setToolTip(METHODS[name].description)
         f.addRow("Also compute and score", _checked_row(self.compare_checks.values()))
+        if "starfm" in self.compare_checks:  # connected once ticked: the tables the estimate reads come later
+            self.compare_checks["starfm"].toggled.connect(self.update_estimate)
         self.starfm_window = QDoubleSpinBox()
         self.starfm_window.setRange(10, 5000)
         self.starfm_window.setSuffix(" m")
@@ -992,6 +994,7 @@ class CropMapperDialog(QDialog):
             self.device.currentData() or "cpu",
             self.measured_speed(),
             samples_per_epoch=self.samples_spin.value() or None,
+            starfm="starfm" in self.compare_checks and self.compare_checks["starfm"].isChecked(),
         )
         text = (
             f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "

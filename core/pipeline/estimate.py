@@ -23,8 +23,18 @@ GFLOP_PER_PATCH_W64_P192 = 140.0
 THROUGHPUT = {"cpu": 20e9, "cuda": 20e12}
 
 
-#: seconds of the steps besides the network per input raster and megapixel (alignment, features, forest)
-OTHER_SECONDS_PER_RASTER_MPX = 1.5
+#: seconds of the steps besides the network on this project's 2-core CPU, per megapixel of the grid (fitted to the
+#: runs of 768 px to a whole 10980 px tile in docs/benchmarks.md, "Memory against scene size"):
+#: alignment, per aligned raster
+ALIGN_SECONDS_PER_RASTER_MPX = 0.15
+#: writing the training stacks, per target and stack channel
+STACK_SECONDS_PER_CHANNEL_MPX = 0.1
+#: the window features and the forest of both crop maps
+CLASSIFY_SECONDS_PER_MPX = 11.0
+#: STARFM (31 x 31 px window), per target
+STARFM_SECONDS_PER_TARGET_MPX = 7.0
+#: reading a prediction patch's inputs, per channel and pixel (a strip per row of patches)
+READ_SECONDS_PER_CHANNEL_PX = 6e-8
 
 
 @dataclass(frozen=True)
@@ -98,12 +108,14 @@ def estimate_run(
     patience: int = 12,
     batch_size: int = 16,
     samples_per_epoch: int | None = None,
+    starfm: bool = False,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
     With ``speed`` (measured for this ``model_width`` and ``patch``) the time is a range over
     ``patience + 1`` to ``max_epochs`` epochs; without, it is the FLOP-based guess. With
     ``samples_per_epoch`` an epoch trains that many patches (and validates a tenth as many).
+    ``n_pairs`` counts the reference and prediction-year pairs; ``starfm``: STARFM is compared.
     """
     channels = 2 * n_base + 2
     stacks = n_targets * channels * width * height * 4  # training stacks on disk (.npy), read lazily
@@ -113,12 +125,20 @@ def estimate_run(
     memory = memory_gb(model_width, patch, channels, batch_size)
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9 + stacks / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
-    other_s = OTHER_SECONDS_PER_RASTER_MPX * (n_pairs * 2 + n_targets) * max(width * height / 1e6, 0.05)
+    mpx = max(width * height / 1e6, 0.05)
+    other_s = mpx * (
+        ALIGN_SECONDS_PER_RASTER_MPX * 2 * (n_pairs + n_targets)
+        + STACK_SECONDS_PER_CHANNEL_MPX * n_targets * channels
+        + CLASSIFY_SECONDS_PER_MPX
+        + (STARFM_SECONDS_PER_TARGET_MPX * n_targets if starfm else 0.0)
+    )
+    read_s = READ_SECONDS_PER_CHANNEL_PX * (channels - 1) * patch * patch
     epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
     if speed is not None and speed.width == model_width and speed.patch == patch:
         train_s = 0.9 * n_train * speed.train_patch_s  # 9:1 split: a tenth of the patches only validates
         seconds = [
-            e * train_s + 0.1 * n_train * e * speed.predict_patch_s + n_pred * speed.predict_patch_s + other_s for e in epochs
+            e * train_s + 0.1 * n_train * e * speed.predict_patch_s + n_pred * (speed.predict_patch_s + read_s) + other_s
+            for e in epochs
         ]
         low, high = seconds[0] / 60, seconds[1] / 60
         return Estimate(memory, disk, (low + high) / 2, available_memory_gb(), (low, high), True)

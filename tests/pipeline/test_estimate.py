@@ -1,5 +1,7 @@
 """The run estimate: a FLOP guess without a measurement, a range from a measured speed with one."""
 
+import pytest
+
 from tsstfn_crop_mapper.core.pipeline.estimate import Speed, estimate_run, measure_speed
 
 
@@ -15,3 +17,18 @@ def test_measured_speed_gives_a_range_over_the_epochs():
     assert estimate_run(256, 256, 10, 2, 3, 4, 32, 100, speed=slower).minutes_range[1] > 5 * high
     other_size = estimate_run(256, 256, 10, 2, 3, 8, 32, 100, speed=speed)  # measured for width 4, not 8
     assert not other_size.measured
+
+
+def test_whole_tile_estimate_draws_patches_per_epoch_and_counts_starfm():
+    from tsstfn_crop_mapper.core.fusion.tiling import training_windows
+
+    speed = Speed(0.05, 0.015, "cpu", 8, 64)
+    args = (10980, 10980, 21, 3, 7, 8, 64, 1, "cpu", speed)
+    every = estimate_run(*args, patience=1)
+    sampled = estimate_run(*args, patience=1, samples_per_epoch=4000)
+    patches = 3 * len(training_windows(10980, 10980, 64))  # about 350k over three targets
+    saved_minutes = 0.9 * (patches - 4000 / 0.9) * speed.train_patch_s / 60  # training time no longer spent
+    assert every.minutes - sampled.minutes == pytest.approx(saved_minutes, rel=0.15)  # validation shrinks too
+    assert estimate_run(*args, patience=1, samples_per_epoch=4000, starfm=True).minutes > sampled.minutes + 30
+    assert every.memory_gb == sampled.memory_gb == estimate_run(768, 768, 21, 3, 7, 8, 64, 1, "cpu", speed).memory_gb
+    assert sampled.disk_gb > 40  # the aligned rasters and three training stacks of 16 channels

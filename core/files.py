@@ -190,6 +190,11 @@ def atomic_output(final: PathLike, inputs: tuple[str, ...] = ()) -> Iterator[Pat
         raise
 
 
+def is_cog(path: PathLike) -> bool:
+    """True when the GeoTIFF at ``path`` is laid out as a Cloud-Optimized GeoTIFF (GDAL's COG driver wrote it)."""
+    return open_raster(path).GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+
+
 def make_cog(path: PathLike) -> Path:
     """Rewrite one of the run's GeoTIFFs as a Cloud-Optimized GeoTIFF in place, atomically.
 
@@ -310,16 +315,17 @@ def map_rasters(
         ds = create_geotiff(tmp, grid)
         band = ds.GetRasterBand(1)
         band.SetDescription(description)
-        for y in range(0, grid.height, rows):
-            if is_cancelled is not None and is_cancelled():
-                from .errors import CancelledError
+        try:
+            for y in range(0, grid.height, rows):
+                if is_cancelled is not None and is_cancelled():
+                    from .errors import CancelledError
 
-                raise CancelledError()
-            window = (0, y, grid.width, min(rows, grid.height - y))
-            band.WriteArray(np.asarray(fn(*(read_array(p, window) for p in inputs)), dtype=np.float32), 0, y)
-        band = None
-        ds.FlushCache()
-        ds = None
+                    raise CancelledError()
+                window = (0, y, grid.width, min(rows, grid.height - y))
+                band.WriteArray(np.asarray(fn(*(read_array(p, window) for p in inputs)), dtype=np.float32), 0, y)
+            ds.FlushCache()
+        finally:  # closed before atomic_output renames or removes the file (a traceback must not keep it open)
+            ds = band = None
     return Path(out_path)
 
 

@@ -330,25 +330,27 @@ def starfm_to_file(
         ds = create_geotiff(tmp, grid)
         band = ds.GetRasterBand(1)
         band.SetDescription(description)
-        for y0 in range(0, grid.height, STRIP_ROWS):
-            check_cancelled(is_cancelled)
-            h = min(STRIP_ROWS, grid.height - y0)
-            top, bottom = max(0, y0 - before), min(grid.height, y0 + h + after)
-            win = (0, top, grid.width, bottom - top)
-            pred = starfm(
-                [read_array(f, win) for f in fine_base],
-                [read_array(c, win) for c in coarse_base],
-                read_array(coarse_target, win),
-                params,
-                pixel,
-                slices,
-                device,
-            )
-            band.WriteArray(pred[y0 - top : y0 - top + h], 0, y0)
-            if progress:
-                progress((y0 + h) / grid.height, f"rows {y0 + h}/{grid.height}")
-        ds.FlushCache()
-        ds = None
+        try:
+            for y0 in range(0, grid.height, STRIP_ROWS):
+                check_cancelled(is_cancelled)
+                h = min(STRIP_ROWS, grid.height - y0)
+                top, bottom = max(0, y0 - before), min(grid.height, y0 + h + after)
+                win = (0, top, grid.width, bottom - top)
+                pred = starfm(
+                    [read_array(f, win) for f in fine_base],
+                    [read_array(c, win) for c in coarse_base],
+                    read_array(coarse_target, win),
+                    params,
+                    pixel,
+                    slices,
+                    device,
+                )
+                band.WriteArray(pred[y0 - top : y0 - top + h], 0, y0)
+                if progress:
+                    progress((y0 + h) / grid.height, f"rows {y0 + h}/{grid.height}")
+            ds.FlushCache()
+        finally:  # closed before atomic_output renames or removes the file (see tiling.tiled_to_geotiff)
+            ds = band = None
     return Path(out_path)
 
 

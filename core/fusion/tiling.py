@@ -174,10 +174,12 @@ def tiled_to_geotiff(
             for band, r in zip(bands, rows[None] if rows.ndim == 2 else rows):
                 band.WriteArray(r, 0, y)
 
-        predict_tiled(read, predict, write, grid.width, grid.height, patch, overlap, batch_size, progress, is_cancelled)
-        for ds in datasets:
-            ds.FlushCache()
-        bands.clear()
-        datasets.clear()
-        ds = band = None  # closed before atomic_output renames the files
+        try:
+            predict_tiled(read, predict, write, grid.width, grid.height, patch, overlap, batch_size, progress, is_cancelled)
+            for ds in datasets:
+                ds.FlushCache()
+        finally:  # closed before atomic_output renames (or, on failure, removes) the files; a dataset kept
+            bands.clear()  # alive by a traceback would be closed by the garbage collector after GDAL's own teardown
+            datasets.clear()
+            ds = band = None
     return Path(paths[0])

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
 from ..errors import CancelledError, InputError
-from ..files import check_writable, make_cog, map_rasters
+from ..files import check_writable, is_cog, make_cog, map_rasters
 from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
 from ..fusion.stacks import AlignedPair
@@ -454,7 +454,7 @@ def _stages(
     if job.cog:
         for path in output_rasters(result):
             check_cancelled(is_cancelled)
-            if resume is None or not resume.complete(path):
+            if not is_cog(path):  # a raster reused from a stopped run may be either (its ledger entry is updated)
                 make_cog(path)
                 if resume is not None:
                     resume.record(path)

@@ -8,7 +8,7 @@ from osgeo import gdal, ogr
 
 from tsstfn_crop_mapper.core.demo.job import scene_job
 from tsstfn_crop_mapper.core.errors import CancelledError, DateError, InputError
-from tsstfn_crop_mapper.core.files import read_array
+from tsstfn_crop_mapper.core.files import is_cog, read_array
 from tsstfn_crop_mapper.core.fusion.config import TrainConfig
 from tsstfn_crop_mapper.core.pipeline.job import job_from_dict, load_job, save_job
 from tsstfn_crop_mapper.core.pipeline.run import run_job
@@ -235,7 +235,7 @@ def test_cancel_leaves_no_half_written_output_and_a_rerun_resumes(scene, tmp_pat
     leftovers = [p for p in (tmp_path / "c").rglob("*") if p.is_file() and ".part" in p.name]
     assert leftovers == []
     assert [p.name for p in (tmp_path / "c").glob("fused_ndvi_*.tif")] == ["fused_ndvi_20210730.tif"]
-    first = (tmp_path / "c" / "fused_ndvi_20210730.tif").read_bytes()
+    first = read_array(tmp_path / "c" / "fused_ndvi_20210730.tif")
     # a stopped run's half-written file (a power cut) is never taken as complete
     (tmp_path / "c" / ".fused_ndvi_20210831.1234abcd.part.tif").write_bytes(b"half")
 
@@ -244,7 +244,8 @@ def test_cancel_leaves_no_half_written_output_and_a_rerun_resumes(scene, tmp_pat
     assert f"model {job.name}.tsstfn" in result.reused and "TSSTFN 2021-07-30" in result.reused
     assert not any("TSSTFN 2021-08-31" in r for r in result.reused)
     assert not any(m.startswith("fuse: train") for m in calls)  # not trained again
-    assert (tmp_path / "c" / "fused_ndvi_20210730.tif").read_bytes() == first
+    reused = tmp_path / "c" / "fused_ndvi_20210730.tif"  # the same pixels, now a COG like every output
+    assert np.array_equal(read_array(reused), first, equal_nan=True) and is_cog(reused)
     assert sorted(p.name for p in (tmp_path / "c").glob("fused_ndvi_*.tif")) == [
         "fused_ndvi_20210730.tif", "fused_ndvi_20210831.tif", "fused_ndvi_20210905.tif"
     ]  # fmt: skip

@@ -165,21 +165,15 @@ def prediction_reader(
     cost three times the network's own time on a whole tile) and cuts the patches from it. Memory:
     one strip, ``(2N+1) x patch x width`` floats.
     """
-    strip: dict[str, object] = {}
-
-    def read_rows(y: int, h: int) -> np.ndarray:
-        ds = open_raster(target_coarse)
-        window = (0, y, ds.RasterXSize, h)
-        channels = _base_channels(alignment.prediction, pairs, window)
-        channels.append(read_array(target_coarse, window))
-        return np.stack(channels)
+    width = open_raster(target_coarse).RasterXSize
+    strip: list = [None, None]  # the rows (y, h) read last and their inputs
 
     def read(x: int, y: int, w: int, h: int) -> np.ndarray:
-        if strip.get("rows") != (y, h):
-            strip["rows"], strip["data"] = None, None  # the old strip goes before the new one is read
-            strip["data"], strip["rows"] = read_rows(y, h), (y, h)
-        data = strip["data"]
-        assert isinstance(data, np.ndarray)
-        return data[:, :, x : x + w]
+        if strip[0] != (y, h):
+            strip[:] = [None, None]  # the old strip goes before the new one is read
+            window = (0, y, width, h)
+            channels = _base_channels(alignment.prediction, pairs, window)
+            strip[:] = [(y, h), np.stack([*channels, read_array(target_coarse, window)])]
+        return strip[1][:, :, x : x + w]
 
     return read

@@ -24,7 +24,8 @@ THROUGHPUT = {"cpu": 20e9, "cuda": 20e12}
 
 
 #: seconds of the steps besides the network on this project's 2-core CPU, per megapixel of the grid (fitted to the
-#: runs of 768 px to a whole 10980 px tile in docs/benchmarks.md, "Memory against scene size"):
+#: 768-3072 px runs of docs/benchmarks.md, "Memory against scene size", and to the stages of the whole-tile run
+#: that finished; the forest's constant is not yet checked on a tile):
 #: alignment, per aligned raster
 ALIGN_SECONDS_PER_RASTER_MPX = 0.15
 #: writing the training stacks, per target and stack channel

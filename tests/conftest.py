@@ -11,6 +11,44 @@ from tsstfn_crop_mapper.core.demo.synthetic import generate_scene
 gdal.UseExceptions()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _qt_objects_go_while_qgis_runs(qgis_app):
+    """Delete what the tests left of Qt and QGIS before pytest-qgis's ``exitQgis`` (this teardown runs first).
+
+    A dialog without a parent, a layer or a widget kept in a reference cycle is otherwise freed by the
+    garbage collector whenever it next runs: after ``exitQgis`` or in the interpreter's own teardown, where
+    its C++ destructor finds QGIS gone and the process dies (exit code 139 after every test passed).
+    """
+    yield
+    if qgis_app is None:
+        return
+    import gc
+    import threading
+
+    from qgis.core import QgsApplication, QgsProject
+    from qgis.PyQt import sip
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+    from qgis.PyQt.QtWidgets import QApplication
+
+    for thread in threading.enumerate():  # the dialog's background work (device probe, speed measurement)
+        if thread.name == "tsstfn-dialog-work":
+            thread.join(timeout=120)
+    manager = QgsApplication.taskManager()
+    manager.cancelAll()
+    for _ in range(600):
+        if not manager.countActiveTasks():
+            break
+        QgsApplication.processEvents()
+        threading.Event().wait(0.05)
+    QgsProject.instance().removeAllMapLayers()
+    gc.collect()
+    for widget in QApplication.topLevelWidgets():
+        if type(widget).__module__.startswith("tsstfn_crop_mapper") and not sip.isdeleted(widget):
+            sip.delete(widget)
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    gc.collect()
+
+
 @pytest.fixture(scope="session")
 def scene(tmp_path_factory):
     """A 96 x 96 pixel two-season scene (fields of 20-40 px), as real files."""

@@ -54,7 +54,7 @@ def test_region_runs_tiles_on_dask_isolates_a_failure_and_redoes_only_it(scene, 
     result = run_region(load_region(region_path), workers=2)
 
     status = {t.name: t.status for t in result.tiles}
-    assert status == {"west": "complete", "east": "complete", "broken": "failed"}
+    assert status == {"west": "complete", "east": "complete", "broken": "failed"}, {t.name: t.error for t in result.tiles}
     broken = next(t for t in result.tiles if t.name == "broken")
     assert "AOI" in broken.error or "overlap" in broken.error
     assert all(t.worker.startswith("tcp://") for t in result.tiles)  # ran in the cluster's worker processes

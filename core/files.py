@@ -84,21 +84,32 @@ def nodata_to_nan(values: np.ndarray, fills: Iterable[float | None]) -> np.ndarr
     return out
 
 
+NDVI_CHECK_PX = 512
+"""The longest side, in pixels, of the sample :func:`check_ndvi_raster` reads."""
+
+
 def check_ndvi_raster(path: PathLike, label: str = "") -> None:
-    """A user's raster given where NDVI is expected holds NDVI (GDAL's approximate min/max within [-1.5, 1.5]).
+    """A user's raster given where NDVI is expected holds NDVI (a sample's min/max within [-1.5, 1.5]).
 
     The margin lets predictions a little beyond [-1, 1] pass; reflectance DNs or NDVI x 10000 do not.
+    The sample is a nearest-neighbour read of at most :data:`NDVI_CHECK_PX` px a side: GDAL's
+    statistics would be saved beside the user's file (a ``.aux.xml``, even through a band view).
 
     Raises:
         InputError: values far outside [-1, 1] (a red/NIR product, or NDVI x 10000), naming the file.
     """
-    label = label or Path(str(path)).name
+    label = label or source_label(path)
     ds = open_raster(path, label)  # keep the dataset alive while its band is used
     band = ds.GetRasterBand(1)
-    try:
-        low, high = band.ComputeRasterMinMax(True)
-    except RuntimeError:  # no valid pixel: the readers report that themselves
+    step = max(1, -(-max(ds.RasterXSize, ds.RasterYSize) // NDVI_CHECK_PX))
+    sample = band.ReadAsArray(
+        buf_xsize=max(1, ds.RasterXSize // step), buf_ysize=max(1, ds.RasterYSize // step), buf_type=gdal.GDT_Float64
+    )
+    values = nodata_to_nan(sample, [band.GetNoDataValue()])
+    values = values[np.isfinite(values)]
+    if not values.size:  # no valid pixel: the readers report that themselves
         return
+    low, high = float(values.min()), float(values.max())
     if low < -1.5 or high > 1.5:
         raise InputError(
             f"'{label}' holds values from {low:.6g} to {high:.6g}, not NDVI in [-1, 1]: is it a red/NIR product, or NDVI "
@@ -106,11 +117,26 @@ def check_ndvi_raster(path: PathLike, label: str = "") -> None:
         )
 
 
+def source_label(path: PathLike) -> str:
+    """What messages call ``path``: its file name, or for a band view (:func:`band_views`) its source and band."""
+    text = str(path)
+    if text.startswith(VIEWS):
+        ds = open_raster(text)
+        sources = [f for f in ds.GetFileList() or [] if f != text]
+        band = text.rsplit("_b", 1)[-1].removesuffix(".vrt")
+        return f"{Path(sources[0]).name} (band {band})" if sources else Path(text).name
+    return Path(text).name
+
+
 def read_array(path: PathLike, window: Window | None = None, band: int = 1) -> np.ndarray:
     """A float32 band of one of the project's own rasters, its nodata as NaN."""
     ds = open_raster(path)
     b = ds.GetRasterBand(band)
     return nodata_to_nan(read_window(b, window), [b.GetNoDataValue()]).astype(np.float32)
+
+
+VIEWS = "/vsimem/tsstfn_views/"
+"""Where :func:`band_views` keeps its virtual rasters."""
 
 
 def band_views(path: PathLike, bands: Iterable[int] | None = None, scale: float | None = None) -> list[str]:
@@ -135,7 +161,7 @@ def band_views(path: PathLike, bands: Iterable[int] | None = None, scale: float 
         )
     views = []
     for b in wanted:
-        view = f"/vsimem/tsstfn_views/{uuid.uuid4().hex}_b{b}.vrt"
+        view = f"{VIEWS}{uuid.uuid4().hex}_b{b}.vrt"
         if scale is None:
             gdal.Translate(view, ds, format="VRT", bandList=[b])
         else:

@@ -1,5 +1,6 @@
 """``classify`` on the command line: NDVI the user has, samples, the same core as Processing's Classify crops."""
 
+import shutil
 from pathlib import Path
 
 from osgeo import gdal
@@ -25,9 +26,13 @@ def test_classify_writes_maps_areas_and_reports(scene, tmp_path, capsys):
 
 def test_classify_refuses_reflectance_in_one_sentence(scene, tmp_path, capsys):
     root = Path(scene["root"])
-    s2 = str(root / scene["prediction"][0]["sentinel2"])
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    s2 = str(shutil.copy(root / scene["prediction"][0]["sentinel2"], inputs / "T51TXM_B04B08.tif"))  # red and NIR bands
     args = ["classify", s2, "--samples", str(root / scene["samples"]), "--out", str(tmp_path / "m.tif")]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
+    assert "'T51TXM_B04B08.tif (band 1)' holds values" in err  # the user's file, not the band's virtual raster
     assert "not NDVI in [-1, 1]: is it a red/NIR product" in err and "Traceback" not in err
     assert not (tmp_path / "m.tif").exists()
+    assert [p.name for p in inputs.iterdir()] == ["T51TXM_B04B08.tif"]  # no statistics saved beside the input

@@ -131,8 +131,12 @@ def source_label(path: PathLike) -> str:
 def read_array(path: PathLike, window: Window | None = None, band: int = 1) -> np.ndarray:
     """A float32 band of one of the project's own rasters, its nodata as NaN."""
     ds = open_raster(path)
-    b = ds.GetRasterBand(band)
-    return nodata_to_nan(read_window(b, window), [b.GetNoDataValue()]).astype(np.float32)
+    return read_band(ds.GetRasterBand(band), window)
+
+
+def read_band(band: gdal.Band, window: Window | None = None) -> np.ndarray:
+    """:func:`read_array` of an open band (its dataset kept open by the caller, e.g. across strips)."""
+    return nodata_to_nan(read_window(band, window), [band.GetNoDataValue()]).astype(np.float32)
 
 
 VIEWS = "/vsimem/tsstfn_views/"

@@ -42,14 +42,25 @@ def test_window_features_nan_rules_and_dates_order():
     assert not valid[2, 2] and valid[1, 1]
 
 
-def test_strip_features_equal_whole_features(tmp_path):
+@pytest.mark.parametrize("chunk", [256, 16, 5])
+def test_feature_strips_equal_whole_features(tmp_path, monkeypatch, chunk):
+    """Strips cut from chunks (halos at the chunks' and the strips' edges) equal the whole scene's features."""
     rng = np.random.default_rng(0)
     arrays = [rng.uniform(-1, 1, (37, 11)).astype(np.float32) for _ in range(2)]
+    arrays[1][12:20, 3:6] = np.nan  # NaN neighbours across a chunk edge take the centre's value
     paths = [make_raster(tmp_path / f"d{i}.tif", a) for i, a in enumerate(arrays)]
-    whole, _ = classify.window_features(np.stack(arrays))
-    for y0, h in ((0, 10), (10, 10), (30, 7)):
-        f, _ = classify.strip_features(paths, y0, h, 11, 37)
+    whole, whole_valid = classify.window_features(np.stack(arrays))
+    monkeypatch.setattr(classify, "CHUNK_ROWS", chunk)
+    strips = list(classify.feature_strips(paths, 11, 37, 5))
+    expected = [(y0, min(5, c1 - y0)) for c0 in range(0, 37, max(5, chunk)) for c1 in [min(37, c0 + max(5, chunk))]
+                for y0 in range(c0, c1, 5)]  # fmt: skip
+    assert [(y0, h) for y0, h, _, _ in strips] == expected  # 5-row strips, a shorter one at each chunk's end
+    assert sum(h for _, h, _, _ in strips) == 37
+    for y0, h, f, valid in strips:
         np.testing.assert_array_equal(f, whole[y0 : y0 + h])
+        np.testing.assert_array_equal(valid, whole_valid[y0 : y0 + h])
+    only = list(classify.feature_strips(paths, 11, 37, 5, sample_rows=np.array([17])))  # the strips of the samples
+    assert [(y0, h) for y0, h, _, _ in only] == [(16, 5) if chunk == 16 else (15, 5)]
 
 
 def test_samples_from_points_and_polygons(tmp_path):

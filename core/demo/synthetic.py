@@ -149,12 +149,12 @@ def _write(path, array, gt, wkt, dtype, nodata=None, ct=None, scale=None, desc=(
         b = ds.GetRasterBand(i)
         if nodata is not None:
             b.SetNoDataValue(nodata)
+        if ct is not None and i == 1:  # before the pixels: libtiff refuses a colour map once blocks are written
+            b.SetRasterColorTable(ct)
+            b.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
         b.WriteArray(a)
         if i <= len(desc):
             b.SetDescription(desc[i - 1])
-        if ct is not None and i == 1:
-            b.SetRasterColorTable(ct)
-            b.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
     ds = None
 
 

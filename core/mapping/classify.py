@@ -408,6 +408,7 @@ def classify_to_file(
         ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
         band = ds.GetRasterBand(1)
         band.SetDescription("crop class")
+        style_class_band(band, clf.names)  # before any pixel: libtiff cannot add a colour map once blocks are out
         pds = create_geotiff(stack.enter_context(atomic_output(proba_path)), grid, len(classes)) if proba_path else None
         cds = create_geotiff(stack.enter_context(atomic_output(confidence_path)), grid, 2) if confidence_path else None
         rows = strip_rows(grid.width, len(paths))
@@ -434,7 +435,6 @@ def classify_to_file(
             band.WriteArray(out, 0, y0)
             if progress:
                 progress((y0 + h) / grid.height, f"classified rows {y0 + h}/{grid.height}")
-        style_class_band(band, clf.names)
         if pds is not None:
             for i, c in enumerate(classes):
                 pds.GetRasterBand(i + 1).SetDescription(f"P({clf.names.get(int(c), c)})")
@@ -460,7 +460,11 @@ def class_names_of(path: PathLike) -> dict[int, str]:
 
 
 def style_class_band(band: gdal.Band, names: dict[int, str]) -> None:
-    """Colour table, category names and ``CLASS_NAMES`` metadata of a crop map's band (QGIS reads them)."""
+    """Colour table, category names and ``CLASS_NAMES`` metadata of a crop map's band (QGIS reads them).
+
+    Call it before writing pixels: once GDAL has flushed blocks of a GeoTIFF (a whole tile's map does
+    long before its end), libtiff refuses the colour map ("Cannot modify tag PhotometricInterpretation").
+    """
     ct = gdal.ColorTable()
     ct.SetColorEntry(0, (0, 0, 0, 0))
     top = max(names) if names else 0

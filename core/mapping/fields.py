@@ -219,11 +219,11 @@ def field_map(
         ds = create_geotiff(tmp, grid, 1, gdal.GDT_Byte, 0, ["TILED=YES", "COMPRESS=DEFLATE"])
         band = ds.GetRasterBand(1)
         band.SetDescription("crop class per field")
+        style_class_band(band, names)  # before any pixel (see style_class_band)
         for y0, h in _blocks(grid.height):
             ids = read_window(ids_ds.GetRasterBand(1), (0, y0, grid.width, h))
             pixel_class = read_window(map_ds.GetRasterBand(1), (0, y0, grid.width, h))
             band.WriteArray(np.where(ids > 0, lut[ids], pixel_class).astype(np.uint8), 0, y0)
-        style_class_band(band, names)
         ds.FlushCache()
         ds = band = None
     ha_per_unit = grid.pixel_area_ha / abs(grid.geotransform[1] * grid.geotransform[5])

@@ -158,6 +158,28 @@ def test_classifier_map_colours_names_and_reload(tmp_path):
         classify.load_classifier(tmp_path / "bad.skops")
 
 
+def test_a_map_larger_than_gdals_cache_keeps_its_colours(tmp_path):
+    """A whole tile's map leaves GDAL's cache long before its end: the colour map must be set before any pixel."""
+    truth, paths, grid = _toy(tmp_path, h=640, w=640)
+    rows, cols = np.nonzero(truth > 0)
+    pick = slice(None, None, 97)
+    samples = samples_mod.Samples(rows[pick], cols[pick], truth.ravel()[pick], np.zeros(truth[truth > 0][pick].size),
+                                  {1: "soybean", 2: "corn"})  # fmt: skip
+    feats, valid = classify.sample_features(paths, samples, grid.width, grid.height)
+    clf = classify.train_forest(feats[valid], samples.codes[valid], samples.names, 2, classify.ForestParams(n_estimators=5))
+    cache = gdal.GetCacheMax()
+    gdal.SetCacheMax(256 << 10)  # 256 KB: blocks of the 400 KB map go to disk while it is written
+    try:
+        out = classify.classify_to_file(clf, paths, grid, tmp_path / "map.tif")
+    finally:
+        gdal.SetCacheMax(cache)
+    ds = gdal.Open(str(out))
+    band = ds.GetRasterBand(1)
+    assert band.GetColorTable().GetColorEntry(2)[:3] == (63, 143, 58)
+    assert band.GetCategoryNames()[:3] == ["nodata", "soybean", "corn"]
+    assert (band.ReadAsArray()[2:] == truth[2:]).mean() > 0.99
+
+
 def test_metrics_equal_scikit_learn_and_reports(tmp_path):
     rng = np.random.default_rng(3)
     y = rng.integers(1, 4, 300)

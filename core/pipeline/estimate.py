@@ -24,8 +24,7 @@ THROUGHPUT = {"cpu": 20e9, "cuda": 20e12}
 
 
 #: seconds of the steps besides the network on this project's 2-core CPU, per megapixel of the grid (fitted to the
-#: 768-3072 px runs of docs/benchmarks.md, "Memory against scene size", and to the stages of the whole-tile run
-#: that finished; the forest's constant is not yet checked on a tile):
+#: 768-3072 px runs of docs/benchmarks.md, "Memory against scene size", and checked on the whole-tile run:
 #: alignment, per aligned raster
 ALIGN_SECONDS_PER_RASTER_MPX = 0.15
 #: writing the training stacks, per target and stack channel
@@ -123,7 +122,7 @@ def estimate_run(
     n_train = len(training_windows(height, width, patch)) * n_targets
     if samples_per_epoch is not None:
         n_train = min(n_train, round(samples_per_epoch / 0.9))  # the drawn patches and their validation share
-    memory = memory_gb(model_width, patch, channels, batch_size)
+    memory = memory_gb(model_width, patch, channels, batch_size, width)
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9 + stacks / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
     mpx = max(width * height / 1e6, 0.05)
@@ -150,20 +149,24 @@ def estimate_run(
     return Estimate(memory, disk, middle, available_memory_gb(), (middle / 3, middle * 3), False)
 
 
-#: resident memory of a run besides the network: Python, GDAL (its cache capped), PyTorch, scikit-learn, strips
-BASE_MEMORY_GB = 0.55
+#: resident memory of a run besides the network: Python, GDAL, PyTorch, scikit-learn
+BASE_MEMORY_GB = 0.5
+#: and per pixel of the grid's width: whole-width strips (prediction inputs and accumulators, feature chunks)
+#: and one row of GDAL blocks per source in its cache (capped at 256 MB on the command line)
+MEMORY_GB_PER_WIDTH_PX = 8e-5
 
 
-def memory_gb(model_width: int, patch: int, channels: int, batch_size: int = 16) -> float:
-    """Peak memory of a run in GB: the same for any scene size (every stage streams; docs/regions.md).
+def memory_gb(model_width: int, patch: int, channels: int, batch_size: int = 16, grid_width: int = 0) -> float:
+    """Peak memory of a run in GB: it grows with the grid's width, not its area (every stage streams).
 
-    The libraries and strip buffers, the weights with gradients and Adam's moments, and a batch's
-    activations (forward and backward, the prefetched batches included). Checked against measured runs
-    of 768 to 3072 px in docs/benchmarks.md ("Memory against scene size").
+    The libraries, the whole-width strips, the weights with gradients and Adam's moments, and a
+    batch's activations (forward and backward, the prefetched batches included). Checked against
+    measured runs of 768 px to a whole 10980 px tile in docs/benchmarks.md ("Memory against scene
+    size", "A whole Sentinel-2 tile"): within 0.8-1.0x of each.
     """
     params = 46.9e6 * (model_width / 64) ** 2
     activations = 12 * batch_size * (channels + 4 * model_width) * patch * patch * 4
-    return BASE_MEMORY_GB + (16 * params + activations) / 1e9
+    return BASE_MEMORY_GB + MEMORY_GB_PER_WIDTH_PX * grid_width + (16 * params + activations) / 1e9
 
 
 def measure_speed(

@@ -97,9 +97,10 @@ def test_single_season_job_learns_from_its_own_season(scene, tmp_path):
 
 def test_benchmark_reports_tsstfns_error_by_its_uncertainty(tmp_path):
     import json
+    from pathlib import Path
 
     dataset = make_paired_set(tmp_path / "data")
-    data = json.loads(open(dataset).read())
+    data = json.loads(Path(dataset).read_text())
     data.update(methods=["tsstfn"], mc_passes=4)
     (tmp_path / "data" / "u.json").write_text(json.dumps(data))
     result = run_benchmark(load_benchmark(tmp_path / "data" / "u.json"), tmp_path / "out")

@@ -85,15 +85,18 @@ def nodata_to_nan(values: np.ndarray, fills: Iterable[float | None]) -> np.ndarr
 
 
 NDVI_CHECK_PX = 512
-"""The longest side, in pixels, of the sample :func:`check_ndvi_raster` reads."""
+"""The width, in pixels, of the sample :func:`check_ndvi_raster` reads (it is decimated to it)."""
+NDVI_CHECK_STRIPS = 8
+"""How many block rows, spread over the raster, the sample comes from."""
 
 
 def check_ndvi_raster(path: PathLike, label: str = "") -> None:
     """A user's raster given where NDVI is expected holds NDVI (a sample's min/max within [-1.5, 1.5]).
 
     The margin lets predictions a little beyond [-1, 1] pass; reflectance DNs or NDVI x 10000 do not.
-    The sample is a nearest-neighbour read of at most :data:`NDVI_CHECK_PX` px a side: GDAL's
-    statistics would be saved beside the user's file (a ``.aux.xml``, even through a band view).
+    The sample is :data:`NDVI_CHECK_STRIPS` block rows spread over the raster, each decimated to
+    :data:`NDVI_CHECK_PX` columns, so a whole tile costs a few block rows, not the file. (GDAL's
+    statistics would be saved beside the user's file as an ``.aux.xml``, even through a band view.)
 
     Raises:
         InputError: values far outside [-1, 1] (a red/NIR product, or NDVI x 10000), naming the file.
@@ -101,11 +104,15 @@ def check_ndvi_raster(path: PathLike, label: str = "") -> None:
     label = label or source_label(path)
     ds = open_raster(path, label)  # keep the dataset alive while its band is used
     band = ds.GetRasterBand(1)
-    step = max(1, -(-max(ds.RasterXSize, ds.RasterYSize) // NDVI_CHECK_PX))
-    sample = band.ReadAsArray(
-        buf_xsize=max(1, ds.RasterXSize // step), buf_ysize=max(1, ds.RasterYSize // step), buf_type=gdal.GDT_Float64
-    )
-    values = nodata_to_nan(sample, [band.GetNoDataValue()])
+    width, height = ds.RasterXSize, ds.RasterYSize
+    rows = max(1, min(band.GetBlockSize()[1], height))
+    starts = np.unique(np.linspace(0, height - rows, NDVI_CHECK_STRIPS).astype(int) // rows * rows)
+    sample = [
+        band.ReadAsArray(0, int(y), width, min(rows, height - int(y)), buf_xsize=min(width, NDVI_CHECK_PX),
+                         buf_ysize=min(rows, height - int(y), 16), buf_type=gdal.GDT_Float64)
+        for y in starts
+    ]  # fmt: skip
+    values = nodata_to_nan(np.concatenate(sample), [band.GetNoDataValue()])
     values = values[np.isfinite(values)]
     if not values.size:  # no valid pixel: the readers report that themselves
         return

@@ -99,21 +99,25 @@ def feature_strips(
     Every raster is read a chunk of :func:`chunk_rows` rows (whole 256-row blocks of the project's
     tiled rasters) plus a one-row halo at a time, its dataset open for the whole pass: strips are
     cut from the chunk. Reading each strip on its own (11 rows on a whole tile) decompressed every
-    block about 23 times, half the crop-map stage. ``sample_rows``: only chunks holding one of these
-    rows are read (the training samples' features).
+    block about 23 times, half the crop-map stage. ``sample_rows`` (sorted): only the chunks and
+    strips holding one of these rows are read and computed (the training samples' features).
     """
     datasets = [open_raster(p) for p in paths]  # kept open: a chunk's halo rows come from the cache
     bands = [ds.GetRasterBand(1) for ds in datasets]
     chunk = chunk_rows(width, len(paths), rows)
+
+    def holds_samples(y0: int, y1: int) -> bool:
+        return sample_rows is None or bool(np.searchsorted(sample_rows, y0) < np.searchsorted(sample_rows, y1))
+
     for c0 in range(0, height, chunk):
         c1 = min(height, c0 + chunk)
-        if sample_rows is not None and not ((sample_rows >= c0) & (sample_rows < c1)).any():
+        if not holds_samples(c0, c1):
             continue
         top, bottom = max(0, c0 - 1), min(height, c1 + 1)
         stack = np.stack([read_band(b, (0, top, width, bottom - top)) for b in bands])
         for y0 in range(c0, c1, rows):
             h = min(rows, c1 - y0)
-            if sample_rows is not None and not ((sample_rows >= y0) & (sample_rows < y0 + h)).any():
+            if not holds_samples(y0, y0 + h):
                 continue
             a, b = max(top, y0 - 1) - top, min(bottom, y0 + h + 1) - top  # the strip and its halo in the chunk
             feats, valid = window_features(stack[:, a:b])
@@ -126,8 +130,10 @@ def sample_features(paths: Sequence[str], samples: Samples, width: int, height: 
     feats = np.full((len(samples.rows), 9 * len(paths)), np.nan, dtype=np.float32)
     valid = np.zeros(len(samples.rows), dtype=bool)
     rows = strip_rows(width, len(paths))
-    for y0, h, f, v in feature_strips(paths, width, height, rows, sample_rows=samples.rows):
-        sel = np.nonzero((samples.rows >= y0) & (samples.rows < y0 + h))[0]
+    order = np.argsort(samples.rows, kind="stable")
+    by_row = samples.rows[order]
+    for y0, h, f, v in feature_strips(paths, width, height, rows, sample_rows=by_row):
+        sel = order[np.searchsorted(by_row, y0) : np.searchsorted(by_row, y0 + h)]
         feats[sel] = f[samples.rows[sel] - y0, samples.cols[sel]]
         valid[sel] = v[samples.rows[sel] - y0, samples.cols[sel]]
     return feats, valid

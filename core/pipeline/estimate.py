@@ -156,7 +156,7 @@ BASE_MEMORY_GB = 0.5
 MEMORY_GB_PER_WIDTH_PX = 8e-5
 
 
-def memory_gb(model_width: int, patch: int, channels: int, batch_size: int = 16, grid_width: int = 0) -> float:
+def memory_gb(model_width: int, patch: int, channels: int, batch_size: int, grid_width: int) -> float:
     """Peak memory of a run in GB: it grows with the grid's width, not its area (every stage streams).
 
     The libraries, the whole-width strips, the weights with gradients and Adam's moments, and a

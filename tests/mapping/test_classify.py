@@ -61,6 +61,11 @@ def test_feature_strips_equal_whole_features(tmp_path, monkeypatch, chunk):
         np.testing.assert_array_equal(valid, whole_valid[y0 : y0 + h])
     only = list(classify.feature_strips(paths, 11, 37, 5, sample_rows=np.array([17])))  # the strips of the samples
     assert [(y0, h) for y0, h, _, _ in only] == [(16, 5) if chunk == 16 else (15, 5)]
+    rows, cols = np.random.default_rng(1).integers(0, 37, 50), np.random.default_rng(2).integers(0, 11, 50)  # unsorted
+    samples = samples_mod.Samples(rows, cols, np.ones(50, int), np.zeros(50), {1: "soybean"})
+    feats, valid = classify.sample_features(paths, samples, 11, 37)
+    np.testing.assert_array_equal(feats, whole[rows, cols])
+    np.testing.assert_array_equal(valid, whole_valid[rows, cols])
 
 
 def test_samples_from_points_and_polygons(tmp_path):

@@ -24,14 +24,17 @@ def _qt_objects_go_while_qgis_runs(qgis_app):
         return
     import gc
     import threading
+    import time
 
     from qgis.core import QgsApplication, QgsProject
     from qgis.PyQt import sip
     from qgis.PyQt.QtCore import QCoreApplication, QEvent
     from qgis.PyQt.QtWidgets import QApplication
 
+    from tsstfn_crop_mapper.ui.dialog import WORK_THREAD
+
     for thread in threading.enumerate():  # the dialog's background work (device probe, speed measurement)
-        if thread.name == "tsstfn-dialog-work":
+        if thread.name == WORK_THREAD:
             thread.join(timeout=120)
     manager = QgsApplication.taskManager()
     manager.cancelAll()
@@ -39,7 +42,7 @@ def _qt_objects_go_while_qgis_runs(qgis_app):
         if not manager.countActiveTasks():
             break
         QgsApplication.processEvents()
-        threading.Event().wait(0.05)
+        time.sleep(0.05)
     QgsProject.instance().removeAllMapLayers()
     gc.collect()
     for widget in QApplication.topLevelWidgets():

@@ -77,6 +77,10 @@ def _measure(width: int, patch: int, n_base: int, device: str):
     return measure_speed(width, patch, n_base, device)
 
 
+#: the name of the dialog's background threads (the test suite waits for them before QGIS exits)
+WORK_THREAD = "tsstfn-dialog-work"
+
+
 class CropMapperDialog(QDialog):
     """Emits ``job_ready(Job)`` when the analyst presses Run and the job is valid."""
 
@@ -157,7 +161,7 @@ class CropMapperDialog(QDialog):
             except Exception as exc:  # noqa: BLE001 (shown by ``done``)
                 box.append((None, f"{type(exc).__name__}: {exc}"))
 
-        threading.Thread(target=call, name="tsstfn-dialog-work", daemon=True).start()
+        threading.Thread(target=call, name=WORK_THREAD, daemon=True).start()
         timer = QTimer(self)
         timer.setInterval(50)
 

@@ -126,6 +126,27 @@ FuseFn = Callable[[FusionRequest], FusionOutput]
 
 
 @dataclass(frozen=True)
+class NumberParam:
+    """A number the dialog (and Processing) show for a method's parameter; the default is the parameter's own.
+
+    Attributes:
+        key: the field of the method's parameter dataclass (``window_m``).
+        label: the form's label (``STARFM search distance``).
+        minimum: the smallest value offered.
+        maximum: the largest value offered.
+        suffix: the unit after the number (`` m``).
+        tooltip: what it does, in one or two sentences.
+    """
+
+    key: str
+    label: str
+    minimum: float
+    maximum: float
+    suffix: str = ""
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
 class FusionMethod:
     """An entry of the registry: everything the job, the experiment, the dialog and the report need.
 
@@ -138,6 +159,11 @@ class FusionMethod:
         prefix: the start of its output file names.
         learns: True when it trains on the reference year (needs reference pairs).
         needs_later_pair: True when it needs a base pair after each target (benchmarks, not crop mapping).
+        needs_pixel_size: True when it reads the fine pixel's size in metres (rasters without a CRS
+            need ``pixel_size_m``).
+        seconds_per_target_mpx: CPU seconds per target date and million fine pixels, for the
+            estimate (a learning method's cost is estimated from its network instead).
+        dialog_params: the parameters the dialog shows, in order (the rest keep their defaults).
     """
 
     name: str
@@ -148,6 +174,9 @@ class FusionMethod:
     prefix: str
     learns: bool = False
     needs_later_pair: bool = False
+    needs_pixel_size: bool = False
+    seconds_per_target_mpx: float = 0.0
+    dialog_params: tuple[NumberParam, ...] = ()
 
     def parse_params(self, values: object, field: str = "") -> Any:
         """Its parameters from a job file's mapping (unknown keys are errors naming ``field``)."""

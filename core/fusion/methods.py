@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from ..options import Registry
 from . import baselines, starfm, tsstfn
-from .base import FusionMethod
+from .base import FusionMethod, NumberParam
+
+#: STARFM's search distance, as the dialog shows it
+_WINDOW = NumberParam(
+    "window_m",
+    "STARFM search distance",
+    10,
+    5000,
+    " m",
+    "Half of STARFM's search window in metres (Gao's MAX_SEARCH_DISTANCE): 155 m is 31 x 31 pixels at 10 m; "
+    "Gao used 750-1500 m for 30 m Landsat. The work grows with the window's area.",
+)
 
 METHODS: Registry[FusionMethod] = Registry("fusion method", lambda m: m.name, lambda m: m.prefix)
 
@@ -42,6 +53,9 @@ register(
         starfm.StarfmParams,
         starfm.fuse,
         "starfm_ndvi",
+        needs_pixel_size=True,
+        seconds_per_target_mpx=7.0,  # a 31 x 31 px window on one core (bench_speed)
+        dialog_params=(_WINDOW,),
     )
 )
 register(
@@ -53,6 +67,8 @@ register(
         starfm.fuse_two_sided,
         "starfm2_ndvi",
         needs_later_pair=True,
+        needs_pixel_size=True,
+        seconds_per_target_mpx=14.0,  # two one-pair predictions
     )
 )
 register(

@@ -67,6 +67,10 @@ class MonthDay(NamedTuple):
         """This day in ``year``."""
         return dt.date(year, self.month, self.day)
 
+    def doy(self, year: int) -> int:
+        """This day's day of year in ``year`` (29 February of a common year counts as 1 March)."""
+        return doy(dt.date(year, self.month, 1)) + self.day - 1
+
     def __str__(self) -> str:
         """ISO 8601's ``--MM-DD``."""
         return f"--{self.month:02d}-{self.day:02d}"
@@ -155,8 +159,11 @@ def align(
         target: the prediction-year date to predict.
         n_base: number of base pairs the model reads.
         reference_target: day of year, date or :class:`MonthDay` of the training label in the
-            reference year (a ``MonthDay`` is taken in the year of the latest reference date);
-            defaults to the target's day of year. The paper fixed it to 31 August.
+            reference year; defaults to the target's day of year. The paper fixed it to 31 August.
+            A ``MonthDay`` counts as its day of year in the *target's* year, the frame in which
+            every position is compared (31 August is day 243 for a 2021 target, whatever the
+            reference year; taken in the leap year 2020 it would be day 244 and pick 10 September
+            instead of the paper's 19 August). A date is taken as it is (its own day of year).
     """
     strategy = str(strategy).upper()
     if strategy not in STRATEGIES:
@@ -170,7 +177,7 @@ def align(
     if reference_target is None:
         label_doy = float(doy(target))
     elif isinstance(reference_target, MonthDay):
-        label_doy = float(doy(reference_target.in_year(max(reference_dates).year if reference_dates else target.year)))
+        label_doy = float(reference_target.doy(target.year))
     elif isinstance(reference_target, dt.date):
         label_doy = float(doy(reference_target))
     else:
@@ -267,3 +274,31 @@ def apply_recipe(recipe: Recipe, images: Sequence[np.ndarray] | Callable[[int], 
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
     return out.astype(np.float32)
+
+
+def describe(alignment: Alignment, reference_dates: Sequence[dt.date], prediction_dates: Sequence[dt.date]) -> str:
+    """A readable account of ``alignment``: the label, each year's images per position, the positions' days.
+
+    Each recipe is written as its dates (``Aug19``) with their weights when it blends
+    (``Aug19*0.50+Sep10*0.50``). ``docs/strategies.md`` shows this for the paper's dates; a test
+    keeps the page equal to it.
+
+    Args:
+        alignment: what :func:`align` returned.
+        reference_dates: the reference dates given to :func:`align`.
+        prediction_dates: the prediction dates given to :func:`align`.
+    """
+
+    def show(recipe: Recipe, dates: Sequence[dt.date]) -> str:
+        if len(recipe) == 1:
+            return f"{dates[recipe[0][0]]:%b%d}"
+        return "+".join(f"{dates[i]:%b%d}*{w:.2f}" for i, w in recipe)
+
+    pad = " " * len(alignment.strategy)
+    rows = [
+        ("label", [show(alignment.reference_label, reference_dates)] + [f"(day {alignment.reference_label_doy})"]),
+        ("reference", [show(r, reference_dates) for r in alignment.reference]),
+        ("prediction", [show(r, prediction_dates) for r in alignment.prediction]),
+        ("positions", [str(d) for d in alignment.positions]),
+    ]
+    return "\n".join(f"{alignment.strategy if k == 0 else pad} {name:<10} {' '.join(v)}" for k, (name, v) in enumerate(rows))

@@ -1,10 +1,19 @@
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tsstfn_crop_mapper.core.errors import DateError
-from tsstfn_crop_mapper.core.fusion.strategies import align, apply_recipe, interpolate_recipe, nearest_recipe
+from tsstfn_crop_mapper.core.fusion.strategies import (
+    STRATEGIES,
+    MonthDay,
+    align,
+    apply_recipe,
+    describe,
+    interpolate_recipe,
+    nearest_recipe,
+)
 
 D = dt.date
 REF = [D(2020, 5, 1), D(2020, 5, 11), D(2020, 5, 21), D(2020, 7, 20), D(2020, 8, 9)]
@@ -85,3 +94,107 @@ def test_apply_recipe_nan_rule():
     np.testing.assert_allclose(out[0, :2], [2.5, 5.0])  # the cloudy side takes the other side
     assert np.isnan(out[0, 2])  # nothing sees the ground: NaN
     np.testing.assert_array_equal(apply_recipe(((1, 1.0),), lambda i: [a, b][i]), b.astype(np.float32))
+
+
+# The paper's Table 1 and its preset ------------------------------------------------------------
+
+TABLE1_REF = [
+    D(2020, m, d) for m, d in ((4, 18), (4, 28), (5, 6), (5, 8), (5, 18), (5, 28), (7, 7), (7, 12), (7, 15), (8, 19), (9, 10))
+]
+TABLE1_PRED = [D(2021, m, d) for m, d in ((4, 6), (4, 8), (4, 18), (4, 21), (5, 16), (5, 21), (6, 2), (6, 12), (6, 22), (6, 25))]
+TABLE1_TARGETS = [D(2021, 7, 30), D(2021, 8, 31), D(2021, 9, 5)]
+
+
+@pytest.fixture(scope="module")
+def paper_job(tmp_path_factory):
+    """A job with ``"preset": "paper"`` on the paper's Table 1 dates, through the job parser (files need not exist)."""
+    from tsstfn_crop_mapper.core.pipeline.job import job_from_dict
+
+    def pair(d, fine=True):
+        return {"date": d.isoformat(), "coarse": f"m_{d:%Y%m%d}.tif", **({"fine": f"s_{d:%Y%m%d}.tif"} if fine else {})}
+
+    data = {
+        "preset": "paper",
+        "reference": [pair(d) for d in TABLE1_REF],
+        "prediction": [pair(d) for d in TABLE1_PRED],
+        "targets": [pair(d, fine=False) for d in TABLE1_TARGETS],
+        "output_dir": "out",
+    }
+    return job_from_dict(data, tmp_path_factory.mktemp("paper_job"))
+
+
+def _paper_alignments(job, target):
+    params = job.tsstfn_params()
+    ref, pred = [p.date for p in job.reference], [p.date for p in job.prediction]
+    return {s: align(s, ref, pred, target, params.n_base, params.reference_target) for s in STRATEGIES}
+
+
+def _names(recipes, dates):
+    """Each recipe as ``Aug19`` or ``Aug19*0.50+Sep10*0.50``."""
+    return ["+".join(f"{dates[i]:%b%d}" + (f"*{w:.2f}" if len(r) > 1 else "") for i, w in r) for r in recipes]
+
+
+def test_the_paper_preset_labels_every_target_at_day_243_not_the_leap_years_244(paper_job):
+    assert paper_job.reference_target == MonthDay(8, 31) and paper_job.n_base == 7
+    assert MonthDay(8, 31).doy(2021) == 243 and MonthDay(8, 31).doy(2020) == 244
+    assert MonthDay(2, 29).doy(2021) == 60  # 29 February of a common year: 1 March
+    for target in TABLE1_TARGETS:
+        for strategy, a in _paper_alignments(paper_job, target).items():
+            assert a.reference_label_doy == 243, (strategy, target)
+    # a full date is its own day of year: 31 August 2020 is day 244, nearer to 10 September
+    a = align("STR_D", TABLE1_REF, TABLE1_PRED, TABLE1_TARGETS[1], 7, D(2020, 8, 31))
+    assert _names([a.reference_label], TABLE1_REF) == ["Sep10"]
+
+
+@pytest.mark.parametrize("target", TABLE1_TARGETS, ids=str)
+def test_every_statement_of_the_strategies_page_holds_under_the_paper_preset(paper_job, target):
+    """docs/strategies.md's rules table and its checks against the paper, for each of the paper's targets."""
+    a = _paper_alignments(paper_job, target)
+    ref, pred = TABLE1_REF, TABLE1_PRED
+    doy_ref = {i: int(d.strftime("%j")) for i, d in enumerate(ref)}
+    doy_pred = [int(d.strftime("%j")) for d in pred]
+    latest7 = list(range(3, 10))  # 2021's seven latest base dates, 21 April .. 25 June
+    # labels: STR_B/C interpolate 19 August and 10 September half and half; STR_A/D/E take 19 August
+    for s in ("STR_B", "STR_C"):
+        assert _names([a[s].reference_label], ref) == ["Aug19*0.50+Sep10*0.50"], s
+    for s in ("STR_A", "STR_D", "STR_E"):
+        assert _names([a[s].reference_label], ref) == ["Aug19"], s
+    # STR_A: each year its own 7 latest base images; the 2020 ones end before the label (15 July)
+    assert _names(a["STR_A"].reference, ref) == ["May06", "May08", "May18", "May28", "Jul07", "Jul12", "Jul15"]
+    assert _names(a["STR_A"].prediction, pred) == [f"{pred[i]:%b%d}" for i in latest7]
+    # STR_B: 2020 interpolated at 2021's dates; positions are 2021's latest dates, starting 21 April
+    assert a["STR_B"].positions == tuple(doy_pred[i] for i in latest7) and pred[latest7[0]] == D(2021, 4, 21)
+    for recipe, day in zip(a["STR_B"].reference, a["STR_B"].positions):
+        assert len(recipe) == 2 and sum(w * doy_ref[i] for i, w in recipe) == pytest.approx(day)  # bracketed
+    assert _names(a["STR_B"].reference[:1], ref) == ["Apr18*0.80+Apr28*0.20"]
+    # STR_D: the nearest 2020 image to each 2021 date, on 2021's dates
+    assert _names(a["STR_D"].reference, ref) == ["Apr18", "May18", "May18", "May28", "May28", "Jul07", "Jul07"]
+    assert a["STR_D"].positions == a["STR_B"].positions
+    # STR_C: common days from the union, within the span both years cover: from 18 May (day 139)
+    assert a["STR_C"].positions == (139, 141, 149, 153, 163, 173, 176)
+    for side, days in ((a["STR_C"].reference, doy_ref), (a["STR_C"].prediction, dict(enumerate(doy_pred)))):
+        for recipe, day in zip(side, a["STR_C"].positions):
+            assert sum(w * days[i] for i, w in recipe) == pytest.approx(day)  # interpolated at the common day
+    # STR_E: the union's latest days, unrestricted: 25 June 2021 faces 7-15 July 2020 at the end
+    assert a["STR_E"].positions == (153, 163, 173, 176, 189, 194, 197)
+    assert _names(a["STR_E"].reference, ref) == ["May28", "May28", "Jul07", "Jul07", "Jul07", "Jul12", "Jul15"]
+    assert _names(a["STR_E"].prediction, pred) == ["Jun02", "Jun12", "Jun22", "Jun25", "Jun25", "Jun25", "Jun25"]
+    # "STR_A and STR_E corresponded to the end of June 2021 and early July 2020"
+    for s in ("STR_A", "STR_E"):
+        assert _names(a[s].prediction[-1:], pred) == ["Jun25"] and ref[a[s].reference[-1][0][0]].month == 7
+    # "STR_C started as early as May, while STR_B started as early as April"
+    assert min(i for i, _ in a["STR_C"].reference[0]) == 4 and pred[a["STR_B"].prediction[0][0][0]].month == 4
+    # reference base images precede every label image
+    for s, al in a.items():
+        first_label = min(i for i, _ in al.reference_label)
+        assert all(i < first_label for r in al.reference for i, _ in r), s
+
+
+def test_the_pages_alignments_are_the_paper_presets(paper_job):
+    """The block of docs/strategies.md is what ``describe`` prints for the paper's dates under the preset."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "strategies.md").read_text()
+    block = page.split("## Checks against the paper's statements", 1)[1].split("```\n", 2)[1]
+    for target in TABLE1_TARGETS:
+        a = _paper_alignments(paper_job, target)
+        printed = "\n".join(describe(a[s], TABLE1_REF, TABLE1_PRED) for s in STRATEGIES)
+        assert printed + "\n" == block, target

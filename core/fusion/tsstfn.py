@@ -177,30 +177,74 @@ def _fit(
     return trained.model, trained.meta
 
 
-def load(params: TsstfnParams) -> tuple[Any, dict]:
+def _model_checks(meta: dict, params: TsstfnParams, single_season: bool | None) -> list[tuple[str, str, Any, Any, str]]:
+    """The settings a saved model must share with the job: ``(field, what, model value, job value, why)``."""
+    target = str(params.reference_target) if params.reference_target else None
+    checks: list[tuple[str, str, Any, Any, str]] = [
+        ("n_base", "reads {} base pairs", meta["n_base"], params.n_base, "the network has one input per base pair"),
+        ("strategy", "was trained with strategy {}", meta["strategy"], str(params.strategy),
+         "the strategy decides which images fill the base positions"),
+        # models saved before the sequential forecast had its own training were trained individually
+        ("forecast", "was trained for the {} forecast", meta.get("forecast", str(Forecast.INDIVIDUAL)),
+         str(params.forecast), "a sequential forecast adds the fused dates to the base positions of the later targets"),
+        ("reference_target", "was trained with the label at {}", meta.get("reference_target"), target,
+         "the label's day decides which reference images are base images"),
+        ("train.patch", "was trained on {} px patches", meta["config"]["patch"], params.train.patch,
+         "the network's LSTM steps are sized for its patch"),
+        ("preset", "was trained with preset {}", meta.get("preset"), params.preset,
+         "the preset sets the label's day and the network"),
+    ]  # fmt: skip
+    if single_season is not None:
+        checks.append(
+            ("reference", "was trained on {}", bool(meta.get("single_season", False)), single_season,
+             "one season learns each pair from its own season's latest pairs (STR_A), two seasons align two years")
+        )  # fmt: skip
+    return checks
+
+
+def _shown(field: str, value: Any) -> str:
+    if field == "reference":
+        return "one season (no reference pairs)" if value else "two seasons (reference pairs)"
+    if field == "reference_target" and value is None:
+        return "each target's own day"
+    return str(value)
+
+
+def load(params: TsstfnParams, single_season: bool | None = None) -> tuple[Any, dict]:
     """The saved model ``params.model``, checked against ``params``.
+
+    Every setting that moves the base positions the model was trained for (or its input) is
+    compared with the job: ``n_base``, ``strategy``, ``forecast``, ``reference_target``, the patch
+    size, the preset and, when ``single_season`` is given, one season or two. The dates are not
+    compared: a saved model exists to be applied to other dates.
+
+    Args:
+        params: the job's TSSTFN options; ``params.model`` is the file.
+        single_season: whether the job has no reference pairs (None: not checked).
 
     Raises:
         ModelFileError: the file is unreadable, altered or of another version.
-        InputError: it was trained with another number of base pairs, strategy, patch size or preset
-            than the job asks for; the message names both values.
+        InputError: one of those settings differs; the message names the model file, the setting,
+            both values and what to do.
     """
     from .modelfile import load_model
 
     assert params.model is not None
     model, meta = load_model(params.model, params.train.device)
     name = Path(params.model).name
-    checks = (
-        ("n_base", "reads {} base pairs", meta["n_base"], params.n_base),
-        ("strategy", "was trained with strategy {}", meta["strategy"], str(params.strategy)),
-        ("train.patch", "was trained on {} px patches", meta["config"]["patch"], params.train.patch),
-        ("preset", "was trained with preset {}", meta.get("preset"), params.preset),
-    )
-    for field, what, model_value, job_value in checks:
+    for field, what, model_value, job_value, why in _model_checks(meta, params, single_season):
         if model_value != job_value:
+            if field == "reference":
+                fix = "Give the job reference pairs" if not model_value else "Leave the job's 'reference' list empty"
+            elif model_value is None:
+                preset = f" (its preset '{params.preset}' sets it)" if params.preset and field != "preset" else ""
+                fix = f"Remove '{field}' from the job{preset}"
+            else:
+                fix = f"Set '{field}' to {json.dumps(model_value)}"
+            asks = _shown(field, job_value) if field != "forecast" else f"the {job_value} forecast"
             raise InputError(
-                f"Model '{name}' {what.format(model_value)}; the job asks for {job_value}. "
-                f"Set '{field}' to {json.dumps(model_value)} or train a new model."
+                f"Model '{name}' {what.format(_shown(field, model_value))}; the job asks for {asks}. "
+                f"{fix} or train a new model (leave 'model' out): {why}."
             )
     return model, meta
 
@@ -295,7 +339,7 @@ def fuse(request: FusionRequest) -> FusionOutput:
         resume.reuse(f"model {saved.name}")
         params = replace(params, model=str(saved), save_to=None)
     if params.model:
-        model, meta = load(params)
+        model, meta = load(params, single_season=not request.inputs.reference)
         model_path: Path | None = Path(params.model)
     else:
         model, meta = fit(

@@ -323,7 +323,7 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
     if job.model:
         from ..fusion import tsstfn
 
-        tsstfn.load(job.tsstfn_params())
+        tsstfn.load(job.tsstfn_params(), single_season=job.single_season)
     elif min(grid.width, grid.height) < job.train.patch:
         raise InputError(
             f"Job field 'train.patch': {job.train.patch} px is larger than the scene ({grid.width} x {grid.height} px); "

@@ -29,3 +29,18 @@ class CancelledError(TsstfnError):
     def __init__(self, message: str = "Cancelled by the user.") -> None:
         """Create the error with the message shown to the user."""
         super().__init__(message)
+
+
+class PlaceError(InputError):
+    """An input error at one place of a job, so that a form can point at it.
+
+    Attributes:
+        place: ``(list, row, column)``: the pair list (``reference``, ``prediction``, ``targets``),
+            the row's index in it and the column (``date``, ``coarse``, ``coarse_band``, ``fine``,
+            ``fine_band``, ``fine_mask``); or a job field's name as ``(field, None, None)``.
+    """
+
+    def __init__(self, message: str, place: tuple[str, int | None, str | None]) -> None:
+        """Create the error with its message and place."""
+        super().__init__(message)
+        self.place = place

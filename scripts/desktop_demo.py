@@ -78,25 +78,25 @@ def step_setup():
     start = time.perf_counter()
     d.fill_from_project()
     report["fill_s"] = time.perf_counter() - start
-    report["skipped"] = d.skipped
-    report["targets"] = d.targets_table.rows()
-    d.samples.setLayer(samples)  # the class field follows by itself
-    report["class_field_default"] = d.class_field.currentField()
-    d.group_field.setField("field_id")
-    d.fields_layer.setLayer(fields)
-    d.field_id.setField("field_id")
-    d.confidence.setChecked(True)
-    d.output_dir.setFilePath(str(WORK / RUN))
-    d.width_spin.setValue(8)
-    d.patch_spin.setValue(64)
-    d.epochs_spin.setValue(EPOCHS)
+    report["skipped"] = d.inputs.skipped
+    report["targets"] = d.inputs.targets_table.rows()
+    d.outputs.samples.setLayer(samples)  # the class field follows by itself
+    report["class_field_default"] = d.outputs.class_field.currentField()
+    d.outputs.group_field.setField("field_id")
+    d.outputs.fields_layer.setLayer(fields)
+    d.outputs.field_id.setField("field_id")
+    d.outputs.confidence.setChecked(True)
+    d.outputs.output_dir.setFilePath(str(WORK / RUN))
+    d.model.width_spin.setValue(8)
+    d.model.patch_spin.setValue(64)
+    d.model.epochs_spin.setValue(EPOCHS)
     d.update_estimate()
     report["validate_messages"] = [d.validate() for _ in range(3)]  # the first reads headers, the others are cached
     report["validate_s"] = d.timings["validate"]
     # a wrong layer: a MODIS raster in the Sentinel-2 column
-    cell = d.prediction_table.cellWidget(1, 3)
+    cell = d.inputs.prediction_table.cellWidget(1, 3)
     state["fine"] = cell.currentLayer()
-    cell.setLayer(d.prediction_table.cellWidget(2, 1).currentLayer())
+    cell.setLayer(d.inputs.prediction_table.cellWidget(2, 1).currentLayer())
     report["refused"] = d.validate()
     report["refused_highlighted"] = cell in d.highlighted()
     d.message.setText(report["refused"])
@@ -106,7 +106,7 @@ def step_setup():
 def step_refused_shot():
     d = plugins["tsstfn_crop_mapper"].dialog
     shot(d, "dialog_refused")
-    d.prediction_table.cellWidget(1, 3).setLayer(state["fine"])
+    d.inputs.prediction_table.cellWidget(1, 3).setLayer(state["fine"])
     d.message.setText("")
     report["after_fix"] = d.validate()
     d.update_estimate()

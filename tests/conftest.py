@@ -23,7 +23,6 @@ def _qt_objects_go_while_qgis_runs(qgis_app):
     if qgis_app is None:
         return
     import gc
-    import threading
     import time
 
     from qgis.core import QgsApplication, QgsProject
@@ -31,11 +30,6 @@ def _qt_objects_go_while_qgis_runs(qgis_app):
     from qgis.PyQt.QtCore import QCoreApplication, QEvent
     from qgis.PyQt.QtWidgets import QApplication
 
-    from tsstfn_crop_mapper.ui.dialog import WORK_THREAD
-
-    for thread in threading.enumerate():  # the dialog's background work (device probe, speed measurement)
-        if thread.name == WORK_THREAD:
-            thread.join(timeout=120)
     manager = QgsApplication.taskManager()
     manager.cancelAll()
     for _ in range(600):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsTask
+from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtWidgets import (
     QApplication,
     QComboBox,
@@ -20,8 +20,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import deps
-from ..core.errors import CancelledError, TsstfnError
 from .feedback import log
+from .task import BaseTask, run_in_background
 
 PACKAGES_FOLDER = "tsstfn_crop_mapper_packages"
 
@@ -32,36 +32,18 @@ def packages_dir() -> Path:
     return Path(QgsApplication.qgisSettingsDirPath()) / "python" / PACKAGES_FOLDER
 
 
-class InstallTask(QgsTask):
+class InstallTask(BaseTask):
     """Runs :func:`core.deps.install` off the GUI thread; ``on_done(installed, error)`` on the GUI thread."""
 
     def __init__(self, plan: deps.InstallPlan, on_done=None) -> None:
-        super().__init__("TSSTFN Crop Mapper: installing Python packages", QgsTask.CanCancel)
-        self.plan, self.on_done = plan, on_done
-        self.installed: list[str] = []
-        self.error: str | None = None
-        self.cancelled = False
-        self.step = ""
+        super().__init__("TSSTFN Crop Mapper: installing Python packages", on_done)
+        self.plan = plan
 
-    def _progress(self, fraction: float, message: str) -> None:
-        self.step = message
-        self.setProgress(100.0 * fraction)
+    def _run(self) -> list[str]:
+        return deps.install(self.plan, self._progress, self.isCanceled, lambda line: log(f"pip: {line}"))
 
-    def run(self) -> bool:
-        try:
-            self.installed = deps.install(self.plan, self._progress, self.isCanceled, lambda line: log(f"pip: {line}"))
-            return True
-        except CancelledError as exc:
-            self.cancelled, self.error = True, str(exc)
-        except TsstfnError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 (shown as one message with the manual command)
-            self.error = f"Installing failed: {type(exc).__name__}: {exc}. Install by hand with:\n  {self.plan.manual_command()}"
-        return False
-
-    def finished(self, ok: bool) -> None:
-        if self.on_done is not None:
-            self.on_done(self.installed if ok else None, self.error)
+    def unexpected(self, exc: Exception) -> str:
+        return f"Installing failed: {type(exc).__name__}: {exc}. Install by hand with:\n  {self.plan.manual_command()}"
 
 
 class InstallDialog(QDialog):
@@ -147,7 +129,7 @@ class InstallDialog(QDialog):
         self.task = InstallTask(self.plan, self._done)
         self.task.progressChanged.connect(lambda p: self.progress.setValue(int(p)))
         self.task.progressChanged.connect(lambda _: self.status.setText(f"Installing: {self.task.step}…" if self.task else ""))
-        QgsApplication.taskManager().addTask(self.task)
+        run_in_background(self.task)
         return self.task
 
     def cancel(self) -> None:

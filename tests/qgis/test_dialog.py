@@ -34,69 +34,70 @@ def dialog(qgis_app, project_with_scene, tmp_path):
 
     d = CropMapperDialog()
     d.fill_from_project()
-    d.samples.setLayer(project_with_scene[1])
-    d.class_field.setField("crop")
-    d.output_dir.setFilePath(str(tmp_path / "out"))
-    d.n_base.setValue(5)
-    d.width_spin.setValue(4)
-    d.patch_spin.setValue(32)
-    d.epochs_spin.setValue(2)
+    d.outputs.samples.setLayer(project_with_scene[1])
+    d.outputs.class_field.setField("crop")
+    d.outputs.output_dir.setFilePath(str(tmp_path / "out"))
+    d.model.n_base.setValue(5)
+    d.model.width_spin.setValue(4)
+    d.model.patch_spin.setValue(32)
+    d.model.epochs_spin.setValue(2)
     return d
 
 
 def test_fill_from_layers(dialog, scene):
-    assert dialog.reference_table.rowCount() == len(scene["reference"])
-    assert dialog.prediction_table.rowCount() == len(scene["prediction"])
-    assert [r["date"] for r in dialog.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
+    assert dialog.inputs.reference_table.rowCount() == len(scene["reference"])
+    assert dialog.inputs.prediction_table.rowCount() == len(scene["prediction"])
+    assert [r["date"] for r in dialog.inputs.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
     assert dialog.validate() is None
-    assert "memory" in dialog.estimate_label.text() and "96 x 96" in dialog.estimate_label.text()
-    assert "a guess: press 'Measure speed'" in dialog.estimate_label.text()
+    assert "memory" in dialog.estimate.label.text() and "96 x 96" in dialog.estimate.label.text()
+    assert "a guess: press 'Measure speed'" in dialog.estimate.label.text()
     import time
 
     dialog.measure_speed()
     start = time.time()
-    while not dialog.measure_button.isEnabled():
+    while not dialog.estimate.measure_button.isEnabled():
         QgsApplication.processEvents()
         time.sleep(0.05)
         assert time.time() - start < 60
-    assert "(measured on this device)" in dialog.estimate_label.text(), dialog.estimate_label.text()
-    dialog.epochs_spin.setValue(200)  # epochs widen the range; the measured speed still applies
-    assert "(measured on this device)" in dialog.estimate_label.text() and " to " in dialog.estimate_label.text()
-    dialog.epochs_spin.setValue(2)
+    assert "(measured on this device)" in dialog.estimate.label.text(), dialog.estimate.label.text()
+    dialog.model.epochs_spin.setValue(200)  # epochs widen the range; the measured speed still applies
+    assert "(measured on this device)" in dialog.estimate.label.text() and " to " in dialog.estimate.label.text()
+    dialog.model.epochs_spin.setValue(2)
 
 
 def test_each_invalid_input_has_its_message(dialog, tmp_path):
     from conftest import make_points, make_raster
 
-    dialog.reference_table.item(2, 0).setText("")
+    dialog.inputs.reference_table.item(2, 0).setText("")
     assert dialog.validate() == "Reference row 3: type the date (YYYY-MM-DD)."
-    dialog.reference_table.item(2, 0).setText("2020-04-18")  # the date of row 1
+    dialog.inputs.reference_table.item(2, 0).setText("2020-04-18")  # the date of row 1
     assert "'reference': date 2020-04-18 appears twice" in dialog.validate()
-    dialog.reference_table.item(2, 0).setText("2020-05-06")
-    dialog.targets_table.cellWidget(0, 1).setLayer(None)
+    dialog.inputs.reference_table.item(2, 0).setText("2020-05-06")
+    dialog.inputs.targets_table.cellWidget(0, 1).setLayer(None)
     assert dialog.validate() == "Targets row 1: choose the MODIS layer."
     dialog.fill_from_project()
     nocrs = make_raster(tmp_path / "nocrs.tif", [[[100]], [[3000]]], epsg=None, dtype=gdal.GDT_Int16)
     layer = QgsRasterLayer(nocrs, "no crs layer")
     QgsProject.instance().addMapLayer(layer)
-    dialog.prediction_table.cellWidget(1, 1).setLayer(layer)
+    dialog.inputs.prediction_table.cellWidget(1, 1).setLayer(layer)
     assert "Prediction row 2: Layer 'no crs layer' has no coordinate reference system" in dialog.validate()
     far = make_raster(tmp_path / "far.tif", [[[100]], [[3000]]], gt=(100000.0, 250, 0, 3000000.0, 0, -250), dtype=gdal.GDT_Int16)
     layer = QgsRasterLayer(far, "far layer")
     QgsProject.instance().addMapLayer(layer)
-    dialog.prediction_table.cellWidget(1, 1).setLayer(layer)
+    dialog.inputs.prediction_table.cellWidget(1, 1).setLayer(layer)
     assert "Prediction row 2: Layer 'far layer' does not overlap the study area" in dialog.validate()
     dialog.fill_from_project()
-    dialog.n_base.setValue(12)
+    dialog.model.n_base.setValue(12)
     assert "'prediction': 10 pairs for n_base = 12" in dialog.validate()
-    dialog.n_base.setValue(5)
-    dialog.samples.setLayer(None)
-    assert dialog.validate() == "Choose a samples layer (tab 'Samples and outputs')."
+    dialog.model.n_base.setValue(5)
+    dialog.outputs.samples.setLayer(None)
+    assert dialog.validate().startswith("Choose a samples layer:")
+    assert dialog.outputs.samples in dialog.highlighted() and dialog.tabs.currentIndex() == 2
     far_path = make_points(tmp_path / "far_samples.gpkg", [(-70.0, -40.0, "corn")] * 3, epsg=4326)
     far_points = QgsVectorLayer(far_path, "far samples", "ogr")
     QgsProject.instance().addMapLayer(far_points)
-    dialog.samples.setLayer(far_points)
-    dialog.class_field.setField("crop")
+    dialog.outputs.samples.setLayer(far_points)
+    dialog.outputs.class_field.setField("crop")
     message = dialog.validate()
     assert message.startswith("Samples layer (tab 'Samples and outputs'): None of the samples in 'far_samples.gpkg'")
     assert "inside the study area" in message
@@ -113,10 +114,10 @@ def _all_scene_layers(project, scene):
 def test_fill_with_every_scene_raster_puts_each_layer_where_its_product_fits(dialog, project_with_scene, scene):
     _all_scene_layers(project_with_scene[0], scene)
     dialog.fill_from_project()
-    targets = dialog.targets_table.rows()
+    targets = dialog.inputs.targets_table.rows()
     assert [r["date"] for r in targets] == ["2021-07-30", "2021-08-31", "2021-09-05"]
     assert all("B04B08" in r["fine"] for r in targets if "fine" in r)  # not the single-band truth NDVI
-    skipped = "\n".join(dialog.skipped)
+    skipped = "\n".join(dialog.inputs.skipped)
     assert "ndvi_20210730: 1 band(s), but 's2_l2a' needs red (band 1) and NIR (band 2)" in skipped
     assert "labels_2020: a class raster" in skipped
     assert "left out" in dialog.message.text()
@@ -139,12 +140,12 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
     project = project_with_scene[0]
     _all_scene_layers(project, scene)
     dialog.fill_from_project()
-    modis = dialog.prediction_table.cellWidget(0, 1).currentLayer()
-    fine_cell = dialog.prediction_table.cellWidget(1, 3)
+    modis = dialog.inputs.prediction_table.cellWidget(0, 1).currentLayer()
+    fine_cell = dialog.inputs.prediction_table.cellWidget(1, 3)
     fine_cell.setLayer(modis)  # a MODIS layer in the Sentinel-2 column (and in two rows)
     message = dialog.validate()
     assert message.startswith("Prediction row 2 (Sentinel-2):") and "is already in Prediction row 1 (MODIS)" in message
-    assert _cell_highlighted(dialog, dialog.prediction_table, 1, 3) and dialog.tabs.currentIndex() == 0
+    assert _cell_highlighted(dialog, dialog.inputs.prediction_table, 1, 3) and dialog.tabs.currentIndex() == 0
     from conftest import make_raster
 
     extra = make_raster(tmp_path / "MOD09GQ_extra.tif", [[[100]], [[3000]]], dtype=gdal.GDT_Int16)
@@ -153,33 +154,33 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
     fine_cell.setLayer(other_modis)
     message = dialog.validate()
     assert "Prediction row 2: '" in message and "cannot go in the Sentinel-2 column (s2_l2a): named like a MODIS" in message
-    assert _cell_highlighted(dialog, dialog.prediction_table, 1, 3)
+    assert _cell_highlighted(dialog, dialog.inputs.prediction_table, 1, 3)
     dialog.fill_from_project()
     assert dialog.highlighted() == []
     labels = project.mapLayersByName("labels_2020")[0]
-    dialog.targets_table.cellWidget(2, 1).setLayer(labels)  # a class raster as MODIS
+    dialog.inputs.targets_table.cellWidget(2, 1).setLayer(labels)  # a class raster as MODIS
     message = dialog.validate()
     assert "Targets row 3: 'labels_2020' cannot go in the MODIS column (mod09gq): a class raster" in message
-    assert _cell_highlighted(dialog, dialog.targets_table, 2, 1)
+    assert _cell_highlighted(dialog, dialog.inputs.targets_table, 2, 1)
     dialog.fill_from_project()
-    dialog.cutoff.setDate(dialog.cutoff.date().addMonths(1))  # 1 August: the 30 July target is before it
+    dialog.inputs.cutoff.setDate(dialog.inputs.cutoff.date().addMonths(1))  # 1 August: the 30 July target is before it
     message = dialog.validate()
     assert message.startswith("Targets row 1: 2021-07-30 is before the critical season, which starts on 1 August")
-    assert _cell_highlighted(dialog, dialog.targets_table, 0, 0)
-    dialog.cutoff.setDate(dialog.cutoff.date().addMonths(-1))
+    assert _cell_highlighted(dialog, dialog.inputs.targets_table, 0, 0)
+    dialog.inputs.cutoff.setDate(dialog.inputs.cutoff.date().addMonths(-1))
     assert dialog.validate() is None and dialog.highlighted() == []
     for field, words in (("field_id", "named like an id"), ("fid", "is the key of")):
-        dialog.class_field.setField(field)
+        dialog.outputs.class_field.setField(field)
         message = dialog.validate()
         assert message.startswith(f"Class field '{field}'") and words in message
-        assert dialog.class_field in dialog.highlighted() and dialog.tabs.currentIndex() == 2
-    dialog.class_field.setField("crop")
-    dialog.group_field.setField("crop")
+        assert dialog.outputs.class_field in dialog.highlighted() and dialog.tabs.currentIndex() == 2
+    dialog.outputs.class_field.setField("crop")
+    dialog.outputs.group_field.setField("crop")
     assert "is also the field id" in dialog.validate()
-    dialog.group_field.setField("field_id")
+    dialog.outputs.group_field.setField("field_id")
     assert dialog.validate() is None
     # a live run (another process on this host) writing into the output folder
-    out = Path(dialog.output_dir.filePath())
+    out = Path(dialog.outputs.output_dir.filePath())
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         folder = OutputFolder(out, {}, "other", [])
@@ -192,7 +193,7 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
         data["pid"] = sleeper.pid
         manifest.write_text(json.dumps(data))
         message = dialog.validate()
-        assert f"Another run (process {sleeper.pid}" in message and dialog.output_dir in dialog.highlighted()
+        assert f"Another run (process {sleeper.pid}" in message and dialog.outputs.output_dir in dialog.highlighted()
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -229,45 +230,45 @@ def test_class_field_default_and_restore(qgis_app, project_with_scene, tmp_path)
 
     project, samples = project_with_scene
     d = CropMapperDialog()
-    d.samples.setLayer(None)
-    d.samples.setLayer(samples)
-    assert d.class_field.currentField() == "crop"  # not the GeoPackage's fid
-    d.group_field.setField("field_id")
-    d.output_dir.setFilePath(str(tmp_path / "my run"))
+    d.outputs.samples.setLayer(None)
+    d.outputs.samples.setLayer(samples)
+    assert d.outputs.class_field.currentField() == "crop"  # not the GeoPackage's fid
+    d.outputs.group_field.setField("field_id")
+    d.outputs.output_dir.setFilePath(str(tmp_path / "my run"))
     assert d.job_dict()["name"] == "my_run"
     d.save_settings()
     again = CropMapperDialog()  # as after a restart
-    assert again.samples.currentLayer() is samples
-    assert (again.class_field.currentField(), again.group_field.currentField()) == ("crop", "field_id")
+    assert again.outputs.samples.currentLayer() is samples
+    assert (again.outputs.class_field.currentField(), again.outputs.group_field.currentField()) == ("crop", "field_id")
     import shutil
 
     copy = tmp_path / "other_samples.gpkg"  # a job file's samples that are not in the project: loaded, fields restored
     shutil.copy(samples.source().split("|")[0], copy)
     again.set_job_dict({**again.job_dict(), "samples": str(copy), "class_field": "crop", "group_field": "field_id"})
-    assert again.samples.currentLayer().name() == "other_samples"
-    assert (again.class_field.currentField(), again.group_field.currentField()) == ("crop", "field_id")
+    assert again.outputs.samples.currentLayer().name() == "other_samples"
+    assert (again.outputs.class_field.currentField(), again.outputs.group_field.currentField()) == ("crop", "field_id")
 
 
 def test_job_file_round_trip_and_settings(dialog, tmp_path):
     from tsstfn_crop_mapper.core.pipeline.job import load_job
     from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
 
-    assert dialog.samples_spin.value() == 0 and dialog.samples_spin.text() == "all"
+    assert dialog.model.samples_spin.value() == 0 and dialog.model.samples_spin.text() == "all"
     dialog.save_job_file(str(tmp_path / "job.json"))
     job = load_job(tmp_path / "job.json")
     assert job.n_base == 5 and len(job.targets) == 3 and job.train.width == 4
     assert job.train.samples_per_epoch is None  # 'all'
-    dialog.samples_spin.setValue(3000)
+    dialog.model.samples_spin.setValue(3000)
     dialog.save_job_file(str(tmp_path / "sampled.json"))
     assert load_job(tmp_path / "sampled.json").train.samples_per_epoch == 3000
     dialog.save_settings()
     again = CropMapperDialog()
-    assert again.n_base.value() == 5 and again.reference_table.rowCount() == dialog.reference_table.rowCount()
+    assert again.model.n_base.value() == 5 and again.inputs.reference_table.rowCount() == dialog.inputs.reference_table.rowCount()
     again.load_job_file(str(tmp_path / "job.json"))
-    assert again.targets_table.rowCount() == 3
+    assert again.inputs.targets_table.rowCount() == 3
     again.load_job_file(str(tmp_path / "sampled.json"))
-    assert again.samples_spin.value() == 3000
-    dialog.samples_spin.setValue(0)
+    assert again.model.samples_spin.value() == 3000
+    dialog.model.samples_spin.setValue(0)
 
 
 def _watch(task) -> dict:
@@ -307,10 +308,10 @@ def plugin(qgis_app, qgis_canvas):
 def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
     fields = QgsVectorLayer(str(Path(scene["root"]) / scene["fields"]), "fields", "ogr")
     QgsProject.instance().addMapLayer(fields)
-    dialog.fields_layer.setLayer(fields)
-    dialog.field_id.setField("field_id")
-    dialog.confidence.setChecked(True)
-    dialog.uncertainty.setCurrentIndex(dialog.uncertainty.findData("on"))
+    dialog.outputs.fields_layer.setLayer(fields)
+    dialog.outputs.field_id.setField("field_id")
+    dialog.outputs.confidence.setChecked(True)
+    dialog.model.uncertainty.setCurrentIndex(dialog.model.uncertainty.findData("on"))
     job = replace(dialog.build_job(), train=TINY, name="test_run")
     assert job.fields and job.field_id == "field_id" and job.confidence and job.uncertainty.value == "on"
     task = plugin.start_job(job)
@@ -388,26 +389,26 @@ def test_dialog_accepts_landsat_modis_stacks_and_rasters_without_crs(qgis_app, r
     labels = QgsRasterLayer(str(root / "labels_2021_pixels.tif"), "labels 2021")
     project.addMapLayer(labels)
     d = CropMapperDialog()
-    d.fine_product.setCurrentIndex(d.fine_product.findData("landsat_c2l2"))
-    d.coarse_product.setCurrentIndex(d.coarse_product.findData("mod13q1"))
-    d.assume_aligned.setChecked(True)
-    d.pixel_size.setValue(10)
+    d.inputs.fine_product.setCurrentIndex(d.inputs.fine_product.findData("landsat_c2l2"))
+    d.inputs.coarse_product.setCurrentIndex(d.inputs.coarse_product.findData("mod13q1"))
+    d.inputs.assume_aligned.setChecked(True)
+    d.inputs.pixel_size.setValue(10)
     d.fill_from_project()
     file_job = json.loads(realistic_job.read_text())
-    assert d.reference_table.rowCount() == len(file_job["reference"]) and d.prediction_table.rowCount() == len(
+    assert d.inputs.reference_table.rowCount() == len(file_job["reference"]) and d.inputs.prediction_table.rowCount() == len(
         file_job["prediction"]
     )
-    assert [r["date"] for r in d.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
-    assert d.prediction_table.rows()[2]["coarse"]["band"] == 3  # the third date of the 2021 stack
-    d.samples.setLayer(labels)
-    d.output_dir.setFilePath(str(tmp_path / "out"))
-    d.n_base.setValue(5)
+    assert [r["date"] for r in d.inputs.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
+    assert d.inputs.prediction_table.rows()[2]["coarse"]["band"] == 3  # the third date of the 2021 stack
+    d.outputs.samples.setLayer(labels)
+    d.outputs.output_dir.setFilePath(str(tmp_path / "out"))
+    d.model.n_base.setValue(5)
     assert d.validate() is None
     job = d.build_job()
     want = load_job(realistic_job)
     assert job.assume_aligned and job.pixel_size_m == 10 and job.fine_product == "landsat_c2l2"
     got = [(p.date, p.coarse.band) for p in dated(job.prediction)]
     assert got == [(p.date, p.coarse.band) for p in dated(want.prediction)]
-    d.assume_aligned.setChecked(False)
+    d.inputs.assume_aligned.setChecked(False)
     assert "has no coordinate reference system" in d.validate()
     project.clear()

@@ -1,0 +1,228 @@
+"""Checks of a job's pair rows that a form can point at: each error names its row and column.
+
+The dialog shows a job as three tables of rows (a date, a MODIS raster and band, a fine raster and
+band, a cloud mask); :class:`RowChecker` checks them before the job is built, with header reads
+only, and raises :class:`~..errors.PlaceError` whose ``place`` is ``(list, row, column)``. It
+remembers each verdict per row content, products and files' modification times, so that checking
+an unchanged job again reads nothing. ``job_from_dict``, ``validate_job`` and ``preflight`` then
+check the rest, as for a job file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InputError, PlaceError, TsstfnError
+
+#: the pair lists of a job, with the title a message gives them
+LISTS = {"reference": "Reference", "prediction": "Prediction", "targets": "Targets"}
+#: what a message calls each raster column
+COLUMN_NAMES = {"coarse": "MODIS", "fine": "Sentinel-2", "fine_mask": "mask"}
+
+Label = Callable[[str, int, str], str]
+
+
+def raster_of(value: object) -> tuple[str | None, int]:
+    """``(path, band)`` of a pair's raster given as a path or a mapping with ``path`` and ``band``."""
+    if isinstance(value, dict):
+        return value.get("path"), int(value.get("band", 1))
+    return (str(value) if value else None), 1
+
+
+def _stamp(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+class RowChecker:
+    """Checks pair rows against their products, the first base pair's grid and each other (header reads only).
+
+    Args:
+        label: ``label(list, row, column)``: what the messages call a raster (the layer's name);
+            by default the file name.
+    """
+
+    def __init__(self, label: Label | None = None) -> None:
+        """A checker with an empty memory."""
+        self.label = label or (lambda key, row, column: "")
+        self._files: dict[tuple, tuple[int, Any]] = {}
+        self._verdicts: dict[str, PlaceError | None] = {}
+
+    def cached(self, key: tuple, path: str, make: Callable[[], Any]) -> Any:
+        """``make()`` once per ``key`` and modification time of ``path``."""
+        stamp = _stamp(path)
+        hit = self._files.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        value = make()
+        self._files[key] = (stamp, value)
+        return value
+
+    def _name(self, key: str, row: int, column: str, path: str) -> str:
+        return self.label(key, row, column) or os.path.basename(path.rstrip("/\\")) or path
+
+    def check(self, data: dict, season_start: tuple[int, int] | None = None) -> None:
+        """Check every row of ``data``'s pair lists (a job file's mapping).
+
+        Args:
+            data: the job's mapping (``reference``, ``prediction``, ``targets``, products, ``assume_aligned``).
+            season_start: ``(month, day)`` the critical season starts on: a target before it is refused.
+
+        Raises:
+            PlaceError: the first row at fault, with its place.
+        """
+        seen: dict[tuple, str] = {}
+        for key, title in LISTS.items():
+            for i, row in enumerate(data.get(key) or []):
+                where = f"{title} row {i + 1}"
+                self._check_complete(key, i, row, where, season_start)
+                for column in COLUMN_NAMES:
+                    path, band = raster_of(row.get(column))
+                    if not path:
+                        continue
+                    place = f"{where} ({COLUMN_NAMES[column]})"
+                    ident = (os.path.normcase(os.path.abspath(path)) if os.path.exists(path) else path, band)
+                    if ident in seen:
+                        raise PlaceError(
+                            f"{place}: '{self._name(key, i, column, path)}' is already in {seen[ident]}; one raster is "
+                            "one sensor on one date: choose another layer (or another band of a stack).",
+                            (key, i, column),
+                        )
+                    seen[ident] = place
+                self._check_rasters_cached(data, key, i, row, where)
+
+    @staticmethod
+    def _check_complete(key: str, i: int, row: dict, where: str, season_start: tuple[int, int] | None) -> None:
+        if not row.get("coarse"):
+            raise PlaceError(f"{where}: choose the MODIS layer.", (key, i, "coarse"))
+        if key != "targets" and not row.get("fine"):
+            raise PlaceError(f"{where}: choose the Sentinel-2 layer.", (key, i, "fine"))
+        if not row.get("date"):
+            raise PlaceError(f"{where}: type the date (YYYY-MM-DD).", (key, i, "date"))
+        if key == "targets" and season_start is not None:
+            try:
+                date = dt.date.fromisoformat(str(row["date"]))
+            except ValueError:
+                return  # the job's parser names a malformed date
+            if (date.month, date.day) < season_start:
+                start = dt.date(2000, *season_start)
+                raise PlaceError(
+                    f"{where}: {row['date']} is before the critical season, which starts on {start.day} "
+                    f"{start:%B}; move it to the base pairs, or set the season's start.",
+                    (key, i, "date"),
+                )
+
+    def _check_rasters_cached(self, data: dict, key: str, i: int, row: dict, where: str) -> None:
+        first = (data.get("prediction") or [])[:1]
+        files = [p for v in (*row.values(), *(first[0].values() if first else ())) if (p := raster_of(v)[0])]
+        names = [self._name(key, i, c, raster_of(row.get(c))[0] or "") for c in COLUMN_NAMES]
+        memo = json.dumps(
+            [row, where, first, names, data.get("coarse_product"), data.get("fine_product"),
+             bool(data.get("assume_aligned")), [(f, _stamp(f)) for f in files if isinstance(f, str)]],
+            sort_keys=True, default=str,
+        )  # fmt: skip
+        if memo in self._verdicts:
+            error = self._verdicts[memo]
+            if error is not None:
+                raise error
+            return
+        try:
+            self._check_rasters(data, key, i, row, where)
+        except PlaceError as exc:
+            self._verdicts[memo] = exc
+            raise
+        self._verdicts[memo] = None
+
+    def _check_rasters(self, data: dict, key: str, i: int, row: dict, where: str) -> None:
+        from ..files import open_raster
+        from ..inputs.align import overlap_fraction
+        from ..inputs.containers import resolve_source
+        from ..inputs.grid import reference_grid, srs_of
+        from ..inputs.inventory import raster_info, unfit_reason
+        from ..inputs.ndvi import NdviSource
+        from ..inputs.products import get_product
+
+        products = {"coarse": data.get("coarse_product") or "mod09gq", "fine": data.get("fine_product") or "s2_l2a"}
+        aligned = bool(data.get("assume_aligned"))
+        first = (data.get("prediction") or [])[:1]
+        grid = None
+        if first and first[0].get("fine") and not aligned:
+            path, band = raster_of(first[0]["fine"])
+            try:
+                source = resolve_source(NdviSource(str(path), products["fine"], band=band))
+                grid = self.cached(("grid", source.path), source.path, lambda: reference_grid(source.path))
+            except TsstfnError:
+                grid = None  # the first row's own check names it
+        for column, product in products.items():
+            path, band = raster_of(row.get(column))
+            if not path:
+                continue
+            name = self._name(key, i, column, path)
+            place: tuple[str, int | None, str | None] = (key, i, column)
+            try:
+                info = self.cached(("info", path, name), path, lambda p=path, n=name: raster_info(p, n))
+                reason = unfit_reason(info, get_product(product), column)
+                if reason:
+                    label = "the MODIS column" if column == "coarse" else "the Sentinel-2 column"
+                    raise InputError(f"'{name}' cannot go in {label} ({product}): {reason}.")
+                source = resolve_source(NdviSource(path, product, band=band))
+                ds = open_raster(source.path, name)
+                if band > ds.RasterCount and not source.path.startswith(("HDF", "/vsi")):
+                    place = (key, i, f"{column}_band")
+                    raise InputError(
+                        f"'{name}' has {ds.RasterCount} band(s); band {band} does not exist (the band column of this row)."
+                    )
+                if aligned:
+                    if ds.GetProjection():
+                        raise InputError(f"'{name}' has a CRS while 'rasters without CRS' is ticked; untick it or use others.")
+                    continue
+                srs_of(ds, name)
+                if grid is not None:
+                    overlap_fraction(ds, grid, name)
+            except PlaceError:
+                raise
+            except TsstfnError as exc:
+                raise PlaceError(f"{where}: {exc}", place) from None
+
+
+def check_fields(data: dict, vector: bool) -> None:
+    """Check the samples and their fields of a job that maps crops (the dialog's: samples are required).
+
+    Args:
+        data: the job's mapping.
+        vector: the samples are points or polygons (a label raster needs no class field).
+
+    Raises:
+        PlaceError: no samples, no class field, a class field that is the field id or named like an id;
+            its place is the job field at fault, as ``(field, None, None)``.
+    """
+    from ..mapping.samples import id_like_field
+
+    if not data.get("samples"):
+        raise PlaceError(
+            "Choose a samples layer: points or polygons with a class field, or a label raster with class codes.",
+            ("samples", None, None),
+        )
+    if not vector:
+        return
+    field = data.get("class_field")
+    if not field:
+        raise PlaceError("Choose the class field of the samples.", ("class_field", None, None))
+    if field == data.get("group_field"):
+        raise PlaceError(
+            f"Class field '{field}' is also the field id: the class field holds the crops, the field id names each "
+            "field; choose another for one of them.",
+            ("class_field", None, None),
+        )
+    if id_like_field(field):
+        raise PlaceError(
+            f"Class field '{field}' is named like an id (one value per field or feature), not a class; choose the "
+            "field with the crop classes, and give the id as 'Field id'.",
+            ("class_field", None, None),
+        )

@@ -1,0 +1,250 @@
+"""The Samples and outputs panel: samples and the accuracy split, fields, the output folder and formats, the
+methods compared (their parameters from the fusion-method registry)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
+
+from ...core.formats import OUTPUT_FORMATS
+from ...core.fusion.methods import METHODS
+from ...core.mapping.samples import Split
+from ..binding import Bind
+
+#: names that say a field holds classes, tried first when a samples layer is chosen
+_CLASS_NAMES = re.compile(r"^(crop|class|classes|label|labels|type|crop_type|croptype|landcover|lc|code|culture)$", re.I)
+
+
+def is_key(layer, field: str) -> bool:
+    """True when ``field`` is the layer's primary key (a GeoPackage's ``fid``)."""
+    index = layer.fields().indexOf(field)
+    return index >= 0 and (index in layer.primaryKeyAttributes() or field.lower() in ("fid", "ogc_fid", "objectid"))
+
+
+def default_class_field(layer) -> str | None:
+    """The field to offer as class field: one named like a class field, else the first text field, else the first
+    integer field that is not the key; None for a raster or a layer without such a field."""
+    if layer is None or not hasattr(layer, "fields"):
+        return None
+    from qgis.PyQt.QtCore import QVariant
+
+    candidates = [
+        f.name()
+        for f in layer.fields()
+        if f.type() in (QVariant.String, QVariant.Int, QVariant.LongLong) and not is_key(layer, f.name())
+    ]
+    named = [n for n in candidates if _CLASS_NAMES.match(n)]
+    text = [n for n in candidates if layer.fields().field(n).type() == QVariant.String]
+    ids = re.compile(r"(^id$|_id$|^id_)", re.I)
+    rest = [n for n in candidates if not ids.search(n)]
+    return (named or text or rest or [None])[0]
+
+
+def layer_path(combo: QgsMapLayerComboBox) -> str | None:
+    """The file of the layer chosen in ``combo``, or None."""
+    layer = combo.currentLayer()
+    return layer.source().split("|")[0] if layer is not None else None
+
+
+def select_layer(combo: QgsMapLayerComboBox, path: str | None) -> None:
+    """Select the project layer whose file is ``path``; a file not in the project is added to it first."""
+    if not path:
+        combo.setLayer(None)
+        return
+    for layer in QgsProject.instance().mapLayers().values():
+        source = layer.source().split("|")[0]
+        if os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+            combo.setLayer(layer)
+            return
+    if os.path.exists(path):  # a job file's samples or fields: load them as the analyst would
+        name = os.path.splitext(os.path.basename(path))[0]
+        layer = QgsVectorLayer(path, name, "ogr")
+        if not layer.isValid():
+            layer = QgsRasterLayer(path, name)
+        if layer.isValid():
+            QgsProject.instance().addMapLayer(layer)
+            combo.setLayer(layer)
+            return
+    combo.setLayer(None)
+
+
+def _set_class_field(panel: OutputsPanel, field: str | None) -> None:
+    layer = panel.samples.currentLayer()
+    has = layer is not None and hasattr(layer, "fields") and field and layer.fields().indexOf(field) >= 0
+    panel.class_field.setField(field if has else default_class_field(layer) or "")
+
+
+def _method_params(panel: OutputsPanel) -> dict:
+    return {name: {key: spin.value() for key, spin in spins.items()} for name, spins in panel.param_spins.items()}
+
+
+def _set_method_params(panel: OutputsPanel, values: dict | None) -> None:
+    for name, spins in panel.param_spins.items():
+        given = (values or {}).get(name) or {}
+        defaults = METHODS[name].params()
+        for key, spin in spins.items():
+            spin.setValue(float(given.get(key, getattr(defaults, key)) if isinstance(given, dict) else getattr(given, key)))
+
+
+class OutputsPanel(QWidget):
+    """Owns the samples, accuracy, output and comparison settings; ``changed`` when the estimate moves."""
+
+    changed = pyqtSignal()
+
+    BINDS = (
+        Bind("output_dir", "output_dir"),
+        Bind("name", get=lambda p: p.run_name(), set=lambda p, v: None),
+        Bind("samples", get=lambda p: layer_path(p.samples), set=lambda p, v: select_layer(p.samples, v), omit_empty=True),
+        Bind("class_field", get=lambda p: p.class_field.currentField(), set=_set_class_field),  # after the samples
+        Bind("group_field", "group_field", omit_empty=True),
+        Bind("split", "split"),
+        Bind("block_m", "block_m", none_at_minimum=True, omit_empty=True),
+        Bind("kfold", "kfold"),
+        Bind(
+            "fields", get=lambda p: layer_path(p.fields_layer), set=lambda p, v: select_layer(p.fields_layer, v), omit_empty=True
+        ),  # fmt: skip
+        Bind("field_id", "field_id", omit_empty=True),
+        Bind("formats", "format_checks"),
+        Bind("mmu_ha", "mmu"),
+        Bind("confidence", "confidence"),
+        Bind("cog", "cog"),
+        Bind("compare", "compare_checks"),
+        Bind("method_params", get=_method_params, set=_set_method_params),
+    )
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        f = QFormLayout(self)
+        self._samples_rows(f)
+        self.output_dir = QgsFileWidget()
+        self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_dir.setToolTip(
+            "Where the run writes; its name names the run and its layer group. A different earlier run there is moved "
+            "to previous_runs/, never overwritten"
+        )
+        f.addRow("Output folder", self.output_dir)
+        self.format_checks = {key: QCheckBox(fmt.label) for key, fmt in OUTPUT_FORMATS.items()}
+        for key, check in self.format_checks.items():
+            check.setToolTip(f"Write the crop map as {OUTPUT_FORMATS[key].label}")
+        f.addRow("Crop map formats", _checked_row(self.format_checks.values()))
+        self.mmu = QDoubleSpinBox()
+        self.mmu.setRange(0, 100)
+        self.mmu.setSuffix(" ha")
+        self.mmu.setToolTip("Crop polygons smaller than this merge into their neighbour (0: keep every pixel)")
+        f.addRow("Minimum mapping unit", self.mmu)
+        self.confidence = QCheckBox("confidence of the forest (probability of the class, margin to the second)")
+        self.cog = QCheckBox("Cloud-Optimized GeoTIFFs (overviews; open fast anywhere)")
+        self.cog.setChecked(True)
+        self.confidence.setToolTip("A two-band raster: the forest's probability of the mapped class and its margin")
+        self.cog.setToolTip("GeoTIFFs with overviews and internal tiles, which open fast in QGIS and on the web")
+        f.addRow("Also write", self.confidence)
+        f.addRow("", self.cog)
+        self._methods_rows(f)
+
+    def _samples_rows(self, f: QFormLayout) -> None:
+        self.samples = QgsMapLayerComboBox()
+        self.samples.setFilters(
+            QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.RasterLayer
+        )
+        self.samples.setToolTip(
+            "Points or polygons with a class field, or a label raster on the fine grid (class codes, 0 for none; "
+            "the only way to place samples on rasters without CRS)"
+        )
+        self.samples.setAllowEmptyLayer(True)
+        self.class_field, self.group_field = QgsFieldComboBox(), QgsFieldComboBox()
+        for combo in (self.class_field, self.group_field):
+            combo.setFilters(QgsFieldProxyModel.String | QgsFieldProxyModel.Int | QgsFieldProxyModel.LongLong)
+            combo.setLayer(self.samples.currentLayer())
+        self.class_field.setToolTip("The field with the crop classes (names such as 'soybean', or integer codes); not an id")
+        self.group_field.setAllowEmptyFieldName(True)
+        self.group_field.setToolTip("A field id, so that a split by field keeps each field on one side")
+        self.samples.layerChanged.connect(self._samples_changed)
+        f.addRow("Samples layer", self.samples)
+        f.addRow("Class field", self.class_field)
+        self.split = QComboBox()
+        self.split.addItem("random 7:3 by pixel (the paper's)", Split.RANDOM.value)
+        self.split.addItem("7:3 by field (no field on both sides)", Split.FIELD.value)
+        self.split.addItem("7:3 by spatial blocks (no block on both sides)", Split.BLOCK.value)
+        self.split.setToolTip(
+            "A random split puts pixels of one field on both sides and flatters the map; the report always adds the "
+            "kappa of a split by spatial blocks and warns when they differ."
+        )
+        f.addRow("Accuracy split", self.split)
+        f.addRow("Field id (split by field)", self.group_field)
+        self.block_m = QDoubleSpinBox()
+        self.block_m.setRange(0, 100000)
+        self.block_m.setSuffix(" m")
+        self.block_m.setSpecialValueText("auto (four MODIS pixels)")
+        self.block_m.setToolTip("Side of the square spatial blocks; auto: four coarse pixels (about 1 km for MODIS)")
+        self.kfold = QSpinBox()
+        self.kfold.setRange(0, 20)
+        self.kfold.setSpecialValueText("none")
+        self.kfold.setToolTip("K-fold cross-validation by spatial block: the mean and spread of kappa (small sample sets)")
+        f.addRow("Spatial blocks", _row(self.block_m, QLabel("k-fold by block"), self.kfold))
+        self.fields_layer = QgsMapLayerComboBox()
+        self.fields_layer.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.fields_layer.setAllowEmptyLayer(True)
+        self.fields_layer.setLayer(None)
+        self.fields_layer.setToolTip(
+            "Field polygons (a cadastre, LPIS): each field takes the majority class of its pixels; written as a raster "
+            "and polygons with the winning share, scored per pixel and per field"
+        )
+        self.field_id = QgsFieldComboBox()
+        self.field_id.setAllowEmptyFieldName(True)
+        self.field_id.setToolTip("The field that identifies each field polygon (empty: the feature id)")
+        self.fields_layer.layerChanged.connect(self.field_id.setLayer)
+        f.addRow("Per-field map (optional)", _row(self.fields_layer, QLabel("id"), self.field_id))
+
+    def _methods_rows(self, f: QFormLayout) -> None:
+        """A check box per method a job can compare, and a field per parameter its registry entry shows."""
+        comparable = {name: m for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)}
+        self.compare_checks = {name: QCheckBox(m.label) for name, m in comparable.items()}
+        for name, check in self.compare_checks.items():
+            check.setToolTip(comparable[name].description)
+            check.toggled.connect(self.changed)
+        f.addRow("Also compute and score", _checked_row(self.compare_checks.values()))
+        self.param_spins: dict[str, dict[str, QDoubleSpinBox]] = {}
+        for name, method in comparable.items():
+            for param in method.dialog_params:
+                spin = QDoubleSpinBox()
+                spin.setRange(param.minimum, param.maximum)
+                spin.setSuffix(param.suffix)
+                spin.setValue(float(getattr(method.params(), param.key)))
+                spin.setToolTip(param.tooltip)
+                self.param_spins.setdefault(name, {})[param.key] = spin
+                f.addRow(param.label, spin)
+
+    def _samples_changed(self, layer) -> None:
+        """New samples: offer their fields, with a class field chosen that is neither the key nor an id."""
+        self.class_field.setLayer(layer)
+        self.group_field.setLayer(layer)
+        self.class_field.setField(default_class_field(layer) or "")
+        if layer is not None and self.group_field.currentField() == self.class_field.currentField():
+            self.group_field.setField("")
+
+    def run_name(self) -> str:
+        """The run's name: the output folder's name as a file-name stem (the model file and the layer group use it)."""
+        folder = self.output_dir.filePath().rstrip("/\\")
+        stem = re.sub(r"[^\w.-]+", "_", os.path.basename(folder)).strip("._")
+        return stem or "tsstfn_run"
+
+
+def _row(*widgets) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    return row
+
+
+def _checked_row(checks) -> QHBoxLayout:
+    """Check boxes side by side, all ticked."""
+    row = QHBoxLayout()
+    for check in checks:
+        check.setChecked(True)
+        row.addWidget(check)
+    return row

@@ -9,7 +9,8 @@ a job file's mapping, refusing unknown keys.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -94,7 +95,10 @@ class Choice(str, Enum):
 
 
 class Registry(dict[str, T]):
-    """A table of named entries (fusion methods, output formats, products, mask kinds).
+    """A table of named entries (fusion methods, output formats, products, mask kinds, readers).
+
+    Entries keep their registration order (it is a ``dict``); :meth:`unregister` and
+    :meth:`registered` take one out again.
 
     Args:
         what: what an entry is, for messages (``fusion method``).
@@ -131,6 +135,29 @@ class Registry(dict[str, T]):
             return self[name]
         except KeyError:
             raise InputError(f"{where}unknown {self.what} '{name}'; use {', '.join(self)}.") from None
+
+    def unregister(self, name: str) -> T:
+        """Remove the entry called ``name``; returns it.
+
+        Raises:
+            ValueError: no entry has that name.
+        """
+        if name not in self:
+            raise ValueError(f"no {self.what} named {name!r} is registered")
+        return self.pop(name)
+
+    @contextmanager
+    def registered(self, entry: T) -> Iterator[T]:
+        """``entry`` registered for the ``with`` block only (a test's toy entry); removed after it, even on error.
+
+        Raises:
+            ValueError: its name, or its unique attribute, is taken (as :meth:`register`).
+        """
+        self.register(entry)
+        try:
+            yield entry
+        finally:
+            self.pop(self.key(entry), None)
 
 
 _SIMPLE = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict}

@@ -17,6 +17,7 @@ from osgeo import gdal
 from ..callbacks import CancelFn, check_cancelled, never_cancelled
 from ..errors import InputError
 from ..files import atomic_output, create_geotiff, open_raster, temporary_path
+from .containers import resolve_source
 from .grid import Grid, transform_bounds
 from .ndvi import NdviSource, read_ndvi
 
@@ -84,8 +85,6 @@ def ndvi_to_grid(
     Raises:
         InputError: no CRS, no overlap, or no valid pixel over the grid.
     """
-    from .containers import resolve_source
-
     source = resolve_source(source)
     ds = open_raster(source.path, source.label)
     if not grid.has_crs:
@@ -153,8 +152,6 @@ def check_crs(sources: Sequence[NdviSource], assume_aligned: bool) -> None:
         InputError: a mix of rasters with and without a CRS, naming one of each; a raster without a
             CRS in a job that does not assume pixel-aligned rasters.
     """
-    from .containers import resolve_source
-
     with_crs: list[str] = []
     without: list[str] = []
     for source in sources:

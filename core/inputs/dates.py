@@ -1,16 +1,20 @@
 """Acquisition dates from file/layer names and GDAL metadata.
 
-Recognised names (first match wins, in this order):
+Names: each reader of :mod:`.readers` carries the date patterns of its family, and they are tried
+in the registry's order (first plausible date wins):
 
+* Landsat Collection 2 scenes ``LC08_L2SP_190028_20200409_20200822_02_T1`` (the acquisition date);
 * Sentinel-2 products ``S2B_MSIL2A_20210731T025549_N0301_R032_T51TXM_20210731T054429`` (the
   first date is the sensing date, the second the processing date) and tile band files
   ``T51TXM_20210731T025549_B04_10m``;
 * MODIS granules ``MOD09GQ.A2021212.h26v04.061.2021214043538`` (``AYYYYDDD``, day of year);
-* ISO dates ``2021-07-31``, ``2021_07_31``, ``2021.07.31``;
-* compact dates ``20210731`` not part of a longer number.
+* a reader registered later (:func:`.readers.register`), then the generic ones: ISO dates
+  ``2021-07-31``, ``2021_07_31``, ``2021.07.31`` and compact dates ``20210731`` not part of a
+  longer number.
 
-Then GDAL metadata keys (``ACQUISITION_DATE``, ``DATATAKE_1_DATATAKE_SENSING_START``,
-``PRODUCT_START_TIME``, ``RANGEBEGINNINGDATE``, ``TIFFTAG_DATETIME``, ...).
+Only dates from 1972 (Landsat 1) to 2100 count. Then GDAL metadata keys (``ACQUISITION_DATE``,
+``DATATAKE_1_DATATAKE_SENSING_START``, ``PRODUCT_START_TIME``, ``RANGEBEGINNINGDATE``,
+``TIFFTAG_DATETIME``, ...).
 """
 
 from __future__ import annotations
@@ -20,13 +24,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import DateError
+from osgeo import gdal
 
-_S2_PRODUCT = re.compile(r"S2[ABCD]_MSI[A-Z0-9]{3}_(\d{8})T\d{6}", re.I)
-_S2_TILE = re.compile(r"(?:^|[^A-Z0-9])T\d{2}[A-Z]{3}_(\d{8})T\d{6}", re.I)
-_MODIS = re.compile(r"(?:^|[._\-])A(\d{4})(\d{3})(?=[._\-]|$)")
-_ISO = re.compile(r"(?<!\d)(\d{4})[-_.](\d{2})[-_.](\d{2})(?!\d)")
-_COMPACT = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+from ..errors import DateError
+from . import readers
 
 METADATA_KEYS = (
     "ACQUISITION_DATE",
@@ -41,13 +42,6 @@ METADATA_KEYS = (
 )
 
 
-def _ymd(text: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
 def _plausible(date: dt.date | None) -> dt.date | None:
     """Satellite dates only: 1972 (Landsat 1) to 2100; rejects ids that look like dates."""
     if date is not None and 1972 <= date.year <= 2100:
@@ -56,30 +50,8 @@ def _plausible(date: dt.date | None) -> dt.date | None:
 
 
 def date_from_name(name: str) -> dt.date | None:
-    """The acquisition date in a file or layer name, or None."""
-    stem = Path(name).name
-    for pattern in (_S2_PRODUCT, _S2_TILE):
-        m = pattern.search(stem)
-        if m and (d := _plausible(_ymd(m.group(1)))):
-            return d
-    m = _MODIS.search(stem)
-    if m:
-        year, doy = int(m.group(1)), int(m.group(2))
-        if 1 <= doy <= (366 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 365):
-            d = _plausible(dt.date(year, 1, 1) + dt.timedelta(days=doy - 1))
-            if d:
-                return d
-    for m in _ISO.finditer(stem):
-        try:
-            d = _plausible(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-        except ValueError:
-            continue
-        if d:
-            return d
-    for m in _COMPACT.finditer(stem):
-        if d := _plausible(_ymd(m.group(1))):
-            return d
-    return None
+    """The acquisition date in a file or layer name (the readers' patterns, in their order), or None."""
+    return next((d for d in readers.dates_in(Path(name).name) if _plausible(d)), None)
 
 
 def date_from_metadata(metadata: Mapping[str, str]) -> dt.date | None:
@@ -101,8 +73,6 @@ def date_from_metadata(metadata: Mapping[str, str]) -> dt.date | None:
 
 def raster_metadata(path: str) -> dict[str, str]:
     """GDAL metadata of a raster, default domain and band 1, flattened."""
-    from osgeo import gdal
-
     try:
         ds = gdal.Open(str(path))
     except RuntimeError:  # unreadable: no metadata to offer
@@ -117,8 +87,6 @@ def raster_metadata(path: str) -> dict[str, str]:
 
 def date_from_band(path: str, band: int = 1) -> dt.date | None:
     """The date in a band's description or metadata (a stack with one band per date), or None."""
-    from osgeo import gdal
-
     try:
         ds = gdal.Open(str(path))
     except RuntimeError:  # unreadable: the caller reports it where it reads the pixels
@@ -131,8 +99,6 @@ def date_from_band(path: str, band: int = 1) -> dt.date | None:
 
 def band_dates(path: str) -> list[dt.date | None]:
     """The date of each band of a multi-band raster (a stack), from its descriptions or metadata; [] for one band."""
-    from osgeo import gdal
-
     try:
         ds = gdal.Open(str(path))
     except RuntimeError:

@@ -4,9 +4,11 @@ Rules (the dialog shows the result and lets the analyst edit it):
 
 * the date comes from the name or metadata (:func:`~.dates.detect_date`); rasters without one are
   listed in ``undated``; a stack whose bands are dated (``band_dates``) gives one entry per band;
-* a raster is MODIS when its name or nearest folders say so (``MOD09``, ``MYD13``, ``MCD43``,
-  ``MODIS``, ...) or its pixels are 100 m or larger; a Sentinel-2 SCL raster (``SCL`` in the
-  name) is the cloud mask of the Sentinel-2 raster of its date; everything else is Sentinel-2;
+* what a name says comes from the readers' hints (:class:`~.readers.base.Hints`, asked through
+  :func:`~.readers.named`): a raster is MODIS when its name or nearest folders name the coarse
+  sensor (``MOD09``, ``MYD13``, ``MCD43``, ``MODIS``, ...) or its pixels are 100 m or larger; a
+  fine-mask raster (Sentinel-2 ``SCL`` in the name) is the cloud mask of the Sentinel-2 raster of
+  its date; everything else is Sentinel-2;
 * a raster that does not fit its column's product (:func:`unfit_reason`: band count, pixel size,
   data type, a class or mask raster) is left out and listed in ``skipped`` with the reason; of two
   rasters of one date and kind the first is kept and the other listed;
@@ -19,23 +21,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field
 
-from ..errors import DateError
-from .dates import detect_date
-from .products import Product
+from osgeo import gdal, osr
 
-_MODIS = re.compile(r"(MOD\d\d|MYD\d\d|MCD\d\d|MODIS)", re.I)
-_SCL = re.compile(r"(^|[^A-Z])SCL([^A-Z]|$)", re.I)
-_MASK = re.compile(
-    r"(QA_PIXEL|CFMASK|FMASK|state_1km|pixel.reliability|Mandatory_Quality|(^|[^A-Z])(QA|CLOUDS?|MASK)([^A-Z]|$))", re.I
-)
-_FINE = re.compile(
-    r"((^|[^A-Z0-9])T\d\d[A-Z]{3}_|S2[AB]_|L[COTE]0\d_|SENTINEL.?2|LANDSAT|(^|[^A-Z])B0?[48]([^0-9]|$)|SR_B\d)", re.I
-)
-_BAND_FILE = re.compile(r"(_B0?\d|_SR_B\d|sur_refl|Nadir_Reflectance)", re.I)
-_CONTAINER = re.compile(r"(\.(hdf|hdf4|h4|zip|safe|xml)$|^HDF4|^HDF5|^SENTINEL2|^/vsi)", re.I)
+from ..errors import DateError
+from ..files import open_raster
+from .dates import band_dates, detect_date
+from .products import Product
+from .readers import named, reader_for
+
 #: pixels this large or larger are coarse (MODIS is 231-1000 m; Sentinel-2 and Landsat are 10-60 m)
 COARSE_PIXEL_M = 100.0
 
@@ -52,6 +47,7 @@ class RasterInfo:
     integer: bool = True
     classes: bool = False  # a colour table, class names or an attribute table: a class raster
     has_crs: bool = True
+    reader: str = ""  # the reader that recognises its path (readers.reader_for), "" when not asked
 
 
 def raster_info(path: str, name: str | None = None) -> RasterInfo:
@@ -60,13 +56,9 @@ def raster_info(path: str, name: str | None = None) -> RasterInfo:
     Raises:
         InputError: the raster cannot be opened (names it).
     """
-    from osgeo import gdal, osr
-
-    from ..files import open_raster
-    from .dates import band_dates
-
     name = name or os.path.basename(path)
     ds = open_raster(path, name)
+    reader = reader_for(path)
     band = ds.GetRasterBand(1)
     pixel = abs(ds.GetGeoTransform()[1])
     srs = osr.SpatialReference(wkt=ds.GetProjection()) if ds.GetProjection() else None
@@ -83,6 +75,7 @@ def raster_info(path: str, name: str | None = None) -> RasterInfo:
         dtype.startswith(("Byte", "Int", "UInt")),
         classes,
         srs is not None,
+        reader.name if reader else "",
     )
 
 
@@ -98,16 +91,16 @@ def unfit_reason(info: RasterInfo, product: Product, column: str) -> str | None:
     sensor = "MODIS" if column == "coarse" else "fine-sensor"
     if info.classes:
         return f"a class raster (it has a colour table or class names), not a {sensor} image"
-    if _SCL.search(info.name) or _MASK.search(info.name):
+    if named("fine_mask", info.name) or named("mask", info.name):
         return f"a cloud/QA mask (by its name), not a {sensor} image; masks go in the mask column"
-    if column == "coarse" and _FINE.search(info.name) and not _MODIS.search(info.name):
+    if column == "coarse" and named("fine", info.name) and not named("coarse", info.name):
         return "named like a Sentinel-2 or Landsat raster, not MODIS"
     if column == "fine":
-        if _MODIS.search(_sensor_hint(info)):
+        if named("coarse", _sensor_hint(info)):
             return "named like a MODIS raster, not a fine-sensor image"
         if info.has_crs and info.pixel_size >= COARSE_PIXEL_M:
             return f"pixels of {info.pixel_size:.0f} m: a coarse (MODIS) raster, not a fine-sensor image"
-    container = bool(_CONTAINER.search(info.path)) or bool(_BAND_FILE.search(info.name))
+    container = named("container", info.path) or named("band_file", info.name)
     if product.kind == "red_nir" and product.red_band and product.nir_band and not container:
         needed = max(product.red_band, product.nir_band)
         if info.band_count < needed:
@@ -139,9 +132,9 @@ def kind_of(info: RasterInfo) -> str:
     """``modis``, ``sentinel2``, ``scl`` or ``classes``: what a layer is, by its name, pixel size and colour table."""
     if info.classes:
         return "classes"
-    if _SCL.search(info.name):
+    if named("fine_mask", info.name):
         return "scl"
-    if _MODIS.search(_sensor_hint(info)) or (info.has_crs and info.pixel_size >= COARSE_PIXEL_M):
+    if named("coarse", _sensor_hint(info)) or (info.has_crs and info.pixel_size >= COARSE_PIXEL_M):
         return "modis"
     return "sentinel2"
 
@@ -153,7 +146,7 @@ def _sensor_hint(info: RasterInfo) -> str:
     A folder's own name is used only when no fine sensor is named nearer (``landsat/`` under ``..._modis/``).
     """
     folders = [f for f in os.path.normpath(info.path).split(os.sep)[-3:-1] if f]
-    return " ".join([info.name, *folders]) if not any(_FINE.search(f) for f in folders) else info.name
+    return " ".join([info.name, *folders]) if not any(named("fine", f) for f in folders) else info.name
 
 
 def build_tables(

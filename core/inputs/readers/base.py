@@ -1,0 +1,140 @@
+"""What a reader is: a :class:`Reader` entry, its :class:`DatePattern` s and :class:`Hints`, and helpers readers share.
+
+A reader knows one family of downloads (Sentinel-2, Landsat, MODIS HDF, ENVI sets, plain GeoTIFFs):
+how to recognise a path of it, how to resolve such a path into the bands NDVI is read from and its
+QA mask, the dates in its names, the names that tell its sensor or mark its masks, and which
+products of :data:`~..products.PRODUCTS` it serves. The registry in :mod:`..readers` asks the
+readers in a fixed order; nothing outside a reader's module holds its patterns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from ..ndvi import NdviSource
+from ..products import get_product
+
+log = logging.getLogger("tsstfn")
+
+#: the priority of a reader that does not say (the five families use 10-40 and, for the generic one, 1000)
+DEFAULT_PRIORITY = 500
+
+
+@dataclass(frozen=True)
+class DatePattern:
+    """A date in file or layer names.
+
+    Attributes:
+        regex: searched in the name (without its folders).
+        to_date: a match -> its date, or None (an impossible date such as month 13 may also raise
+            ``ValueError``; both mean: no date here).
+        every: try every match in turn (``finditer``) instead of only the first (``search``).
+    """
+
+    regex: re.Pattern[str]
+    to_date: Callable[[re.Match[str]], dt.date | None]
+    every: bool = False
+
+    def dates(self, name: str) -> Iterator[dt.date]:
+        """The dates this pattern finds in ``name``, in order (impossible ones left out)."""
+        matches = self.regex.finditer(name) if self.every else [m for m in [self.regex.search(name)] if m]
+        for m in matches:
+            try:
+                date = self.to_date(m)
+            except ValueError:
+                continue
+            if date is not None:
+                yield date
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What names tell the inventory (the dialog's *Fill*) about a raster of this family; None: nothing.
+
+    Every pattern is searched case-insensitively as written; the inventory asks whether *any*
+    registered reader's pattern of a kind is found.
+
+    Attributes:
+        coarse: a name (or nearest folder) that says the coarse sensor (``MOD09``, ``MODIS``).
+        fine: a name that says a fine sensor (a Sentinel-2 tile, ``LC08_``, ``SR_B4``).
+        fine_mask: the cloud mask of the fine image of its date (Sentinel-2 ``SCL``): it goes in the
+            fine mask column.
+        mask: a cloud/QA mask that is no image (``QA_PIXEL``, ``state_1km``): left out of the tables.
+        band_file: one band file of a set whose other bands the reader finds (searched in the name),
+            so it need not hold the product's red and NIR itself.
+        container: a container or connection the reader resolves into bands (searched in the path).
+    """
+
+    coarse: re.Pattern[str] | None = None
+    fine: re.Pattern[str] | None = None
+    fine_mask: re.Pattern[str] | None = None
+    mask: re.Pattern[str] | None = None
+    band_file: re.Pattern[str] | None = None
+    container: re.Pattern[str] | None = None
+
+
+#: the names of :class:`Hints`' fields, for :func:`..readers.named`
+HINT_KINDS = tuple(f.name for f in fields(Hints))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One family of downloads, as the registry (:data:`..readers.READERS`) holds it.
+
+    Attributes:
+        name: the registry key (``sentinel2``).
+        description: one line for the docs.
+        match: a path (file, folder or GDAL connection string) -> whether it is of this family.
+        resolve: a source whose path this reader matched -> the source with its bands, product and
+            QA mask (:func:`with_mask`); a source it cannot improve is returned unchanged.
+        products: the keys of :data:`~..products.PRODUCTS` it serves.
+        dates: the date patterns of its names, tried in order.
+        hints: what its names tell the inventory.
+        connection: a GDAL connection string of this family -> the file behind it, else None
+            (``HDF4_EOS:EOS_GRID:"f.hdf":grid:sds`` -> ``f.hdf``).
+        priority: readers are asked in increasing priority, ties in registration order.
+    """
+
+    name: str
+    description: str
+    match: Callable[[str], bool]
+    resolve: Callable[[NdviSource], NdviSource]
+    products: tuple[str, ...] = ()
+    dates: tuple[DatePattern, ...] = ()
+    hints: Hints = field(default_factory=Hints)
+    connection: Callable[[str], str | None] | None = None
+    priority: int = DEFAULT_PRIORITY
+
+    def __post_init__(self) -> None:
+        """Check that its products exist (an :class:`~..errors.InputError` names the unknown one)."""
+        for product in self.products:
+            get_product(product, f"reader {self.name}")
+
+
+def unchanged(source: NdviSource) -> NdviSource:
+    """``source`` as it is: the resolver of a family whose files GDAL reads as they are."""
+    return source
+
+
+def ymd(text: str) -> dt.date | None:
+    """``YYYYMMDD`` as a date, or None."""
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def with_mask(source: NdviSource, mask: str | None, kind: str | None, shown: str | None = None) -> NdviSource:
+    """``source`` with the product's QA layer ``mask`` of ``kind``, unless the source names one (``""``: none).
+
+    ``shown`` is what the log calls the mask (default: its file name).
+    """
+    if source.mask_path is not None or mask is None:
+        return source
+    log.info("%s: using %s as its mask (%s)", source.label, shown or Path(mask).name, kind)
+    return replace(source, mask_path=mask, mask_kind=source.mask_kind or kind)

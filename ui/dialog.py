@@ -14,13 +14,14 @@ from pathlib import Path
 
 from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QUrl, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QDesktopServices
+from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout
 
 from ..core.errors import PlaceError, TsstfnError
 from ..core.pipeline.rows import RowChecker
 from .binding import apply, collect
 from .estimate import EstimateBar
+from .highlight import Highlighter
 from .panels.inputs import InputsPanel
 from .panels.model import ModelPanel
 from .panels.outputs import OutputsPanel, is_key
@@ -28,7 +29,6 @@ from .task import CallTask, run_in_background
 
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
 HELP_URL = "https://github.com/tsstfn-crop-mapper/tsstfn_crop_mapper#readme"
-HIGHLIGHT = "#ffd0d0"
 INPUTS, MODEL, OUTPUTS = 0, 1, 2  # tab indexes
 
 
@@ -56,7 +56,7 @@ class CropMapperDialog(QDialog):
         self.iface = iface
         self.setWindowTitle("TSSTFN Crop Mapper")
         self.setSizeGripEnabled(True)
-        self._highlighted: list = []
+        self.marks = Highlighter()
         self.checker = RowChecker(lambda key, row, column: self.inputs.layer_label(key, row, column))
         self._valid_key: str | None = None  # the last valid job's key (job, season start, files' mtimes)
         self._valid_job = None
@@ -238,46 +238,17 @@ class CropMapperDialog(QDialog):
         return None
 
     def highlight(self, error: DialogError) -> None:
-        """Show where ``error`` is: its tab, its table cell (selected, scrolled to, coloured) or its widget."""
+        """Show where ``error`` is: its tab, then its table cell or widget."""
         if error.tab is not None:
             self.tabs.setCurrentIndex(error.tab)
-        if error.cell is not None:
-            table, row, column = error.cell
-            table.setCurrentCell(row, column)
-            table.scrollToItem(table.item(row, 0))
-            widget = table.cellWidget(row, column)
-            if widget is not None:
-                widget.setStyleSheet(f"background-color: {HIGHLIGHT};")
-            elif table.item(row, column) is not None:
-                table.item(row, column).setBackground(QColor(HIGHLIGHT))
-            # a cell is kept as its place, never as the object: the table deletes a row's widgets and items with it
-            self._highlighted.append((table, row, column))
-        elif error.widget is not None:
-            error.widget.setStyleSheet(f"background-color: {HIGHLIGHT};")
-            error.widget.setFocus()
-            self._highlighted.append(error.widget)
+        self.marks.mark(error.cell, error.widget)
 
     def clear_highlight(self) -> None:
-        for thing in self.highlighted():
-            if hasattr(thing, "setStyleSheet"):
-                thing.setStyleSheet("")
-            else:
-                thing.setBackground(QColor(0, 0, 0, 0))
-        self._highlighted = []
+        self.marks.clear()
 
     def highlighted(self) -> list:
         """What is highlighted now and still exists (widgets and table items)."""
-        out = []
-        for thing in self._highlighted:
-            if isinstance(thing, tuple):
-                table, row, column = thing
-                if row < table.rowCount():
-                    cell = table.cellWidget(row, column) or table.item(row, column)
-                    if cell is not None:
-                        out.append(cell)
-                continue
-            out.append(thing)  # one of the dialog's own widgets: it lives as long as the dialog
-        return out
+        return self.marks.current()
 
     # Actions ----------------------------------------------------------------------------
     def fill_from_project(self) -> None:

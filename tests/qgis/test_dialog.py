@@ -412,3 +412,55 @@ def test_dialog_accepts_landsat_modis_stacks_and_rasters_without_crs(qgis_app, r
     d.inputs.assume_aligned.setChecked(False)
     assert "has no coordinate reference system" in d.validate()
     project.clear()
+
+
+def test_every_bound_field_is_a_field_of_the_job_spec_and_round_trips(dialog):
+    from tsstfn_crop_mapper.ui.binding import spec_default
+
+    keys = [b.key for panel in dialog.panels for b in panel.BINDS]
+    assert len(keys) == len(set(keys)), "a job field bound twice"
+    for key in keys:
+        spec_default(key)  # raises KeyError for a field the job spec does not have
+    with pytest.raises(KeyError):
+        spec_default("train.no_such_option")
+    data = dialog.job_dict()
+    dialog.set_job_dict(data)
+    assert dialog.job_dict() == data
+    dialog.set_job_dict({k: v for k, v in data.items() if k not in ("mc_passes", "split")})  # left out: the spec's
+    assert (dialog.model.mc_passes.value(), dialog.outputs.split.currentData()) == (8, "random")
+    dialog.set_job_dict({**data, "preset": "laptop", "train": {}})  # left out: the preset's, then the spec's
+    assert (dialog.model.width_spin.value(), dialog.model.patch_spin.value()) == (8, 64)
+    dialog.set_job_dict(data)
+
+
+def test_a_registered_method_appears_in_the_dialog_with_its_parameters(qgis_app, project_with_scene):
+    """The dialog half of the recipe 'a new fusion method is one module plus one entry'."""
+    from dataclasses import dataclass
+
+    from tsstfn_crop_mapper.core.fusion.base import FusionMethod, FusionOutput, NumberParam
+    from tsstfn_crop_mapper.core.fusion.methods import METHODS, register
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    @dataclass(frozen=True)
+    class ToyParams:
+        radius_m: float = 40.0
+
+    register(
+        FusionMethod(
+            "toy", "Toy fusion", "A toy for the test.", ToyParams, lambda request: FusionOutput({}), "toy_ndvi",
+            dialog_params=(NumberParam("radius_m", "Toy radius", 1, 500, " m", "How far the toy looks"),),
+        )
+    )  # fmt: skip
+    try:
+        d = CropMapperDialog()
+        check, spin = d.outputs.compare_checks["toy"], d.outputs.param_spins["toy"]["radius_m"]
+        assert check.text() == "Toy fusion" and spin.value() == 40.0 and spin.toolTip() == "How far the toy looks"
+        check.setChecked(True)  # (the settings of the last run, restored on opening, did not compare it)
+        spin.setValue(75)
+        data = d.job_dict()
+        assert "toy" in data["compare"] and data["method_params"]["toy"] == {"radius_m": 75.0}
+        d.set_job_dict({**data, "compare": ["starfm"], "method_params": {"toy": {"radius_m": 12}}})
+        assert not check.isChecked() and spin.value() == 12
+        d.deleteLater()
+    finally:
+        METHODS.pop("toy")

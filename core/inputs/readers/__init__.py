@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ...options import Registry
+from ..products import MASK_KINDS, PRODUCTS
 from . import envi, generic, landsat, modis, sentinel2
 from .base import DEFAULT_PRIORITY, HINT_KINDS, DatePattern, Hints, Reader
 
@@ -35,14 +37,55 @@ __all__ = [
     "ordered",
     "reader_for",
     "register",
+    "registered",
+    "unregister",
 ]
 
 READERS: Registry[Reader] = Registry("reader", lambda r: r.name)
 
 
 def register(reader: Reader) -> Reader:
-    """Add ``reader`` to :data:`READERS` (its name must be new); returns it."""
-    return READERS.register(reader)
+    """Add ``reader`` to :data:`READERS`, its new products and mask kinds to the ends of their tables; returns it.
+
+    Raises:
+        ValueError: its name, or the name of one of its new products or mask kinds, is taken;
+            nothing is added then.
+    """
+    added: list[tuple[Registry, str]] = []
+    try:
+        for kind in reader.new_mask_kinds:
+            added.append((MASK_KINDS, MASK_KINDS.register(kind).name))
+        for product in reader.new_products:
+            added.append((PRODUCTS, PRODUCTS.register(product).name))
+        return READERS.register(reader)
+    except ValueError:
+        for table, name in reversed(added):
+            table.unregister(name)
+        raise
+
+
+def unregister(name: str) -> Reader:
+    """Remove the reader called ``name`` and the products and mask kinds it added; returns it.
+
+    Raises:
+        ValueError: no reader has that name.
+    """
+    reader = READERS.unregister(name)
+    for product in reader.new_products:
+        PRODUCTS.pop(product.name, None)
+    for kind in reader.new_mask_kinds:
+        MASK_KINDS.pop(kind.name, None)
+    return reader
+
+
+@contextmanager
+def registered(reader: Reader) -> Iterator[Reader]:
+    """``reader`` registered (:func:`register`) for the ``with`` block only, e.g. a test's toy reader."""
+    register(reader)
+    try:
+        yield reader
+    finally:
+        unregister(reader.name)
 
 
 def ordered() -> tuple[Reader, ...]:

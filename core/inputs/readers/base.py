@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..ndvi import NdviSource
-from ..products import get_product
+from ..products import MaskKind, Product, get_product
 
 log = logging.getLogger("tsstfn")
 
@@ -92,12 +92,15 @@ class Reader:
         match: a path (file, folder or GDAL connection string) -> whether it is of this family.
         resolve: a source whose path this reader matched -> the source with its bands, product and
             QA mask (:func:`with_mask`); a source it cannot improve is returned unchanged.
-        products: the keys of :data:`~..products.PRODUCTS` it serves.
+        products: the keys of :data:`~..products.PRODUCTS` it serves (its own new ones included).
         dates: the date patterns of its names, tried in order.
         hints: what its names tell the inventory.
         connection: a GDAL connection string of this family -> the file behind it, else None
             (``HDF4_EOS:EOS_GRID:"f.hdf":grid:sds`` -> ``f.hdf``).
         priority: readers are asked in increasing priority, ties in registration order.
+        new_products: products of a new sensor that registering the reader adds to the end of
+            :data:`~..products.PRODUCTS` (and unregistering it removes).
+        new_mask_kinds: likewise, mask kinds added to :data:`~..products.MASK_KINDS`.
     """
 
     name: str
@@ -109,11 +112,15 @@ class Reader:
     hints: Hints = field(default_factory=Hints)
     connection: Callable[[str], str | None] | None = None
     priority: int = DEFAULT_PRIORITY
+    new_products: tuple[Product, ...] = ()
+    new_mask_kinds: tuple[MaskKind, ...] = ()
 
     def __post_init__(self) -> None:
-        """Check that its products exist (an :class:`~..errors.InputError` names the unknown one)."""
+        """Check that its products exist or are its own new ones (an :class:`~..errors.InputError` names one that is not)."""
+        own = {p.name for p in self.new_products}
         for product in self.products:
-            get_product(product, f"reader {self.name}")
+            if product not in own:
+                get_product(product, f"reader {self.name}")
 
 
 def unchanged(source: NdviSource) -> NdviSource:

@@ -3,7 +3,7 @@
 A :class:`Product` says how a raster stores NDVI or the red and NIR reflectance it is computed from
 (``reflectance = (DN + add_offset) * scale``), which role it plays (coarse or fine sensor), where
 its bands are inside the containers users download (HDF subdatasets, SAFE folders, Landsat scene
-folders; :mod:`.containers`), and which mask kind its QA layer is. A :class:`MaskKind` says which
+folders; :mod:`.readers`), and which mask kind its QA layer is. A :class:`MaskKind` says which
 values of a mask raster mark a pixel invalid, and which values such a mask can hold at all (so that
 a mask of the wrong kind is caught, not silently misread).
 """

@@ -102,6 +102,7 @@ class TsstfnCropMapperPlugin:
         from .ui.task import JobTask
 
         bar = self.iface.messageBar()
+        run_state = self.dialog.run_state if self.dialog is not None else None
 
         def success(result):
             from qgis.PyQt.QtCore import QTimer
@@ -120,6 +121,8 @@ class TsstfnCropMapperPlugin:
                 text += f"; resumed: {len(result.reused)} complete stage(s) of the stopped run reused"
             # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first
             text += "; the run report is in the panel on the right."
+            if run_state is not None:
+                run_state.finish(True, text)
             QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, text, Qgis.Success, 15))
             if result.report:
                 self.report_panel = show_report(self.iface, result.report, self.report_panel)
@@ -127,6 +130,8 @@ class TsstfnCropMapperPlugin:
         def error(message):
             from qgis.PyQt.QtCore import QTimer
 
+            if run_state is not None:
+                run_state.finish(False, message, cancelled=bool(getattr(self.task, "cancelled", False)))
             if self.task is not None and getattr(self.task, "cancelled", False):
                 # after QGIS's own "Task failed" notice, so that the cancel is what the analyst reads first
                 QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, message, Qgis.Info, 15))
@@ -135,5 +140,7 @@ class TsstfnCropMapperPlugin:
 
         self.task = JobTask(job, success, error)
         QgsApplication.taskManager().addTask(self.task)
+        if run_state is not None:
+            run_state.watch(self.task)
         bar.pushMessage(PLUGIN_NAME, f"{job.name} started; progress in the task manager (bottom right).", Qgis.Info, 5)
         return self.task

@@ -25,6 +25,7 @@ from .highlight import Highlighter
 from .panels.inputs import InputsPanel
 from .panels.model import ModelPanel
 from .panels.outputs import OutputsPanel, is_key
+from .panels.run_state import RunStatePanel
 from .task import CallTask, run_in_background
 
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
@@ -41,6 +42,13 @@ class DialogError(TsstfnError):
 
 
 def _available_devices() -> list:
+    """The devices to offer; without an NVIDIA GPU no torch import (it would hold the GIL, freezing QGIS for seconds)."""
+    import sys
+
+    from ..core.deps import has_nvidia_gpu
+
+    if "torch" not in sys.modules and not has_nvidia_gpu():
+        return [("cpu", "CPU")]
     from ..core.fusion.training import available_devices
 
     return available_devices()
@@ -69,6 +77,7 @@ class CropMapperDialog(QDialog):
             self.tabs.addTab(panel, title)
         self.estimate = EstimateBar()
         self.estimate.measure_button.clicked.connect(self.measure_speed)
+        self.run_state = RunStatePanel(getattr(iface, "openMessageLog", None))
         self.message = QLabel()
         self.message.setObjectName("validationMessage")
         self.message.setWordWrap(True)
@@ -76,8 +85,10 @@ class CropMapperDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.estimate)
+        layout.addWidget(self.run_state)
         layout.addWidget(self.message)
         layout.addLayout(self._buttons())
+        self.run_state.running_changed.connect(lambda running: self.run_button.setEnabled(not running))
         self.inputs.fill_button.clicked.connect(self.fill_from_project)
         for panel in self.panels:
             panel.changed.connect(self.update_estimate)
@@ -270,6 +281,9 @@ class CropMapperDialog(QDialog):
         self.estimate.measure(self.job_dict())
 
     def run(self) -> None:
+        if self.run_state.running:  # Run is disabled meanwhile; a second run would be refused by the output folder
+            self.message.setText("A run is writing into the output folder: wait for it, or cancel it above.")
+            return
         self.clear_highlight()
         try:
             job = self.build_job()

@@ -314,9 +314,15 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
     dialog.model.uncertainty.setCurrentIndex(dialog.model.uncertainty.findData("on"))
     job = replace(dialog.build_job(), train=TINY, name="test_run")
     assert job.fields and job.field_id == "field_id" and job.confidence and job.uncertainty.value == "on"
+    plugin.dialog = dialog  # the run's state shows in the dialog that started it
     task = plugin.start_job(job)
+    assert dialog.run_state.running and not dialog.run_button.isEnabled() and dialog.run_state.isVisibleTo(dialog)
+    dialog.run()
+    assert "A run is writing into the output folder" in dialog.message.text()
     state = _watch(task)
     _wait(state)
+    assert not dialog.run_state.running and dialog.run_button.isEnabled()
+    assert "test_run done" in dialog.run_state.outcome.text() and "kappa" in dialog.run_state.outcome.text()
     assert state["status"] == "complete", [w.text() for w in plugin.iface.messageBar().items()]
     group = QgsProject.instance().layerTreeRoot().findGroup("test_run")
     names = [n.layer().name() for n in group.findLayers()]
@@ -351,6 +357,7 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
 
 def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):
     job = replace(dialog.build_job(), train=replace(TINY, max_epochs=50, patience=50), name="cancel_run")
+    plugin.dialog = dialog
     task = plugin.start_job(job)
     state = _watch(task)
     import time
@@ -359,9 +366,10 @@ def test_cancelled_task_leaves_nothing_half_written(dialog, plugin, tmp_path):
     while state.get("progress", 0) < 10 and time.time() - start < 120:  # into training
         QgsApplication.processEvents()
         time.sleep(0.05)
-    task.cancel()
+    dialog.run_state.cancel_button.click()  # as the analyst cancels from the dialog
     _wait(state)
     assert state["status"] == "terminated"
+    assert "Cancelled" in dialog.run_state.outcome.text() and dialog.run_button.isEnabled()
     assert QgsProject.instance().layerTreeRoot().findGroup("cancel_run") is None
     assert not [p for p in Path(job.output_dir).rglob("*") if ".part" in p.name]
     assert not list(Path(job.output_dir).glob("fused_ndvi_*.tif"))

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Protocol, Union
 
 import numpy as np
 from osgeo import gdal
@@ -21,12 +21,35 @@ from .errors import InputError
 
 if TYPE_CHECKING:
     from .callbacks import CancelFn
-    from .inputs.grid import Grid
 
 gdal.UseExceptions()
 
 Window = tuple[int, int, int, int]  # xoff, yoff, xsize, ysize
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class GridLike(Protocol):
+    """What the writers need of a grid: its CRS, geotransform and size (:class:`~.inputs.grid.Grid` is one).
+
+    A protocol, so that this module, below ``inputs``, needs no import of the grid's module.
+    """
+
+    @property
+    def crs_wkt(self) -> str:
+        """The CRS as WKT (empty for a pixel grid)."""
+
+    @property
+    def geotransform(self) -> tuple[float, float, float, float, float, float]:
+        """GDAL's geotransform."""
+
+    @property
+    def width(self) -> int:
+        """Columns."""
+
+    @property
+    def height(self) -> int:
+        """Rows."""
+
 
 #: creation options of every float GeoTIFF the project writes
 GTIFF_OPTIONS = ("TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "BLOCKXSIZE=256", "BLOCKYSIZE=256")
@@ -283,7 +306,7 @@ def check_writable(folder: PathLike) -> None:
 
 def create_geotiff(
     path: PathLike,
-    grid: Grid,
+    grid: GridLike,
     bands: int = 1,
     dtype: int = gdal.GDT_Float32,
     nodata: float | None = float("nan"),
@@ -309,7 +332,7 @@ def create_geotiff(
 def write_array(
     path: PathLike,
     array: np.ndarray,
-    grid: Grid,
+    grid: GridLike,
     nodata: float | None = float("nan"),
     dtype: int = gdal.GDT_Float32,
     description: str = "",
@@ -339,7 +362,7 @@ def map_rasters(
     fn: Callable[..., np.ndarray],
     inputs: Sequence[PathLike],
     out_path: PathLike,
-    grid: Grid,
+    grid: GridLike,
     description: str = "",
     rows: int = 512,
     is_cancelled: CancelFn | None = None,

@@ -122,6 +122,11 @@ class Grid:
         lat = math.radians((self.bounds[1] + self.bounds[3]) / 2.0)
         return math.radians(dx) * radius * math.cos(lat) * math.radians(dy) * radius / 10000.0
 
+    @property
+    def pixel_side_m(self) -> float:
+        """The side of a square pixel of :attr:`pixel_area_ha`, in metres (block sizes, default windows)."""
+        return math.sqrt(self.pixel_area_ha * 10000.0)
+
     def same_as(self, other: Grid) -> bool:
         """Same size, same transform (to a micro-pixel) and the same CRS by meaning (two pixel grids: same size)."""
         if (self.width, self.height) != (other.width, other.height):

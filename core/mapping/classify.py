@@ -265,14 +265,16 @@ def assess_forest(
     with a split by spatial blocks of ``block_m`` metres: pixels of one field on both sides of a
     random split flatter it, and a gap above :data:`KAPPA_GAP_WARNING` is reported. ``kfold`` >= 2
     adds a k-fold cross-validation by block (the mean and spread of kappa), for small sample sets.
+    ``split_text`` (default: :func:`~.samples.split_description`) is what the accuracy says of its split.
 
     Raises:
         InputError: a raster that is not NDVI or not on the grid; too few blocks for the split.
     """
-    from .samples import spatial_blocks, split
+    from .samples import spatial_blocks, split, split_description
 
     check_feature_rasters(paths, grid)
     how = choice(Split, how, "split")
+    split_text = split_text or split_description(how, test_fraction, block_m)
     feats, valid = sample_features(paths, samples, grid.width, grid.height)
     blocks = spatial_blocks(samples, grid, block_m)
 
@@ -286,7 +288,7 @@ def assess_forest(
     clf, acc, test_index, predicted = fit_and_score(*split(samples, how, test_fraction, seed, blocks), split_text)
     result = Assessment(clf, acc, test_index, predicted, block_m=block_m)
     if how is Split.RANDOM and compare_blocks:
-        text = f"split by spatial blocks of {block_m:g} m, test fraction {test_fraction}"
+        text = split_description(Split.BLOCK, test_fraction, block_m)
         try:
             _, result.block_accuracy, _, _ = fit_and_score(*split(samples, Split.BLOCK, test_fraction, seed, blocks), text)
         except InputError as exc:  # a check of the random split, not the map: say why it is missing, go on

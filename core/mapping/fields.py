@@ -62,6 +62,30 @@ class FieldMap:
     pixel_accuracy: Accuracy | None = None
     field_accuracy: Accuracy | None = None
 
+    def accuracy_dict(self) -> dict | None:
+        """Plain data for JSON reports: the per-pixel accuracy, plus the per-field kappa (None when unscored)."""
+        if self.pixel_accuracy is None:
+            return None
+        data = self.pixel_accuracy.as_dict()
+        if self.field_accuracy is not None:
+            data["per_field_kappa"] = self.field_accuracy.kappa
+            data["per_field_overall_accuracy"] = self.field_accuracy.overall
+            data["n_test_fields"] = int(self.field_accuracy.matrix.sum())
+        return data
+
+
+def values_at(raster: PathLike, samples: Samples, index: np.ndarray) -> np.ndarray:
+    """A class raster's values at the sample pixels ``index`` (read in strips of :data:`BLOCK_ROWS` rows)."""
+    ds = open_raster(raster)
+    band = ds.GetRasterBand(1)
+    rows, cols = samples.rows[index], samples.cols[index]
+    out = np.zeros(len(rows), dtype=np.int64)
+    for y0, h in _blocks(ds.RasterYSize):
+        sel = np.nonzero((rows >= y0) & (rows < y0 + h))[0]
+        if sel.size:
+            out[sel] = read_window(band, (0, y0, ds.RasterXSize, h))[rows[sel] - y0, cols[sel]]
+    return out
+
 
 @dataclass
 class _Fields:

@@ -284,10 +284,42 @@ def split(
     return next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed).split(idx, samples.codes, samples.groups))
 
 
+def default_block_m(fine_pixel_m: float, coarse_pixel_m: float | None = None) -> float:
+    """The side of the spatial blocks when none is given: the one rule of jobs, ``classify`` and Processing.
+
+    Four coarse pixels where the coarse pixel's size is known (a job's MODIS rasters: 1000 m for
+    250 m pixels), so that a block holds a few coarse pixels and no coarse pixel spans many blocks;
+    else 1000 m, or four fine pixels where those are larger than 250 m. Rounded to 10 m.
+
+    Args:
+        fine_pixel_m: the side of the map's pixels in metres.
+        coarse_pixel_m: the side of the coarse pixels in metres (None or 0: unknown).
+    """
+    if coarse_pixel_m:
+        return float(round(4.0 * coarse_pixel_m, -1))
+    return max(1000.0, float(round(4.0 * fine_pixel_m, -1)))
+
+
+def split_description(how: Split | str, test_fraction: float, block_m: float | None = None) -> str:
+    """How the samples were split, in the words of every report (accuracy, areas, run report, experiment).
+
+    Args:
+        how: the split.
+        test_fraction: the share of samples held out.
+        block_m: the side of the spatial blocks in metres (said for a split by block).
+    """
+    how = choice(Split, how, "split")
+    text = {
+        Split.RANDOM: "random split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)",
+        Split.FIELD: "split by field/polygon (no field on both sides)",
+        Split.BLOCK: f"split by spatial blocks of {block_m or 0:g} m (no block on both sides)",
+    }[how]
+    return f"{text}, test fraction {test_fraction:g}"
+
+
 def spatial_blocks(samples: Samples, grid: Grid, block_m: float) -> np.ndarray:
     """The square block of ``block_m`` metres (whole pixels, at least one) each sample falls in, as an id."""
-    side_m = float(np.sqrt(grid.pixel_area_ha * 10000.0))
-    block_px = max(1, int(round(block_m / side_m)))
+    block_px = max(1, int(round(block_m / grid.pixel_side_m)))
     return (samples.rows // block_px).astype(np.int64) * (grid.width // block_px + 1) + samples.cols // block_px
 
 

@@ -1,59 +1,251 @@
-"""Crop mapping from NDVI rasters the user already has, for Processing's *Classify crops* and ``classify``.
+"""The one crop-mapping path: a forest on NDVI rasters, its accuracy, the map, its areas and per-field map.
 
-The rasters are a series of dates on one grid (single-band files, or multi-band stacks whose bands
-are dates, e.g. a MOD13Q1 cube); the samples are points, polygons or a label raster. The function
-trains and assesses the forest (the chosen split, plus spatial blocks and an optional k-fold by
-block), writes the crop map (a COG by default), its pixel-count areas, the error-adjusted area
-estimate, optional confidence and per-field maps, and the reports.
+:func:`map_crops` is what every caller runs: ``run_job`` (its early-season and fused maps),
+``classify`` on the command line and Processing's *Classify crops* (through
+:func:`classify_rasters`, for NDVI rasters the user already has: single-band files, or multi-band
+stacks whose bands are dates, e.g. a MOD13Q1 cube). It trains and assesses the forest
+(:class:`MappingOptions`: the chosen split, plus spatial blocks and an optional k-fold by block),
+writes the crop map, its pixel-count areas, the error-adjusted area estimate, optional
+probabilities, confidence and per-field maps, and the reports. The block size has one default
+(:func:`~.samples.default_block_m`) and the split one wording (:func:`~.samples.split_description`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..callbacks import CancelFn, ProgressFn, never_cancelled, scaled
+from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled, scaled
 from ..files import PathLike, band_views, make_cog
+from ..options import choice
 from .area import AreaEstimate, class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
 from .classify import Assessment, ForestParams, assess_forest, classify_to_file
 from .fields import FieldMap, FieldRule
-from .samples import Samples, Split
+from .samples import Samples, Split, default_block_m, split_description
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
 
 
+@dataclass(frozen=True)
+class MappingOptions:
+    """How a crop map is made and assessed (a job's ``split``, ``test_fraction``, ``forest``, ``block_m``, ``kfold``).
+
+    Attributes:
+        block_m: the side of the spatial blocks in metres, resolved (see :meth:`for_grid` and
+            :func:`~.samples.default_block_m`).
+        split: ``random`` (the paper's), ``field`` or ``block``.
+        test_fraction: the share of samples held out.
+        forest: the forest's options.
+        kfold: k-fold cross-validation by block (0: none).
+    """
+
+    block_m: float
+    split: Split = Split.RANDOM
+    test_fraction: float = 0.3
+    forest: ForestParams = ForestParams()
+    kfold: int = 0
+
+    def __post_init__(self) -> None:
+        """Coerce the split (``"block"`` or :class:`~.samples.Split`)."""
+        object.__setattr__(self, "split", choice(Split, self.split, "split"))
+
+    @classmethod
+    def for_grid(
+        cls, grid: Grid, block_m: float | None = None, coarse_pixel_m: float | None = None, **options: Any
+    ) -> MappingOptions:
+        """Options on ``grid``: ``block_m``, else :func:`~.samples.default_block_m` of its pixels (and the coarse ones)."""
+        return cls(block_m or default_block_m(grid.pixel_side_m, coarse_pixel_m), **options)
+
+    @property
+    def split_text(self) -> str:
+        """The split in the reports' words (:func:`~.samples.split_description`)."""
+        return split_description(self.split, self.test_fraction, self.block_m)
+
+    def assess(self, paths: Sequence[str], grid: Grid, samples: Samples, compare_blocks: bool = True) -> Assessment:
+        """A forest on ``paths``' window features, assessed by the split (see :func:`~.classify.assess_forest`).
+
+        Unless ``compare_blocks`` is False, also by spatial blocks and the k-fold.
+        """
+        return assess_forest(
+            paths, grid, samples, self.split, self.test_fraction, self.forest, self.block_m,
+            self.kfold if compare_blocks else 0, self.split_text, compare_blocks,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldsSpec:
+    """Field polygons for a per-field map, and where it goes.
+
+    Attributes:
+        path: the field polygons (cadastre, LPIS).
+        raster: the per-field class raster to write.
+        vectors: the per-field polygons' files (vector formats by suffix).
+        id_field: their id attribute (None: the feature id).
+        rule: how a field takes its class.
+        work_dir: where the rasterised field index goes (None: beside ``raster``).
+    """
+
+    path: str
+    raster: Path
+    vectors: tuple[Path, ...] = ()
+    id_field: str | None = None
+    rule: FieldRule = FieldRule.MAJORITY
+    work_dir: Path | None = None
+
+
 @dataclass
 class ClassifyResult:
-    """What :func:`classify_rasters` wrote and measured.
+    """What :func:`map_crops` wrote and measured.
 
     Attributes:
         crop_map: the class raster.
         assessment: the forest and its accuracy (chosen split, spatial blocks, folds).
-        area: the error-adjusted area of each class.
+        area: the error-adjusted area of each class (None when not asked for).
         pixel_areas: the pixel-count area CSV beside the crop map.
-        reports: the report files (accuracy and areas, Markdown and CSV).
+        reports: the report files (accuracy and areas, Markdown and CSV), by ``accuracy_md``, ``areas_csv``, ...
         confidence: the confidence raster (None unless asked for).
         field_map: the per-field map (None without fields).
         samples: the samples as read.
+        probabilities: the class-probability raster (None unless asked for).
+        field_area: the error-adjusted area of each class in the per-field map (None without fields or scores).
+        field_pixel_areas: the pixel-count area CSV beside the per-field map (None without fields).
     """
 
     crop_map: Path
     assessment: Assessment
-    area: AreaEstimate
+    area: AreaEstimate | None
     pixel_areas: Path
     reports: dict[str, Path] = field(default_factory=dict)
     confidence: Path | None = None
     field_map: FieldMap | None = None
     samples: Samples | None = None
+    probabilities: Path | None = None
+    field_area: AreaEstimate | None = None
+    field_pixel_areas: Path | None = None
 
 
-def default_block_m(pixel_side_m: float) -> float:
-    """The block side when none is given: 1000 m, or four pixels where they are larger than 250 m."""
-    return max(1000.0, round(4.0 * pixel_side_m, -1))
+def map_crops(
+    paths: Sequence[str],
+    grid: Grid,
+    samples: Samples,
+    options: MappingOptions,
+    out_map: PathLike,
+    report_dir: PathLike,
+    *,
+    name: str = "",
+    title: str = "Crop map accuracy",
+    areas_title: str = "Area of each class",
+    estimate_areas: bool = True,
+    probabilities_path: PathLike | None = None,
+    confidence_path: PathLike | None = None,
+    classifier_path: PathLike | None = None,
+    fields: FieldsSpec | None = None,
+    cog: bool = False,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn = never_cancelled,
+    resume: Any = None,
+) -> ClassifyResult:
+    """Map crops from ``paths`` (dates in order, on ``grid``): the one path of jobs, ``classify`` and Processing.
+
+    The forest is trained and assessed by ``options``; its accuracy is written as
+    ``accuracy[_name].md/.csv/.png`` into ``report_dir``; the map (and the optional probabilities
+    and confidence) is classified strip by strip; its pixel-count areas go beside it
+    (``<map>_areas.csv``); the error-adjusted areas as ``areas[_name]``; with ``fields``, the
+    per-field map, its pixel-count areas and ``areas_fields``.
+
+    Args:
+        paths: NDVI rasters (or band views) on ``grid``, in date order.
+        grid: their grid.
+        samples: the labelled samples, read on ``grid``.
+        options: the split, forest and blocks.
+        out_map: the crop map (GeoTIFF).
+        report_dir: the reports' folder.
+        name: the reports' suffix (``fused``: ``accuracy_fused.md``); empty: none.
+        title: the accuracy report's title.
+        areas_title: the area report's title.
+        estimate_areas: write the error-adjusted area estimate.
+        probabilities_path: write the class probabilities here (None: not).
+        confidence_path: write the forest's confidence here (None: not).
+        classifier_path: save the forest here (a skops file; None: not).
+        fields: a per-field map (None: none).
+        cog: make the rasters Cloud-Optimized GeoTIFFs.
+        progress: ``progress(fraction, message)`` of the classification.
+        is_cancelled: checked between strips.
+        resume: a run's :class:`~..pipeline.resume.Resume` ledger: a map whose files (forest, map,
+            probabilities, confidence) a stopped run left complete is reused (the forest is seeded:
+            the same assessment made them).
+
+    Raises:
+        TsstfnError: a raster that is not NDVI or not on the grid, too few blocks for the split.
+    """
+    from .accuracy import write_reports
+
+    suffix = f"_{name}" if name else ""
+    check_cancelled(is_cancelled)
+    assessment = options.assess(paths, grid, samples)
+    report_dir = Path(report_dir)
+    reports = {f"accuracy_{k}": v for k, v in write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title).items()}
+    out_map = Path(out_map)
+    proba = Path(probabilities_path) if probabilities_path else None
+    confidence = Path(confidence_path) if confidence_path else None
+    made = [Path(p) for p in (classifier_path, out_map, proba, confidence) if p]
+    if resume is not None and resume.all_complete(made):
+        resume.reuse(f"crop map ({name or out_map.stem})")
+    else:
+        if classifier_path:
+            from .classify import save_classifier
+
+            save_classifier(assessment.classifier, classifier_path)
+        classify_to_file(assessment.classifier, paths, grid, out_map, proba, progress, is_cancelled, confidence_path=confidence)
+        if resume is not None:
+            resume.record(*made)
+    pixel_ha = grid.pixel_area_ha
+    counts = class_pixel_counts(out_map)
+    pixel_areas = write_pixel_areas(counts, samples.names, pixel_ha, out_map.with_name(out_map.stem + "_areas.csv"))
+    result = ClassifyResult(out_map, assessment, None, pixel_areas, reports, confidence, None, samples, proba)
+    if estimate_areas:
+        result.area = estimate_from_samples(
+            samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, pixel_ha, options.split_text
+        )
+        reports.update(
+            {f"areas_{k}": v for k, v in write_area_reports(result.area, report_dir, f"areas{suffix}", areas_title).items()}
+        )
+    if fields is not None:
+        _field_map(result, fields, grid, samples, options, report_dir)
+    if cog:
+        for path in (out_map, proba, confidence, result.field_map.raster if result.field_map else None):
+            if path is not None:
+                make_cog(path)
+    return result
+
+
+def _field_map(
+    result: ClassifyResult, fields: FieldsSpec, grid: Grid, samples: Samples, options: MappingOptions, report_dir: Path
+) -> None:
+    """The per-field map of ``result``'s crop map, its scores, pixel-count areas and area estimate."""
+    from .fields import field_map, values_at
+
+    test_index = result.assessment.test_index
+    fm = field_map(
+        result.crop_map, fields.path, grid, samples.names, fields.raster, fields.vectors, fields.id_field, fields.rule,
+        result.probabilities, samples, test_index, fields.work_dir,
+    )  # fmt: skip
+    result.field_map = fm
+    counts = class_pixel_counts(fm.raster)
+    pixel_ha = grid.pixel_area_ha
+    result.field_pixel_areas = write_pixel_areas(
+        counts, samples.names, pixel_ha, fm.raster.with_name(fm.raster.stem + "_areas.csv")
+    )
+    if fm.pixel_accuracy is not None:
+        mapped = values_at(fm.raster, samples, test_index)
+        result.field_area = estimate_from_samples(
+            samples.codes[test_index], mapped, counts, samples.names, pixel_ha, options.split_text
+        )
+        written = write_area_reports(result.field_area, report_dir, "areas_fields", "Area of each class: per-field map")
+        result.reports.update({f"areas_fields_{k}": v for k, v in written.items()})
 
 
 def classify_rasters(
@@ -80,7 +272,7 @@ def classify_rasters(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
 ) -> ClassifyResult:
-    """Classify ``rasters`` (dates in order) with a forest trained on ``samples_path``; write maps and reports.
+    """Classify ``rasters`` (dates in order) with a forest trained on ``samples_path``: :func:`map_crops` on files.
 
     Args:
         rasters: NDVI rasters on one grid, in date order; a multi-band raster is a series of dates
@@ -96,10 +288,10 @@ def classify_rasters(
         split: ``random`` (the paper's), ``field`` or ``block``.
         test_fraction: the share of samples held out.
         forest: the forest's options.
-        block_m: the spatial blocks' side (None: :func:`default_block_m` of the pixel size).
+        block_m: the spatial blocks' side (None: :func:`~.samples.default_block_m` of the pixel size).
         kfold: k-fold cross-validation by block (0: none).
         confidence_path: write the forest's confidence here (None: not).
-        fields: field polygons for a per-field map (None: none).
+        fields: field polygons for a per-field map (``<map>_fields.tif``; None: none).
         field_id: their id attribute.
         fields_out: the per-field polygons' files (vector formats by suffix).
         cog: write the rasters as Cloud-Optimized GeoTIFFs.
@@ -109,49 +301,21 @@ def classify_rasters(
     Raises:
         TsstfnError: any input problem, in one sentence naming the file or parameter.
     """
-    from .accuracy import write_reports
-    from .fields import field_map as make_field_map
-
     paths, grid, samples = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold)
     if fields:
         from .fields import read_fields
 
         read_fields(fields, grid, field_id)
-    side = math.sqrt(grid.pixel_area_ha * 10000.0)
-    block = block_m or default_block_m(side)
-    how = Split(split) if isinstance(split, str) else split
-    text = {
-        Split.RANDOM: "random split by pixel (the paper's)",
-        Split.FIELD: "split by field",
-        Split.BLOCK: f"split by spatial blocks of {block:g} m",
-    }[how] + f", test fraction {test_fraction}"
-    assessment = assess_forest(paths, grid, samples, how, test_fraction, forest, block, kfold, text)
+    options = MappingOptions.for_grid(grid, block_m, split=split, test_fraction=test_fraction, forest=forest, kfold=kfold)
     out_map = Path(out_map)
-    crop_map = classify_to_file(
-        assessment.classifier, paths, grid, out_map, None, scaled(progress, 0.0, 0.9), is_cancelled,
-        confidence_path=confidence_path,
-    )  # fmt: skip
-    report_dir = Path(report_dir)
-    reports = {
-        f"accuracy_{k}": v for k, v in write_reports(assessment.accuracy, report_dir, "accuracy", "Crop map accuracy").items()
-    }
-    counts = class_pixel_counts(crop_map)
-    pixel_areas = write_pixel_areas(counts, samples.names, grid.pixel_area_ha, out_map.with_name(out_map.stem + "_areas.csv"))
-    area = estimate_from_samples(
-        samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, grid.pixel_area_ha, text
-    )
-    reports.update({f"areas_{k}": v for k, v in write_area_reports(area, report_dir, "areas").items()})
-    result = ClassifyResult(crop_map, assessment, area, pixel_areas, reports, Path(confidence_path) if confidence_path else None)
-    result.samples = samples
+    spec = None
     if fields:
-        result.field_map = make_field_map(
-            crop_map, fields, grid, samples.names, out_map.with_name(out_map.stem + "_fields.tif"), fields_out or [],
-            field_id, FieldRule.MAJORITY, None, samples, assessment.test_index, report_dir,
-        )  # fmt: skip
-    if cog:
-        for path in (crop_map, result.confidence, result.field_map.raster if result.field_map else None):
-            if path is not None:
-                make_cog(path)
+        raster = out_map.with_name(out_map.stem + "_fields.tif")
+        spec = FieldsSpec(fields, raster, tuple(Path(p) for p in fields_out or ()), field_id, work_dir=Path(report_dir))
+    result = map_crops(
+        paths, grid, samples, options, out_map, report_dir, confidence_path=confidence_path, fields=spec, cog=cog,
+        progress=scaled(progress, 0.0, 0.9), is_cancelled=is_cancelled,
+    )  # fmt: skip
     if progress:
         progress(1.0, "done")
     return result

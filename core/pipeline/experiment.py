@@ -29,7 +29,7 @@ from ..fusion.methods import get_method
 from ..fusion.strategies import STRATEGIES, Strategy
 from ..fusion.tsstfn import Forecast
 from .job import Job, validate_job
-from .run import block_size_m, crop_accuracy, prepare, split_description
+from .run import mapping_options, prepare
 
 
 def run_experiment(
@@ -68,10 +68,10 @@ def run_experiment(
     prep = prepare(job, Path(job.output_dir) / "aligned", steps.sub("align"), is_cancelled)
     inputs = prep.fusion_inputs()
     samples = read_samples(job.samples, job.class_field, prep.grid, group_field=job.group_field)
-    block_m = block_size_m(job)
+    options = mapping_options(job, prep.grid)
 
     def kappa_of(paths: list[str]) -> float:  # the job's split, the same for every comparison (seeded)
-        return crop_accuracy(job, prep, samples, paths, block_m, compare_blocks=False).accuracy.kappa
+        return options.assess(paths, prep.grid, samples, compare_blocks=False).accuracy.kappa
 
     early = [str(p.fine) for p in prep.prediction]
     targets = prep.targets
@@ -121,7 +121,7 @@ def run_experiment(
         "dates": dates,
         "kappa": kappa,
         "fusion": fusion,
-        "split": split_description(job, block_m),
+        "split": options.split_text,
         "two_targets": dates[:2],
     }
     write_tables(result, out)

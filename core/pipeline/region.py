@@ -209,7 +209,7 @@ def run_tile(name: str, job_data: dict, model: Any = None) -> TileResult:
     """
     import traceback
 
-    from ..cli import tune_memory
+    from ..memory import tune_memory
     from .report import write_run_report  # noqa: F401 (imported here so a broken install fails inside the task)
     from .run import run_job
 

@@ -9,7 +9,7 @@ from ..files import write_text
 from ..fusion.methods import METHODS
 from ..mapping.area import area_markdown
 from .job import Job, job_to_dict
-from .run import JobResult
+from .result import JobResult
 
 
 def method_label(name: str) -> str:

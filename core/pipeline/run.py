@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
 from ..fusion.stacks import AlignedPair
 from ..inputs.grid import Grid, reference_grid
-from ..mapping.area import AreaEstimate
-from ..mapping.classify import Assessment
-from ..mapping.fields import FieldMap
-from ..mapping.samples import Samples, Split
+from ..mapping.samples import Samples, Split, default_block_m
+from ..mapping.workflow import MappingOptions
 from .job import Job, input_paths, job_to_dict, validate_job
 from .pairs import DatedPair, dated
+from .report import write_run_report
+from .result import JobResult
 
 log = logging.getLogger("tsstfn")
 #: ``uncertainty: auto`` on a CPU: on when the extra passes take at most this long (estimated)
@@ -61,57 +61,6 @@ class Prepared:
             tuple(self.prediction),
             tuple(replace(t, fine=None) for t in self.targets),
         )
-
-
-@dataclass
-class JobResult:
-    """What a run produced; a field is empty when the job did not ask for it.
-
-    Attributes:
-        output_dir: the run's folder.
-        fused: TSSTFN's fused NDVI per target date (always).
-        compared: the rasters each comparison method wrote, by method name and date (baselines
-            that write nothing are absent).
-        difference: TSSTFN minus the real fine image per target date, where one was given.
-        crop_map: the crop map with the fused dates (None without samples, or without ``gtiff``).
-        crop_map_early: the crop map of the early season only (likewise).
-        probabilities: the class probabilities (None unless asked for).
-        vectors: the crop polygons, one file per vector format asked for.
-        model: the TSSTFN model file trained or used (None when not saved).
-        report: ``report/run_report.md`` (set once the run is complete).
-        fusion_metrics: scores per target date and method name, where a real fine image was given.
-        accuracy: ``early``/``fused`` accuracy as plain data (empty without samples).
-        class_names: the crop map's class codes and names (empty without samples).
-        seconds: wall time of the run.
-        uncertainty: TSSTFN's MC-dropout standard deviation per target date (empty when off).
-        confidence: the forest's confidence raster of the fused crop map (None unless asked for).
-        areas: the error-adjusted area estimates of the crop maps (``fused``, ``fields``).
-        pixel_areas: the pixel-count area CSV beside each crop map, by map.
-        field_map: the per-field map (None without field polygons).
-    """
-
-    output_dir: Path
-    fused: dict[dt.date, Path] = field(default_factory=dict)
-    compared: dict[str, dict[dt.date, Path]] = field(default_factory=dict)
-    difference: dict[dt.date, Path] = field(default_factory=dict)
-    crop_map: Path | None = None
-    crop_map_early: Path | None = None
-    probabilities: Path | None = None
-    vectors: list[Path] = field(default_factory=list)
-    model: Path | None = None
-    report: Path | None = None
-    fusion_metrics: dict[dt.date, dict[str, dict]] = field(default_factory=dict)
-    accuracy: dict[str, dict] = field(default_factory=dict)
-    class_names: dict[int, str] = field(default_factory=dict)
-    seconds: float = 0.0
-    uncertainty: dict[dt.date, Path] = field(default_factory=dict)
-    confidence: Path | None = None
-    areas: dict[str, AreaEstimate] = field(default_factory=dict)
-    pixel_areas: dict[str, Path] = field(default_factory=dict)
-    field_map: FieldMap | None = None
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    reused: list[str] = field(default_factory=list)
-    intermediates_gb: float = 0.0
 
 
 def study_grid(job: Job) -> Grid:
@@ -182,45 +131,26 @@ def check_samples(job: Job) -> Samples:
     return read_samples(job.samples, job.class_field, study_grid(job), group_field=job.group_field)
 
 
-def split_description(job: Job, block_m: float | None = None) -> str:
-    """How the samples were split, as the reports say it."""
-    text = {
-        Split.RANDOM: "random 7:3 split by pixel (the paper's; pixels of one field fall on both sides, which flatters accuracy)",
-        Split.FIELD: "split by field/polygon (no field on both sides)",
-        Split.BLOCK: f"split by spatial blocks of {block_m or 0:g} m (no block on both sides)",
-    }[job.split]
-    return f"{text}, test fraction {job.test_fraction}"
-
-
-def block_size_m(job: Job) -> float:
-    """``job.block_m``, else four coarse pixels (read from the first target's coarse raster), else 1000 m."""
-    if job.block_m:
-        return job.block_m
+def coarse_pixel_m(job: Job) -> float | None:
+    """The side of the job's coarse pixels in metres (its first target's raster), None where unknown (no CRS)."""
     from ..inputs.containers import resolve_source
 
     try:
         source = resolve_source(job.targets[0].coarse)
         coarse = Grid.from_raster(source.path, source.label, allow_no_crs=True)
     except Exception:  # noqa: BLE001 (a default, not a check: the readers report bad files themselves)
-        return 1000.0
-    if not coarse.has_crs:
-        return 1000.0
-    return round(4 * (coarse.pixel_area_ha * 10000.0) ** 0.5, -1)
+        return None
+    return coarse.pixel_side_m if coarse.has_crs else None
 
 
-def crop_accuracy(
-    job: Job, prep: Prepared, samples: Samples, paths: list[str], block_m: float, compare_blocks: bool = True
-) -> Assessment:
-    """A forest on ``paths``' window features, assessed by the job's split.
+def mapping_options(job: Job, grid: Grid) -> MappingOptions:
+    """The job's crop-mapping options on ``grid``, its blocks ``block_m`` or the one default.
 
-    Unless ``compare_blocks`` is False, also by spatial blocks and the job's k-fold.
+    The default is :func:`~..mapping.samples.default_block_m`: four coarse pixels, or 1000 m where
+    their size is unknown.
     """
-    from ..mapping.classify import assess_forest
-
-    return assess_forest(
-        paths, prep.grid, samples, job.split, job.test_fraction, job.forest, block_m,
-        job.kfold if compare_blocks else 0, split_description(job, block_m), compare_blocks,
-    )  # fmt: skip
+    block_m = job.block_m or default_block_m(grid.pixel_side_m, coarse_pixel_m(job))
+    return MappingOptions(block_m, job.split, job.test_fraction, job.forest, job.kfold)
 
 
 def uncertainty_passes(job: Job, grid: Grid) -> int:
@@ -335,7 +265,7 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
         from ..mapping.samples import block_folds, spatial_blocks
 
         folds = max(job.kfold, 2 if job.split is not Split.BLOCK else max(2, round(1.0 / job.test_fraction)))
-        block_folds(samples, spatial_blocks(samples, grid, block_size_m(job)), folds)
+        block_folds(samples, spatial_blocks(samples, grid, mapping_options(job, grid).block_m), folds)
     if job.fields:
         from ..mapping.fields import read_fields
 
@@ -360,7 +290,6 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
     """
     from ..deps import check_dependencies
     from .outputs import OutputFolder
-    from .report import write_run_report
 
     check_dependencies()
     t0 = time.perf_counter()
@@ -470,115 +399,55 @@ def _map_crops(
     is_cancelled: CancelFn,
     resume: Any = None,
 ) -> None:
-    """Crop maps with and without the fused dates, their accuracy and areas, per-field maps and exports."""
-    from ..mapping import accuracy as acc_mod
-    from ..mapping import classify
-    from ..mapping.area import class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
+    """Crop maps with and without the fused dates (:func:`~..mapping.workflow.map_crops`), the per-field map, exports."""
+    from ..formats import formats_of_kind
     from ..mapping.export import export_crop_map
+    from ..mapping.workflow import FieldsSpec, map_crops
 
     sub = steps.sub("classify")
-    block_m = block_size_m(job)
+    options = mapping_options(job, prep.grid)
     early = [str(p.fine) for p in prep.prediction]
     result.class_names = dict(samples.names)
-    pixel_ha = prep.grid.pixel_area_ha
-    fused_assessment = None
-    for label, paths in (("early", early), ("fused", early + [str(result.fused[t.date]) for t in prep.targets])):
-        check_cancelled(is_cancelled)
-        assessment = crop_accuracy(job, prep, samples, paths, block_m)
-        acc = assessment.accuracy
-        title = "Early-season fine images only" if label == "early" else f"Early season + TSSTFN ({job.strategy}, {job.forecast})"
-        acc_mod.write_reports(acc, out / "report", f"accuracy_{label}", title)
-        result.accuracy[label] = assessment.as_dict()
-        fused = label == "fused"
-        proba = out / "crop_probabilities.tif" if (fused and job.probabilities) else None
-        confidence = out / "crop_confidence.tif" if (fused and job.confidence) else None
-        made = [out / f"forest_{label}.skops", out / f"crop_map_{label}.tif", *(p for p in (proba, confidence) if p)]
-        if resume is not None and resume.all_complete(made):  # the forest is seeded: the same assessment made these
-            resume.reuse(f"crop map ({label})")
-            path = made[1]
-        else:
-            classify.save_classifier(assessment.classifier, made[0])
-            path = classify.classify_to_file(
-                assessment.classifier, paths, prep.grid, made[1], proba,
-                progress=scaled(sub, 0.5, 1.0) if fused else scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled,
-                confidence_path=confidence,
-            )  # fmt: skip
-            if resume is not None:
-                resume.record(*made)
-        counts = class_pixel_counts(path)
-        result.pixel_areas[label] = write_pixel_areas(counts, samples.names, pixel_ha, out / f"crop_map_{label}_areas.csv")
-        if fused:
-            result.crop_map, result.probabilities, result.confidence = path, proba, confidence
-            fused_assessment = assessment
-            est = estimate_from_samples(
-                samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, pixel_ha,
-                split_description(job, block_m),
-            )  # fmt: skip
-            result.areas["fused"] = est
-            write_area_reports(est, out / "report", "areas_fused", "Area of each class: crop map with fused NDVI")
-        else:
-            result.crop_map_early = path
-    assert result.crop_map is not None and result.crop_map_early is not None and fused_assessment is not None
+    report = out / "report"
+    made = map_crops(
+        early, prep.grid, samples, options, out / "crop_map_early.tif", report, name="early",
+        title="Early-season fine images only", estimate_areas=False, classifier_path=out / "forest_early.skops",
+        progress=scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled, resume=resume,
+    )  # fmt: skip
+    result.accuracy["early"] = made.assessment.as_dict()
+    result.crop_map_early, result.pixel_areas["early"] = made.crop_map, made.pixel_areas
+    fields = None
     if job.fields:
-        _field_map(job, prep, samples, result, out, fused_assessment, block_m)
+        vectors = tuple(out / f"crop_fields{f.suffix}" for f in formats_of_kind("vector") if f.key in job.formats)
+        fields = FieldsSpec(job.fields, out / "crop_map_fields.tif", vectors, job.field_id, job.field_rule, out / "aligned")
+    made = map_crops(
+        early + [str(result.fused[t.date]) for t in prep.targets], prep.grid, samples, options, out / "crop_map_fused.tif",
+        report, name="fused", title=f"Early season + TSSTFN ({job.strategy}, {job.forecast})",
+        areas_title="Area of each class: crop map with fused NDVI", classifier_path=out / "forest_fused.skops",
+        probabilities_path=out / "crop_probabilities.tif" if job.probabilities else None,
+        confidence_path=out / "crop_confidence.tif" if job.confidence else None, fields=fields,
+        progress=scaled(sub, 0.5, 1.0), is_cancelled=is_cancelled, resume=resume,
+    )  # fmt: skip
+    result.accuracy["fused"] = made.assessment.as_dict()
+    result.crop_map, result.probabilities, result.confidence = made.crop_map, made.probabilities, made.confidence
+    result.pixel_areas["fused"] = made.pixel_areas
+    assert made.area is not None
+    result.areas["fused"] = made.area
+    if made.field_map is not None:
+        result.field_map = made.field_map
+        assert made.field_pixel_areas is not None
+        result.pixel_areas["fields"] = made.field_pixel_areas
+        fields_accuracy = made.field_map.accuracy_dict()
+        if fields_accuracy is not None:
+            result.accuracy["fields"] = fields_accuracy
+        if made.field_area is not None:
+            result.areas["fields"] = made.field_area
     steps.sub("export")(0.0, "exporting")
-    result.vectors = export_crop_map(result.crop_map, out, "crop_map", job.formats, samples.names, job.mmu_ha)
+    result.vectors = export_crop_map(made.crop_map, out, "crop_map", job.formats, samples.names, job.mmu_ha)
     if "gtiff" not in job.formats:
         for p in (result.crop_map, result.crop_map_early):
             os.unlink(p)
         result.crop_map = result.crop_map_early = None
-
-
-def _field_map(
-    job: Job, prep: Prepared, samples: Samples, result: JobResult, out: Path, assessment: Assessment, block_m: float
-) -> None:
-    """The per-field map of the fused crop map, its scores, areas and polygons."""
-    from ..formats import formats_of_kind
-    from ..mapping.area import class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
-    from ..mapping.fields import field_map
-
-    assert job.fields is not None and result.crop_map is not None
-    vectors = [out / f"crop_fields{f.suffix}" for f in formats_of_kind("vector") if f.key in job.formats]
-    fm = field_map(
-        result.crop_map, job.fields, prep.grid, samples.names, out / "crop_map_fields.tif", vectors, job.field_id,
-        job.field_rule, result.probabilities, samples, assessment.test_index, out / "aligned",
-    )  # fmt: skip
-    result.field_map = fm
-    counts = class_pixel_counts(fm.raster)
-    pixel_ha = prep.grid.pixel_area_ha
-    result.pixel_areas["fields"] = write_pixel_areas(counts, samples.names, pixel_ha, out / "crop_map_fields_areas.csv")
-    if fm.pixel_accuracy is not None:
-        result.accuracy["fields"] = fm.pixel_accuracy.as_dict()
-        if fm.field_accuracy is not None:
-            result.accuracy["fields"]["per_field_kappa"] = fm.field_accuracy.kappa
-            result.accuracy["fields"]["per_field_overall_accuracy"] = fm.field_accuracy.overall
-            result.accuracy["fields"]["n_test_fields"] = int(fm.field_accuracy.matrix.sum())
-        from ..files import read_window
-
-        mapped = _values_at(fm.raster, samples, assessment.test_index, read_window)
-        est = estimate_from_samples(
-            samples.codes[assessment.test_index], mapped, counts, samples.names, pixel_ha, split_description(job, block_m)
-        )
-        result.areas["fields"] = est
-        write_area_reports(est, out / "report", "areas_fields", "Area of each class: per-field map")
-
-
-def _values_at(raster: Path, samples: Samples, index: Any, read_window: Any) -> Any:
-    """The raster's values at the sample pixels ``index`` (read in strips)."""
-    import numpy as np
-
-    from ..files import open_raster
-
-    ds = open_raster(raster)
-    band = ds.GetRasterBand(1)
-    rows, cols = samples.rows[index], samples.cols[index]
-    out = np.zeros(len(rows), dtype=np.int64)
-    for y0 in range(0, ds.RasterYSize, 512):
-        h = min(512, ds.RasterYSize - y0)
-        sel = np.nonzero((rows >= y0) & (rows < y0 + h))[0]
-        if sel.size:
-            out[sel] = read_window(band, (0, y0, ds.RasterXSize, h))[rows[sel] - y0, cols[sel]]
-    return out
 
 
 def output_rasters(result: JobResult) -> list[Path]:

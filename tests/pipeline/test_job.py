@@ -165,7 +165,7 @@ def test_run_job_end_to_end(run_result):
         assert list(methods) == ["tsstfn", "starfm", "coarse_cubic", "latest_fine"]
     assert result.crop_map.exists() and result.crop_map_early.exists()
     assert {p.suffix for p in result.vectors} == {".shp", ".gpkg"}
-    assert 0 <= result.accuracy["fused"]["kappa"] <= 1 and "random 7:3" in result.accuracy["fused"]["split"]
+    assert 0 <= result.accuracy["fused"]["kappa"] <= 1 and "random split by pixel" in result.accuracy["fused"]["split"]
     report = result.report.read_text()
     assert "SSIM data_range = 2.0" in report and "| early |" in report
     assert "| STARFM |" in report and "| MODIS cubic |" in report and "| latest clear fine image |" in report

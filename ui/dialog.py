@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from qgis.core import QgsSettings
+from qgis.core import QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout
@@ -93,6 +93,8 @@ class CropMapperDialog(QDialog):
         for panel in self.panels:
             panel.changed.connect(self.update_estimate)
         self._size_to_screen()
+        self.offer_samples()
+        QgsProject.instance().layersAdded.connect(self.offer_samples)
         self.restore_settings()
         self.timings["open"] = time.perf_counter() - start
         self.probe = run_in_background(
@@ -212,7 +214,7 @@ class CropMapperDialog(QDialog):
             )
         try:
             self.checker.check(data, self.inputs.season_start())
-            check_fields(data, vector)
+            check_fields(data, vector, out.samples.currentText())
         except PlaceError as exc:
             raise self._located(exc) from None
         try:
@@ -264,14 +266,21 @@ class CropMapperDialog(QDialog):
     # Actions ----------------------------------------------------------------------------
     def fill_from_project(self) -> None:
         """Sort the project's rasters into the three tables (core's inventory rules); say what was left out."""
-        from ..core.inputs.inventory import raster_info
-
         self.clear_highlight()  # before the rows (and their items) are replaced
-        notes = self.inputs.fill_from_project(
-            lambda path, name: self.checker.cached(("info", path, name), path, lambda: raster_info(path, name))
-        )
+        notes = self.inputs.fill_from_project(self.read_info)
+        self.offer_samples()
         self.message.setText("; ".join(notes))
         self.message.setToolTip("\n".join(self.inputs.skipped))
+
+    def read_info(self, path: str, name: str):
+        """A raster's header as the inventory reads it, once per file version."""
+        from ..core.inputs.inventory import raster_info
+
+        return self.checker.cached(("info", path, name), path, lambda: raster_info(path, name))
+
+    def offer_samples(self, *_) -> None:
+        """Offer only layers that can be samples (after opening, Fill, and layers added to the project)."""
+        self.outputs.offer_samples(self.read_info)
 
     def update_estimate(self) -> None:
         self.estimate.show_for(self.job_dict(), self.model.device.currentText())

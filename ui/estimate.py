@@ -97,7 +97,7 @@ class EstimateBar(QWidget):
             device,
             self.measured_speed(device, train["width"], train["patch"]),
             samples_per_epoch=train.get("samples_per_epoch"),
-            starfm="starfm" in (data.get("compare") or ()),
+            compare=tuple(data.get("compare") or ()),
         )
         text = (
             f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import InputError, PlaceError, TsstfnError
@@ -191,12 +192,36 @@ class RowChecker:
                 raise PlaceError(f"{where}: {exc}", place) from None
 
 
-def check_fields(data: dict, vector: bool) -> None:
+def unfit_samples_reason(info: Any) -> str | None:
+    """Why a raster cannot hold sample labels (a cloud mask, imagery, a stack, real numbers); None when it can.
+
+    Args:
+        info: the raster's :class:`~..inputs.inventory.RasterInfo`.
+    """
+    from ..inputs.inventory import kind_of
+
+    if info.classes:
+        return None  # a colour table, class names or an attribute table
+    by_file = replace(info, name=os.path.basename(info.path))  # a layer's name may hide what its file is
+    kinds = {kind_of(info), kind_of(by_file)}
+    if "scl" in kinds:
+        return "it is a cloud or QA mask, not labels"
+    if "modis" in kinds:
+        return "it is a MODIS image, not labels"
+    if info.band_count > 1:
+        return f"it has {info.band_count} bands; a label raster has one band of class codes"
+    if not info.integer:
+        return "it holds real numbers; a label raster holds integer class codes"
+    return None
+
+
+def check_fields(data: dict, vector: bool, name: str = "") -> None:
     """Check the samples and their fields of a job that maps crops (the dialog's: samples are required).
 
     Args:
         data: the job's mapping.
         vector: the samples are points or polygons (a label raster needs no class field).
+        name: what messages call the samples (the layer's name); by default the file name.
 
     Raises:
         PlaceError: no samples, no class field, a class field that is the field id or named like an id;
@@ -210,6 +235,20 @@ def check_fields(data: dict, vector: bool) -> None:
             ("samples", None, None),
         )
     if not vector:
+        from ..inputs.inventory import raster_info
+
+        path = str(data["samples"])
+        label = name or os.path.basename(path)
+        try:
+            reason = unfit_samples_reason(raster_info(path, label))
+        except TsstfnError as exc:
+            raise PlaceError(str(exc), ("samples", None, None)) from None
+        if reason:
+            raise PlaceError(
+                f"Samples '{label}' cannot be the samples: {reason}. Choose points or polygons with a class field, or a "
+                "label raster with class codes.",
+                ("samples", None, None),
+            )
         return
     field = data.get("class_field")
     if not field:

@@ -122,6 +122,11 @@ def test_fill_with_every_scene_raster_puts_each_layer_where_its_product_fits(dia
     assert "labels_2020: a class raster" in skipped
     assert "left out" in dialog.message.text()
     assert dialog.validate() is None
+    project = QgsProject.instance()
+    excepted = {project.mapLayer(i).name() for i in dialog.outputs.excepted_ids}
+    assert "T51TXM_20210730T025549_SCL_20m" in excepted  # a cloud mask is never offered as samples
+    assert "T51TXM_20210730T025549_B04B08_10m" in excepted and "MOD09GQ.A2021211.h26v04.061" in excepted
+    assert not {"labels_2020", "labels_2021", "samples"} & excepted
 
 
 def _cell_highlighted(dialog, table, row, column) -> bool:

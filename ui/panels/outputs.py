@@ -11,6 +11,7 @@ from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from ...core.errors import TsstfnError
 from ...core.formats import OUTPUT_FORMATS
 from ...core.fusion.methods import METHODS
 from ...core.mapping.samples import Split
@@ -156,6 +157,7 @@ class OutputsPanel(QWidget):
             "the only way to place samples on rasters without CRS)"
         )
         self.samples.setAllowEmptyLayer(True)
+        self.excepted_ids: set[str] = set()  # layers not offered as samples
         self.class_field, self.group_field = QgsFieldComboBox(), QgsFieldComboBox()
         for combo in (self.class_field, self.group_field):
             combo.setFilters(QgsFieldProxyModel.String | QgsFieldProxyModel.Int | QgsFieldProxyModel.LongLong)
@@ -218,6 +220,40 @@ class OutputsPanel(QWidget):
                 spin.setToolTip(param.tooltip)
                 self.param_spins.setdefault(name, {})[param.key] = spin
                 f.addRow(param.label, spin)
+
+    def offer_samples(self, read_info) -> None:
+        """Offer as samples only vector layers with a class-like field and rasters that can hold labels.
+
+        ``read_info(path, name)`` reads a raster's header (the dialog remembers them); a cloud mask,
+        an image or a stack is never offered (core's :func:`~...core.pipeline.rows.unfit_samples_reason`).
+        """
+        from ...core.pipeline.rows import unfit_samples_reason
+
+        excepted = []
+        for layer in QgsProject.instance().mapLayers().values():
+            if layer.type() == layer.RasterLayer:
+                try:
+                    unfit = unfit_samples_reason(read_info(layer.source(), layer.name()))
+                except TsstfnError:
+                    unfit = "unreadable"
+                if unfit:
+                    excepted.append(layer)
+            elif layer.type() == layer.VectorLayer and default_class_field(layer) is None:
+                excepted.append(layer)
+        ids = {layer.id() for layer in excepted}
+        if ids == self.excepted_ids:  # (never read the combo's own list: it keeps layers the project has deleted)
+            return
+        self.excepted_ids = ids
+        chosen, fields = self.samples.currentLayer(), (self.class_field.currentField(), self.group_field.currentField())
+        self.samples.blockSignals(True)  # the model is rebuilt: the choice and its fields stay
+        self.samples.setExceptedLayerList(excepted)
+        self.samples.setLayer(chosen if chosen is not None and chosen not in excepted else None)
+        self.samples.blockSignals(False)
+        if self.samples.currentLayer() is not chosen:
+            self._samples_changed(self.samples.currentLayer())
+        else:
+            self.class_field.setField(fields[0])
+            self.group_field.setField(fields[1])
 
     def _samples_changed(self, layer) -> None:
         """New samples: offer their fields, with a class field chosen that is neither the key nor an id."""

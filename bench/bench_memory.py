@@ -91,7 +91,7 @@ def estimate(job, size: int):
         _SPEED[0],
         patience=1,
         samples_per_epoch=spe,
-        starfm="starfm" in job.compare,
+        compare=job.compare,
     )
 
 

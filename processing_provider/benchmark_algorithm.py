@@ -1,5 +1,6 @@
 from qgis.core import QgsProcessingOutputFile, QgsProcessingParameterFile, QgsProcessingParameterFolderDestination
 
+from ..core.fusion.methods import METHODS
 from .base import TsstfnAlgorithm
 
 
@@ -9,13 +10,17 @@ class BenchmarkAlgorithm(TsstfnAlgorithm):
     PARAM_HELP = {
         "DATASET": "A dataset file naming paired coarse/fine NDVI (docs/benchmarks.md); each target is held out and predicted.",
     }
-    HELP = (
-        "Holds out each target date of a dataset file (JSON or YAML: dated coarse/fine pairs and the targets; see "
-        "docs/benchmarks.md) and predicts it with TSSTFN (trained on the dataset's own season), STARFM from the pair "
-        "before, STARFM from the pairs on both sides, the cubic-resampled coarse image and the latest fine image; scores "
-        "each against the real fine image where it is valid (RMSE, MAE, bias, R², SSIM with data range 2). Writes "
-        "benchmark.csv, benchmark.md and one PNG of predictions and errors per target."
-    )
+
+    def __init__(self):
+        super().__init__()
+        self.HELP = (
+            "Holds out each target date of a dataset file (JSON or YAML: dated coarse/fine pairs and the targets; see "
+            "docs/benchmarks.md) and predicts it with every registered fusion method unless the file's 'methods' says "
+            "otherwise (a learning method is trained on the dataset's own season): "
+            + "; ".join(f"{m.label}: {m.description}" for m in METHODS.values())
+            + ". Scores each against the real fine image where it is valid (RMSE, MAE, bias, R², SSIM with data range "
+            "2). Writes benchmark.csv, benchmark.md and one PNG of predictions and errors per target."
+        )
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile("DATASET", "Dataset file", fileFilter="Dataset files (*.json *.yaml *.yml)"))

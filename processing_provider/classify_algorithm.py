@@ -36,7 +36,7 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         "CLASS_FIELD": "The field with the crop classes (names or integer codes), not an id.",
         "SPLIT": "How samples are split 7:3 into training and test: by pixel (the paper's), by field, or by spatial block.",
         "GROUP_FIELD": "A field id, so that a split by field keeps each field on one side.",
-        "BLOCK_M": "Side of the square spatial blocks in metres; 0: four coarse pixels, or 1000 m.",
+        "BLOCK_M": "Side of the square spatial blocks in metres; 0: 1000 m, or four pixels where those are larger than 250 m.",
         "KFOLD": "Cross-validate by spatial block with this many folds (mean and spread of kappa); 0: none.",
         "FIELDS": "Field polygons (cadastre, LPIS): each field takes the majority class of its pixels.",
         "FIELD_ID": "The field that identifies each polygon (empty: the feature id).",
@@ -175,7 +175,8 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             feedback.pushWarning(note)
         from ..core.mapping.area import area_markdown
 
-        feedback.pushInfo("\n".join(area_markdown(result.area)))
+        if result.area is not None:
+            feedback.pushInfo("\n".join(area_markdown(result.area)))
         return {
             "OUTPUT": out, "REPORT": report, "KAPPA": a.accuracy.kappa, "OVERALL_ACCURACY": a.accuracy.overall,
             "BLOCK_KAPPA": a.block_accuracy.kappa if a.block_accuracy is not None else None,

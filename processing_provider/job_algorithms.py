@@ -8,16 +8,30 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
 )
 
 from ..core.fusion.methods import METHODS
 from ..core.fusion.tsstfn import Forecast
+from ..core.pipeline.job import learning_method
 from ..core.pipeline.presets import DESCRIPTIONS as PRESET_DESCRIPTIONS
 from ..core.pipeline.presets import PRESETS
 from .base import TsstfnAlgorithm
 
 FORECASTS = [f.value for f in Forecast]
-COMPARABLE = [name for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)]
+
+
+def comparable():
+    """The registry's methods a job can compare beside its learning method (not learning, no pair after a target)."""
+    return [name for name, m in METHODS.items() if not (m.learns or m.needs_later_pair)]
+
+
+def method_param_key(method, param):
+    """The Processing parameter of a method's ``NumberParam`` (``STARFM_WINDOW_M``)."""
+    return f"{method.name}_{param.key}".upper()
+
+
+COMPARABLE = comparable()  # as the provider was loaded (an algorithm instance keeps its own list)
 
 
 PRESET_CHOICES = ["(the job file's)", *PRESETS]
@@ -47,15 +61,28 @@ class RunJobAlgorithm(TsstfnAlgorithm):
     ALG_NAME = "runjob"
     FOLDER_KEY = "OUTPUT_FOLDER"
     DISPLAY = "Run a crop-mapping job"
-    PARAM_HELP = {"COMPARE": "Baselines also computed and scored (STARFM, coarse_cubic, latest_fine); empty: the job's list."}
-    HELP = (
-        "Runs a whole job file (JSON or YAML; the dialog can save one): alignment, TSSTFN training or loading, fused NDVI "
-        "for each target date, the comparison methods, crop maps with and without the fused dates, accuracy, exports and "
-        "a run report. Comparison methods: "
-        + "; ".join(f"{m.label}: {m.description}" for m in METHODS.values() if not m.learns)
-        + ". Presets (defaults the job file's own values override): "
-        + "; ".join(f"{name}: {text}" for name, text in PRESET_DESCRIPTIONS.items())
-    )
+
+    def __init__(self):
+        super().__init__()
+        self.comparable = comparable()
+        learner = learning_method().label
+        self.PARAM_HELP = {
+            "COMPARE": f"Fusion methods also computed and scored beside {learner} "
+            f"({', '.join(METHODS[n].label for n in self.comparable)}); empty: the job's list.",
+            **{
+                method_param_key(METHODS[n], p): f"{p.tooltip} Empty: the job file's method_params, else the default."
+                for n in self.comparable
+                for p in METHODS[n].dialog_params
+            },
+        }
+        self.HELP = (
+            f"Runs a whole job file (JSON or YAML; the dialog can save one): alignment, {learner} training or loading, "
+            "fused NDVI for each target date, the comparison methods, crop maps with and without the fused dates, "
+            "accuracy, exports and a run report. Comparison methods: "
+            + "; ".join(f"{METHODS[n].label}: {METHODS[n].description}" for n in self.comparable)
+            + ". Presets (defaults the job file's own values override): "
+            + "; ".join(f"{name}: {text}" for name, text in PRESET_DESCRIPTIONS.items())
+        )
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile("JOB", "Job file", fileFilter="Job files (*.json *.yaml *.yml)"))
@@ -65,31 +92,61 @@ class RunJobAlgorithm(TsstfnAlgorithm):
         self.addParameter(
             QgsProcessingParameterEnum(
                 "COMPARE",
-                "Fusion methods scored beside TSSTFN (empty: the job's)",
-                options=[METHODS[n].label for n in COMPARABLE],
+                f"Fusion methods scored beside {learning_method().label} (empty: the job's)",
+                options=[METHODS[n].label for n in self.comparable],
                 allowMultiple=True,
                 optional=True,
             )
         )
         self.addParameter(QgsProcessingParameterEnum("PRESET", "Preset", options=PRESET_CHOICES, defaultValue=0))
+        for name in self.comparable:  # each method's own numbers (its entry's dialog_params)
+            method = METHODS[name]
+            defaults = method.params()
+            for p in method.dialog_params:
+                integer = isinstance(getattr(defaults, p.key), int)
+                kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
+                self.addParameter(
+                    QgsProcessingParameterNumber(
+                        method_param_key(method, p), f"{method.label}: {p.label}{f' ({p.suffix.strip()})' if p.suffix else ''}",
+                        kind, None, optional=True, minValue=p.minimum, maxValue=p.maximum,
+                    )
+                )  # fmt: skip
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_DIR", "Output folder"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_EARLY", "Kappa, early season only"))
         self.addOutput(QgsProcessingOutputNumber("KAPPA_FUSED", "Kappa, with fused NDVI"))
 
-    def check(self, parameters, context):
-        from ..core.pipeline.run import preflight
-
-        preflight(_job(self, parameters, context, self.FOLDER_KEY))
-
-    def execute(self, parameters, context, feedback):
+    def _chosen_job(self, parameters, context):
+        """The job file's job with the methods and method parameters chosen here."""
         from dataclasses import replace
-
-        from ..core.pipeline.run import run_job
 
         job = _job(self, parameters, context, self.FOLDER_KEY)
         chosen = self.parameterAsEnums(parameters, "COMPARE", context)
         if chosen:
-            job = replace(job, compare=tuple(COMPARABLE[i] for i in chosen))
+            job = replace(job, compare=tuple(self.comparable[i] for i in chosen))
+        method_params = dict(job.method_params)
+        for name in self.comparable:
+            method = METHODS[name]
+            params = job.params_of(name)
+            changed = {}
+            for p in method.dialog_params:
+                key = method_param_key(method, p)
+                if parameters.get(key) is None:
+                    continue
+                integer = isinstance(getattr(params, p.key), int)
+                changed[p.key] = (self.parameterAsInt if integer else self.parameterAsDouble)(parameters, key, context)
+            if changed:
+                method_params[name] = replace(params, **changed)
+        return replace(job, method_params=method_params) if method_params != job.method_params else job
+
+    def check(self, parameters, context):
+        from ..core.pipeline.run import preflight
+
+        preflight(self._chosen_job(parameters, context))
+
+    def execute(self, parameters, context, feedback):
+        from ..core.pipeline.run import run_job
+
+        job = self._chosen_job(parameters, context)
         result = run_job(job, *self.callbacks(feedback))
         feedback.pushInfo(result.report.read_text())
         return {

@@ -1,7 +1,11 @@
 from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer
 
 from ..core.fusion.methods import METHODS
+from ..core.fusion.starfm import StarfmParams
 from .base import TsstfnAlgorithm
+
+#: the search distance as the registry's entry shows it (label, range, help)
+WINDOW = next(p for p in METHODS["starfm"].dialog_params if p.key == "window_m")
 
 
 class StarfmAlgorithm(TsstfnAlgorithm):
@@ -11,7 +15,7 @@ class StarfmAlgorithm(TsstfnAlgorithm):
         "FINE_BASE": "The fine NDVI of the base date (the clear pair).",
         "COARSE_BASE": "The coarse NDVI of the same base date, already resampled onto the fine grid (use 'Align').",
         "COARSE_TARGET": "The coarse NDVI of the date to predict, on the fine grid.",
-        "WINDOW_M": "Half of STARFM's search window in metres (Gao's MAX_SEARCH_DISTANCE); 155 m = 31 x 31 px at 10 m.",
+        "WINDOW_M": WINDOW.tooltip,
         "OUTPUT": "The predicted fine NDVI of the target date (fill where Gao's rules give no prediction).",
     }
     HELP = (
@@ -30,8 +34,13 @@ class StarfmAlgorithm(TsstfnAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                "WINDOW_M", "Search distance (m, half the window)", QgsProcessingParameterNumber.Double, 155.0, minValue=1.0
-            )
+                "WINDOW_M",
+                f"{WINDOW.label} (m, half the window)",
+                QgsProcessingParameterNumber.Double,
+                StarfmParams().window_m,
+                minValue=WINDOW.minimum,
+                maxValue=WINDOW.maximum,
+            )  # fmt: skip
         )
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "STARFM NDVI"))
 

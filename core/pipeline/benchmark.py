@@ -9,18 +9,19 @@ A dataset file (JSON or YAML) lists dated coarse/fine pairs and the dates to hol
      "targets": ["2015-10-14"], "assume_aligned": true, "pixel_size_m": 30, "n_base": 3, "strategy": "STR_A"}
 
 Pairs are written as in job files (:mod:`.pairs`: a path, or a mapping with band, scale, nodata,
-mask, product, ...); paths are relative to the file. Optional fields: ``methods`` (default: the
-five below), ``method_params``, ``train``/``preset`` (TSSTFN's training, default the ``laptop``
-preset's), ``coarse_product``/``fine_product`` (default ``ndvi``), ``pixel_size_m``, ``name``.
+mask, product, ...); paths are relative to the file. Optional fields: ``methods`` (default: every
+method of the registry, :data:`~..fusion.methods.METHODS`), ``method_params``, ``train``/``preset``
+(the learning method's training, default the ``laptop`` preset's), ``coarse_product``/
+``fine_product`` (default ``ndvi``), ``pixel_size_m``, ``name``.
 
-For each target, with that target's pair left out of everything (the other pairs are its base):
-
-* ``tsstfn``: TSSTFN trained on the dataset's own season (single-season training: each pair learnt
-  from the ``n_base`` pairs before it) and applied to the ``n_base`` pairs before the target;
-* ``starfm``: STARFM from the nearest clear pair before the target;
-* ``starfm2``: STARFM from the nearest pairs before and after it;
-* ``coarse_cubic``: the target's coarse NDVI, cubic-resampled onto the fine grid;
-* ``latest_fine``: the latest fine image before it.
+For each target, with that target's pair left out of everything (the other pairs are its base),
+each method predicts it from the other pairs; a learning method (``learns``: TSSTFN) trains on the
+dataset's own season (single-season training: each pair learnt from the ``n_base`` pairs before
+it) and is applied to the ``n_base`` pairs before the target; its ``strategy``, ``n_base``,
+``train`` and ``mc_passes`` come from the dataset's top-level fields. With the registry's
+entries: ``tsstfn``; ``starfm`` from the nearest clear pair before the target; ``starfm2`` from the
+nearest pairs before and after it; ``coarse_cubic``, the target's coarse NDVI cubic-resampled onto
+the fine grid; ``latest_fine``, the latest fine image before it.
 
 Writes ``benchmark.csv`` (exactly ``date,method,rmse,mae,bias,r2,ssim,n``), ``benchmark.md`` and
 ``target_YYYYMMDD.png`` (each method's prediction and error map). Scores count only the pixels
@@ -32,7 +33,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +44,16 @@ from ..errors import InputError, TsstfnError
 from ..files import PathLike, atomic_output, read_array, write_text
 from ..fusion.base import FusionInputs
 from ..fusion.config import TrainConfig
-from ..fusion.methods import get_method
+from ..fusion.methods import METHODS, get_method
 from ..fusion.strategies import Strategy
-from ..fusion.tsstfn import TsstfnParams
 from ..inputs.dates import parse_date
 from ..options import check_range, check_types, choice, options_from_mapping
 from .pairs import PairSpec, canonical, dated, parse_pairs
 from .presets import PRESETS
 
 log = logging.getLogger("tsstfn")
-METHODS = ("tsstfn", "starfm", "starfm2", "coarse_cubic", "latest_fine")
+#: the dataset's top-level fields that set the learning method's parameters of the same name
+LEARNER_FIELDS = ("strategy", "n_base", "train", "mc_passes")
 COLUMNS = ("date", "method", "rmse", "mae", "bias", "r2", "ssim", "n")
 _KEYS = {
     "pairs", "targets", "assume_aligned", "pixel_size_m", "n_base", "strategy", "train", "preset", "methods",
@@ -71,7 +72,7 @@ class BenchmarkSpec:
     n_base: int = 1
     strategy: Strategy = Strategy.STR_A
     train: TrainConfig = TrainConfig(**{**PRESETS["laptop"]["train"], "patch": 32})
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = field(default_factory=lambda: tuple(METHODS))
     method_params: dict[str, Any] = field(default_factory=dict, hash=False)
     name: str = "benchmark"
     mc_passes: int = 0
@@ -86,6 +87,18 @@ class BenchmarkSpec:
         object.__setattr__(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         for name in self.methods:
             get_method(name, "methods")
+
+    def params_of(self, name: str) -> Any:
+        """The parameters of method ``name``: its ``method_params``, else the defaults.
+
+        A learning method's :data:`LEARNER_FIELDS` come from the dataset's top-level fields.
+        """
+        method = get_method(name, "methods")
+        params = self.method_params.get(name) or method.params()
+        if method.learns:
+            names = {f.name for f in fields(params)}
+            params = replace(params, **{k: getattr(self, k) for k in LEARNER_FIELDS if k in names})
+        return params
 
 
 def benchmark_from_dict(data: object, base_dir: PathLike = ".") -> BenchmarkSpec:
@@ -151,7 +164,7 @@ class BenchmarkResult:
 
     rows: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    calibration: dict[str, dict] = field(default_factory=dict)  # TSSTFN's error by uncertainty, by date
+    calibration: dict[str, dict] = field(default_factory=dict)  # a learning method's error by uncertainty, by date
     csv: Path | None = None
     markdown: Path | None = None
     figures: list[Path] = field(default_factory=list)
@@ -170,6 +183,7 @@ def run_benchmark(
     from ..inputs.align import check_crs
     from ..inputs.containers import resolve_source
     from ..inputs.grid import reference_grid
+    from .job import check_pixel_size
     from .run import align_pairs
 
     check_dependencies()
@@ -186,8 +200,7 @@ def run_benchmark(
         )
     if len(pairs) < 2:
         raise InputError("Dataset field 'pairs': a benchmark needs at least two pairs (one held out, one to predict from).")
-    if spec.assume_aligned and any(m.startswith("starfm") for m in spec.methods) and spec.pixel_size_m is None:
-        raise InputError("Dataset field 'pixel_size_m': rasters without a CRS carry no pixel size; give it in metres (STARFM).")
+    check_pixel_size(spec.methods, spec.assume_aligned, spec.pixel_size_m, "Dataset")
     check_crs([s for p in pairs for s in p.sources()], spec.assume_aligned)
     first = resolve_source(pairs[0].fine) if pairs[0].fine else None
     assert first is not None
@@ -206,13 +219,8 @@ def run_benchmark(
         for k, name in enumerate(spec.methods):
             check_cancelled(is_cancelled)
             method = get_method(name, "methods")
-            params: Any = (
-                TsstfnParams(spec.strategy, spec.n_base, train=spec.train, mc_passes=spec.mc_passes)
-                if name == "tsstfn"
-                else spec.method_params.get(name) or method.params()
-            )
             try:
-                produced = method.run(inputs, out / f"target_{target:%Y%m%d}", params, None, is_cancelled)
+                produced = method.run(inputs, out / f"target_{target:%Y%m%d}", spec.params_of(name), None, is_cancelled)
             except TsstfnError as exc:
                 result.skipped.append(f"{target.isoformat()} {name}: {exc}")
                 log.warning("benchmark %s %s skipped: %s", target, name, exc)
@@ -240,12 +248,16 @@ def _write_csv(rows: list[dict], path: Path) -> Path:
 
 
 def _markdown(spec: BenchmarkSpec, result: BenchmarkResult, has_crs: bool) -> str:
+    learners = [get_method(m).label for m in spec.methods if get_method(m).learns]
     lines = [
         f"# Benchmark: {spec.name}",
         "",
         f"- {len(spec.pairs)} pairs, held out in turn: {', '.join(t.isoformat() for t in spec.targets)}",
-        f"- TSSTFN: single-season training, {spec.strategy}, {spec.n_base} base pair(s), width {spec.train.width}, "
-        f"{spec.train.patch} px patches, at most {spec.train.max_epochs} epochs",
+        *(
+            f"- {label}: single-season training, {spec.strategy}, {spec.n_base} base pair(s), width {spec.train.width}, "
+            f"{spec.train.patch} px patches, at most {spec.train.max_epochs} epochs"
+            for label in learners
+        ),
         "- scores where the real fine image is valid; SSIM with data_range 2",
     ]
     if not has_crs:
@@ -261,17 +273,17 @@ def _markdown(spec: BenchmarkSpec, result: BenchmarkResult, has_crs: bool) -> st
             f"{r['r2']:.3f} | {r['ssim']:.4f} | {int(r['n'])} |"
         )
     if result.calibration:
-        lines += ["", *calibration_markdown(result.calibration, spec.mc_passes)]
+        lines += ["", *calibration_markdown(result.calibration, spec.mc_passes, ", ".join(learners))]
     if result.skipped:
         lines += ["", "Not run:", ""] + [f"- {s}" for s in result.skipped]
     lines += ["", "Figures: " + ", ".join(p.name for p in result.figures), ""]
     return "\n".join(lines)
 
 
-def calibration_markdown(calibration: dict[str, dict], passes: int) -> list[str]:
-    """TSSTFN's mean |error| by quintile of its MC-dropout standard deviation, per date, as Markdown lines."""
+def calibration_markdown(calibration: dict[str, dict], passes: int, label: str = "TSSTFN") -> list[str]:
+    """A method's mean |error| by quintile of its MC-dropout standard deviation, per date, as Markdown lines."""
     lines = [
-        f"## TSSTFN: error against its uncertainty ({passes} MC-dropout passes)",
+        f"## {label}: error against its uncertainty ({passes} MC-dropout passes)",
         "",
         "| date | std quintile | std range | mean std | mean abs error | pixels |",
         "|---|---|---|---|---|---|",

@@ -15,6 +15,8 @@ such ranges with measured runs (``bench/bench_estimate.py``).
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..fusion.tiling import origins, training_windows
@@ -31,8 +33,6 @@ ALIGN_SECONDS_PER_RASTER_MPX = 0.15
 STACK_SECONDS_PER_CHANNEL_MPX = 0.1
 #: the window features and the forest of both crop maps
 CLASSIFY_SECONDS_PER_MPX = 11.0
-#: STARFM (31 x 31 px window), per target
-STARFM_SECONDS_PER_TARGET_MPX = 7.0
 #: reading a prediction patch's inputs, per channel and pixel (a strip per row of patches)
 READ_SECONDS_PER_CHANNEL_PX = 6e-8
 
@@ -108,15 +108,38 @@ def estimate_run(
     patience: int = 12,
     batch_size: int = 16,
     samples_per_epoch: int | None = None,
-    starfm: bool = False,
+    compare: Sequence[str] = (),
+    *,
+    starfm: bool | None = None,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
     With ``speed`` (measured for this ``model_width`` and ``patch``) the time is a range over
     ``patience + 1`` to ``max_epochs`` epochs; without, it is the FLOP-based guess. With
     ``samples_per_epoch`` an epoch trains that many patches (and validates a tenth as many).
-    ``n_pairs`` counts the reference and prediction-year pairs; ``starfm``: STARFM is compared.
+
+    Args:
+        width: the grid's columns.
+        height: the grid's rows.
+        n_pairs: the reference and prediction-year pairs.
+        n_targets: the target dates.
+        n_base: base pairs the network reads.
+        model_width: the network's width.
+        patch: the training patch's side in pixels.
+        max_epochs: the most epochs training may run.
+        device: ``cpu`` or ``cuda``/``cuda:N`` (the guess's throughput).
+        speed: a measurement of this network on this device (:func:`measure_speed`), or None.
+        patience: early stopping's patience in epochs.
+        batch_size: patches per training step.
+        samples_per_epoch: patches drawn per epoch (None: every training window).
+        compare: the fusion methods compared beside the learning method (registry names); each adds
+            its entry's ``seconds_per_target_mpx`` per target and megapixel (:func:`compare_seconds`).
+        starfm: deprecated: ``True`` is ``compare=("starfm",)`` (added to ``compare``).
     """
+    if starfm is not None:
+        warnings.warn("estimate_run(starfm=...) is deprecated; pass compare=[method names]", DeprecationWarning, 2)
+        if starfm and "starfm" not in compare:
+            compare = (*compare, "starfm")
     channels = 2 * n_base + 2
     stacks = n_targets * channels * width * height * 4  # training stacks on disk (.npy), read lazily
     n_train = len(training_windows(height, width, patch)) * n_targets
@@ -130,8 +153,7 @@ def estimate_run(
         ALIGN_SECONDS_PER_RASTER_MPX * 2 * (n_pairs + n_targets)
         + STACK_SECONDS_PER_CHANNEL_MPX * n_targets * channels
         + CLASSIFY_SECONDS_PER_MPX
-        + (STARFM_SECONDS_PER_TARGET_MPX * n_targets if starfm else 0.0)
-    )
+    ) + compare_seconds(compare, n_targets, mpx)
     read_s = READ_SECONDS_PER_CHANNEL_PX * (channels - 1) * patch * patch
     epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
     if speed is not None and speed.width == model_width and speed.patch == patch:
@@ -147,6 +169,17 @@ def estimate_run(
     speed_flops = THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"]
     middle = flops / speed_flops / 60 + other_s / 60
     return Estimate(memory, disk, middle, available_memory_gb(), (middle / 3, middle * 3), False)
+
+
+def compare_seconds(compare: Sequence[str], n_targets: int, mpx: float) -> float:
+    """Seconds the compared methods take: each registered method's ``seconds_per_target_mpx``, per target and megapixel.
+
+    Raises:
+        InputError: a name the registry does not know.
+    """
+    from ..fusion.methods import get_method
+
+    return sum(get_method(name).seconds_per_target_mpx for name in compare) * n_targets * mpx
 
 
 #: resident memory of a run besides the network: Python, GDAL, PyTorch, scikit-learn

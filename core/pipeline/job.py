@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
@@ -28,8 +29,9 @@ from typing import Any
 from ..errors import InputError
 from ..files import PathLike, write_text
 from ..formats import get_format
+from ..fusion.base import FusionMethod
 from ..fusion.config import TrainConfig
-from ..fusion.methods import get_method
+from ..fusion.methods import METHODS, get_method
 from ..fusion.strategies import MonthDay, Strategy
 from ..fusion.tsstfn import Forecast, TsstfnParams, Uncertainty
 from ..inputs.dates import parse_date
@@ -45,6 +47,15 @@ log = logging.getLogger("tsstfn")
 
 #: the fusion methods written and scored beside TSSTFN unless the job says otherwise
 DEFAULT_COMPARE = ("starfm", "coarse_cubic", "latest_fine")
+
+
+def learning_method() -> FusionMethod:
+    """The learning method a job trains (or loads) and maps with: the registry's first entry that ``learns`` (TSSTFN).
+
+    Its parameters come from the job's top-level fields (:meth:`Job.tsstfn_params`); every other
+    method runs with its ``method_params``.
+    """
+    return next(m for m in METHODS.values() if m.learns)
 
 
 @dataclass(frozen=True)
@@ -200,10 +211,14 @@ class Job:
         )
 
     def params_of(self, method: str) -> Any:
-        """The parameters of fusion method ``method``: the job's ``method_params``, else the defaults."""
-        if method == "tsstfn":
+        """The parameters of fusion method ``method``: the job's ``method_params``, else the defaults.
+
+        The learning method's come from the job's top-level fields (:meth:`tsstfn_params`).
+        """
+        entry = get_method(method)
+        if entry.learns:
             return self.tsstfn_params()
-        return self.method_params.get(method) or get_method(method).params()
+        return self.method_params.get(method) or entry.params()
 
 
 # Parsing -----------------------------------------------------------------------------------
@@ -404,12 +419,28 @@ def validate_job(job: Job) -> Job:
                 f"(a label date after {job.n_base} base pairs); there are {len(job.prediction)}."
             )
         log.warning("single-season training: TSSTFN learns from the prediction season's own pairs (no reference year)")
-    if job.assume_aligned and "starfm" in job.compare and job.pixel_size_m is None:
-        raise InputError(
-            "Job field 'pixel_size_m': rasters without a CRS (assume_aligned) carry no pixel size; give the fine pixel's "
-            "side in metres (STARFM's window is in metres)."
-        )
+    check_pixel_size(job.compare, job.assume_aligned, job.pixel_size_m, "Job")
     return job
+
+
+def check_pixel_size(methods: Sequence[str], assume_aligned: bool, pixel_size_m: float | None, what: str) -> None:
+    """Rasters without a CRS carry no pixel size: refuse them without ``pixel_size_m`` for a method that needs one.
+
+    Args:
+        methods: the fusion methods to run (registry names).
+        assume_aligned: the rasters may lack a CRS.
+        pixel_size_m: the fine pixel's side in metres, where given.
+        what: the file's kind for the message (``Job``, ``Dataset``).
+
+    Raises:
+        InputError: naming ``pixel_size_m`` and the methods that need it (their ``needs_pixel_size``).
+    """
+    needing = [get_method(m).label for m in methods if get_method(m).needs_pixel_size]
+    if assume_aligned and needing and pixel_size_m is None:
+        raise InputError(
+            f"{what} field 'pixel_size_m': rasters without a CRS (assume_aligned) carry no pixel size; give the fine "
+            f"pixel's side in metres ({', '.join(needing)} measure in metres)."
+        )
 
 
 def input_paths(job: Job) -> list[str]:

@@ -27,7 +27,7 @@ from ..fusion.stacks import AlignedPair
 from ..inputs.grid import Grid, reference_grid
 from ..mapping.samples import Samples, Split, default_block_m
 from ..mapping.workflow import MappingOptions
-from .job import Job, input_paths, job_to_dict, validate_job
+from .job import Job, input_paths, job_to_dict, learning_method, validate_job
 from .pairs import DatedPair, dated
 from .report import write_run_report
 from .result import JobResult
@@ -358,10 +358,11 @@ def _stages(
 ) -> None:
     prep = prepare(job, out / "aligned", steps.sub("align"), is_cancelled, resume)
     inputs = prep.fusion_inputs()
-    params = replace(job.tsstfn_params(), mc_passes=uncertainty_passes(job, prep.grid))
-    tsstfn = get_method("tsstfn").run(inputs, out, params, steps.sub("fuse"), is_cancelled, resume)
-    result.fused, result.model, result.uncertainty = tsstfn.rasters, tsstfn.model, tsstfn.uncertainty
-    predictions = {"tsstfn": result.fused}
+    learner = learning_method()
+    params = replace(job.params_of(learner.name), mc_passes=uncertainty_passes(job, prep.grid))
+    fused = learner.run(inputs, out, params, steps.sub("fuse"), is_cancelled, resume)
+    result.fused, result.model, result.uncertainty = fused.rasters, fused.model, fused.uncertainty
+    predictions = {learner.name: result.fused}
     sub = steps.sub("compare")
     for k, name in enumerate(job.compare):
         check_cancelled(is_cancelled)
@@ -376,7 +377,7 @@ def _stages(
         if t.fine:
             result.difference[t.date] = map_rasters(
                 lambda fused, fine: fused - fine, [result.fused[t.date], t.fine], out / f"difference_{t.date:%Y%m%d}.tif",
-                prep.grid, "TSSTFN - fine image", is_cancelled=is_cancelled,
+                prep.grid, f"{learner.label} - fine image", is_cancelled=is_cancelled,
             )  # fmt: skip
     if samples is not None:
         _map_crops(job, prep, samples, result, out, steps, is_cancelled, resume)
@@ -422,7 +423,7 @@ def _map_crops(
         fields = FieldsSpec(job.fields, out / "crop_map_fields.tif", vectors, job.field_id, job.field_rule, out / "aligned")
     made = map_crops(
         early + [str(result.fused[t.date]) for t in prep.targets], prep.grid, samples, options, out / "crop_map_fused.tif",
-        report, name="fused", title=f"Early season + TSSTFN ({job.strategy}, {job.forecast})",
+        report, name="fused", title=f"Early season + {learning_method().label} ({job.strategy}, {job.forecast})",
         areas_title="Area of each class: crop map with fused NDVI", classifier_path=out / "forest_fused.skops",
         probabilities_path=out / "crop_probabilities.tif" if job.probabilities else None,
         confidence_path=out / "crop_confidence.tif" if job.confidence else None, fields=fields,

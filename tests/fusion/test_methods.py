@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from tsstfn_crop_mapper.core.demo.job import scene_job
 from tsstfn_crop_mapper.core.errors import InputError
 from tsstfn_crop_mapper.core.files import read_array, write_array
 from tsstfn_crop_mapper.core.fusion import methods
-from tsstfn_crop_mapper.core.fusion.base import FusionInputs, FusionMethod, FusionOutput, FusionRequest
+from tsstfn_crop_mapper.core.fusion.base import FusionInputs, FusionMethod, FusionOutput, FusionRequest, NumberParam
 from tsstfn_crop_mapper.core.fusion.config import TrainConfig
 from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
 from tsstfn_crop_mapper.core.pipeline.job import load_job, save_job
@@ -67,11 +67,19 @@ def offset_fuse(request: FusionRequest) -> FusionOutput:
 # --- ... plus one entry --------------------------------------------------------------------
 
 
+OFFSET = FusionMethod(
+    "offset", "coarse + offset", "a toy method", OffsetParams, offset_fuse, "offset_ndvi",
+    needs_pixel_size=True,  # say it measures in metres: rasters without a CRS then need pixel_size_m
+    seconds_per_target_mpx=100.0,  # its cost, for the estimate
+    dialog_params=(NumberParam("gain", "Offset gain", 0.0, 2.0, "", "How much of the offset is added."),),
+)  # fmt: skip
+
+
 @pytest.fixture()
 def offset_method():
-    method = methods.register(FusionMethod("offset", "coarse + offset", "a toy method", OffsetParams, offset_fuse, "offset_ndvi"))
-    yield method
-    del methods.METHODS["offset"]
+    with methods.METHODS.registered(OFFSET) as method:
+        yield method
+    assert "offset" not in methods.METHODS
 
 
 def test_a_new_method_is_one_module_plus_one_entry(offset_method, scene, tmp_path):
@@ -95,6 +103,39 @@ def test_a_new_method_is_one_module_plus_one_entry(offset_method, scene, tmp_pat
     assert "| coarse + offset |" in result.report.read_text()
     with pytest.raises(InputError, match="'method_params.offset' has unknown key"):
         scene_job(scene["root"], tmp_path / "x", compare=["offset"], method_params={"offset": {"gian": 2}})
+
+
+def test_a_new_method_is_one_entry_for_the_benchmark_the_estimate_and_the_checks(offset_method, scene, tmp_path):
+    """The entry's properties reach the job's checks, the benchmark's default methods and the estimate."""
+    import json
+
+    from conftest import make_paired_set
+    from tsstfn_crop_mapper.core.pipeline.benchmark import benchmark_from_dict, run_benchmark
+    from tsstfn_crop_mapper.core.pipeline.estimate import estimate_run
+    from tsstfn_crop_mapper.core.pipeline.job import job_from_dict, job_to_dict, validate_job
+
+    # job files: compare and method_params
+    job = scene_job(scene["root"], tmp_path / "run", compare=["offset"], method_params={"offset": {"gain": 0.5}})
+    again = job_from_dict(json.loads(json.dumps(job_to_dict(job))), scene["root"])
+    assert again.compare == ("offset",) and again.params_of("offset") == OffsetParams(0.5)
+    # needs_pixel_size: rasters without a CRS need pixel_size_m for it (and only for a method that says so)
+    with pytest.raises(InputError, match="'pixel_size_m'.*coarse \\+ offset"):
+        validate_job(replace(job, assume_aligned=True))
+    validate_job(replace(job, assume_aligned=True, pixel_size_m=10.0))
+    validate_job(replace(job, assume_aligned=True, compare=("coarse_cubic",)))
+    # the estimate counts its cost per target and megapixel
+    args = (1000, 1000, 10, 3, 3, 4, 32, 1)
+    assert estimate_run(*args, compare=["offset"]).minutes == pytest.approx(estimate_run(*args).minutes + 3 * 100.0 / 60)
+    # the benchmark scores every registered method by default, with its method_params
+    data = json.loads(Path(make_paired_set(tmp_path / "paired")).read_text())
+    data["method_params"]["offset"] = {"gain": 0.5}
+    spec = benchmark_from_dict(data, tmp_path / "paired")
+    assert spec.methods == tuple(methods.METHODS) and "offset" in spec.methods
+    result = run_benchmark(spec, tmp_path / "bench")
+    rows = [r for r in result.rows if r["method"] == "offset"]
+    cubic = {r["date"]: r for r in result.rows if r["method"] == "coarse_cubic"}
+    assert len(rows) == 2 and all(np.isfinite(r["rmse"]) for r in rows)
+    assert all(r["rmse"] != cubic[r["date"]]["rmse"] for r in rows)  # its own prediction
 
 
 def _dated_inputs(scene):

@@ -68,7 +68,7 @@ def test_bad_datasets_are_one_sentence(tmp_path):
         benchmark_from_dict({**data, "target": []}, tmp_path)
     with pytest.raises(InputError, match="unknown fusion method 'estarfm'"):
         benchmark_from_dict({**data, "methods": ["estarfm"]}, tmp_path)
-    with pytest.raises(InputError, match="'pixel_size_m': rasters without a CRS carry no pixel size"):
+    with pytest.raises(InputError, match="'pixel_size_m': rasters without a CRS \\(assume_aligned\\) carry no pixel size"):
         run_benchmark(benchmark_from_dict({k: v for k, v in data.items() if k != "pixel_size_m"}, tmp_path), tmp_path / "o")
 
 

@@ -41,11 +41,25 @@ class ConvBlock(nn.Sequential):
         super().__init__(*layers)
 
 
+#: the channel MLP's reduction ratio: the paper gives none; Woo et al. (2018) use 16. Ours is 8, so
+#: that the narrow networks a CPU can train keep more than one hidden unit (16 channels: 2, not 1);
+#: saved models and the measured results use it (``docs/model.md``)
+CBAM_REDUCTION = 8
+
+
 class CBAM(nn.Module):
     """Channel then spatial attention; ``x + x * Mc * Ms`` (the paper adds the input back)."""
 
-    def __init__(self, channels: int, reduction: int = 8, kernel: int = 7) -> None:
-        """Attention over ``channels`` (MLP reduction ``reduction``, spatial kernel ``kernel``)."""
+    def __init__(self, channels: int, reduction: int = CBAM_REDUCTION, kernel: int = 7) -> None:
+        """Attention over ``channels``.
+
+        Args:
+            channels: feature maps in and out.
+            reduction: the channel MLP has ``channels // reduction`` hidden units (at least 1).
+                :data:`CBAM_REDUCTION` (8) is this project's choice, not CBAM's default: Woo et al.
+                (2018) use 16 and the paper gives no value.
+            kernel: the spatial attention's convolution size (7, Woo et al.'s).
+        """
         super().__init__()
         hidden = max(1, channels // reduction)
         self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1))

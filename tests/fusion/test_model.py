@@ -38,3 +38,17 @@ def test_bad_patch_and_input_messages():
         TSSTFN(2, patch=40)
     with pytest.raises(ValueError, match=r"expected input \(B, 5, 32, 32\)"):
         TSSTFN(2, patch=32, width=4)(torch.zeros(1, 5, 16, 16))
+
+
+def test_cbam_reduction_ratio_is_ours_and_documented():
+    """8 hidden units per 64 channels (Woo et al. would have 4); docs/model.md says which and why."""
+    from pathlib import Path
+
+    from tsstfn_crop_mapper.core.fusion.model import CBAM_REDUCTION
+
+    assert CBAM_REDUCTION == 8 and CBAM(64).mlp[0].out_channels == 8 and CBAM(4).mlp[0].out_channels == 1
+    model = TSSTFN(n_base=2, patch=32, width=8, cl_paths=1)
+    assert model.cbam.mlp[0].out_channels == 1 and [cl.paths[0].cbam.mlp[0].out_channels for cl in model.cl] == [2, 4, 8]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "model.md").read_text()
+    assert "CBAM's defaults" not in page and "MLP reduction ratio **8**, our choice, not CBAM's default" in page
+    assert "Woo et al. (2018), who define CBAM, use\n**16**; this code uses **8**" in page

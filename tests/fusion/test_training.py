@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from tsstfn_crop_mapper.core.fusion.prediction import make_predictor, predict_to
 from tsstfn_crop_mapper.core.fusion.training import TrainingStack, train
 from tsstfn_crop_mapper.core.inputs.grid import Grid
 
-SMALL = TrainConfig(width=4, patch=32, batch_size=4, max_epochs=40, patience=3, cl_paths=2, seed=0, learning_rate=3e-3)
+SMALL = TrainConfig(width=4, patch=32, batch_size=4, max_epochs=40, patience=5, cl_paths=2, seed=0, learning_rate=3e-3)
 
 
 def _stack(rng, n_base=2, size=64):
@@ -34,21 +36,52 @@ def trained():
     return stacks, train(stacks, SMALL, meta={"strategy": "STR_B"})
 
 
+def _baseline_rmse(stacks):
+    """RMSE of the trivial prediction, the target-date MODIS (the label without its fine texture)."""
+    return float(np.sqrt(np.mean([np.mean((s.label - s.inputs[-1]) ** 2) for s in stacks])))
+
+
 def test_training_reduces_loss_and_stops_early(trained):
-    _, result = trained
+    """Behaviour, not one machine's trajectory: margins measured over seeds 0-4 (a proxy for other CPUs and
+    BLAS paths, whose rounding sends training down other paths): best validation RMSE 0.46-0.69 of the
+    baseline, lowest training MSE 0.30-0.47 of the first epoch's."""
+    stacks, result = trained
     hist = result.history
-    assert hist[-1]["train_mse"] < hist[0]["train_mse"] * 0.5
-    assert result.best_val_rmse < hist[0]["val_rmse"]
+    assert 0.9 < hist[0]["val_rmse"] / _baseline_rmse(stacks) < 1.2  # the first epoch is about as good as MODIS
+    assert result.best_val_rmse < 0.8 * _baseline_rmse(stacks)  # training learnt the fine texture
+    assert min(h["train_mse"] for h in hist) < 0.7 * hist[0]["train_mse"]
+    assert (
+        result.best_val_rmse == min(h["val_rmse"] for h in hist)
+        and hist[result.best_epoch - 1]["val_rmse"] == result.best_val_rmse
+    )
     assert result.stopped_early or len(hist) == SMALL.max_epochs
+    if result.stopped_early:
+        assert len(hist) - result.best_epoch == SMALL.patience
     assert result.meta["n_base"] == 2 and result.meta["strategy"] == "STR_B"
 
 
-def test_early_stopping_triggers_on_patience():
-    rng = np.random.default_rng(1)
-    cfg = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=50, patience=2, cl_paths=1, learning_rate=0.5)
-    result = train([_stack(rng)], cfg)  # a huge learning rate cannot keep improving
-    assert result.stopped_early and len(result.history) < 50
-    assert len(result.history) - result.best_epoch == 2
+def test_early_stopping_triggers_on_patience_and_keeps_the_best_weights(monkeypatch):
+    """The validation scores are scripted, so the rule is tested whatever the CPU makes of the training."""
+    from tsstfn_crop_mapper.core.fusion import training
+
+    scores = iter([0.5, 0.4, 0.45, 0.41, 0.3, 0.2])
+    snapshots = []
+
+    def scripted(model, *args):
+        snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return next(scores)
+
+    monkeypatch.setattr(training, "evaluate", scripted)
+    cfg = TrainConfig(width=4, patch=32, batch_size=8, max_epochs=50, patience=2, cl_paths=1, learning_rate=0.01)
+    result = train([_stack(np.random.default_rng(1)) for _ in range(2)], cfg)
+    assert result.stopped_early and [h["val_rmse"] for h in result.history] == [0.5, 0.4, 0.45, 0.41]
+    assert (result.best_epoch, result.best_val_rmse) == (2, 0.4) and result.meta["training"]["epochs"] == 4
+    state = result.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in snapshots[1].items())  # epoch 2's weights, not the last
+    assert not all(torch.equal(state[k], v) for k, v in snapshots[3].items())
+    scores = iter([0.5, 0.4, 0.3])  # always better: runs to max_epochs
+    result = train([_stack(np.random.default_rng(1))], replace(cfg, max_epochs=3))
+    assert not result.stopped_early and result.best_epoch == 3 and len(result.history) == 3
 
 
 def test_saved_model_reloads_and_predicts_identically(trained, tmp_path):
@@ -253,7 +286,6 @@ def test_samples_per_epoch_draws_that_many_patches_and_a_fixed_validation_subset
 
 def test_training_stack_from_small_blocks_in_chunks_equals_the_one_in_memory(scene, tmp_path, monkeypatch):
     """Windows of whole source blocks, several per row of blocks (a whole tile's layout), write the same stack."""
-    from dataclasses import replace
 
     from osgeo import gdal
 

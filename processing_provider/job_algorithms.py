@@ -120,7 +120,8 @@ class RunJobAlgorithm(TsstfnAlgorithm):
         from dataclasses import replace
 
         job = _job(self, parameters, context, self.FOLDER_KEY)
-        chosen = self.parameterAsEnums(parameters, "COMPARE", context)
+        # an absent COMPARE reads as the enum's first option: keep the job's list then
+        chosen = self.parameterAsEnums(parameters, "COMPARE", context) if parameters.get("COMPARE") not in (None, []) else []
         if chosen:
             job = replace(job, compare=tuple(self.comparable[i] for i in chosen))
         method_params = dict(job.method_params)

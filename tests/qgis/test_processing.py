@@ -196,6 +196,41 @@ def test_train_predict_and_runjob(processing, scene, tmp_path):
     assert "| latest clear fine image |" in report and "| STARFM |" not in report  # the registry's methods, as chosen
 
 
+def test_runjob_offers_a_registered_method_and_its_numbers(processing, scene, tmp_path):
+    """A new method's entry is all Processing needs: runjob lists it and a number per dialog_params entry."""
+    from dataclasses import dataclass
+
+    from qgis.core import QgsProcessingContext
+
+    from tsstfn_crop_mapper.core.fusion.base import FusionMethod, NumberParam
+    from tsstfn_crop_mapper.core.fusion.methods import METHODS
+    from tsstfn_crop_mapper.processing_provider.job_algorithms import RunJobAlgorithm
+
+    @dataclass(frozen=True)
+    class ToyParams:
+        """The toy's parameters."""
+
+        gain: float = 1.0
+
+    toy = FusionMethod(
+        "toy", "Toy fusion", "a toy method", ToyParams, METHODS["coarse_cubic"].fuse, "toy_ndvi",
+        dialog_params=(NumberParam("gain", "Toy gain", 0.0, 2.0, "", "How much of the offset is added."),),
+    )  # fmt: skip
+    with METHODS.registered(toy):
+        alg = RunJobAlgorithm()
+        alg.initAlgorithm()
+        compare = alg.parameterDefinition("COMPARE")
+        assert "Toy fusion" in compare.options() and "Toy fusion: a toy method" in alg.shortHelpString()
+        gain = alg.parameterDefinition("TOY_GAIN")
+        assert gain is not None and (gain.minimum(), gain.maximum()) == (0.0, 2.0) and gain.help()
+        path = save_job(scene_job(scene["root"], tmp_path / "out", compare=[]), tmp_path / "job.json")
+        parameters = {"JOB": str(path), "COMPARE": [alg.comparable.index("toy")], "TOY_GAIN": 0.25}
+        job = alg._chosen_job(parameters, QgsProcessingContext())
+        assert job.compare == ("toy",) and job.params_of("toy") == ToyParams(0.25)
+        assert alg._chosen_job({"JOB": str(path)}, QgsProcessingContext()).compare == ()
+    assert "toy" not in METHODS
+
+
 def test_benchmark_algorithm(processing, tmp_path):
     from conftest import make_paired_set
 

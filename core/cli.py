@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cog", action="store_true", help="plain GeoTIFFs instead of Cloud-Optimized GeoTIFFs")
     p.set_defaults(func=_classify)
     p = sub.add_parser(
-        "benchmark", help="hold out each target of a paired dataset; score TSSTFN, STARFM and the baselines against it"
+        "benchmark", help="hold out each target of a paired dataset; score every registered fusion method against it"
     )
     p.add_argument("dataset", help="dataset file (JSON or YAML): pairs, targets (see docs/benchmarks.md)")
     p.add_argument("--out", required=True, help="output folder: benchmark.csv, benchmark.md, one PNG per target")

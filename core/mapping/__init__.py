@@ -4,4 +4,5 @@
 * :mod:`.classify`: window features, the random forest, the classified map;
 * :mod:`.accuracy`: confusion matrix, kappa, per-class scores, reports;
 * :mod:`.export`: the crop map as polygons and in other raster formats.
+* :mod:`.workflow`: the one crop-mapping path (``map_crops``) of jobs, ``classify`` and Processing.
 """

@@ -11,10 +11,12 @@ check the rest, as for a job file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, PlaceError, TsstfnError
@@ -148,6 +150,8 @@ class RowChecker:
         from ..inputs.inventory import raster_info, unfit_reason
         from ..inputs.ndvi import NdviSource
         from ..inputs.products import get_product
+        from ..inputs.sample import check_sample
+        from .pairs import parse_source
 
         products = {"coarse": data.get("coarse_product") or "mod09gq", "fine": data.get("fine_product") or "s2_l2a"}
         aligned = bool(data.get("assume_aligned"))
@@ -160,32 +164,36 @@ class RowChecker:
                 grid = self.cached(("grid", source.path), source.path, lambda: reference_grid(source.path))
             except TsstfnError:
                 grid = None  # the first row's own check names it
-        for column, product in products.items():
+        for column, column_product in products.items():
             path, band = raster_of(row.get(column))
             if not path:
                 continue
             name = self._name(key, i, column, path)
+            spec = row[column]
+            product = (spec.get("product") if isinstance(spec, dict) else None) or column_product  # a raster's own product
             place: tuple[str, int | None, str | None] = (key, i, column)
             try:
-                info = self.cached(("info", path, name), path, lambda p=path, n=name: raster_info(p, n))
+                info = self.cached(("info", path, name), path, functools.partial(raster_info, path, name))
                 reason = unfit_reason(info, get_product(product), column)
                 if reason:
                     label = "the MODIS column" if column == "coarse" else "the Sentinel-2 column"
                     raise InputError(f"'{name}' cannot go in {label} ({product}): {reason}.")
-                source = resolve_source(NdviSource(path, product, band=band))
+                mask = row.get(f"{column}_mask")
+                parsed, _ = parse_source(row[column], Path("."), f"{where} ({COLUMN_NAMES[column]})", product, mask)
+                source = resolve_source(replace(parsed, name=name))
                 ds = open_raster(source.path, name)
                 if band > ds.RasterCount and not source.path.startswith(("HDF", "/vsi")):
                     place = (key, i, f"{column}_band")
                     raise InputError(
                         f"'{name}' has {ds.RasterCount} band(s); band {band} does not exist (the band column of this row)."
                     )
-                if aligned:
-                    if ds.GetProjection():
-                        raise InputError(f"'{name}' has a CRS while 'rasters without CRS' is ticked; untick it or use others.")
-                    continue
-                srs_of(ds, name)
-                if grid is not None:
-                    overlap_fraction(ds, grid, name)
+                if aligned and ds.GetProjection():
+                    raise InputError(f"'{name}' has a CRS while 'rasters without CRS' is ticked; untick it or use others.")
+                if not aligned:
+                    srs_of(ds, name)
+                    if grid is not None:
+                        overlap_fraction(ds, grid, name)
+                check_sample(source)  # what the run reads of it, on a few rows: scale, range, mask values
             except PlaceError:
                 raise
             except TsstfnError as exc:

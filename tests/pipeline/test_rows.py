@@ -12,7 +12,7 @@ from tsstfn_crop_mapper.core.pipeline.rows import RowChecker, check_fields
 
 @pytest.fixture()
 def rows(tmp_path):
-    fine = [make_raster(tmp_path / f"S2_2021060{d}.tif", [[[500] * 4] * 4, [[3000] * 4] * 4], dtype=gdal.GDT_Int16)
+    fine = [make_raster(tmp_path / f"S2_2021060{d}.tif", [[[1500] * 4] * 4, [[4000] * 4] * 4], dtype=gdal.GDT_Int16)
             for d in (1, 2)]  # fmt: skip
     modis = [make_raster(tmp_path / f"MOD09GQ.A202115{d}.tif", [[[500]], [[3000]]], dtype=gdal.GDT_Int16,
                          gt=(640000.0, 250.0, 0.0, 5150000.0, 0.0, -250.0)) for d in (2, 3)]  # fmt: skip
@@ -75,3 +75,25 @@ def test_samples_that_cannot_hold_labels_are_refused(tmp_path):
         check_fields({"samples": "s.gpkg", "class_field": "crop", "group_field": "crop"}, vector=True)
     with pytest.raises(PlaceError, match="named like an id"):
         check_fields({"samples": "s.gpkg", "class_field": "field_id"}, vector=True)
+
+
+def test_validation_reads_a_sample_as_the_run_would(rows, tmp_path):
+    data, fine, modis = rows
+    ndvi = make_raster(tmp_path / "ndvi_x10000.tif", [[[2500, 9000], [4000, 8000]]], dtype=gdal.GDT_Int16)
+    bad = {**data, "prediction": [{**data["prediction"][0], "coarse": {"path": ndvi, "product": "ndvi"}}]}
+    place, message = _place(bad)
+    assert place == ("prediction", 0, "coarse") and "NDVI x 10000 (set the scale to 0.0001)" in message
+    scaled = {"path": ndvi, "product": "ndvi", "scale": 0.0001}
+    RowChecker().check({**data, "prediction": [{**data["prediction"][0], "coarse": scaled}]})
+    scl = make_raster(tmp_path / "T51TXM_20210601_SCL_20m.tif", [[[255] * 4] * 4], dtype=gdal.GDT_Byte)
+    place, message = _place({**data, "prediction": [{**data["prediction"][0], "fine_mask": scl}]})
+    assert place == ("prediction", 0, "fine") and "255" in message
+
+
+def test_scale_guesses(tmp_path):
+    from tsstfn_crop_mapper.core.inputs.sample import guess_scale
+
+    x10000 = make_raster(tmp_path / "a.tif", [[[2500, 9000], [-400, 8000]]], dtype=gdal.GDT_Int16)
+    unit = make_raster(tmp_path / "b.tif", [[[0.02, 0.3], [0.1, 0.25]]])
+    assert guess_scale(x10000, 1, "ndvi") == 0.0001 and guess_scale(unit, 1, "red_nir") == 1.0
+    assert guess_scale(x10000, 1, "s2_l2a") is None  # a product with a scale of its own

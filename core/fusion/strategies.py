@@ -302,3 +302,29 @@ def describe(alignment: Alignment, reference_dates: Sequence[dt.date], predictio
         ("positions", [str(d) for d in alignment.positions]),
     ]
     return "\n".join(f"{alignment.strategy if k == 0 else pad} {name:<10} {' '.join(v)}" for k, (name, v) in enumerate(rows))
+
+
+def recipe_day(recipe: Recipe, dates: Sequence[dt.date]) -> float:
+    """The day of year a recipe stands for: its images' days of year, weighted."""
+    return float(sum(w * doy(dates[i]) for i, w in recipe))
+
+
+def reference_offsets(
+    alignment: Alignment, reference_dates: Sequence[dt.date], prediction_dates: Sequence[dt.date]
+) -> tuple[float, ...]:
+    """Per position, how many days the reference year's image(s) lie after the prediction year's.
+
+    0 where the reference year is interpolated to the prediction year's day (STR_B, STR_C inside
+    the reference images' span); the gap to the nearest image for STR_D and STR_E; negative where
+    the reference image is earlier, e.g. -14 when a fused 30 July meets 15 July because the
+    reference year has no base image after it (``docs/strategies.md``).
+
+    Args:
+        alignment: what :func:`align` returned.
+        reference_dates: the reference dates given to :func:`align`.
+        prediction_dates: the prediction dates given to :func:`align`.
+    """
+    return tuple(
+        round(recipe_day(r, reference_dates) - recipe_day(p, prediction_dates), 2)
+        for r, p in zip(alignment.reference, alignment.prediction)
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +27,12 @@ from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
 from .stacks import AlignedPair
-from .strategies import Alignment, MonthDay, Strategy, align, own_latest
+from .strategies import Alignment, MonthDay, Strategy, align, own_latest, reference_offsets
+
+log = logging.getLogger("tsstfn")
+#: a fused date of a sequential forecast whose reference-year image lies further away than this
+#: (days) is reported: the reference year has no base image near it (``docs/strategies.md``)
+FUSED_OFFSET_WARN_DAYS = 7
 
 
 class Forecast(Choice):
@@ -100,7 +106,36 @@ def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alig
     for k, t in enumerate(targets):
         earlier = [u.date for u in targets[:k]] if params.forecast is Forecast.SEQUENTIAL else []
         dates = sorted(base_dates + earlier)
-        out.append(align(params.strategy, reference_dates, dates, t.date, params.n_base, params.reference_target))
+        a = align(params.strategy, reference_dates, dates, t.date, params.n_base, params.reference_target)
+        for days, fused in fused_offsets(a, reference_dates, dates, earlier):
+            log.warning(
+                "%s, sequential forecast of %s: the fused %s is paired with reference-year images %+.0f days away "
+                "(the reference year has no base image nearer before its label); see docs/strategies.md",
+                params.strategy, t.date.isoformat(), fused.isoformat(), days,
+            )  # fmt: skip
+        out.append(a)
+    return out
+
+
+def fused_offsets(
+    alignment: Alignment, reference_dates: Sequence[dt.date], dates: Sequence[dt.date], fused: Sequence[dt.date]
+) -> list[tuple[float, dt.date]]:
+    """The positions of a sequential forecast where a fused date meets a distant reference-year image.
+
+    ``(days, fused date)`` for each position that reads a fused date and whose reference-year
+    image(s) lie more than :data:`FUSED_OFFSET_WARN_DAYS` from it (negative: earlier).
+
+    Args:
+        alignment: the alignment of one target.
+        reference_dates: the reference year's dates.
+        dates: the prediction year's dates the alignment was made with (base dates and fused dates).
+        fused: the fused dates among them (earlier targets of a sequential forecast).
+    """
+    out = []
+    for recipe, days in zip(alignment.prediction, reference_offsets(alignment, reference_dates, dates)):
+        reads = [dates[i] for i, _ in recipe if dates[i] in fused]
+        if reads and abs(days) > FUSED_OFFSET_WARN_DAYS:
+            out.append((days, reads[-1]))
     return out
 
 

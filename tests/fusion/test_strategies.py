@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from tsstfn_crop_mapper.core.fusion.strategies import (
     describe,
     interpolate_recipe,
     nearest_recipe,
+    reference_offsets,
 )
 
 D = dt.date
@@ -198,3 +200,46 @@ def test_the_pages_alignments_are_the_paper_presets(paper_job):
         a = _paper_alignments(paper_job, target)
         printed = "\n".join(describe(a[s], TABLE1_REF, TABLE1_PRED) for s in STRATEGIES)
         assert printed + "\n" == block, target
+
+
+def test_the_sequential_forecast_pairs_fused_dates_with_distant_reference_images(paper_job, caplog):
+    """Measured, not fixed (docs/strategies.md): on the paper's dates the reference year has no base image
+    after 15 July (19 August is the label), so a fused 30 July meets 15 July (-14 days) and a fused 31 August
+    meets it too (-46); the individual forecast of STR_B is aligned to the day. Training says so."""
+    import logging
+
+    from tsstfn_crop_mapper.core.fusion.base import FusionInputs
+    from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
+    from tsstfn_crop_mapper.core.fusion.tsstfn import Forecast, fused_offsets, training_alignments
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
+
+    params = paper_job.tsstfn_params()
+    individual = _paper_alignments(paper_job, TABLE1_TARGETS[1])["STR_B"]
+    assert reference_offsets(individual, TABLE1_REF, TABLE1_PRED) == (0.0,) * 7
+    expected = {"STR_B": [(-14.0, TABLE1_TARGETS[0])], "STR_D": [(-14.0, TABLE1_TARGETS[0])], "STR_C": []}
+    for strategy, offsets in expected.items():
+        dates = sorted(TABLE1_PRED + TABLE1_TARGETS[:1])
+        a = align(strategy, TABLE1_REF, dates, TABLE1_TARGETS[1], 7, params.reference_target)
+        assert fused_offsets(a, TABLE1_REF, dates, TABLE1_TARGETS[:1]) == offsets, strategy
+    dates = sorted(TABLE1_PRED + TABLE1_TARGETS[:2])
+    a = align("STR_B", TABLE1_REF, dates, TABLE1_TARGETS[2], 7, params.reference_target)
+    assert reference_offsets(a, TABLE1_REF, dates)[-2:] == (-14.0, -46.0)
+    assert _names(a.reference[-2:], TABLE1_REF) == ["Jul15", "Jul15"]
+
+    grid = Grid("", (0.0, 10.0, 0.0, 0.0, 0.0, -10.0), 8, 8)
+    inputs = FusionInputs(
+        grid,
+        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_REF),
+        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_PRED),
+        tuple(AlignedPair(d, "c.tif") for d in TABLE1_TARGETS),
+    )
+    with caplog.at_level(logging.WARNING, logger="tsstfn"):
+        training_alignments(inputs, params)
+    assert not caplog.records  # individual: nothing to say
+    with caplog.at_level(logging.WARNING, logger="tsstfn"):
+        training_alignments(inputs, replace(params, forecast=Forecast.SEQUENTIAL))
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "STR_B, sequential forecast of 2021-08-31: the fused 2021-07-30 is paired with reference-year images -14 days away",
+        "STR_B, sequential forecast of 2021-09-05: the fused 2021-07-30 is paired with reference-year images -14 days away",
+        "STR_B, sequential forecast of 2021-09-05: the fused 2021-08-31 is paired with reference-year images -46 days away",
+    ]

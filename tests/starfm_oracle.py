@@ -2,6 +2,16 @@
 
 The sources stay in ``../shared/reference/starfm-c`` (never copied into the repository); tests that
 use this skip with a reason when the folder or a C compiler is missing.
+
+The program reads one row past the end of its input when its window is odd (``WIN_SIZE`` =
+``2 * MAX_SEARCH_DISTANCE / RESOLUTION``, e.g. 31 at 155 m and 10 m): ``loadNextRow`` tests
+``irow + WIN_SIZE/2 < nrows`` where the row it reads is ``irow + WIN_SIZE/2 + 1``, so after row
+``nrows - WIN_SIZE/2 - 1`` it reads past the end of file, and the failed ``fread`` leaves a stale
+value marked valid. That phantom row is a candidate for the last ``WIN_SIZE/2`` rows, with no
+spectral or temporal difference, so it wins the weights where its value is similar to the pixel's
+(``tests/fusion/test_starfm_reference.py`` shows it). :func:`run` therefore pads the inputs with
+``WIN_SIZE/2 + 1`` rows of fill values by default: the rows past the image are then fill, as the
+program means them to be, and the phantom row lies beyond the reach of every real row.
 """
 
 from __future__ import annotations
@@ -38,6 +48,16 @@ def build(workdir: Path) -> Path:
     return src / "StarFM.exe"
 
 
+def window_size(resolution: float, max_search_distance: int) -> int:
+    """Gao's ``WIN_SIZE``: ``MAX_SEARCH_DISTANCE * 2 / RESOLUTION`` in C's integer arithmetic."""
+    return int(max_search_distance * 2 / resolution)
+
+
+def fill_rows(resolution: float, max_search_distance: int) -> int:
+    """Rows of fill values that keep the program's read past the last row away from the image."""
+    return window_size(resolution, max_search_distance) // 2 + 1
+
+
 def to_dn(ndvi: np.ndarray) -> np.ndarray:
     """NDVI as Gao's int16 input: x 10000, NaN as the fill value."""
     out = np.where(np.isfinite(ndvi), np.rint(np.nan_to_num(ndvi) * SCALE), FILL)
@@ -54,10 +74,21 @@ def run(
     max_search_distance: int = 155,
     num_classes: int = 4,
     uncertainty: int = 36,
+    pad_rows: bool = True,
 ) -> np.ndarray:
-    """Gao's prediction for ``target`` from the pairs ``(fine[i], coarse[i])``, as NDVI with NaN for fill."""
+    """Gao's prediction for ``target`` from the pairs ``(fine[i], coarse[i])``, as NDVI with NaN for fill.
+
+    ``pad_rows``: append :func:`fill_rows` rows of fill values to every input (and drop them from
+    the output), so that the program's read past the last row (module docstring) cannot reach the
+    image; False runs it on the image as it is.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     rows, cols = target.shape
+    if pad_rows:
+        extra = np.full((fill_rows(resolution, max_search_distance), cols), np.nan)
+        fine, coarse = [np.vstack([a, extra]) for a in fine], [np.vstack([a, extra]) for a in coarse]
+        target = np.vstack([target, extra])
+        return run(exe, workdir, fine, coarse, target, resolution, max_search_distance, num_classes, uncertainty, False)[:rows]
     lines = ["STARFM_PARAMETER_START", f"  NUM_IN_PAIRS = {len(fine)}"]
     names_c, names_f = [], []
     for i, (f, c) in enumerate(zip(fine, coarse)):

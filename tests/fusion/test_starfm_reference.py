@@ -50,3 +50,41 @@ def test_starfm_equals_gaos_program(gao, tmp_path, pairs, resolution, distance):
     rmse = float(np.sqrt(np.mean((ours[both] - ref[both]) ** 2)))
     assert rmse <= 0.002, rmse
     assert np.abs(ours[both] - ref[both]).max() <= 0.001  # in practice: the C program's rounding to 1e-4
+    h = starfm_oracle.window_size(resolution, distance) // 2  # the bottom rows, in reach of the last row
+    assert np.isfinite(ref[-h:]).mean() > 0.9 and np.array_equal(np.isfinite(ours[-h:]), np.isfinite(ref[-h:]))
+    assert np.nanmax(np.abs(ours[-h:] - ref[-h:])) <= 0.001
+
+
+def _bottom_trap(pairs: int):
+    """Every NDVI value in the bottom 20 rows (a gradient across), a uniform change: some bottom pixel
+    is always similar to whatever the program's phantom row past the end holds."""
+    rng = np.random.default_rng(0)
+    size = 72
+    f0 = np.kron(rng.uniform(0.1, 0.85, (size // 12, size // 12)), np.ones((12, 12)))
+    f0[-20:, :] = np.linspace(0.1, 0.9, size)[None, :]
+    f1 = np.clip(f0 + 0.05, -0.95, 0.95)
+    blur = lambda a: uniform_filter(a, 9, mode="nearest")  # noqa: E731
+    q = lambda a: np.rint(a * 1e4) / 1e4  # noqa: E731
+    cp = q(np.clip(blur(f0) + 0.1, -0.95, 0.95))
+    return [q(f0), q(f1)][:pairs], [q(blur(f0)), q(blur(f1))][:pairs], cp
+
+
+@pytest.mark.parametrize("pairs", [1, 2])
+def test_gaos_program_reads_a_row_past_the_end_with_an_odd_window_and_the_padded_oracle_does_not(gao, tmp_path, pairs):
+    """WIN_SIZE 31 (155 m at 10 m): unpadded, the program's last 15 rows take the phantom row past the
+    end of file (starfm_oracle's docstring); padded with fill rows, it equals ours on every row."""
+    fine, coarse, target = _bottom_trap(pairs)
+    h = starfm_oracle.window_size(10.0, 155) // 2
+    assert h == 15 and starfm_oracle.fill_rows(10.0, 155) == 16
+    ours = starfm(fine, coarse, target, StarfmParams(window_m=155), pixel_size=10.0)
+    raw = starfm_oracle.run(gao, tmp_path / "raw", fine, coarse, target, pad_rows=False)
+    padded = starfm_oracle.run(gao, tmp_path / "padded", fine, coarse, target)
+    off = np.nanmax(np.abs(raw - ours), axis=1)
+    assert (off[:-h] <= 0.001).all()  # above the reach of the phantom row: equal
+    assert (off[-h:] > 0.005).sum() >= h // 2  # within it: wrong
+    assert np.array_equal(np.isfinite(padded), np.isfinite(ours))
+    assert np.nanmax(np.abs(padded - ours)) <= 0.001  # every row, the bottom ones included
+    # an even window (50 at 750 m and 30 m) reads no row too many: padding changes nothing
+    even_raw = starfm_oracle.run(gao, tmp_path / "even_raw", fine, coarse, target, 30.0, 750, pad_rows=False)
+    even = starfm_oracle.run(gao, tmp_path / "even", fine, coarse, target, 30.0, 750)
+    np.testing.assert_array_equal(even_raw, even)

@@ -128,7 +128,13 @@ def lookup(data: dict, key: str) -> tuple[bool, Any]:
 
 
 def apply(panel: Any, binds: tuple[Bind, ...], data: dict) -> None:
-    """Set the panel's widgets from the job mapping ``data``; a field it lacks takes the spec's default."""
+    """Set the panel's widgets from the job mapping ``data``; a field it lacks takes the spec's default.
+
+    A panel with a ``before_apply(data)`` method sees the mapping first and may return it changed
+    (the inputs panel takes the settings every raster of a column shares into its column fields).
+    """
+    if hasattr(panel, "before_apply"):
+        data = panel.before_apply(data)
     for bind in binds:
         found, value = lookup(data, bind.key)
         if not found:

@@ -36,6 +36,21 @@ def raster_of(value: object) -> tuple[str | None, int]:
     return (str(value) if value else None), 1
 
 
+def row_date(row: dict, coarse_product: str = "ndvi") -> str | None:
+    """The date a pair row's rasters say (band description, metadata, name) when the row gives none; None if none does."""
+    from ..errors import DateError
+    from .pairs import date_of, parse_source
+
+    spec = row.get("coarse") or row.get("fine")
+    if not spec:
+        return None
+    try:
+        source, _ = parse_source(spec, Path("."), "row", coarse_product)
+        return date_of(source).isoformat()
+    except (DateError, InputError, OSError):
+        return None
+
+
 def _stamp(path: str) -> int:
     try:
         return os.stat(path).st_mtime_ns
@@ -106,8 +121,8 @@ class RowChecker:
             raise PlaceError(f"{where}: choose the MODIS layer.", (key, i, "coarse"))
         if key != "targets" and not row.get("fine"):
             raise PlaceError(f"{where}: choose the Sentinel-2 layer.", (key, i, "fine"))
-        if not row.get("date"):
-            raise PlaceError(f"{where}: type the date (YYYY-MM-DD).", (key, i, "date"))
+        if not row.get("date") and row_date(row) is None:
+            raise PlaceError(f"{where}: type the date (YYYY-MM-DD); none of its rasters holds one.", (key, i, "date"))
         if key == "targets" and season_start is not None:
             try:
                 date = dt.date.fromisoformat(str(row["date"]))
@@ -173,14 +188,15 @@ class RowChecker:
             product = (spec.get("product") if isinstance(spec, dict) else None) or column_product  # a raster's own product
             place: tuple[str, int | None, str | None] = (key, i, column)
             try:
-                info = self.cached(("info", path, name), path, functools.partial(raster_info, path, name))
+                mask = row.get(f"{column}_mask")
+                parsed, _ = parse_source(row[column], Path("."), f"{where} ({COLUMN_NAMES[column]})", product, mask)
+                source = resolve_source(replace(parsed, name=name))
+                header = source.path if os.path.isdir(path) else path  # a scene folder: its red band's header
+                info = self.cached(("info", header, name), header, functools.partial(raster_info, header, name))
                 reason = unfit_reason(info, get_product(product), column)
                 if reason:
                     label = "the MODIS column" if column == "coarse" else "the Sentinel-2 column"
                     raise InputError(f"'{name}' cannot go in {label} ({product}): {reason}.")
-                mask = row.get(f"{column}_mask")
-                parsed, _ = parse_source(row[column], Path("."), f"{where} ({COLUMN_NAMES[column]})", product, mask)
-                source = resolve_source(replace(parsed, name=name))
                 ds = open_raster(source.path, name)
                 if band > ds.RasterCount and not source.path.startswith(("HDF", "/vsi")):
                     place = (key, i, f"{column}_band")

@@ -32,11 +32,15 @@ def _place(data, season=(7, 1)):
     return info.value.place, str(info.value)
 
 
-def test_rows_are_refused_at_their_place(rows):
+def test_rows_are_refused_at_their_place(rows, tmp_path):
     data, fine, modis = rows
     RowChecker().check(data, (7, 1))
     assert _place({**data, "targets": [{"date": "2021-08-01"}]})[0] == ("targets", 0, "coarse")
-    assert _place({**data, "targets": [{"coarse": modis[1]}]})[0] == ("targets", 0, "date")
+    RowChecker().check({**data, "targets": [{"coarse": modis[1]}]})  # the date from the name (MODIS A2021153)
+    undated = make_raster(tmp_path / "modis_x.tif", [[[500]], [[3000]]], dtype=gdal.GDT_Int16,
+                          gt=(640000.0, 250.0, 0.0, 5150000.0, 0.0, -250.0))  # fmt: skip
+    place, message = _place({**data, "targets": [{"coarse": undated}]})
+    assert place == ("targets", 0, "date") and "none of its rasters holds one" in message
     place, message = _place(data, (9, 1))
     assert place == ("targets", 0, "date") and "before the critical season, which starts on 1 September" in message
     place, message = _place({**data, "targets": [{"date": "2021-08-01", "coarse": modis[0]}]})

@@ -69,7 +69,7 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     from conftest import make_points, make_raster
 
     dialog.inputs.reference_table.item(2, 0).setText("")
-    assert dialog.validate() == "Reference row 3: type the date (YYYY-MM-DD)."
+    assert dialog.validate() is None  # the rasters' names hold it (an undated raster: tests/pipeline/test_rows.py)
     dialog.inputs.reference_table.item(2, 0).setText("2020-04-18")  # the date of row 1
     assert "'reference': date 2020-04-18 appears twice" in dialog.validate()
     dialog.inputs.reference_table.item(2, 0).setText("2020-05-06")
@@ -477,3 +477,31 @@ def test_a_registered_method_appears_in_the_dialog_with_its_parameters(qgis_app,
         d.deleteLater()
     finally:
         METHODS.pop("toy")
+
+
+def test_column_settings_apply_to_every_raster_and_validation_reads_a_sample(qgis_app, realistic_job, tmp_path):
+    """A job whose MODIS stacks are NDVI x 10000: the shared scale shows once, and without it the cell is refused."""
+    import json
+
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    QgsProject.instance().clear()
+    d = CropMapperDialog()
+    d.load_job_file(str(realistic_job))
+    assert d.message.text() == ""
+    assert [r["date"] for r in d.inputs.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]  # from the bands
+    assert d.inputs.columns.fields["coarse"]["scale"].text() == "0.0001"  # shared by every MODIS raster
+    assert all("scale" not in extra.get("coarse", {}) for extra in d.inputs.prediction_table._extra)
+    data = d.job_dict()
+    want = json.loads(realistic_job.read_text())
+    plain = [{k: v for k, v in r["coarse"].items() if (k, v) != ("band", 1)} for r in want["prediction"]]
+    assert [r["coarse"] for r in data["prediction"]] == [{**c, "path": str(realistic_job.parent / c["path"])} for c in plain]
+    d.outputs.output_dir.setFilePath(str(tmp_path / "out"))
+    assert d.validate() is None
+    d.inputs.columns.fields["coarse"]["scale"].setText("")  # the product's scale: 1 for NDVI
+    message = d.validate()
+    assert message.startswith("Reference row 1: ") and "set the scale to 0.0001" in message
+    assert d.inputs.reference_table.cellWidget(0, 1) in d.highlighted()
+    d.inputs.columns.guess("coarse", "scale", 0.0001, "a test")
+    assert d.validate() is None and "Guessed at Fill: a test" in d.inputs.columns.fields["coarse"]["scale"].toolTip()
+    d.deleteLater()

@@ -24,6 +24,7 @@ from ...core.errors import TsstfnError
 from ...core.inputs.products import PRODUCTS
 from ..binding import Bind
 from ..pairs_table import BAND_COLUMNS, LAYER_COLUMNS, PairsTable
+from .columns import ColumnSettings
 
 #: the tables' titles and tooltips, by the job's pair list
 _TABLES = (
@@ -37,7 +38,7 @@ _TABLES = (
 
 
 def _rows_bind(key: str) -> Bind:
-    return Bind(key, get=lambda p: p.tables[key].rows(), set=lambda p, v: p.tables[key].set_rows(v or []))
+    return Bind(key, get=lambda p: p.rows(key), set=lambda p, v: p.tables[key].set_rows(v or []))
 
 
 class InputsPanel(QWidget):
@@ -81,6 +82,8 @@ class InputsPanel(QWidget):
         top.addStretch()
         v.addLayout(top)
         v.addLayout(self._sensors_row())
+        self.columns = ColumnSettings()
+        v.addWidget(self.columns)
         self.tables = {key: PairsTable("real Sentinel-2 (optional, for scoring)" if key == "targets" else "Sentinel-2")
                        for key, _, _ in _TABLES}  # fmt: skip
         self.reference_table, self.prediction_table, self.targets_table = self.tables.values()
@@ -141,6 +144,44 @@ class InputsPanel(QWidget):
         box.addWidget(table)
         return section
 
+    def rows(self, key: str) -> list[dict]:
+        """A table's rows as the job's pairs, with the column settings in each raster."""
+        rows = self.tables[key].rows()
+        for column in ("coarse", "fine"):
+            rows = self.columns.apply(column, rows)
+        return rows
+
+    def before_apply(self, data: dict) -> dict:
+        """A job to show: the settings shared by every raster of a column go into the column fields."""
+        from ...core.pipeline.rows import row_date
+
+        lists = ("reference", "prediction", "targets")
+        rows = [row for key in lists for row in data.get(key) or []]
+        rows = [row if row.get("date") else {**row, "date": row_date(row) or ""} for row in rows]  # shown, not guessed
+        adopted = self.columns.adopt(rows)
+        out, start = dict(data), 0
+        for key in lists:
+            n = len(data.get(key) or [])
+            out[key] = adopted[start : start + n]
+            start += n
+        return out
+
+    def guess_settings(self) -> None:
+        """Guess each column's scale from a sample of its first raster (NDVI or reflectance stored x 10000)."""
+        from ...core.inputs.sample import guess_scale
+        from ...core.pipeline.rows import raster_of
+
+        rows = self.prediction_table.rows() or self.reference_table.rows()
+        for column, combo in (("coarse", self.coarse_product), ("fine", self.fine_product)):
+            path, band = raster_of(rows[0].get(column)) if rows else (None, 1)
+            if not path:
+                continue
+            try:
+                scale = guess_scale(path, band, combo.currentData())
+            except TsstfnError:
+                continue
+            self.columns.guess(column, "scale", scale, f"the sampled values of {path.rsplit('/', 1)[-1]}")
+
     def season_start(self) -> tuple[int, int]:
         """``(month, day)`` the critical season starts on."""
         return self.cutoff.date().month(), self.cutoff.date().day()
@@ -192,5 +233,6 @@ class InputsPanel(QWidget):
         if tables.skipped:
             notes.append(f"left out {len(tables.skipped)} layer(s) that fit no column (details in the tooltip)")
         self.skipped = tables.skipped
+        self.guess_settings()
         self.changed.emit()
         return notes

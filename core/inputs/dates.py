@@ -3,14 +3,14 @@
 Names: each reader of :mod:`.readers` carries the date patterns of its family, and they are tried
 in the registry's order (first plausible date wins):
 
-* Landsat Collection 2 scenes ``LC08_L2SP_190028_20200409_20200822_02_T1`` (the acquisition date);
 * Sentinel-2 products ``S2B_MSIL2A_20210731T025549_N0301_R032_T51TXM_20210731T054429`` (the
   first date is the sensing date, the second the processing date) and tile band files
   ``T51TXM_20210731T025549_B04_10m``;
 * MODIS granules ``MOD09GQ.A2021212.h26v04.061.2021214043538`` (``AYYYYDDD``, day of year);
 * a reader registered later (:func:`.readers.register`), then the generic ones: ISO dates
   ``2021-07-31``, ``2021_07_31``, ``2021.07.31`` and compact dates ``20210731`` not part of a
-  longer number.
+  longer number (a Landsat scene ``LC08_L2SP_190028_20200409_20200822_02_T1``: the first,
+  the acquisition date).
 
 Only dates from 1972 (Landsat 1) to 2100 count. Then GDAL metadata keys (``ACQUISITION_DATE``,
 ``DATATAKE_1_DATATAKE_SENSING_START``, ``PRODUCT_START_TIME``, ``RANGEBEGINNINGDATE``,

@@ -8,13 +8,12 @@ resolved to its data file. Such sets often carry no CRS; the job then says ``ass
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
 from ...errors import InputError
 from ..ndvi import NdviSource
-from .base import Hints, Reader
+from .base import Reader
 
 _DATA_SUFFIXES = ("", ".dat", ".img", ".bsq", ".bil", ".bip", ".raw")
 
@@ -64,6 +63,5 @@ READER = Reader(
     matches,
     resolve,
     products=("ndvi", "red_nir"),
-    hints=Hints(container=re.compile(r"\.hdr$", re.I)),
     priority=40,
 )

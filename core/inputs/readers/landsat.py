@@ -1,8 +1,9 @@
 """Landsat Collection 2 Level-2 surface reflectance: the scene folder, its ``_MTL`` file or any of its band files.
 
 Red and NIR by sensor (L4/L5/L7 ``SR_B3``/``SR_B4``, L8/L9 ``SR_B4``/``SR_B5``), ``QA_PIXEL`` as
-mask. Scene names carry the acquisition date after the path/row:
-``LC08_L2SP_190028_20200409_20200822_02_T1`` (the second date is the processing date).
+mask. Scene names carry the acquisition date after the path/row,
+``LC08_L2SP_190028_20200409_20200822_02_T1`` (the second date is the processing date): the first
+compact date of the name, which the generic reader's pattern reads, so this reader needs none.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ...errors import InputError
 from ..ndvi import NdviSource
-from .base import DatePattern, Hints, Reader, with_mask, ymd
+from .base import Hints, Reader, with_mask
 
 _SCENE = re.compile(r"^(?P<scene>L(?P<sensor>[COTE])(?P<mission>0[4-9])_L2SP_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT))", re.I)
 _BANDS = "L*_L2SP_*_SR_B*.TIF"
@@ -64,7 +65,6 @@ READER = Reader(
     matches,
     resolve,
     products=("landsat_c2l2",),
-    dates=(DatePattern(re.compile(r"(?:^|[^A-Z0-9])L[COTE]0\d_[A-Z0-9]{4}_\d{6}_(\d{8})_", re.I), lambda m: ymd(m.group(1))),),
     hints=Hints(
         fine=re.compile(r"(L[COTE]0\d_|LANDSAT|SR_B\d)", re.I),
         mask=re.compile(r"(QA_PIXEL|CFMASK|FMASK)", re.I),

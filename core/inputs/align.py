@@ -18,7 +18,7 @@ from ..callbacks import CancelFn, check_cancelled, never_cancelled
 from ..errors import InputError
 from ..files import atomic_output, create_geotiff, open_raster, temporary_path
 from .containers import resolve_source
-from .grid import Grid, transform_bounds
+from .grid import LOCAL_CRS_WORDS, Grid, has_real_crs, transform_bounds
 from .ndvi import NdviSource, read_ndvi
 
 log = logging.getLogger("tsstfn")
@@ -128,8 +128,8 @@ def ndvi_to_grid(
 
 
 def _copy_onto_pixel_grid(source: NdviSource, ds: gdal.Dataset, grid: Grid, out_path: Path, is_cancelled: CancelFn) -> Path:
-    """A raster on a pixel grid (no CRS): used as it is, when it has the grid's size."""
-    if ds.GetProjection():
+    """A raster on a pixel grid (no CRS, or a local one): used as it is, when it has the grid's size."""
+    if has_real_crs(ds):
         raise InputError(
             f"'{source.label}' has a coordinate reference system while the job assumes pixel-aligned rasters without one "
             "(assume_aligned): give every input a CRS (and drop assume_aligned), or none."
@@ -148,24 +148,30 @@ def _copy_onto_pixel_grid(source: NdviSource, ds: gdal.Dataset, grid: Grid, out_
 def check_crs(sources: Sequence[NdviSource], assume_aligned: bool) -> None:
     """Every raster of a job carries a CRS, or (``assume_aligned``) none does; reads headers only.
 
+    A local/engineering CRS (ENVI ``Arbitrary``) counts as none (:func:`~.grid.has_real_crs`).
+
     Raises:
         InputError: a mix of rasters with and without a CRS, naming one of each; a raster without a
             CRS in a job that does not assume pixel-aligned rasters.
     """
     with_crs: list[str] = []
     without: list[str] = []
+    local: list[str] = []
     for source in sources:
         resolved = resolve_source(source)
         ds = open_raster(resolved.path, resolved.label)
-        (with_crs if ds.GetProjection() else without).append(resolved.label)
+        (with_crs if has_real_crs(ds) else without).append(resolved.label)
+        if ds.GetProjection() and not has_real_crs(ds):
+            local.append(resolved.label)
+    note = f" ('{local[0]}' has {LOCAL_CRS_WORDS})" if local else ""
     if with_crs and without:
         raise InputError(
-            f"Some rasters have a coordinate reference system ('{with_crs[0]}') and some have none ('{without[0]}'): "
+            f"Some rasters have a coordinate reference system ('{with_crs[0]}') and some have none ('{without[0]}'){note}: "
             "give every input a CRS, or none and set assume_aligned (all on one pixel grid)."
         )
     if without and not assume_aligned:
         raise InputError(
-            f"'{without[0]}' has no coordinate reference system (nor has any other input). If every input is on one "
+            f"'{without[0]}' has no coordinate reference system{note} (nor has any other input). If every input is on one "
             "pixel grid (a fusion benchmark set), set assume_aligned: true; otherwise assign each raster its CRS "
             "(gdal_edit.py -a_srs EPSG:XXXX <file>)."
         )

@@ -1,10 +1,19 @@
 """The raster grid every input is aligned to: CRS, geotransform and size.
 
 CRSs are compared by meaning (``OSRSpatialReference::IsSame``), never by WKT text.
+
+**A local CRS is no CRS.** A raster "has a CRS" only when its CRS has a geographic base
+(:func:`has_real_crs`): ENVI's ``map info = {Arbitrary, ...}``, GDAL's ``LOCAL_CS`` and WKT2's
+``ENGCRS`` (an engineering CRS) place pixels in a plane nobody else shares, so such a raster is a
+*pixel grid* like one without any CRS: it cannot be reprojected or overlaid, it needs
+``assume_aligned``, and its pixel size comes from its geotransform unless that is GDAL's default
+identity (:func:`pixel_size_of`), else from the job's ``pixel_size_m``. Every check that asks whether
+a raster has a CRS asks these functions.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,22 +23,84 @@ from osgeo import gdal, osr
 from ..errors import InputError
 from ..files import open_raster
 
+log = logging.getLogger("tsstfn")
+
+#: what a local CRS is called in messages
+LOCAL_CRS_WORDS = "a local/engineering CRS (e.g. ENVI's 'Arbitrary'), which counts as none"
+
+
+def is_local_crs(srs: osr.SpatialReference | None) -> bool:
+    """Whether ``srs`` is a local or engineering CRS (``LOCAL_CS``, ``ENGCRS``, ENVI ``Arbitrary``): no geographic base.
+
+    None (no CRS at all) is not local; ask :func:`has_real_crs` for "is there a usable CRS".
+    """
+    if srs is None:
+        return False
+    if srs.IsLocal():
+        return True
+    return not (srs.IsGeographic() or srs.IsProjected() or srs.IsGeocentric() or srs.IsCompound())
+
+
+def _srs(wkt: str) -> osr.SpatialReference | None:
+    if not wkt:
+        return None
+    srs = osr.SpatialReference()
+    try:
+        srs.ImportFromWkt(wkt)
+    except RuntimeError:  # text GDAL gave but cannot parse back: no CRS to use
+        return None
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def real_crs_wkt(ds: gdal.Dataset) -> str:
+    """The dataset's CRS as WKT, or ``""`` when it has none or only a local one (:func:`is_local_crs`)."""
+    wkt = ds.GetProjection() or ""
+    srs = _srs(wkt)
+    return "" if srs is None or is_local_crs(srs) else wkt
+
+
+def has_real_crs(ds: gdal.Dataset) -> bool:
+    """Whether the dataset has a CRS with a geographic base: the one test of "does this raster have a CRS"."""
+    return bool(real_crs_wkt(ds))
+
+
+def is_identity(geotransform: tuple[float, ...] | list[float]) -> bool:
+    """Whether a geotransform is GDAL's default for a raster without one: origin 0, unit pixels, no rotation."""
+    x0, dx, rx, y0, ry, dy = geotransform
+    return x0 == 0 and y0 == 0 and rx == 0 and ry == 0 and abs(dx) == 1 and abs(dy) == 1
+
+
+def pixel_size_of(ds: gdal.Dataset) -> float | None:
+    """The pixel side of a raster without a (real) CRS, from its geotransform; None when that is the identity.
+
+    A local CRS in metres (ENVI ``map info = {Arbitrary, 1, 1, 0, 0, 30, 30, 0, units=Meters}``)
+    says 30; GDAL's default ``(0, 1, 0, 0, 0, 1)`` says nothing (the job's ``pixel_size_m`` then).
+    Units other than metres are converted with the local CRS's linear unit.
+    """
+    gt = ds.GetGeoTransform()
+    if is_identity(gt):
+        return None
+    srs = _srs(ds.GetProjection() or "")
+    unit = srs.GetLinearUnits() if srs is not None and is_local_crs(srs) else 1.0
+    return math.sqrt(abs(gt[1] * gt[5])) * (unit or 1.0)
+
 
 def srs_of(ds: gdal.Dataset, label: str) -> osr.SpatialReference:
-    """The dataset's CRS.
+    """The dataset's CRS (a local CRS counts as none, :func:`has_real_crs`).
 
     Raises:
-        InputError: the dataset has no CRS; the message says how to set one.
+        InputError: the dataset has no CRS, or a local one; the message says how to set one.
     """
-    wkt = ds.GetProjection()
-    if not wkt:
+    wkt = real_crs_wkt(ds)
+    srs = _srs(wkt)
+    if srs is None:
+        local = " (only " + LOCAL_CRS_WORDS + ")" if ds.GetProjection() else ""
         raise InputError(
-            f"Layer '{label}' has no coordinate reference system. Set it in QGIS (Layer Properties > "
-            "Source > Assigned CRS, then export) or with: gdal_edit.py -a_srs EPSG:XXXX <file>"
+            f"Layer '{label}' has no coordinate reference system{local}. Set it in QGIS (Layer Properties > "
+            "Source > Assigned CRS, then export) or with: gdal_edit.py -a_srs EPSG:XXXX <file>; or, if every "
+            "input is on one pixel grid, tick 'rasters without CRS' (assume_aligned)."
         )
-    srs = osr.SpatialReference()
-    srs.ImportFromWkt(wkt)
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     return srs
 
 
@@ -53,8 +124,9 @@ def transform_bounds(
 class Grid:
     """A raster grid: CRS (WKT), GDAL geotransform and size in pixels.
 
-    A *pixel grid* has no CRS (``crs_wkt`` empty): rasters on it are pixel-aligned by assumption
-    (``assume_aligned``), and ``pixel_size_m`` says how large a pixel is.
+    A *pixel grid* has no CRS (``crs_wkt`` empty; a local CRS counts as none): rasters on it are
+    pixel-aligned by assumption (``assume_aligned``), and ``pixel_size_m`` says how large a pixel is
+    (from the geotransform, :func:`pixel_size_of`, or the job).
     """
 
     crs_wkt: str
@@ -65,11 +137,17 @@ class Grid:
 
     @classmethod
     def from_dataset(cls, ds: gdal.Dataset, label: str = "", allow_no_crs: bool = False) -> Grid:
-        """The grid of an open dataset, which must have a CRS unless ``allow_no_crs``."""
-        if not (allow_no_crs and not ds.GetProjection()):
+        """The grid of an open dataset, which must have a CRS unless ``allow_no_crs``.
+
+        A raster without a CRS, or with a local one, gives a pixel grid (``crs_wkt`` empty) whose
+        ``pixel_size_m`` is :func:`pixel_size_of` (None for GDAL's identity geotransform).
+        """
+        wkt = real_crs_wkt(ds)
+        if not (allow_no_crs and not wkt):
             srs_of(ds, label or ds.GetDescription())
         gt = ds.GetGeoTransform()
-        return cls(ds.GetProjection(), (gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]), ds.RasterXSize, ds.RasterYSize)
+        size = None if wkt else pixel_size_of(ds)
+        return cls(wkt, (gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]), ds.RasterXSize, ds.RasterYSize, size)
 
     @classmethod
     def from_raster(cls, path: str, label: str = "", allow_no_crs: bool = False) -> Grid:
@@ -191,9 +269,17 @@ def reference_grid(
 ) -> Grid:
     """The grid everything is aligned to (the first fine image's), optionally cropped to an area of interest.
 
-    With ``assume_aligned`` a raster without a CRS gives a pixel grid of ``pixel_size_m`` metres.
+    With ``assume_aligned`` a raster without a CRS (or with a local one) gives a pixel grid: its
+    pixel size is the geotransform's where that is not the identity (:func:`pixel_size_of`; a
+    different ``pixel_size_m`` is logged and not used), else ``pixel_size_m``.
     """
     grid = Grid.from_raster(path, label, allow_no_crs=assume_aligned)
     if not grid.has_crs:
-        grid = Grid(grid.crs_wkt, grid.geotransform, grid.width, grid.height, pixel_size_m)
+        own = grid.pixel_size_m
+        if own and pixel_size_m and abs(own - pixel_size_m) > 1e-6 * own:
+            log.warning(
+                "%s: its geotransform gives %g m pixels; the job's pixel_size_m (%g) is not used",
+                label or Path(path).name, own, pixel_size_m,
+            )  # fmt: skip
+        grid = Grid(grid.crs_wkt, grid.geotransform, grid.width, grid.height, own or pixel_size_m)
     return grid.crop(aoi, aoi_wkt) if aoi else grid

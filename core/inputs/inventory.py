@@ -2,8 +2,13 @@
 
 Rules (the dialog shows the result and lets the analyst edit it):
 
-* the date comes from the name or metadata (:func:`~.dates.detect_date`); rasters without one are
-  listed in ``undated``; a stack whose bands are dated (``band_dates``) gives one entry per band;
+* the date comes from the name or metadata (:func:`~.dates.detect_date`); a stack whose bands hold
+  two different dates or more (:func:`~.dates.stack_dates`: band descriptions, a timeline file
+  beside it; or dates the dialog sets in :attr:`RasterInfo.band_dates` from the user's start and
+  step, :func:`~.dates.band_dates`) gives one entry per band, ``{"path": ..., "band": k}``;
+* a raster (or a stack's band) without a date still gets its row, with an empty date, in
+  ``undated_rows`` (the dialog puts them where the user types the date), and is named in
+  ``undated``;
 * what a name says comes from the readers' hints (:class:`~.readers.base.Hints`, asked through
   :func:`~.readers.named`): a raster is MODIS when its name or nearest folders name the coarse
   sensor (``MOD09``, ``MYD13``, ``MCD43``, ``MODIS``, ...) or its pixels are 100 m or larger; a
@@ -27,7 +32,8 @@ from osgeo import gdal, osr
 
 from ..errors import DateError
 from ..files import open_raster
-from .dates import band_dates, detect_date
+from .dates import detect_date, stack_dates
+from .grid import has_real_crs, pixel_size_of, real_crs_wkt
 from .products import Product
 from .readers import named, reader_for
 
@@ -37,7 +43,14 @@ COARSE_PIXEL_M = 100.0
 
 @dataclass(frozen=True)
 class RasterInfo:
-    """A layer as the inventory sees it: its name, its source, its pixel size and, for a stack, each band's date."""
+    """A layer as the inventory sees it: its name, its source, its pixel size and, for a stack, each band's date.
+
+    ``band_dates`` is one date (or None) per band for a stack of dates, ``()`` for an image of one
+    date; the dialog may replace it (``dataclasses.replace``) with the dates the user gives
+    (:func:`~.dates.band_dates` with a start and step, or composites) and sort again. ``has_crs`` is
+    False without a CRS and with a local one (:func:`~.grid.has_real_crs`); ``pixel_size`` is then
+    the geotransform's (1.0 for GDAL's identity).
+    """
 
     name: str
     path: str
@@ -61,20 +74,23 @@ def raster_info(path: str, name: str | None = None) -> RasterInfo:
     reader = reader_for(path)
     band = ds.GetRasterBand(1)
     pixel = abs(ds.GetGeoTransform()[1])
-    srs = osr.SpatialReference(wkt=ds.GetProjection()) if ds.GetProjection() else None
+    wkt = real_crs_wkt(ds)
+    srs = osr.SpatialReference(wkt=wkt) if wkt else None
     if srs is not None and srs.IsGeographic():
         pixel *= 111_320.0  # degrees -> metres at the equator: enough to tell 250 m from 10 m
+    elif srs is None:
+        pixel = pixel_size_of(ds) or 1.0  # a pixel grid: the geotransform's size, in metres where a local CRS says
     dtype = gdal.GetDataTypeName(band.DataType)
     classes = band.GetColorTable() is not None or bool(band.GetCategoryNames()) or band.GetDefaultRAT() is not None
     return RasterInfo(
         name,
         path,
         pixel,
-        tuple(band_dates(path)) if ds.RasterCount > 2 else (),
+        tuple(stack_dates(path)) if ds.RasterCount > 1 else (),
         ds.RasterCount,
         dtype.startswith(("Byte", "Int", "UInt")),
         classes,
-        srs is not None,
+        has_real_crs(ds),
         reader.name if reader else "",
     )
 
@@ -117,13 +133,16 @@ def unfit_reason(info: RasterInfo, product: Product, column: str) -> str | None:
 class Tables:
     """The job's tables as rows ``{date, coarse, fine, fine_mask}``, and what could not be placed.
 
-    A raster is a path, or ``{path, band}`` for a band of a stack.
+    A raster is a path, or ``{path, band}`` for a band of a stack. ``undated_rows`` holds a row with
+    ``date`` ``""`` for every raster or stack band whose date is unknown (in its column, one raster
+    per row), in the order given; ``undated`` names them.
     """
 
     reference: list[dict] = field(default_factory=list)
     prediction: list[dict] = field(default_factory=list)
     targets: list[dict] = field(default_factory=list)
     undated: list[str] = field(default_factory=list)
+    undated_rows: list[dict] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # dates missing MODIS or Sentinel-2
     skipped: list[str] = field(default_factory=list)  # "name: why" for rasters that fit no column
 
@@ -165,6 +184,12 @@ def build_tables(
     names: dict[tuple[dt.date, str], str] = {}
     products = {"modis": ("coarse", coarse_product), "sentinel2": ("fine", fine_product)}
 
+    def undated(kind: str, value: object, name: str) -> None:
+        tables.undated.append(name)
+        row: dict[str, object] = {"date": "", "coarse": None, "fine": None, "fine_mask": None}
+        row[{"modis": "coarse", "sentinel2": "fine", "scl": "fine_mask"}[kind]] = value
+        tables.undated_rows.append(row)
+
     def place(date: dt.date, kind: str, value: object, name: str) -> None:
         if (date, kind) in names:
             tables.skipped.append(f"{name}: a second {kind} raster of {date.isoformat()} (kept {names[date, kind]})")
@@ -175,22 +200,26 @@ def build_tables(
     for info in rasters:
         kind = kind_of(info)
         if kind == "classes":
-            tables.skipped.append(f"{info.name}: a class raster (labels), not an image")
+            what = "a cloud/QA mask (by its name)" if named("mask", info.name) else "a class raster (labels)"
+            tables.skipped.append(f"{info.name}: {what}, not an image")
             continue
         column, product = products.get(kind, ("", None))
         reason = unfit_reason(info, product, column) if product is not None else None
         if reason:
             tables.skipped.append(f"{info.name}: {reason}")
             continue
-        if any(info.band_dates):  # a dated stack: one entry per dated band
-            for band, date in enumerate(info.band_dates, start=1):
-                if date is not None:
-                    place(date, kind, {"path": info.path, "band": band}, f"{info.name} band {band}")
+        if any(info.band_dates):  # a dated stack: one entry per band, dated or not
+            for band, band_date in enumerate(info.band_dates, start=1):
+                value = {"path": info.path, "band": band}
+                if band_date is None:
+                    undated(kind, value, f"{info.name} band {band}")
+                else:
+                    place(band_date, kind, value, f"{info.name} band {band}")
             continue
         try:
             date = detect_date(info.name, path=info.path)
         except DateError:
-            tables.undated.append(info.name)
+            undated(kind, info.path, info.name)
             continue
         place(date, kind, info.path, info.name)
     if not by_date:

@@ -16,6 +16,7 @@ from osgeo import gdal
 
 from ..errors import InputError
 from ..files import Window, nodata_to_nan, open_raster, read_window
+from .grid import has_real_crs
 from .products import get_mask_kind, get_product
 
 log = logging.getLogger("tsstfn")
@@ -123,7 +124,15 @@ def read_mask_invalid(source: NdviSource, ds: gdal.Dataset, window: Window | Non
     if not source.mask_path:
         return None
     mds = open_raster(source.mask_path, f"mask of {source.label}")
-    if (mds.RasterXSize, mds.RasterYSize) != (ds.RasterXSize, ds.RasterYSize) or mds.GetGeoTransform() != ds.GetGeoTransform():
+    same_size = (mds.RasterXSize, mds.RasterYSize) == (ds.RasterXSize, ds.RasterYSize)
+    if not (has_real_crs(ds) and has_real_crs(mds)):  # a pixel grid (no CRS or a local one): pixel-aligned or nothing
+        if not same_size:
+            raise InputError(
+                f"The mask of '{source.label}' ({Path(source.mask_path).name}) is {mds.RasterXSize} x {mds.RasterYSize} px, "
+                f"the image {ds.RasterXSize} x {ds.RasterYSize}; without a CRS (or with a local one) a mask must be on the "
+                "image's own pixel grid."
+            )
+    elif not same_size or mds.GetGeoTransform() != ds.GetGeoTransform():
         gt = ds.GetGeoTransform()
         bounds = (gt[0], gt[3] + gt[5] * ds.RasterYSize, gt[0] + gt[1] * ds.RasterXSize, gt[3])
         mds = gdal.Warp(

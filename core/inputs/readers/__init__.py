@@ -33,11 +33,13 @@ __all__ = [
     "Reader",
     "connection_file",
     "dates_in",
+    "metadata_keys",
     "named",
     "ordered",
     "reader_for",
     "register",
     "registered",
+    "text_dates_in",
     "unregister",
 ]
 
@@ -111,6 +113,19 @@ def dates_in(name: str) -> Iterator[dt.date]:
     for reader in ordered():
         for pattern in reader.dates:
             yield from pattern.dates(name)
+
+
+def text_dates_in(text: str) -> Iterator[dt.date]:
+    """Every date in a band name, description or metadata value: :func:`dates_in`, then each reader's ``text_dates``."""
+    yield from dates_in(text)
+    for reader in ordered():
+        for pattern in reader.text_dates:
+            yield from pattern.dates(text)
+
+
+def metadata_keys() -> tuple[str, ...]:
+    """The GDAL metadata keys that hold an acquisition date, reader by reader (:func:`ordered`), without repeats."""
+    return tuple(dict.fromkeys(k.upper() for r in ordered() for k in r.metadata_keys))
 
 
 def named(kind: str, text: str) -> bool:

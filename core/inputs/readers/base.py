@@ -101,6 +101,11 @@ class Reader:
         new_products: products of a new sensor that registering the reader adds to the end of
             :data:`~..products.PRODUCTS` (and unregistering it removes).
         new_mask_kinds: likewise, mask kinds added to :data:`~..products.MASK_KINDS`.
+        text_dates: date patterns for band names, band descriptions and metadata values only (too
+            loose for file names, e.g. ENVI's ``TM05-24-01``), tried after every reader's
+            ``dates``.
+        metadata_keys: GDAL metadata keys (any domain, upper case) that hold its acquisition date,
+            e.g. ``DATE_ACQUIRED``; asked in the registry's order.
     """
 
     name: str
@@ -114,6 +119,8 @@ class Reader:
     priority: int = DEFAULT_PRIORITY
     new_products: tuple[Product, ...] = ()
     new_mask_kinds: tuple[MaskKind, ...] = ()
+    text_dates: tuple[DatePattern, ...] = ()
+    metadata_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Check that its products exist or are its own new ones (an :class:`~..errors.InputError` names one that is not)."""
@@ -132,6 +139,40 @@ def ymd(text: str) -> dt.date | None:
     """``YYYYMMDD`` as a date, or None."""
     try:
         return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def year_doy(year: int | str, day: int | str) -> dt.date | None:
+    """Day ``day`` (1-based) of ``year`` as a date, or None when the year has no such day."""
+    y, d = int(year), int(day)
+    if not 1 <= d <= (366 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 365):
+        return None
+    return dt.date(y, 1, 1) + dt.timedelta(days=d - 1)
+
+
+def century(year: int | str) -> int:
+    """A two-digit year as a four-digit one: ``72``-``99`` are 1972-1999 (Landsat 1 on), ``00``-``71`` 2000-2071."""
+    y = int(year)
+    return y if y >= 100 else (1900 + y if y >= 72 else 2000 + y)
+
+
+def day_month(first: int | str, second: int | str, year: int | str, separator: str) -> dt.date | None:
+    """A date written ``first<sep>second<sep>year`` with day and month in an order the text does not say.
+
+    The rule: a number above 12 is the day (``24-05-2001`` and ``05-24-2001`` are both 24 May). When
+    both could be the month, a dot means day first (``05.07.2021`` is 5 July, the dotted European
+    form) and any other separator month first (``07-11-01`` is 11 July 2001, the US order of ENVI
+    headers such as ESTARFM's ``TM07-11-01`` and of USGS tools). Two-digit years as :func:`century`.
+    None when neither order is a date.
+    """
+    a, b, y = int(first), int(second), century(year)
+    if a > 12 or (separator == "." and b <= 12):
+        day, month = a, b
+    else:
+        month, day = a, b
+    try:
+        return dt.date(y, month, day)
     except ValueError:
         return None
 

@@ -3,7 +3,12 @@
 An ENVI raster is a data file (no extension, or ``.dat``, ``.img``, ``.bsq``, ``.bil``, ``.bip``,
 ``.raw``) with a text header ``.hdr`` beside it, as fusion benchmark sets ship (ESTARFM's
 ``tm0812`` + ``tm0812.hdr``). GDAL reads the data file as it is; the header given instead is
-resolved to its data file. Such sets often carry no CRS; the job then says ``assume_aligned``.
+resolved to its data file. Such sets often carry no CRS, or ``map info = {Arbitrary, ...}`` (a
+local CRS, which counts as none: :func:`..grid.has_real_crs`); the job then says ``assume_aligned``.
+
+Dates: the header's ``acquisition time``, else its ``band names`` (GDAL's band descriptions, e.g.
+``Resize (Band 1:TM05-24-01)``, read by every reader's ``text_dates``: the generic reader's
+``MM-DD-YY``). A header with ``wavelength`` has spectral bands: its band names are not dates.
 """
 
 from __future__ import annotations
@@ -64,4 +69,5 @@ READER = Reader(
     resolve,
     products=("ndvi", "red_nir"),
     priority=40,
+    metadata_keys=("ACQUISITION_TIME",),
 )

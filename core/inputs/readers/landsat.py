@@ -1,23 +1,37 @@
 """Landsat Collection 2 Level-2 surface reflectance: the scene folder, its ``_MTL`` file or any of its band files.
 
 Red and NIR by sensor (L4/L5/L7 ``SR_B3``/``SR_B4``, L8/L9 ``SR_B4``/``SR_B5``), ``QA_PIXEL`` as
-mask. Scene names carry the acquisition date after the path/row,
-``LC08_L2SP_190028_20200409_20200822_02_T1`` (the second date is the processing date): the first
-compact date of the name, which the generic reader's pattern reads, so this reader needs none.
+mask. Dates in names:
+
+* Collection-1/2 product IDs ``LC08_L2SP_190028_20200409_20200822_02_T1`` (also ``L1TP``,
+  ``L1GT``, ``L2SR``, ...): the acquisition date after the path/row (the second date is the
+  processing date);
+* pre-collection scene IDs ``LC81260382015287LGN00``: sensor, satellite, path, row, year and day of
+  year (2015-10-14), then ground station and version;
+* metadata: ``DATE_ACQUIRED`` (the ``_MTL`` file's key, as GDAL reports it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 from pathlib import Path
 
 from ...errors import InputError
 from ..ndvi import NdviSource
-from .base import Hints, Reader, with_mask
+from .base import DatePattern, Hints, Reader, with_mask, year_doy, ymd
 
 _SCENE = re.compile(r"^(?P<scene>L(?P<sensor>[COTE])(?P<mission>0[4-9])_L2SP_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT))", re.I)
 _BANDS = "L*_L2SP_*_SR_B*.TIF"
+#: a pre-collection scene ID: L, sensor, satellite, path, row, year, day of year, station, version
+_PRE_COLLECTION = re.compile(r"(?<![A-Z0-9])L[COTEM][1-9]\d{6}(\d{4})(\d{3})[A-Z]{3}\d{2}(?![A-Z0-9])", re.I)
+#: a Collection-1/2 product ID: the acquisition date after the path/row
+_COLLECTION = re.compile(r"(?<![A-Z0-9])L[COTEM]0\d_L[12][A-Z0-9]{2}_\d{6}_(\d{8})_\d{8}_\d{2}_(?:T1|T2|RT)", re.I)
+
+
+def _pre_collection_date(m: re.Match[str]) -> dt.date | None:
+    return year_doy(m.group(1), m.group(2))
 
 
 def matches(path: str) -> bool:
@@ -65,10 +79,15 @@ READER = Reader(
     matches,
     resolve,
     products=("landsat_c2l2",),
+    dates=(
+        DatePattern(_COLLECTION, lambda m: ymd(m.group(1))),
+        DatePattern(_PRE_COLLECTION, _pre_collection_date),
+    ),
     hints=Hints(
-        fine=re.compile(r"(L[COTE]0\d_|LANDSAT|SR_B\d)", re.I),
+        fine=re.compile(r"(L[COTE]0\d_|LANDSAT|SR_B\d|(?<![A-Z0-9])L[COTEM][1-9]\d{13}[A-Z]{3}\d{2})", re.I),
         mask=re.compile(r"(QA_PIXEL|CFMASK|FMASK)", re.I),
         band_file=re.compile(r"_SR_B\d", re.I),
     ),
     priority=10,
+    metadata_keys=("DATE_ACQUIRED",),
 )

@@ -4,7 +4,8 @@ A path is the ``.hdf`` file or any of its subdatasets as QGIS lists them
 (``HDF4_EOS:EOS_GRID:"f.hdf":MODIS_Grid_2D:sur_refl_b01_1``); the product follows the file name,
 the subdatasets the product's names (:attr:`~..products.Product.subdatasets`), the QA subdataset
 becomes the mask. Names carry the date as ``AYYYYDDD`` (day of year):
-``MOD09GQ.A2021212.h26v04.061.2021214043538``.
+``MOD09GQ.A2021212.h26v04.061.2021214043538``, or, as MODIStsp writes them, ``YYYY_DDD``
+(``MOD13Q1_NDVI_2020_065.tif``); metadata as ``RANGEBEGINNINGDATE``.
 """
 
 from __future__ import annotations
@@ -107,7 +108,11 @@ READER = Reader(
     matches,
     resolve,
     products=("mod09gq", "mod09ga", "mod13q1", "mcd43a4"),
-    dates=(DatePattern(re.compile(r"(?:^|[._\-])A(\d{4})(\d{3})(?=[._\-]|$)"), _day_of_year),),
+    dates=(
+        DatePattern(re.compile(r"(?:^|[._\-])A(\d{4})(\d{3})(?=[._\-]|$)"), _day_of_year),
+        # MODIStsp's outputs, MOD13Q1_NDVI_2020_065.tif: year, underscore, day of year
+        DatePattern(re.compile(r"(?:^|[._\-])(\d{4})_(\d{3})(?=[._\-]|$)"), _day_of_year),
+    ),
     hints=Hints(
         coarse=re.compile(r"(MOD\d\d|MYD\d\d|MCD\d\d|MODIS)", re.I),
         mask=re.compile(r"(state_1km|pixel.reliability|Mandatory_Quality)", re.I),
@@ -116,4 +121,5 @@ READER = Reader(
     ),
     connection=connection_file,
     priority=30,
+    metadata_keys=("RANGEBEGINNINGDATE",),
 )

@@ -150,4 +150,5 @@ READER = Reader(
     ),
     connection=connection_file,
     priority=20,
+    metadata_keys=("DATATAKE_1_DATATAKE_SENSING_START", "SENSING_TIME", "PRODUCT_START_TIME"),
 )

@@ -25,7 +25,7 @@ from .base import DatePattern, Hints, Reader, with_mask, year_doy, ymd
 _SCENE = re.compile(r"^(?P<scene>L(?P<sensor>[COTE])(?P<mission>0[4-9])_L2SP_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT))", re.I)
 _BANDS = "L*_L2SP_*_SR_B*.TIF"
 #: a pre-collection scene ID: L, sensor, satellite, path, row, year, day of year, station, version
-_PRE_COLLECTION = re.compile(r"(?<![A-Z0-9])L[COTEM][1-9]\d{6}(\d{4})(\d{3})[A-Z]{3}\d{2}(?![A-Z0-9])", re.I)
+_PRE_COLLECTION = re.compile(r"(?<![A-Z0-9])L[COTEM][1-9]\d{6}(\d{4})(\d{3})[A-Z0-9]{3}\d{2}(?![A-Z0-9])", re.I)
 #: a Collection-1/2 product ID: the acquisition date after the path/row
 _COLLECTION = re.compile(r"(?<![A-Z0-9])L[COTEM]0\d_L[12][A-Z0-9]{2}_\d{6}_(\d{8})_\d{8}_\d{2}_(?:T1|T2|RT)", re.I)
 
@@ -84,7 +84,7 @@ READER = Reader(
         DatePattern(_PRE_COLLECTION, _pre_collection_date),
     ),
     hints=Hints(
-        fine=re.compile(r"(L[COTE]0\d_|LANDSAT|SR_B\d|(?<![A-Z0-9])L[COTEM][1-9]\d{13}[A-Z]{3}\d{2})", re.I),
+        fine=re.compile(r"(L[COTE]0\d_|LANDSAT|SR_B\d|(?<![A-Z0-9])L[COTEM][1-9]\d{13}[A-Z0-9]{3}\d{2})", re.I),
         mask=re.compile(r"(QA_PIXEL|CFMASK|FMASK)", re.I),
         band_file=re.compile(r"_SR_B\d", re.I),
     ),

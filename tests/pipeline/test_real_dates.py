@@ -1,4 +1,4 @@
-"""Dates of the real sets of ../shared/data/real, from their names, headers and (for the brick) composites, as each MANIFEST.md says.
+"""Dates of the real sets of ../shared/data/real (names, headers, the brick as composites), as each MANIFEST.md says.
 
 Skipped, with the reason, where ../shared is absent (the data never enters the repository).
 """

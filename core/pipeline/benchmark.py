@@ -200,7 +200,9 @@ def run_benchmark(
         )
     if len(pairs) < 2:
         raise InputError("Dataset field 'pairs': a benchmark needs at least two pairs (one held out, one to predict from).")
-    check_pixel_size(spec.methods, spec.assume_aligned, spec.pixel_size_m, "Dataset")
+    check_pixel_size(
+        spec.methods, spec.assume_aligned, spec.pixel_size_m, "Dataset", pairs[0].fine.path if pairs[0].fine else None
+    )
     check_crs([s for p in pairs for s in p.sources()], spec.assume_aligned)
     first = resolve_source(pairs[0].fine) if pairs[0].fine else None
     assert first is not None

@@ -419,28 +419,52 @@ def validate_job(job: Job) -> Job:
                 f"(a label date after {job.n_base} base pairs); there are {len(job.prediction)}."
             )
         log.warning("single-season training: TSSTFN learns from the prediction season's own pairs (no reference year)")
-    check_pixel_size(job.compare, job.assume_aligned, job.pixel_size_m, "Job")
+    first = next((p.fine for p in job.prediction if p.fine), None)
+    check_pixel_size(job.compare, job.assume_aligned, job.pixel_size_m, "Job", first.path if first else None)
     return job
 
 
-def check_pixel_size(methods: Sequence[str], assume_aligned: bool, pixel_size_m: float | None, what: str) -> None:
+def check_pixel_size(
+    methods: Sequence[str], assume_aligned: bool, pixel_size_m: float | None, what: str, raster: str | None = None
+) -> None:
     """Rasters without a CRS carry no pixel size: refuse them without ``pixel_size_m`` for a method that needs one.
+
+    A raster without a CRS or with a local one (ENVI ``Arbitrary``) whose geotransform is not the
+    identity does carry one (:func:`~..inputs.grid.pixel_size_of`): ``raster``, the first fine
+    raster, is asked before refusing.
 
     Args:
         methods: the fusion methods to run (registry names).
         assume_aligned: the rasters may lack a CRS.
         pixel_size_m: the fine pixel's side in metres, where given.
         what: the file's kind for the message (``Job``, ``Dataset``).
+        raster: the first fine raster (a path or connection string), whose geotransform may give the size.
 
     Raises:
         InputError: naming ``pixel_size_m`` and the methods that need it (their ``needs_pixel_size``).
     """
     needing = [get_method(m).label for m in methods if get_method(m).needs_pixel_size]
-    if assume_aligned and needing and pixel_size_m is None:
+    if assume_aligned and needing and pixel_size_m is None and not (raster and _raster_pixel_size(raster)):
         raise InputError(
-            f"{what} field 'pixel_size_m': rasters without a CRS (assume_aligned) carry no pixel size; give the fine "
-            f"pixel's side in metres ({', '.join(needing)} measure in metres)."
+            f"{what} field 'pixel_size_m': rasters without a CRS (assume_aligned) carry no pixel size (a local CRS "
+            f"counts as none, and their geotransform gives none); give the fine pixel's side in metres "
+            f"({', '.join(needing)} measure in metres)."
         )
+
+
+def _raster_pixel_size(path: str) -> float | None:
+    """The pixel size a raster without a real CRS carries in its geotransform, else None (also when unreadable)."""
+    from ..errors import TsstfnError
+    from ..files import open_raster
+    from ..inputs.containers import resolve_source
+    from ..inputs.grid import has_real_crs, pixel_size_of
+    from ..inputs.ndvi import NdviSource
+
+    try:
+        ds = open_raster(resolve_source(NdviSource(path)).path)
+    except TsstfnError:
+        return None
+    return None if has_real_crs(ds) else pixel_size_of(ds)
 
 
 def input_paths(job: Job) -> list[str]:

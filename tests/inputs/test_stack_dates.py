@@ -215,3 +215,13 @@ def test_jobs_with_local_crs_rasters_need_assume_aligned_and_align_as_pixel_grid
     masked = NdviSource(coarse, "red_nir", red_band=2, nir_band=3, mask_path=_envi(tmp_path / "mask", 1, ARBITRARY_30M),
                         mask_valid=(1000,))  # fmt: skip
     assert np.isfinite(gdal.Open(str(ndvi_to_grid(masked, grid, tmp_path / "masked.tif"))).ReadAsArray()).all()
+
+
+def test_jobs_and_benchmarks_take_the_pixel_size_of_a_local_crs(tmp_path):
+    from tsstfn_crop_mapper.core.pipeline.job import check_pixel_size
+
+    local = _envi(tmp_path / "tm_local", 3, ARBITRARY_30M)
+    plain = _envi(tmp_path / "tm_plain", 3)
+    check_pixel_size(["starfm"], True, None, "Dataset", local)  # 30 m from its geotransform: no pixel_size_m needed
+    with pytest.raises(InputError, match="'pixel_size_m': rasters without a CRS \\(assume_aligned\\) carry no pixel size"):
+        check_pixel_size(["starfm"], True, None, "Dataset", plain)

@@ -180,7 +180,7 @@ def test_wrong_layers_are_refused_before_any_work(processing, scene, tmp_path):
 
 
 def test_train_predict_and_runjob(processing, scene, tmp_path):
-    job = scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[])
+    job = scene_job(scene["root"], tmp_path / "out", train=TINY, n_base=5, compare=[], forecast="sequential")
     path = save_job(job, tmp_path / "job.json")
     res = processing.run("tsstfn:train", {"JOB": str(path), "OUTPUT": str(tmp_path / "m.tsstfn")})
     assert Path(res["OUTPUT"]).exists()

@@ -95,37 +95,51 @@ class TsstfnCropMapperPlugin:
         self.dialog.raise_()
 
     def start_job(self, job):
-        """Run ``job`` in a QgsTask; results load as a layer group, messages go to the message bar."""
+        """Run ``job`` (a Job, or a ClassifyJob of the classify-only mode) in a QgsTask; results load as a layer
+        group, messages go to the message bar and the dialog's run-state panel."""
         from qgis.core import Qgis
 
-        from .ui.layers import add_result_layers
-        from .ui.task import JobTask
+        from .core.pipeline.classify_job import ClassifyJob
+        from .ui.layers import add_classify_layers, add_result_layers
+        from .ui.task import ClassifyTask, JobTask
 
         bar = self.iface.messageBar()
         run_state = self.dialog.run_state if self.dialog is not None else None
+        classify = isinstance(job, ClassifyJob)
 
         def success(result):
             from qgis.PyQt.QtCore import QTimer
 
             from .ui.report_panel import show_report
 
-            add_result_layers(result, job.name)
-            kappa = result.accuracy.get("fused", {}).get("kappa")
-            block = result.accuracy.get("fused", {}).get("block_kappa")
-            text = f"{job.name} done: outputs in {result.output_dir}"
-            if kappa is not None:
-                text += f", kappa {100 * kappa:.1f} %"
-            if block is not None and block == block:
-                text += f" ({100 * block:.1f} % by spatial blocks)"
-            if result.reused:
-                text += f"; resumed: {len(result.reused)} complete stage(s) of the stopped run reused"
-            # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first
-            text += "; the run report is in the panel on the right."
+            if classify:
+                add_classify_layers(result, job.name)
+                accuracy = result.assessment.accuracy
+                block = result.assessment.block_accuracy
+                text = f"{job.name} done: crop map in {job.output_dir}, kappa {100 * accuracy.kappa:.1f} %"
+                if block is not None and block.kappa == block.kappa:
+                    text += f" ({100 * block.kappa:.1f} % by spatial blocks)"
+                report = result.reports.get("accuracy_md")
+                text += "; the accuracy report is in the panel on the right." if report else "."
+            else:
+                add_result_layers(result, job.name)
+                kappa = result.accuracy.get("fused", {}).get("kappa")
+                block = result.accuracy.get("fused", {}).get("block_kappa")
+                text = f"{job.name} done: outputs in {result.output_dir}"
+                if kappa is not None:
+                    text += f", kappa {100 * kappa:.1f} %"
+                if block is not None and block == block:
+                    text += f" ({100 * block:.1f} % by spatial blocks)"
+                if result.reused:
+                    text += f"; resumed: {len(result.reused)} complete stage(s) of the stopped run reused"
+                report = result.report
+                text += "; the run report is in the panel on the right."
             if run_state is not None:
                 run_state.finish(True, text)
+            # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first
             QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, text, Qgis.Success, 15))
-            if result.report:
-                self.report_panel = show_report(self.iface, result.report, self.report_panel)
+            if report:
+                self.report_panel = show_report(self.iface, report, self.report_panel)
 
         def error(message):
             from qgis.PyQt.QtCore import QTimer
@@ -138,7 +152,7 @@ class TsstfnCropMapperPlugin:
             else:
                 bar.pushMessage(PLUGIN_NAME, message, Qgis.Critical, 0)
 
-        self.task = JobTask(job, success, error)
+        self.task = (ClassifyTask if classify else JobTask)(job, success, error)
         QgsApplication.taskManager().addTask(self.task)
         if run_state is not None:
             run_state.watch(self.task)

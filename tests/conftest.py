@@ -44,6 +44,14 @@ def _qt_objects_go_while_qgis_runs(qgis_app):
             sip.delete(widget)
     QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     gc.collect()
+    # pytest-qgis's own teardown disconnects legendLayersAdded from processEvents and fails ("not connected") when
+    # PyQt has lost that connection, which some orders of the tests bring about: leave exactly one for it
+    project = QgsProject.instance()
+    try:
+        project.legendLayersAdded.disconnect(qgis_app.processEvents)
+    except TypeError:
+        pass
+    project.legendLayersAdded.connect(qgis_app.processEvents)
 
 
 @pytest.fixture(scope="session")

@@ -8,37 +8,38 @@ and points at the cell or widget that core's checks name.
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
-from qgis.core import QgsProject, QgsSettings
+from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
-from qgis.PyQt.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+)
 
-from ..core.errors import PlaceError, TsstfnError
+from ..core.errors import TsstfnError
 from ..core.pipeline.rows import RowChecker
 from .binding import apply, collect
+from .builder import CLASSIFY, FUSE, INPUTS, MODEL, DialogError, JobBuilder
 from .estimate import EstimateBar
 from .highlight import Highlighter
 from .panels.inputs import InputsPanel
 from .panels.model import ModelPanel
-from .panels.outputs import OutputsPanel, is_key
+from .panels.outputs import OutputsPanel
 from .panels.run_state import RunStatePanel
+from .panels.series import SeriesPanel
 from .task import CallTask, run_in_background
 
 SETTINGS_KEY = "tsstfn_crop_mapper/last_job"
 HELP_URL = "https://github.com/tsstfn-crop-mapper/tsstfn_crop_mapper#readme"
-INPUTS, MODEL, OUTPUTS = 0, 1, 2  # tab indexes
-
-
-class DialogError(TsstfnError):
-    """A validation error with the place to highlight: a widget, or a table cell (table, row, column)."""
-
-    def __init__(self, message: str, widget=None, cell: tuple | None = None, tab: int | None = None) -> None:
-        super().__init__(message)
-        self.widget, self.cell, self.tab = widget, cell, tab
 
 
 def _available_devices() -> list:
@@ -66,15 +67,26 @@ class CropMapperDialog(QDialog):
         self.setSizeGripEnabled(True)
         self.marks = Highlighter()
         self.checker = RowChecker(lambda key, row, column: self.inputs.layer_label(key, row, column))
-        self._valid_key: str | None = None  # the last valid job's key (job, season start, files' mtimes)
-        self._valid_job = None
+        self.builder = JobBuilder(self)
         self.timings: dict[str, float] = {}  # seconds of the last open/validation, for the desktop test and the log
         start = time.perf_counter()
         self.inputs, self.model, self.outputs = InputsPanel(), ModelPanel(), OutputsPanel()
         self.panels = (self.inputs, self.model, self.outputs)
+        self.series = SeriesPanel()
+        self.first = QStackedWidget()  # the first tab: the pair tables, or the NDVI series of the classify-only mode
+        self.first.addWidget(self.inputs)
+        self.first.addWidget(self.series)
         self.tabs = QTabWidget()
-        for panel, title in zip(self.panels, ("Inputs", "Model", "Samples and outputs")):
+        for panel, title in zip((self.first, self.model, self.outputs), ("Inputs", "Model", "Samples and outputs")):
             self.tabs.addTab(panel, title)
+        self.mode = QComboBox()
+        self.mode.addItem("Fuse MODIS and fine NDVI for the cloudy dates (TSSTFN), then map crops", FUSE)
+        self.mode.addItem("Map crops from an NDVI series I already have (no fusion)", CLASSIFY)
+        self.mode.setToolTip(
+            "Fusion predicts fine NDVI for cloudy critical dates from MODIS; with a complete NDVI series (MOD13Q1, your "
+            "own Sentinel-2 NDVI stack) the crop map needs no fusion"
+        )
+        self.mode.currentIndexChanged.connect(self._mode_changed)
         self.estimate = EstimateBar()
         self.estimate.measure_button.clicked.connect(self.measure_speed)
         self.run_state = RunStatePanel(getattr(iface, "openMessageLog", None))
@@ -83,6 +95,7 @@ class CropMapperDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.mode)
         layout.addWidget(self.tabs)
         layout.addWidget(self.estimate)
         layout.addWidget(self.run_state)
@@ -90,11 +103,11 @@ class CropMapperDialog(QDialog):
         layout.addLayout(self._buttons())
         self.run_state.running_changed.connect(lambda running: self.run_button.setEnabled(not running))
         self.inputs.fill_button.clicked.connect(self.fill_from_project)
+        self.series.fill_button.clicked.connect(self.fill_from_project)
         for panel in self.panels:
             panel.changed.connect(self.update_estimate)
         self._size_to_screen()
         self.offer_samples()
-        QgsProject.instance().layersAdded.connect(self.offer_samples)
         self.restore_settings()
         self.timings["open"] = time.perf_counter() - start
         self.probe = run_in_background(
@@ -136,6 +149,19 @@ class CropMapperDialog(QDialog):
         area = screen.availableGeometry()
         self.resize(min(1400, int(area.width() * 0.85)), min(1000, int(area.height() * 0.88)))
 
+    def _mode_changed(self) -> None:
+        """Fusion shows the pair tables and the model; classify-only shows the NDVI series and no model."""
+        classify = self.mode.currentData() == CLASSIFY
+        self.first.setCurrentWidget(self.series if classify else self.inputs)
+        self.tabs.setTabText(INPUTS, "NDVI series" if classify else "Inputs")
+        self.tabs.setTabEnabled(MODEL, not classify)
+        self.outputs.set_fusion_enabled(not classify)
+        self.estimate.setVisible(not classify)
+        for button in (self.load_button, self.save_button):
+            button.setEnabled(not classify)
+        self.clear_highlight()
+        self.message.setText("")
+
     # Job <-> panels ---------------------------------------------------------------------
     def job_dict(self) -> dict:
         """The job as a job file writes it, from every panel's bound widgets."""
@@ -158,82 +184,11 @@ class CropMapperDialog(QDialog):
         self.update_estimate()
 
     # Validation -------------------------------------------------------------------------
-    def _validation_key(self, data: dict) -> str:
-        """The job, the season's start and the modification time of every file it names: equal keys, equal verdicts."""
-        stamps = []
-
-        def walk(value) -> None:
-            if isinstance(value, dict):
-                for v in value.values():
-                    walk(v)
-            elif isinstance(value, list):
-                for v in value:
-                    walk(v)
-            elif isinstance(value, str) and os.path.exists(value):
-                stamps.append((value, os.stat(value).st_mtime_ns))
-
-        walk(data)
-        return json.dumps([data, stamps, self.inputs.season_start()], sort_keys=True, default=str)
-
-    def _located(self, exc: PlaceError) -> DialogError:
-        """Core's error with the cell or widget it names."""
-        key, row, column = exc.place
-        if row is not None and column is not None:
-            return DialogError(str(exc), cell=self.inputs.cell(key, row, column), tab=INPUTS)
-        widget = getattr(self.outputs, key, None)
-        return DialogError(str(exc), widget, tab=OUTPUTS if widget is not None else None)
-
     def build_job(self):
-        """The validated core Job, or raise :class:`DialogError` naming (and locating) the row, cell or field."""
-        from ..core.pipeline.job import job_from_dict, validate_job
-        from ..core.pipeline.outputs import OutputFolder
-        from ..core.pipeline.rows import check_fields
-        from ..core.pipeline.run import check_samples, preflight
-
-        data = self.job_dict()
-        out = self.outputs
-        if not data.get("output_dir"):
-            raise DialogError("Choose an output folder (tab 'Samples and outputs').", out.output_dir, tab=OUTPUTS)
-        key = self._validation_key(data)
-        if key == self._valid_key:  # nothing changed since the last valid job: only the live-run check
-            job = self._valid_job
-            try:
-                OutputFolder(Path(job.output_dir), {}, job.name, []).check_free()
-            except TsstfnError as exc:
-                raise DialogError(str(exc), out.output_dir, tab=OUTPUTS) from None
-            return job
-        layer = out.samples.currentLayer()
-        vector = layer is not None and layer.type() == layer.VectorLayer
-        field = data.get("class_field")
-        if vector and field and is_key(layer, field):  # a QGIS primary key, which OGR does not list as a field
-            raise DialogError(
-                f"Class field '{field}' is the key of '{layer.name()}' (a different number per feature), not a "
-                "class; choose the field with the crop classes (tab 'Samples and outputs').",
-                out.class_field,
-                tab=OUTPUTS,
-            )
-        try:
-            self.checker.check(data, self.inputs.season_start())
-            check_fields(data, vector, out.samples.currentText())
-        except PlaceError as exc:
-            raise self._located(exc) from None
-        try:
-            job = validate_job(job_from_dict(data, "."))
-        except TsstfnError as exc:
-            raise DialogError(str(exc), tab=self.tabs.currentIndex()) from None
-        try:
-            memo = ("samples", job.samples, job.class_field, job.group_field, json.dumps(data["prediction"][:1], default=str))
-            samples = self.checker.cached(memo, str(job.samples), lambda: check_samples(job))
-        except TsstfnError as exc:
-            raise DialogError(f"Samples layer (tab 'Samples and outputs'): {exc}", out.samples, tab=OUTPUTS) from None
-        try:
-            job = preflight(job, samples)[0]  # the run's own first-second checks: outputs vs inputs, folder, patch, model
-        except TsstfnError as exc:
-            text = str(exc)
-            widget = out.output_dir if ("output" in text.lower() or "folder" in text.lower()) else None
-            raise DialogError(text, widget, tab=OUTPUTS if widget is not None else None) from None
-        self._valid_key, self._valid_job = key, job
-        return job
+        """The validated job of the mode shown, or raise :class:`DialogError` naming (and locating) the fault."""
+        if self.mode.currentData() == CLASSIFY:
+            return self.builder.build_classify()
+        return self.builder.build()
 
     def validate(self) -> str | None:
         """Check the whole job; highlight the cell or field at fault; the message, or None when the job is valid."""
@@ -267,10 +222,16 @@ class CropMapperDialog(QDialog):
     def fill_from_project(self) -> None:
         """Sort the project's rasters into the three tables (core's inventory rules); say what was left out."""
         self.clear_highlight()  # before the rows (and their items) are replaced
-        notes = self.inputs.fill_from_project(self.read_info)
+        panel = self.series if self.mode.currentData() == CLASSIFY else self.inputs
+        notes = panel.fill_from_project(self.read_info)
         self.offer_samples()
         self.message.setText("; ".join(notes))
-        self.message.setToolTip("\n".join(self.inputs.skipped))
+        self.message.setToolTip("\n".join(self.inputs.skipped) if panel is self.inputs else "")
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Offer the samples again when the dialog shows: layers may have come since (no project signal is held)."""
+        self.offer_samples()
+        super().showEvent(event)
 
     def read_info(self, path: str, name: str):
         """A raster's header as the inventory reads it, once per file version."""
@@ -279,7 +240,7 @@ class CropMapperDialog(QDialog):
         return self.checker.cached(("info", path, name), path, lambda: raster_info(path, name))
 
     def offer_samples(self, *_) -> None:
-        """Offer only layers that can be samples (after opening, Fill, and layers added to the project)."""
+        """Offer only layers that can be samples (on opening, showing and Fill)."""
         self.outputs.offer_samples(self.read_info)
 
     def update_estimate(self) -> None:
@@ -336,6 +297,7 @@ class CropMapperDialog(QDialog):
 
     def save_settings(self) -> None:
         QgsSettings().setValue(SETTINGS_KEY, json.dumps(self.job_dict()))
+        QgsSettings().setValue(f"{SETTINGS_KEY}_mode", self.mode.currentData())
 
     def restore_settings(self) -> None:
         text = QgsSettings().value(SETTINGS_KEY, "")
@@ -344,4 +306,5 @@ class CropMapperDialog(QDialog):
                 self.set_job_dict(json.loads(text))
             except (ValueError, TypeError):
                 pass
+        self.mode.setCurrentIndex(max(0, self.mode.findData(QgsSettings().value(f"{SETTINGS_KEY}_mode", FUSE))))
         self.update_estimate()

@@ -149,3 +149,23 @@ def add_result_layers(result, run_name: str, project: QgsProject | None = None):
         project.addMapLayer(layer, False)
         group.addLayer(layer).setItemVisibilityChecked(shown)
     return group
+
+
+def add_classify_layers(result, run_name: str, project: QgsProject | None = None):
+    """Add a classify-only run's crop map (and its per-field map and confidence) in a group named after the run."""
+    project = project or QgsProject.instance()
+    group = project.layerTreeRoot().insertGroup(0, run_name)
+    crop = class_layer(result.crop_map, "Crop map")
+    layers = [(crop, result.field_map is None)]
+    if result.field_map is not None:
+        layers.insert(0, (class_layer(result.field_map.raster, "Crop map per field"), True))
+        per_field = preferred_vector(result.field_map.vectors)
+        if per_field is not None:
+            palette = {cls.label: cls.color for cls in crop.renderer().classes()}
+            layers.append((polygon_layer(per_field, "Fields and their crop", palette), False))
+    if result.confidence:
+        layers.append((confidence_layer(result.confidence, "Confidence of the forest (probability of the class)"), False))
+    for layer, shown in layers:
+        project.addMapLayer(layer, False)
+        group.addLayer(layer).setItemVisibilityChecked(shown)
+    return group

@@ -137,3 +137,20 @@ class JobTask(BaseTask):
         log(message + (f"\n{self.details}" if self.details else ""), level)
         if self.on_error:
             self.on_error(message)
+
+
+class ClassifyTask(JobTask):
+    """A classify-only run through ``core.run_classify_job`` (the command line's ``classify`` path)."""
+
+    def _run(self) -> Any:
+        from ..core.pipeline.classify_job import run_classify_job
+
+        return run_classify_job(self.job, self._progress, self.isCanceled)
+
+    def _finished(self, ok: bool) -> None:
+        if ok:
+            log(f"{self.job.name} finished: {self.result.crop_map}")
+            if self.on_success:
+                self.on_success(self.result)
+            return
+        super()._finished(ok)

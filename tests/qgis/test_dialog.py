@@ -207,9 +207,7 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
 
 def test_every_option_has_a_tooltip(dialog):
     from qgis.gui import QgsFileWidget
-    from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox
-
-    from tsstfn_crop_mapper.ui.pairs_table import PairsTable
+    from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox
 
     def inside(widget, kind) -> bool:
         parent = widget.parentWidget()
@@ -222,7 +220,7 @@ def test_every_option_has_a_tooltip(dialog):
     options = [
         w
         for w in dialog.findChildren((QComboBox, QAbstractSpinBox, QAbstractButton, QgsFileWidget))
-        if not inside(w, (PairsTable, QgsFileWidget, QComboBox))
+        if not inside(w, (QAbstractItemView, QgsFileWidget, QComboBox))
         and w.__class__.__name__ != "QToolButton"
         and not (isinstance(w, QAbstractButton) and w.text() == "Close")
     ]
@@ -505,3 +503,49 @@ def test_column_settings_apply_to_every_raster_and_validation_reads_a_sample(qgi
     d.inputs.columns.guess("coarse", "scale", 0.0001, "a test")
     assert d.validate() is None and "Guessed at Fill: a test" in d.inputs.columns.fields["coarse"]["scale"].toolTip()
     d.deleteLater()
+
+
+def test_classify_only_mode_maps_crops_from_an_ndvi_series(qgis_app, plugin, scene, tmp_path):
+    """An NDVI series and samples, no fusion: Fill, validate, run on core's classify path, styled crop map."""
+    from tsstfn_crop_mapper.core.pipeline.classify_job import ClassifyJob
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    project = QgsProject.instance()
+    project.clear()
+    root = Path(scene["root"])
+    for p in sorted(root.glob("truth/ndvi_*.tif")) + sorted(root.glob("*_20*/*.tif")):
+        project.addMapLayer(QgsRasterLayer(str(p), p.stem))
+    samples = QgsVectorLayer(str(root / scene["samples"]), "samples", "ogr")
+    project.addMapLayer(samples)
+    d = CropMapperDialog()
+    plugin.dialog = d
+    d.mode.setCurrentIndex(d.mode.findData("classify"))
+    assert d.tabs.tabText(0) == "NDVI series" and not d.tabs.isTabEnabled(1) and not d.estimate.isVisibleTo(d)
+    d.fill_from_project()
+    assert [Path(p).stem for p in d.series.rasters()] == ["ndvi_20210730", "ndvi_20210831", "ndvi_20210905"]
+    d.outputs.samples.setLayer(samples)
+    d.outputs.output_dir.setFilePath(str(tmp_path / "classified"))
+    d.outputs.output_dir.setFilePath("")
+    assert d.validate().startswith("Choose an output folder")
+    d.outputs.output_dir.setFilePath(str(Path(d.series.rasters()[0]).parent))  # the inputs' folder: fine, nothing overwritten
+    job = d.build_job()
+    assert isinstance(job, ClassifyJob) and len(job.rasters) == 3 and job.class_field == "crop"
+    d.outputs.output_dir.setFilePath(str(tmp_path / "classified"))
+    job = d.build_job()
+    task = plugin.start_job(job)
+    state = _watch(task)
+    _wait(state)
+    assert state["status"] == "complete", d.run_state.outcome.text()
+    assert "kappa" in d.run_state.outcome.text() and (tmp_path / "classified" / "crop_map.tif").exists()
+    group = project.layerTreeRoot().findGroup(job.name)
+    crop = next(n.layer() for n in group.findLayers() if n.layer().name() == "Crop map")
+    assert sorted(c.label for c in crop.renderer().classes()) == ["corn", "other", "soybean"]
+    import time
+
+    for _ in range(20):  # the plugin's message follows QGIS's own notice by 300 ms
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    assert any("kappa" in w.text() for w in plugin.iface.messageBar().items())
+    d.mode.setCurrentIndex(d.mode.findData("fuse"))
+    assert d.tabs.tabText(0) == "Inputs" and d.tabs.isTabEnabled(1)
+    project.clear()

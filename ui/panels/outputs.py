@@ -221,6 +221,13 @@ class OutputsPanel(QWidget):
                 self.param_spins.setdefault(name, {})[param.key] = spin
                 f.addRow(param.label, spin)
 
+    def set_fusion_enabled(self, enabled: bool) -> None:
+        """Enable the settings only a fusion run uses (formats, mapping unit, compared methods and their parameters)."""
+        widgets = [*self.format_checks.values(), self.mmu, *self.compare_checks.values()]
+        widgets += [spin for spins in self.param_spins.values() for spin in spins.values()]
+        for widget in widgets:
+            widget.setEnabled(enabled)
+
     def offer_samples(self, read_info) -> None:
         """Offer as samples only vector layers with a class-like field and rasters that can hold labels.
 

@@ -18,6 +18,7 @@ from osgeo import gdal, ogr, osr
 
 from ..errors import InputError
 from ..options import Choice, choice
+from .csv_points import csv_srs, is_csv, open_csv_points
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
@@ -78,14 +79,15 @@ def read_samples(
     name = Path(path).name
     if not Path(path).exists():
         raise InputError(f"Samples '{name}' not found at '{path}'.")
+    csv = is_csv(path)
     try:
-        ds = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_RASTER)
+        ds = open_csv_points(path) if csv else gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_RASTER)
     except RuntimeError:
         ds = None
     if ds is None:
         raise InputError(
-            f"Samples '{name}' are neither a vector file (points or polygons) nor a raster GDAL can read; "
-            "choose a GeoPackage, Shapefile or a label raster."
+            f"Samples '{name}' are neither a vector file (points or polygons), a CSV with coordinate columns "
+            "(longitude, latitude) nor a raster GDAL can read; choose a GeoPackage, Shapefile, CSV or a label raster."
         )
     if ds.GetLayerCount() == 0 and ds.RasterCount:
         return _samples_from_raster(path, grid, classes, min_per_class)
@@ -110,7 +112,12 @@ def read_samples(
             f"Samples '{name}' are vector features, which cannot be placed on rasters without a CRS (assume_aligned); "
             "give a label raster on the same pixel grid (class codes, 0 for none) instead."
         )
-    srs = lyr.GetSpatialRef()
+    srs = lyr.GetSpatialRef() or (csv_srs(lyr) if csv else None)
+    if srs is None and csv:
+        raise InputError(
+            f"Samples '{name}' are a CSV whose coordinates are not longitude/latitude degrees, and a CSV cannot say "
+            "its CRS: load it in QGIS, assign the CRS and save it as a GeoPackage."
+        )
     if srs is None or (srs.GetName() or "").startswith("Undefined"):  # GeoPackage: srs_id 0 / -1, "Undefined ... SRS"
         raise InputError(f"Samples '{name}' have no CRS; assign one in QGIS before using them.")
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)

@@ -549,3 +549,32 @@ def test_classify_only_mode_maps_crops_from_an_ndvi_series(qgis_app, plugin, sce
     d.mode.setCurrentIndex(d.mode.findData("fuse"))
     assert d.tabs.tabText(0) == "Inputs" and d.tabs.isTabEnabled(1)
     project.clear()
+
+
+SINOP = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "sinop_2014_mod13q1"
+
+
+@pytest.mark.skipif(not SINOP.exists(), reason="../shared/data/real (the Sinop MOD13Q1 set) is not present")
+def test_real_mod13q1_series_with_csv_samples_in_the_classify_only_mode(qgis_app, tmp_path):
+    """The Sinop folder dropped into a project as a user would: Fill dates 23 rasters, guesses the x 10000 scale,
+    reads the CSV's longitude/latitude points; its 12 in-grid points are too few per class, and the dialog says so."""
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+    from tsstfn_crop_mapper.ui.panels.outputs import select_layer
+
+    project = QgsProject.instance()
+    project.clear()
+    for p in sorted((SINOP / "geotiff_23dates_2021").glob("*.tif")):
+        project.addMapLayer(QgsRasterLayer(str(p), p.stem))
+    d = CropMapperDialog()
+    d.mode.setCurrentIndex(d.mode.findData("classify"))
+    d.fill_from_project()
+    rasters = d.series.rasters()
+    assert len(rasters) == 23 and Path(rasters[0]).stem.endswith("2013-09-14") and Path(rasters[-1]).stem.endswith("08-29")
+    assert d.series.scale.text() == "0.0001"  # guessed from the values (up to 9973)
+    select_layer(d.outputs.samples, str(SINOP / "samples" / "samples_sinop_crop.csv"))
+    assert d.outputs.samples.currentLayer().featureCount() == 18 and d.outputs.class_field.currentField() == "label"
+    d.outputs.output_dir.setFilePath(str(tmp_path / "sinop"))
+    message = d.validate()
+    assert "samples_sinop_crop.csv" in message and "at least 10 are needed" in message, message
+    project.clear()
+    d.deleteLater()

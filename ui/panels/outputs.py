@@ -8,7 +8,7 @@ import re
 
 from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QUrl, pyqtSignal
 from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from ...core.errors import TsstfnError
@@ -47,9 +47,26 @@ def default_class_field(layer) -> str | None:
 
 
 def layer_path(combo: QgsMapLayerComboBox) -> str | None:
-    """The file of the layer chosen in ``combo``, or None."""
+    """The file of the layer chosen in ``combo`` (a delimited-text layer's CSV file), or None."""
     layer = combo.currentLayer()
-    return layer.source().split("|")[0] if layer is not None else None
+    if layer is None:
+        return None
+    if layer.providerType() == "delimitedtext":
+        return QUrl(layer.source()).toLocalFile()
+    return layer.source().split("|")[0]
+
+
+def csv_layer(path: str, name: str) -> QgsVectorLayer:
+    """A CSV of points as QGIS loads it: its longitude/latitude columns (the names core reads), WGS 84."""
+    from ...core.mapping.csv_points import X_NAMES, Y_NAMES
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = [h.strip() for h in f.readline().split(",")]
+    lower = {h.lower(): h for h in header}
+    x = next((lower[n] for n in X_NAMES if n in lower), "")
+    y = next((lower[n] for n in Y_NAMES if n in lower), "")
+    uri = f"{QUrl.fromLocalFile(path).toString()}?type=csv&xField={x}&yField={y}&crs=EPSG:4326&detectTypes=yes"
+    return QgsVectorLayer(uri, name, "delimitedtext")
 
 
 def select_layer(combo: QgsMapLayerComboBox, path: str | None) -> None:
@@ -58,13 +75,13 @@ def select_layer(combo: QgsMapLayerComboBox, path: str | None) -> None:
         combo.setLayer(None)
         return
     for layer in QgsProject.instance().mapLayers().values():
-        source = layer.source().split("|")[0]
+        source = QUrl(layer.source()).toLocalFile() if layer.providerType() == "delimitedtext" else layer.source().split("|")[0]
         if os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
             combo.setLayer(layer)
             return
     if os.path.exists(path):  # a job file's samples or fields: load them as the analyst would
         name = os.path.splitext(os.path.basename(path))[0]
-        layer = QgsVectorLayer(path, name, "ogr")
+        layer = csv_layer(path, name) if path.lower().endswith(".csv") else QgsVectorLayer(path, name, "ogr")
         if not layer.isValid():
             layer = QgsRasterLayer(path, name)
         if layer.isValid():

@@ -15,7 +15,9 @@ from .memory import tune_memory
 
 def _scene(args: argparse.Namespace) -> None:
     from .demo.synthetic import generate_scene
+    from .files import check_output_folder
 
+    check_output_folder(args.out, "Scene folder (--out)")
     manifest = generate_scene(args.out, size=args.size, seed=args.seed)
     print(f"synthetic two-season scene written to {args.out} ({manifest['size']} x {manifest['size']} px); see scene.json")
 
@@ -96,8 +98,10 @@ def _experiment(args: argparse.Namespace) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> None:
+    from .files import check_output_folder
     from .pipeline.benchmark import load_benchmark, run_benchmark, summary
 
+    check_output_folder(args.out, "Benchmark folder (--out)")
     result = run_benchmark(load_benchmark(args.dataset), args.out, progress=_print_progress)
     print(summary(result))
     print(f"\n{result.csv}\n{result.markdown}\n" + "\n".join(str(p) for p in result.figures))
@@ -105,18 +109,23 @@ def _benchmark(args: argparse.Namespace) -> None:
 
 def _classify(args: argparse.Namespace) -> None:
     from .mapping.area import area_markdown
-    from .mapping.workflow import classify_rasters
+    from .mapping.workflow import check_classify_options
     from .options import parse_bands
+    from .pipeline.classify_job import classify_into_folder
 
+    check_classify_options(args.test_fraction, args.scale, args.block_m, args.kfold)
     out = Path(args.out)
     fields_out = [out.with_name(out.stem + "_fields.gpkg")] if args.fields else None
-    result = classify_rasters(
-        args.rasters, args.samples, args.class_field, out, args.report or out.parent / "report",
-        bands=parse_bands(args.bands, "--bands") if args.bands else None, scale=args.scale, group_field=args.group_field,
-        split=args.split, test_fraction=args.test_fraction, block_m=args.block_m, kfold=args.kfold,
-        confidence_path=args.confidence, fields=args.fields, field_id=args.field_id, fields_out=fields_out,
-        cog=not args.no_cog, progress=_print_progress,
-    )  # fmt: skip
+    arguments = {
+        "rasters": args.rasters, "samples_path": args.samples, "class_field": args.class_field, "out_map": out,
+        "report_dir": Path(args.report) if args.report else out.parent / "report",
+        "bands": parse_bands(args.bands, "--bands") if args.bands else None, "scale": args.scale,
+        "group_field": args.group_field, "split": args.split, "test_fraction": args.test_fraction,
+        "block_m": args.block_m, "kfold": args.kfold, "confidence_path": args.confidence, "fields": args.fields,
+        "field_id": args.field_id, "fields_out": fields_out, "cog": not args.no_cog,
+    }  # fmt: skip
+    record = {"command": "classify", **{k: str(v) if isinstance(v, Path) else v for k, v in arguments.items()}}
+    result = classify_into_folder(arguments, record, progress=_print_progress)
     a = result.assessment
     print(f"\ncrop map: {result.crop_map}\npixel-count areas: {result.pixel_areas}")
     print(f"kappa ({a.accuracy.split}): {100 * a.accuracy.kappa:.2f} %")
@@ -134,8 +143,10 @@ def _classify(args: argparse.Namespace) -> None:
 
 def _demo(args: argparse.Namespace) -> None:
     from .demo.job import prepare_demo
+    from .files import check_output_folder
     from .pipeline.run import run_job
 
+    check_output_folder(args.out, "Demo folder (--out)")
     out = Path(args.out).resolve()
     job = prepare_demo(out, args.size, args.seed, args.strategy)
     print(f"demo scene: {out / 'scene'} (scene.json lists every file and its role)")

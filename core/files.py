@@ -295,13 +295,126 @@ def check_writable(folder: PathLike) -> None:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".tsstfn_write_test_{uuid.uuid4().hex[:8]}.part"
+        probe = folder / f".tsstfn_write_test_{uuid.uuid4().hex[:8]}"  # no .part: another run's clean-up leaves it
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise InputError(
             f"Cannot write into the output folder '{folder}': {exc.strerror or exc}. Choose another folder."
         ) from None
+
+
+#: files that belong to a data set beside its main file (a Shapefile's parts, GDAL's side files)
+SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".ovr", ".aux.xml", ".msk", ".hdr")
+
+
+def input_files(inputs: Iterable[PathLike | None]) -> list[Path]:
+    """Every file an input consists of: the file itself and its side files (a Shapefile's ``.dbf``, ``.aux.xml``)."""
+    out: list[Path] = []
+    for given in inputs:
+        if not given or str(given).startswith("/vsi"):
+            continue
+        path = Path(given)
+        out.append(path)
+        for suffix in SIDECARS:
+            for side in (path.with_suffix(suffix), Path(str(path) + suffix)):
+                if side != path and os.path.lexists(side):
+                    out.append(side)
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b):
+            return True
+        return os.path.realpath(a) == os.path.realpath(b)
+    except (OSError, ValueError):
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        real, top = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    except (OSError, ValueError):
+        return False
+    return real == top or top in real.parents
+
+
+def check_outputs_not_inputs(
+    outputs: dict[str, PathLike | None],
+    inputs: Iterable[PathLike | None],
+    folder: PathLike | None = None,
+    folders: Iterable[str] = (),
+) -> None:
+    """No output replaces an input: the one guard of ``run``, ``classify``, Processing and the dialog.
+
+    Args:
+        outputs: every file (or folder) a command writes, by what it is (``--out``, ``report``); None: not written.
+        inputs: every file it reads (side files such as a Shapefile's ``.dbf`` count too).
+        folder: the output folder, where no input may lie at all (a run's outputs are found by pattern); None:
+            only the outputs themselves are compared.
+        folders: keys of ``outputs`` that are folders: no input may lie inside them.
+
+    Raises:
+        InputError: naming the output, the input and what to do.
+    """
+    files = input_files(inputs)
+    if folder is not None:
+        for f in files:
+            if _inside(f, Path(folder)):
+                raise InputError(
+                    f"The input '{f}' lies in the output folder '{folder}', where the run's outputs could replace it; "
+                    "choose another output folder or move the input."
+                )
+    for key, out in outputs.items():
+        if not out:
+            continue
+        for f in files:
+            if _same_file(Path(out), f) or (key in folders and _inside(f, Path(out))):
+                raise InputError(
+                    f"The output '{out}' ({key}) would replace the input '{f}'; choose another output path "
+                    "(inputs are never overwritten)."
+                )
+
+
+def check_output_folder(folder: PathLike, what: str = "Output folder") -> None:
+    """``folder`` can be an output folder: not a file, not under a file (nothing is created).
+
+    Raises:
+        InputError: naming ``what`` and the path.
+    """
+    folder = Path(folder)
+    if "\x00" in str(folder):
+        raise InputError(f"{what} {str(folder)!r} holds a NUL character; choose a plain folder name.")
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise InputError(f"{what} '{folder}' is a file (or a broken link); choose a folder.")
+    for parent in folder.parents:
+        if parent.is_file():
+            raise InputError(f"{what} '{folder}' lies under the file '{parent}'; choose a folder.")
+
+
+def check_output_file(path: PathLike, what: str) -> None:
+    """``path`` can become an output file: not a folder, not under a file, in a folder that can be written.
+
+    The folder is created when missing (it is the output's own folder).
+
+    Raises:
+        InputError: naming ``what`` (``--out``, ``OUTPUT``), the path and what to do.
+    """
+    path = Path(path)
+    if "\x00" in str(path):
+        raise InputError(f"{what}: the path {str(path)!r} holds a NUL character; choose a plain file name.")
+    if path.is_dir():
+        raise InputError(f"{what}: '{path}' is a folder; give the output a file name, e.g. '{path / 'crop_map.tif'}'.")
+    for parent in path.parents:
+        if parent.is_file():
+            raise InputError(f"{what}: '{path}' lies under the file '{parent}'; choose a path in a folder.")
+    if os.path.islink(path) and not os.path.exists(path):
+        raise InputError(f"{what}: '{path}' is a broken link; remove it or choose another path.")
+    try:
+        check_writable(path.parent)
+    except InputError as exc:
+        raise InputError(f"{what}: {exc}") from None
 
 
 def create_geotiff(

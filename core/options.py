@@ -8,6 +8,7 @@ a job file's mapping, refusing unknown keys.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,22 @@ from .errors import InputError
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+#: upper bounds a machine can do, shared by every entry point (job files, ``classify``, Processing)
+MAX_SEED = 2**32 - 1  # NumPy's and scikit-learn's seeds
+MAX_BANDS = 10_000  # bands of a stack (dates)
+MAX_BLOCK_M = 1e7  # a spatial block's side in metres (a continent)
+MAX_WIDTH = 1024  # filters of the network's first block (the paper uses 64)
+MAX_PATCH = 4096  # training patch side in pixels
+MAX_BATCH = 4096
+MAX_EPOCHS = 100_000
+MAX_MC_PASSES = 1000
+MAX_TREES = 10_000
+MAX_DEPTH = 10_000
+MAX_CL_PATHS = 64
+MAX_N_BASE = 1000
+MAX_MMU_HA = 1e6
+MAX_COORDINATE = 1e9  # an AOI corner (metres or degrees)
 
 
 def choice(enum_type: type[E], value: object, field: str) -> E:
@@ -55,13 +72,20 @@ def parse_bands(value: object, field: str) -> list[int]:
         InputError: anything else, naming ``field``.
     """
     try:
-        if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return list(value)
+        if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            if all(1 <= v <= MAX_BANDS for v in value):
+                return list(value)
         if isinstance(value, str) and value.strip():
             out: list[int] = []
             for part in value.replace(" ", "").split(","):
                 first, _, last = part.partition("-")
-                out += list(range(int(first), int(last or first) + 1))
+                low, high = int(first), int(last or first)
+                if not 1 <= low <= high <= MAX_BANDS:
+                    raise InputError(
+                        f"Job field '{field}': '{part}' is not a band range; bands count from 1 and a range goes "
+                        f"up ('1-12', at most {MAX_BANDS})."
+                    )
+                out += list(range(low, high + 1))
             return out
     except ValueError:
         pass
@@ -228,6 +252,10 @@ def check_range(
     """
     if value is None:
         return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"Job field '{field}': {value!r} is not a number.")
+    if not math.isfinite(value):
+        raise InputError(f"Job field '{field}': {value!r} is not a finite number; give a plain number.")
     below = low is not None and (value <= low if low_open else value < low)
     above = high is not None and (value >= high if high_open else value > high)
     if below or above:

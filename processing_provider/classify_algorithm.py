@@ -143,26 +143,35 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             "field_id": self.parameterAsString(parameters, "FIELD_ID", context) or None,
         }
 
-    def check(self, parameters, context):
-        from ..core.mapping.workflow import check_classification
-
-        check_classification(**self._arguments(parameters, context))
-
-    def execute(self, parameters, context, feedback):
+    def _outputs(self, parameters, context, args):
+        """The output arguments: the map, the report folder, the confidence and the per-field polygons."""
         from pathlib import Path
-
-        from ..core.mapping.workflow import classify_rasters
 
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         report = self.parameterAsString(parameters, "REPORT", context)
         confidence = self.parameterAsOutputLayer(parameters, "CONFIDENCE", context) or None
-        args = self._arguments(parameters, context)
         fields_out = [Path(out).with_name(Path(out).stem + "_fields.gpkg")] if args["fields"] else None
+        return {"out_map": out, "report_dir": report, "confidence_path": confidence, "fields_out": fields_out}
+
+    def check(self, parameters, context):
+        from ..core.mapping.workflow import check_classification
+        from ..core.pipeline.classify_job import check_classify_outputs_free
+
+        args = self._arguments(parameters, context)
+        arguments = {**args, **self._outputs(parameters, context, args)}
+        check_classify_outputs_free(arguments)
+        check_classification(**arguments)
+
+    def execute(self, parameters, context, feedback):
+        from ..core.pipeline.classify_job import classify_into_folder
+
+        args = self._arguments(parameters, context)
+        outputs = self._outputs(parameters, context, args)
+        out, report, confidence = outputs["out_map"], outputs["report_dir"], outputs["confidence_path"]
         progress, cancelled = self.callbacks(feedback)
-        result = classify_rasters(
-            out_map=out, report_dir=report, confidence_path=confidence, fields_out=fields_out, progress=progress,
-            is_cancelled=cancelled, **args,
-        )  # fmt: skip
+        arguments = {**args, **outputs}
+        record = {"command": "tsstfn:classify", **{k: str(v) if hasattr(v, "__fspath__") else v for k, v in arguments.items()}}
+        result = classify_into_folder(arguments, record, progress=progress, is_cancelled=cancelled)
         a = result.assessment
         feedback.pushInfo(
             f"kappa {100 * a.accuracy.kappa:.2f} %, overall accuracy {100 * a.accuracy.overall:.2f} % ({a.accuracy.split})"

@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ..errors import InputError
-from ..options import Choice, check_device, check_range, check_types, choice
+from ..options import (
+    MAX_BATCH,
+    MAX_CL_PATHS,
+    MAX_EPOCHS,
+    MAX_PATCH,
+    MAX_SEED,
+    MAX_WIDTH,
+    Choice,
+    check_device,
+    check_range,
+    check_types,
+    choice,
+)
 
 
 class OutputMode(Choice):
@@ -76,17 +88,21 @@ class TrainConfig:
         if len(rows) != 3 or not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rows):
             raise InputError(f"Job field 'train.lstm_rows': {list(rows)} is not three positive integers (rows per LSTM step).")
         object.__setattr__(self, "lstm_rows", (rows[0], rows[1], rows[2]))
-        for name, low in (("width", 1), ("batch_size", 1), ("patience", 1), ("max_epochs", 1), ("cl_paths", 1)):
-            check_range(getattr(self, name), f"train.{name}", low)
-        check_range(self.patch, "train.patch", 16)
+        if any(r > 1024 for r in rows):
+            raise InputError(f"Job field 'train.lstm_rows': {list(rows)} is out of range; each must be <= 1024.")
+        bounds = {"width": MAX_WIDTH, "batch_size": MAX_BATCH, "patience": MAX_EPOCHS, "max_epochs": MAX_EPOCHS}
+        for name, high in (*bounds.items(), ("cl_paths", MAX_CL_PATHS)):
+            check_range(getattr(self, name), f"train.{name}", 1, high)
+        check_range(self.seed, "train.seed", 0, MAX_SEED)
+        check_range(self.patch, "train.patch", 16, MAX_PATCH)
         if self.patch % 16:
             raise InputError(
                 f"Job field 'train.patch': {self.patch} is not a multiple of 16 (the network pools four times); "
                 f"use {max(16, self.patch // 16 * 16)} or {self.patch // 16 * 16 + 16}."
             )
         check_range(self.overlap, "train.overlap", 0, self.patch, high_open=True)
-        check_range(self.samples_per_epoch, "train.samples_per_epoch", 1)
-        check_range(self.learning_rate, "train.learning_rate", 0, low_open=True)
+        check_range(self.samples_per_epoch, "train.samples_per_epoch", 1, 10**9)
+        check_range(self.learning_rate, "train.learning_rate", 0, 10, low_open=True)
         check_range(self.validation_fraction, "train.validation_fraction", 0, 1, high_open=True)
         check_range(self.max_nan_fraction, "train.max_nan_fraction", 0, 1)
         check_range(self.dropout, "train.dropout", 0, 1, high_open=True)

@@ -78,8 +78,8 @@ class StarfmParams:
     def __post_init__(self) -> None:
         """Check every field's type and range."""
         check_types(self, "method_params.starfm.")
-        check_range(self.window_m, "method_params.starfm.window_m", 0, low_open=True)
-        check_range(self.n_classes, "method_params.starfm.n_classes", 1)
+        check_range(self.window_m, "method_params.starfm.window_m", 0, 1e5, low_open=True)
+        check_range(self.n_classes, "method_params.starfm.n_classes", 1, 1000)
         check_range(self.fine_uncertainty, "method_params.starfm.fine_uncertainty", 0)
         check_range(self.coarse_uncertainty, "method_params.starfm.coarse_uncertainty", 0)
         check_range(self.scale_factor, "method_params.starfm.scale_factor", 0, low_open=True)

@@ -429,6 +429,14 @@ def train(
             if since_best >= config.patience:
                 result.stopped_early = True
                 break
+    if not result.cancelled and result.best_epoch == 0:  # every epoch's validation was NaN or infinite
+        last = result.history[-1] if result.history else {}
+        raise InputError(
+            f"Training never improved: the validation RMSE was {last.get('val_rmse', float('nan')):g} (training loss "
+            f"{last.get('train_mse', float('nan')):g}) at every one of {len(result.history)} epoch(s), so the network "
+            "learnt nothing and no fused NDVI was made. Lower 'train.learning_rate' (the default is 0.001) and check "
+            "that the inputs hold valid NDVI."
+        )
     model.load_state_dict(best_state)
     model.eval()
     result.meta["training"] = {

@@ -22,7 +22,7 @@ from osgeo import gdal
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled
 from ..errors import InputError, ModelFileError
 from ..files import PathLike, atomic_output, create_geotiff, open_raster, read_band
-from ..options import check_range, check_types, choice
+from ..options import MAX_DEPTH, MAX_SEED, MAX_TREES, check_range, check_types, choice
 from ..version import __version__
 from .accuracy import Accuracy, assess
 from .samples import Samples, Split
@@ -52,9 +52,11 @@ class ForestParams:
     def __post_init__(self) -> None:
         """Check every field's type and range."""
         check_types(self, "forest.")
-        check_range(self.n_estimators, "forest.n_estimators", 1)
-        check_range(self.max_depth, "forest.max_depth", 1)
-        check_range(self.min_samples_leaf, "forest.min_samples_leaf", 1)
+        check_range(self.n_estimators, "forest.n_estimators", 1, MAX_TREES)
+        check_range(self.max_depth, "forest.max_depth", 1, MAX_DEPTH)
+        check_range(self.min_samples_leaf, "forest.min_samples_leaf", 1, 10**9)
+        check_range(self.random_state, "forest.random_state", 0, MAX_SEED)
+        check_range(self.n_jobs, "forest.n_jobs", -1, 4096)
         if self.n_jobs == 0:
             raise InputError("Job field 'forest.n_jobs': 0 is no number of cores; use -1 for all, or 1, 2, ...")
 

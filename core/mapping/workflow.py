@@ -301,6 +301,9 @@ def classify_rasters(
     Raises:
         TsstfnError: any input problem, in one sentence naming the file or parameter.
     """
+    outputs = classify_outputs(out_map, report_dir, confidence_path, fields, fields_out)
+    check_classify_outputs(outputs, [*rasters, samples_path, fields])
+    check_classify_options(test_fraction, scale, block_m, kfold)
     paths, grid, samples = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold)
     if fields:
         from .fields import read_fields
@@ -321,6 +324,78 @@ def classify_rasters(
     return result
 
 
+def classify_outputs(
+    out_map: PathLike,
+    report_dir: PathLike,
+    confidence_path: PathLike | None = None,
+    fields: str | None = None,
+    fields_out: Sequence[PathLike] | None = None,
+) -> dict[str, Path]:
+    """Every file :func:`classify_rasters` writes, by what it is (the report's files one by one).
+
+    Keys: ``crop map``, ``areas``, ``confidence``, ``per-field map``, ``per-field areas``, ``per-field polygons N``,
+    ``report`` (the folder) and ``report/<name>`` for each report file.
+    """
+    out_map, report = Path(out_map), Path(report_dir)
+    paths: dict[str, Path] = {"crop map": out_map, "areas": out_map.with_name(out_map.stem + "_areas.csv")}
+    if confidence_path:
+        paths["confidence"] = Path(confidence_path)
+    stems = ["accuracy_confusion.csv", "accuracy_classes.csv", "accuracy_confusion.png", "accuracy.md"]
+    stems += ["areas.csv", "areas.md"]
+    if fields:
+        paths["per-field map"] = out_map.with_name(out_map.stem + "_fields.tif")
+        paths["per-field areas"] = out_map.with_name(out_map.stem + "_fields_areas.csv")
+        for i, p in enumerate(fields_out or ()):
+            paths[f"per-field polygons {i + 1}"] = Path(p)
+        stems += ["areas_fields.csv", "areas_fields.md", "field_index.tif"]
+    paths["report"] = report
+    paths.update({f"report/{name}": report / name for name in stems})
+    return paths
+
+
+def check_classify_outputs(outputs: dict[str, Path], inputs: Sequence[str | None], folder: PathLike | None = None) -> None:
+    """The outputs of :func:`classify_outputs` replace no input and can be written (the guard ``run`` uses too).
+
+    Raises:
+        InputError: an output that is an input (or holds one, for the report folder), a folder, under a file,
+            or in a folder that cannot be written; naming it.
+    """
+    from ..errors import InputError
+    from ..files import check_output_file, check_outputs_not_inputs, check_writable
+
+    check_outputs_not_inputs(dict(outputs), inputs, folder, folders=("report",))
+    for key, path in outputs.items():
+        if key == "report":
+            if path.exists() and not path.is_dir():
+                raise InputError(f"The report folder '{path}' is a file; choose a folder for the report.")
+            if path.is_symlink():
+                raise InputError(f"The report folder '{path}' is a link; remove it or choose another report folder.")
+            try:
+                check_writable(path)
+            except InputError as exc:
+                raise InputError(f"report: {exc}") from None
+        elif not key.startswith("report/"):
+            check_output_file(path, f"The {key}")
+
+
+def check_classify_options(
+    test_fraction: float = 0.3, scale: float | None = None, block_m: float | None = None, kfold: int = 0
+) -> None:
+    """The options ``classify`` shares with ``run``, checked by the same functions (NaN, 0 or 1.5 refused).
+
+    Raises:
+        InputError: naming the option and its range.
+    """
+    from ..errors import InputError
+    from ..options import MAX_BLOCK_M, check_range
+
+    check_range(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
+    check_range(scale, "scale", 0, 1e6, low_open=True)
+    check_range(block_m, "block_m", 0, MAX_BLOCK_M, low_open=True)
+    if isinstance(kfold, bool) or not isinstance(kfold, int) or kfold == 1 or kfold < 0 or kfold > 100:
+        raise InputError(f"K-fold by block: {kfold} is not a number of folds; use 0 (none) or 2 to 100.")
+
+
 def check_classification(
     rasters: list[str],
     samples_path: str,
@@ -333,13 +408,26 @@ def check_classification(
     kfold: int = 0,
     fields: str | None = None,
     field_id: str | None = None,
+    out_map: PathLike | None = None,
+    report_dir: PathLike | None = None,
+    confidence_path: PathLike | None = None,
+    fields_out: Sequence[PathLike] | None = None,
+    test_fraction: float = 0.3,
     **unused: object,
 ) -> None:
     """The checks :func:`classify_rasters` runs before any work (Processing's ``checkParameterValues``).
 
+    With ``out_map`` (and ``report_dir``) the outputs too: none is an input, each can be written.
+
     Raises:
-        TsstfnError: rasters that are not NDVI or not on one grid, unreadable samples or fields, a bad k.
+        TsstfnError: rasters that are not NDVI or not on one grid, unreadable samples or fields, a bad k, an
+            output that would replace an input or cannot be written.
     """
+    if out_map is not None:
+        report = report_dir if report_dir is not None else Path(out_map).parent / "report"
+        outputs = classify_outputs(out_map, report, confidence_path, fields, fields_out)
+        check_classify_outputs(outputs, [*rasters, samples_path, fields])
+    check_classify_options(test_fraction, scale, unused.get("block_m"), kfold)  # type: ignore[arg-type]
     grid = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold)[1]
     if fields:
         from .fields import read_fields
@@ -362,8 +450,7 @@ def _inputs(
     from .classify import check_feature_rasters
     from .samples import read_samples
 
-    if kfold == 1 or kfold < 0:
-        raise InputError(f"K-fold by block: {kfold} is not a number of folds; use 0 (none) or 2 and more.")
+    check_classify_options(scale=scale, kfold=kfold)
     if not rasters:
         raise InputError("Give at least one NDVI raster to classify.")
     paths: list[str] = []

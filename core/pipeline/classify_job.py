@@ -9,6 +9,7 @@ may not be inputs and no live run may write there. :func:`run_classify_job` then
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..errors import InputError
 from ..mapping.samples import Split
-from ..options import check_range, choice
+from ..options import choice
 
 #: the files a classify-only run writes in its output folder
 CROP_MAP, CONFIDENCE, FIELDS, REPORT = "crop_map.tif", "crop_map_confidence.tif", "crop_map_fields.gpkg", "report"
@@ -65,10 +66,9 @@ class ClassifyJob:
         """Coerce the split; check the ranges."""
         object.__setattr__(self, "split", choice(Split, self.split, "split"))
         object.__setattr__(self, "rasters", tuple(self.rasters))
-        check_range(self.scale, "scale", 0, low_open=True)
-        check_range(self.block_m, "block_m", 0, low_open=True)
-        if self.kfold == 1 or self.kfold < 0:
-            raise InputError(f"K-fold by block: {self.kfold} is not a number of folds; use 0 (none) or 2 and more.")
+        from ..mapping.workflow import check_classify_options
+
+        check_classify_options(scale=self.scale, block_m=self.block_m, kfold=self.kfold)
 
     def outputs(self) -> dict[str, Path]:
         """The files it writes: ``crop_map``, ``report``, and ``confidence`` / ``fields`` when asked for."""
@@ -93,11 +93,79 @@ class ClassifyJob:
         }  # fmt: skip
 
 
-def _same(a: str | Path, b: str | Path) -> bool:
+def check_classify_outputs_free(arguments: dict[str, Any], folder: Path | None = None) -> None:
+    """The one guard of every classify (command line, Processing, the dialog): what ``run`` checks of its outputs.
+
+    No output replaces an input (a raster, the samples or their side files, the field polygons; with ``folder``,
+    no input lies in it at all, as for a run); each output can be written (not a folder, not under a file, a
+    writable folder); no link in the folder redirects the writes; no live run is writing into the folder.
+
+    Args:
+        arguments: :func:`~..mapping.workflow.classify_rasters`'s keyword arguments.
+        folder: the output folder of the dialog's classify-only mode (None: the crop map's folder, which may hold
+            the inputs: only the outputs themselves are compared with them).
+
+    Raises:
+        InputError: naming the output, the input or the folder and what to do.
+    """
+    from ..mapping.workflow import check_classify_outputs
+    from .outputs import OutputFolder, check_no_links
+
+    outputs = _outputs(arguments)
+    inputs = [*arguments["rasters"], arguments["samples_path"], arguments.get("fields")]
+    check_classify_outputs(outputs, inputs, folder)
+    where = folder if folder is not None else Path(arguments["out_map"]).parent
+    check_no_links(where, [p for p in outputs.values() if os.path.lexists(p)])
+    OutputFolder(where, {}, "classify", []).check_free()
+
+
+def _outputs(arguments: dict[str, Any]) -> dict[str, Path]:
+    from ..mapping.workflow import classify_outputs
+
+    return classify_outputs(
+        arguments["out_map"], arguments["report_dir"], arguments.get("confidence_path"), arguments.get("fields"),
+        arguments.get("fields_out"),
+    )  # fmt: skip
+
+
+def classify_into_folder(
+    arguments: dict[str, Any],
+    record: dict[str, Any],
+    folder: Path | None = None,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn = never_cancelled,
+):  # noqa: ANN201 (a ClassifyResult; the mapping stage loads lazily)
+    """Claim the outputs' folder, move an earlier classify's outputs to ``previous_runs/``, classify, release.
+
+    Args:
+        arguments: :func:`~..mapping.workflow.classify_rasters`'s keyword arguments.
+        record: the command as plain data, kept in ``run_manifest.json`` (the same command again moves nothing).
+        folder: the output folder (None: the crop map's folder).
+        progress: ``progress(fraction, message)``.
+        is_cancelled: checked between strips.
+
+    Returns:
+        The :class:`~..mapping.workflow.ClassifyResult`.
+
+    Raises:
+        TsstfnError: any input problem, in one sentence.
+    """
+    from ..mapping.workflow import classify_rasters
+    from .outputs import OutputFolder
+
+    check_classify_outputs_free(arguments, folder)
+    outputs = [p for key, p in _outputs(arguments).items() if key != "report"]
+    inputs = [str(p) for p in [*arguments["rasters"], arguments["samples_path"], arguments.get("fields")] if p]
+    where = folder if folder is not None else Path(arguments["out_map"]).parent
+    record = json.loads(json.dumps(record, default=str))  # as the manifest keeps it
+    claim = OutputFolder(where, record, "classify", inputs, outputs=outputs).claim()
     try:
-        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
+        result = classify_rasters(**arguments, progress=progress, is_cancelled=is_cancelled)
+    except BaseException:
+        claim.release(complete=False)
+        raise
+    claim.release(complete=True, outputs=[p for p in outputs if p.is_file()])
+    return result
 
 
 def check_classify_job(job: ClassifyJob) -> None:
@@ -107,20 +175,11 @@ def check_classify_job(job: ClassifyJob) -> None:
         InputError: the first problem, naming the raster, samples, field or folder.
     """
     from ..mapping.workflow import check_classification
-    from .outputs import OutputFolder
 
     out = Path(job.output_dir)
-    inputs = [*job.rasters, job.samples, *([job.fields] if job.fields else [])]
-    for key, path in job.outputs().items():
-        for given in inputs:
-            if _same(path, given) or (key == "report" and _same(Path(given).parent, path)):
-                raise InputError(
-                    f"The output {path.name} in '{out}' is the input '{given}'; choose another output folder "
-                    "(inputs are never overwritten)."
-                )
     if out.exists() and not out.is_dir():
         raise InputError(f"Output folder '{out}' is a file; choose a folder.")
-    OutputFolder(out, {}, job.name, []).check_free()
+    check_classify_outputs_free(job.arguments(), out)
     check_classification(**job.arguments())
 
 
@@ -130,8 +189,6 @@ def run_classify_job(job: ClassifyJob, progress: ProgressFn | None = None, is_ca
     Returns:
         The :class:`~..mapping.workflow.ClassifyResult`.
     """
-    from ..mapping.workflow import classify_rasters
-
     check_classify_job(job)
-    Path(job.output_dir).mkdir(parents=True, exist_ok=True)
-    return classify_rasters(**job.arguments(), progress=progress, is_cancelled=is_cancelled)
+    record = {k: str(v) if isinstance(v, Path) else v for k, v in job.arguments().items()}
+    return classify_into_folder(job.arguments(), record, Path(job.output_dir), progress, is_cancelled)

@@ -39,7 +39,17 @@ from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
 from ..mapping.fields import FieldRule
 from ..mapping.samples import Split
-from ..options import check_range, check_types, choice, options_from_mapping
+from ..options import (
+    MAX_BLOCK_M,
+    MAX_COORDINATE,
+    MAX_MC_PASSES,
+    MAX_MMU_HA,
+    MAX_N_BASE,
+    check_range,
+    check_types,
+    choice,
+    options_from_mapping,
+)
 from .pairs import PairSpec, canonical, dated, pair_to_plain, parse_pairs, resolve_path, source_files
 from .presets import PRESETS, apply_preset
 
@@ -155,19 +165,22 @@ class Job:
     def __post_init__(self) -> None:
         """Check types and ranges; coerce and check the choices: split, strategy, forecast, products, methods, formats."""
         check_types(self)
-        check_range(self.n_base, "n_base", 1)
+        check_range(self.n_base, "n_base", 1, MAX_N_BASE)
         check_range(self.test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
-        check_range(self.mmu_ha, "mmu_ha", 0)
-        check_range(self.pixel_size_m, "pixel_size_m", 0, low_open=True)
+        check_range(self.mmu_ha, "mmu_ha", 0, MAX_MMU_HA)
+        check_range(self.pixel_size_m, "pixel_size_m", 0, 1e6, low_open=True)
         check_name(self.name)
+        if self.aoi is not None and len(self.aoi) == 4:
+            for i, corner in enumerate(self.aoi):
+                check_range(corner, f"aoi[{i}]", -MAX_COORDINATE, MAX_COORDINATE)
         if self.aoi is not None and (len(self.aoi) != 4 or self.aoi[0] >= self.aoi[2] or self.aoi[1] >= self.aoi[3]):
             raise InputError(
                 f"Job field 'aoi': {list(self.aoi)} is not [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax."
             )
-        check_range(self.mc_passes, "mc_passes", 2)
-        check_range(self.block_m, "block_m", 0, low_open=True)
-        if self.kfold == 1 or self.kfold < 0:
-            raise InputError(f"Job field 'kfold': {self.kfold} is not a number of folds; use 0 (none) or 2 and more.")
+        check_range(self.mc_passes, "mc_passes", 2, MAX_MC_PASSES)
+        check_range(self.block_m, "block_m", 0, MAX_BLOCK_M, low_open=True)
+        if self.kfold == 1 or self.kfold < 0 or self.kfold > 100:
+            raise InputError(f"Job field 'kfold': {self.kfold} is not a number of folds; use 0 (none) or 2 to 100.")
         set_ = object.__setattr__
         if isinstance(self.uncertainty, bool):
             set_(self, "uncertainty", Uncertainty.ON if self.uncertainty else Uncertainty.OFF)
@@ -230,10 +243,12 @@ def check_name(name: object) -> str:
     Raises:
         InputError: a path, a separator, ``..`` or an empty name.
     """
-    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(c in name for c in '/\\:*?"<>|'):
+    bad = '/\\:*?"<>|\x00'
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(c in name for c in bad) or len(name) > 100:
         raise InputError(
-            f"Job field 'name': '{name}' is not a plain name; use letters, digits, '-' or '_' "
-            "(no folder separators or '..': the model file is named after it, inside the output folder)."
+            f"Job field 'name': {name!r:.120} is not a plain name; use letters, digits, '-' or '_' "
+            "(at most 100 characters, no folder separators or '..': the model file is named after it, inside the "
+            "output folder)."
         )
     return name
 
@@ -271,6 +286,8 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
         raise InputError("A job file must hold a mapping of fields (JSON object).")
     data = apply_preset(canonical(data, "job"))
     if "starfm" in data:  # the 0.1 spelling of compare: {"starfm": false}
+        if not isinstance(data["starfm"], bool):
+            raise InputError(f"Job field 'starfm': {data['starfm']!r} is not true or false.")
         if not data.pop("starfm"):
             data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
     known = {f.name for f in fields(Job)}
@@ -281,6 +298,9 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
         if required not in data:
             raise InputError(f"Job field '{required}' is missing.")
     kw = dict(data)
+    for key in ("output_dir", "samples", "model", "fields"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise InputError(f"Job field '{key}': {data[key]!r} is not text (a file or folder path).")
     products = (data.get("coarse_product", "mod09gq"), data.get("fine_product", "s2_l2a"))
     for key, need_fine in (("reference", True), ("prediction", True), ("targets", False)):
         kw[key] = parse_pairs(data[key], base, key, need_fine, *products)
@@ -328,22 +348,58 @@ def load_job(path: PathLike, overrides: dict | None = None) -> Job:
     return job_from_dict(data, path.parent)
 
 
+MAX_JOB_BYTES = 16 << 20  # a job or dataset file lists paths and options: megabytes at most
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """The UTF-8 text of a job (or dataset, region) file, checked before it is parsed.
+
+    Raises:
+        InputError: the file is missing, not a file, unreadable, larger than :data:`MAX_JOB_BYTES`, or not UTF-8
+            text (UTF-16, a binary file); the message names it and says what to do.
+    """
+    try:
+        if not path.is_file():
+            raise InputError(f"{what} file '{path}' not found (or not a file).")
+        if path.stat().st_size > MAX_JOB_BYTES:
+            raise InputError(f"{what} file '{path.name}' is larger than {MAX_JOB_BYTES >> 20} MB; is it the job file?")
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read the {what.lower()} file '{path}': {getattr(exc, 'strerror', None) or exc}.") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        raise InputError(
+            f"{what} file '{path.name}' is not UTF-8 text (it holds NUL bytes: UTF-16 or a binary file); save it as UTF-8."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{what} file '{path.name}' is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8."
+        ) from None
+
+
 def read_mapping(path: Path, what: str) -> object:
     """The parsed content of a ``.json`` or ``.yaml`` file (``what`` names it in messages: ``Job``, ``Dataset``).
 
     Raises:
         InputError: the file is missing or not valid JSON/YAML.
     """
-    if not path.is_file():
-        raise InputError(f"{what} file '{path}' not found.")
-    text = path.read_text()
+    text = read_text_file(path, what)
     is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
         if is_yaml:
             import yaml
 
-            return yaml.safe_load(text)
+            class Loader(yaml.SafeLoader):
+                def compose_node(self, parent: Any, index: Any) -> Any:
+                    if self.check_event(yaml.AliasEvent):
+                        raise InputError(f"{what} file '{path.name}' uses a YAML alias (*name); write each value out in full.")
+                    return super().compose_node(parent, index)
+
+            return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader without aliases)
         return json.loads(text)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"{what} file '{path.name}' is not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from None
 

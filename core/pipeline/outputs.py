@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from ..version import __version__
 
 log = logging.getLogger("tsstfn")
 MANIFEST = "run_manifest.json"
+LOCK = ".tsstfn.lock"
+PREVIOUS = "previous_runs"
 _ACTIVE: set[str] = set()  # output folders this process is writing into
 
 
@@ -40,6 +43,11 @@ def output_patterns(name: str) -> list[str]:
     patterns += ["crop_confidence.tif*", "uncertainty_*.tif*", "difference_*.tif", "forest_*.skops"]
     patterns += [f"{name}.tsstfn", "aligned", "report", MANIFEST, ".resume.json"]
     return patterns
+
+
+def run_outputs_there(folder: Path, name: str) -> list[Path]:
+    """The outputs (files and folders) of a run already in ``folder``, found by :func:`output_patterns`."""
+    return sorted({p for pattern in output_patterns(name) for p in folder.glob(pattern)})
 
 
 def _alive(pid: int) -> bool:
@@ -76,11 +84,16 @@ class OutputFolder:
         inputs: every file the job reads, recorded in the manifest.
     """
 
-    def __init__(self, folder: Path, job: dict, name: str, inputs: list[str]) -> None:
-        """Claim ``folder``; nothing is touched until :meth:`claim`."""
+    def __init__(self, folder: Path, job: dict, name: str, inputs: list[str], outputs: Sequence[Path] | None = None) -> None:
+        """Claim ``folder``; nothing is touched until :meth:`claim`.
+
+        ``outputs``: the exact files the command writes (``classify``), instead of a run's patterns.
+        """
         self.folder, self.job, self.name, self.inputs = Path(folder), job, name, inputs
+        self.outputs = None if outputs is None else [Path(p) for p in outputs]
         self.moved_to: Path | None = None
         self.removed: list[Path] = []
+        self._lock: Any = None
 
     @property
     def manifest_path(self) -> Path:
@@ -118,28 +131,83 @@ class OutputFolder:
         Raises:
             InputError: another live run is writing into the folder, or it cannot be written.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"Cannot create the output folder '{self.folder}': {exc.strerror or exc}. Choose another folder."
+            ) from None
         key = str(self.folder.resolve())
-        old = self.check_free()
-        self.removed = remove_partial_files(self.folder)
-        existing = [p for pattern in output_patterns(self.name) for p in self.folder.glob(pattern)]
-        same = old is not None and old.get("job") == self.job and old.get("inputs") == [_describe(p) for p in self.inputs]
-        if existing and not same:  # another job, changed inputs, or unknown outputs
-            self.moved_to = self._move_aside(sorted(set(existing)), old)
-        _ACTIVE.add(key)
-        self._write("running")
+        self._take_lock()
+        try:
+            old = self.check_free()
+            self.removed = remove_partial_files(self.folder)
+            if self.outputs is None:
+                existing = run_outputs_there(self.folder, self.name)
+            else:
+                existing = [p for p in [*self.outputs, self.manifest_path] if os.path.lexists(p)]
+            check_no_links(self.folder, existing)
+            same = old is not None and old.get("job") == self.job and old.get("inputs") == [_describe(p) for p in self.inputs]
+            if existing and not same:  # another job, changed inputs, or unknown outputs
+                self.moved_to = self._move_aside(sorted(set(existing)), old)
+            _ACTIVE.add(key)
+            self._write("running")
+        except BaseException:
+            self._drop_lock()
+            raise
         return self
+
+    def _take_lock(self) -> None:
+        """Hold ``.tsstfn.lock`` in the folder for the run (two runs started together: the second is refused)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: the manifest's check alone
+            return
+        path = self.folder / LOCK
+        try:
+            if path.is_symlink():
+                raise InputError(f"'{path}' is a link; remove it (a run writes only inside its output folder).")
+            handle = open(path, "a")  # noqa: SIM115 (held until release)
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write into the output folder '{self.folder}': {exc.strerror or exc}. Choose another folder."
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise InputError(
+                f"Another run is writing into '{self.folder}' (it started at the same time); wait for it to finish "
+                "or choose another output folder."
+            ) from None
+        self._lock = handle
+
+    def _drop_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases its lock
+            self._lock = None
 
     def _move_aside(self, paths: list[Path], old: dict | None) -> Path:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = self.folder / "previous_runs" / stamp
+        target = self.folder / PREVIOUS / stamp
         n = 1
         while target.exists():
             n += 1
-            target = self.folder / "previous_runs" / f"{stamp}-{n}"
-        target.mkdir(parents=True)
-        for p in paths:
-            shutil.move(str(p), str(target / p.name))
+            target = self.folder / PREVIOUS / f"{stamp}-{n}"
+        try:
+            target.mkdir(parents=True)
+            for p in paths:
+                try:
+                    rel = p.relative_to(self.folder)
+                except ValueError:  # a report folder given elsewhere: its files keep their folder's name
+                    rel = Path(p.parent.name) / p.name
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(p), str(target / rel))
+        except OSError as exc:
+            raise InputError(
+                f"Could not move the earlier outputs in '{self.folder}' to '{target}': {exc.strerror or exc}. "
+                "Move them yourself or choose another output folder."
+            ) from None
         what = f"strategy {old['job'].get('strategy')}" if old and isinstance(old.get("job"), dict) else "no manifest"
         log.warning(
             "the output folder held another run's outputs (%s): moved %d item(s) to %s so that runs never mix",
@@ -166,13 +234,39 @@ class OutputFolder:
     def release(self, complete: bool, outputs: list[Path] | None = None) -> None:
         """Mark the run ``complete`` (with the outputs' SHA-256) or ``stopped``; the folder is free again."""
         _ACTIVE.discard(str(self.folder.resolve()))
-        hashes = None
-        if complete and outputs:
-            hashes = {str(p.relative_to(self.folder)): file_sha256(p) for p in outputs if p.is_file()}
         try:
+            hashes = None
+            if complete and outputs:
+                hashes = {os.path.relpath(p, self.folder): file_sha256(p) for p in outputs if p.is_file()}
             self._write("complete" if complete else "stopped", hashes)
         except OSError as exc:  # a full disk must not hide the run's own error
             log.warning("could not update %s: %s", self.manifest_path, exc)
+        finally:
+            self._drop_lock()
+
+
+def check_no_links(folder: Path, paths: Sequence[Path] = ()) -> None:
+    """No link inside the output folder redirects its writes elsewhere; ``previous_runs`` is a folder.
+
+    Args:
+        folder: the output folder.
+        paths: the outputs already there (files or folders a run writes into).
+
+    Raises:
+        InputError: naming the link (or the file called ``previous_runs``) and what to do.
+    """
+    previous = folder / PREVIOUS
+    if previous.is_symlink() or (previous.exists() and not previous.is_dir()):
+        kind = "a link" if previous.is_symlink() else "a file"
+        raise InputError(
+            f"'{previous}' is {kind}, where earlier outputs are moved to; remove or rename it, or choose another output folder."
+        )
+    for p in paths:
+        if p.is_symlink() and (p.is_dir() or not p.exists()):
+            raise InputError(
+                f"'{p}' in the output folder is a link to '{os.readlink(p)}'; a run writes only inside its output "
+                "folder: remove the link or choose another output folder."
+            )
 
 
 def _describe(path: str) -> dict:

@@ -150,11 +150,22 @@ def resolve_path(value: object, base: Path) -> str | None:
     """``value`` as an absolute path (relative to ``base``); GDAL connection strings and ``/vsi`` paths stay as they are."""
     if value is None or value == "":
         return None
+    if not isinstance(value, str):
+        raise InputError(f"A path in the job file: {value!r} is not text (a file path).")
     text = str(value)
+    if "\x00" in text:
+        raise InputError(f"The path {text!r} holds a NUL character; give the file's real name.")
+    if any(len(part.encode()) > 255 for part in Path(text).parts):
+        raise InputError(f"The path '{text[:80]}…' has a name longer than 255 bytes, which no file system allows; rename it.")
     if text.startswith("/vsi") or (":" in text.split("/")[0] and not Path(text).drive):  # HDF4_EOS:..., SENTINEL2_L2A:...
         return text
     p = Path(text).expanduser()
-    return str((p if p.is_absolute() else base / p).resolve())
+    try:
+        return str((p if p.is_absolute() else base / p).resolve(strict=False))
+    except (RuntimeError, OSError) as exc:  # a symlink loop (Python < 3.13 raises RuntimeError)
+        raise InputError(
+            f"The path '{text}' cannot be followed ({exc}): a link that leads to itself? Give the real file."
+        ) from None
 
 
 def parse_source(

@@ -201,17 +201,14 @@ def score_methods(prep: Prepared, predictions: dict[str, dict[dt.date, Path]]) -
 def check_outputs_are_not_inputs(job: Job) -> None:
     """No input of the job (rasters, masks, samples, model) lies in its output folder, where outputs could replace it.
 
+    The same guard as ``classify``'s (:func:`~..files.check_outputs_not_inputs`).
+
     Raises:
         InputError: naming the input and the folder.
     """
-    out = Path(job.output_dir).resolve()
-    for f in input_paths(job):
-        resolved = Path(f).resolve()
-        if out == resolved or out in resolved.parents:
-            raise InputError(
-                f"The input '{f}' lies in the output folder '{job.output_dir}', where the run's outputs could replace it; "
-                "choose another output folder or move the input."
-            )
+    from ..files import check_outputs_not_inputs
+
+    check_outputs_not_inputs({}, input_paths(job), job.output_dir)
 
 
 def run_outputs(folder: Path, name: str) -> list[Path]:
@@ -246,9 +243,10 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
     job = validate_job(job)
     check_outputs_are_not_inputs(job)
     check_writable(job.output_dir)
-    from .outputs import OutputFolder
+    from .outputs import OutputFolder, check_no_links, run_outputs_there
 
     OutputFolder(Path(job.output_dir), {}, job.name, []).check_free()  # a live run there: say so now, not at claim
+    check_no_links(Path(job.output_dir), run_outputs_there(Path(job.output_dir), job.name))
     grid = study_grid(job)
     if job.model:
         from ..fusion import tsstfn

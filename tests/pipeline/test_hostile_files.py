@@ -1,0 +1,140 @@
+"""Hostile files and names on the command line: job files that are no UTF-8 text, YAML aliases, NUL bytes and
+over-long names, symlink loops, links planted in the output folder, a file where a folder belongs. Each: exit status
+2, one sentence, no traceback, inputs byte-identical, nothing written outside the output folder."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tsstfn_crop_mapper.core import cli
+
+from .test_hostile import base, hashes  # noqa: F401 (the fixture)
+
+
+def _job(d: dict, tmp: Path, text: str | None = None, suffix: str = ".json", data: bytes | None = None) -> str:
+    path = tmp / "in" / f"job{suffix}"
+    if data is not None:
+        path.write_bytes(data)
+    else:
+        path.write_text(text if text is not None else json.dumps(d))
+    return str(path)
+
+
+def _utf16(d, tmp):
+    return _job(d, tmp, data=json.dumps(d).encode("utf-16"))
+
+
+def _binary(d, tmp):
+    return _job(d, tmp, data=bytes(range(256)) * 8)
+
+
+def _latin1(d, tmp):
+    return _job(d, tmp, data=json.dumps({**d, "name": "r\u00e9colte"}, ensure_ascii=False).encode("latin-1"))
+
+
+def _alias_bomb(d, tmp):
+    lines = ['a: &a ["gtiff", "gtiff", "gtiff", "gtiff", "gtiff", "gtiff", "gtiff", "gtiff", "gtiff"]']
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    body = json.dumps({k: v for k, v in d.items()})
+    return _job(d, tmp, "\n".join(lines) + "\nformats: *i\n" + body[1:-1].replace('", "', '",\n"') + "\n", ".yaml")
+
+
+def _nul_in_name(d, tmp):
+    return _job(d, tmp, json.dumps({**d, "name": "run\u0000x"}))
+
+
+def _long_name(d, tmp):
+    return _job(d, tmp, json.dumps({**d, "name": "x" * 300}))
+
+
+def _long_path(d, tmp):
+    d["samples"] = str(tmp / "in" / ("s" * 300 + ".gpkg"))
+    return _job(d, tmp)
+
+
+def _nul_in_path(d, tmp):
+    d["samples"] = str(tmp / "in" / "sam\u0000ples.gpkg")
+    return _job(d, tmp)
+
+
+def _symlink_loop(d, tmp):
+    (tmp / "in" / "a.tif").symlink_to(tmp / "in" / "b.tif")
+    (tmp / "in" / "b.tif").symlink_to(tmp / "in" / "a.tif")
+    d["reference"][0]["fine"] = str(tmp / "in" / "a.tif")
+    return _job(d, tmp)
+
+
+def _path_is_a_number(d, tmp):
+    d["samples"] = 5
+    return _job(d, tmp)
+
+
+def _old_starfm_string(d, tmp):
+    return _job(d, tmp, json.dumps({**d, "starfm": "false"}))
+
+
+def _previous_runs_file(d, tmp):
+    Path(d["output_dir"]).mkdir()
+    (Path(d["output_dir"]) / "previous_runs").write_text("not a folder")
+    (Path(d["output_dir"]) / "crop_map.tif").write_text("an old output, no manifest")
+    return _job(d, tmp)
+
+
+def _report_link(d, tmp):
+    Path(d["output_dir"]).mkdir()
+    (tmp / "elsewhere").mkdir()
+    (Path(d["output_dir"]) / "report").symlink_to(tmp / "elsewhere")
+    return _job(d, tmp)
+
+
+def _previous_runs_link(d, tmp):
+    Path(d["output_dir"]).mkdir()
+    (tmp / "elsewhere").mkdir()
+    (Path(d["output_dir"]) / "previous_runs").symlink_to(tmp / "elsewhere")
+    (Path(d["output_dir"]) / "crop_map.tif").write_text("an old output, no manifest")
+    return _job(d, tmp)
+
+
+CASES = [
+    ("utf-16", _utf16, r"'job.json' is not UTF-8 text .*save it as UTF-8"),
+    ("binary", _binary, r"'job.json' is not UTF-8 text"),
+    ("latin-1", _latin1, r"'job.json' is not UTF-8 text \(byte \d+"),
+    ("yaml-alias-bomb", _alias_bomb, r"'job.yaml' uses a YAML alias"),
+    ("nul-in-name", _nul_in_name, r"'name': 'run\\x00x' is not a plain name"),
+    ("long-name", _long_name, r"'name': 'xxx.* is not a plain name.*at most 100 characters"),
+    ("long-path", _long_path, r"name longer than 255 bytes"),
+    ("nul-in-path", _nul_in_path, r"holds a NUL character"),
+    ("symlink-loop", _symlink_loop, r"'.*a.tif' cannot be followed"),
+    ("path-a-number", _path_is_a_number, r"'samples': 5 is not text"),
+    ("starfm-string", _old_starfm_string, r"'starfm': 'false' is not true or false"),
+    ("previous-runs-file", _previous_runs_file, r"previous_runs' is a file"),
+    ("previous-runs-link", _previous_runs_link, r"previous_runs' is a link"),
+    ("report-link", _report_link, r"report' in the output folder is a link"),
+]
+
+
+@pytest.mark.parametrize("setup, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_hostile_file_on_the_command_line(base, tmp_path, capsys, setup, message):  # noqa: F811
+    job = setup(base, tmp_path)
+    before = hashes(tmp_path)
+    assert cli.main(["run", job]) == 2
+    err = capsys.readouterr().err
+    lines = [e for e in err.splitlines() if e.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert re.search(message, lines[0]), lines[0]
+    after = hashes(tmp_path)
+    assert {k: after.get(k) for k in before} == before
+    assert not (tmp_path / "elsewhere").exists() or list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_benchmark_out_at_a_file(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    (tmp_path / "d.json").write_text("{}")
+    assert cli.main(["benchmark", str(tmp_path / "d.json"), "--out", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: Benchmark folder (--out) '" in err and "is a file" in err, err
+    assert (tmp_path / "taken").read_text() == "a file"

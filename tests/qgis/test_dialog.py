@@ -527,11 +527,11 @@ def test_classify_only_mode_maps_crops_from_an_ndvi_series(qgis_app, plugin, sce
     d.outputs.output_dir.setFilePath(str(tmp_path / "classified"))
     d.outputs.output_dir.setFilePath("")
     assert d.validate().startswith("Choose an output folder")
-    d.outputs.output_dir.setFilePath(str(Path(d.series.rasters()[0]).parent))  # the inputs' folder: fine, nothing overwritten
-    job = d.build_job()
-    assert isinstance(job, ClassifyJob) and len(job.rasters) == 3 and job.class_field == "crop"
+    d.outputs.output_dir.setFilePath(str(Path(d.series.rasters()[0]).parent))  # the inputs' folder
+    assert "lies in the output folder" in d.validate() and d.outputs.output_dir in d.highlighted()
     d.outputs.output_dir.setFilePath(str(tmp_path / "classified"))
     job = d.build_job()
+    assert isinstance(job, ClassifyJob) and len(job.rasters) == 3 and job.class_field == "crop"
     task = plugin.start_job(job)
     state = _watch(task)
     _wait(state)

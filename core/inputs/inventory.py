@@ -8,7 +8,8 @@ Rules (the dialog shows the result and lets the analyst edit it):
   step, :func:`~.dates.band_dates`) gives one entry per band, ``{"path": ..., "band": k}``;
 * a raster (or a stack's band) without a date still gets its row, with an empty date, in
   ``undated_rows`` (the dialog puts them where the user types the date), and is named in
-  ``undated``;
+  ``undated``; one named like a class or sample raster (``labels_2021``, the readers' ``labels``
+  hint) is listed in ``skipped`` instead;
 * what a name says comes from the readers' hints (:class:`~.readers.base.Hints`, asked through
   :func:`~.readers.named`): a raster is MODIS when its name or nearest folders name the coarse
   sensor (``MOD09``, ``MYD13``, ``MCD43``, ``MODIS``, ...) or its pixels are 100 m or larger; a
@@ -219,7 +220,10 @@ def build_tables(
         try:
             date = detect_date(info.name, path=info.path)
         except DateError:
-            undated(kind, info.path, info.name)
+            if named("labels", info.name):
+                tables.skipped.append(f"{info.name}: no date, and named like a class or sample raster, not an image")
+            else:
+                undated(kind, info.path, info.name)
             continue
         place(date, kind, info.path, info.name)
     if not by_date:

@@ -225,3 +225,11 @@ def test_jobs_and_benchmarks_take_the_pixel_size_of_a_local_crs(tmp_path):
     check_pixel_size(["starfm"], True, None, "Dataset", local)  # 30 m from its geotransform: no pixel_size_m needed
     with pytest.raises(InputError, match="'pixel_size_m': rasters without a CRS \\(assume_aligned\\) carry no pixel size"):
         check_pixel_size(["starfm"], True, None, "Dataset", plain)
+
+
+def test_an_undated_raster_named_like_labels_is_left_out(tmp_path):
+    labels = make_raster(tmp_path / "labels_2021_pixels.tif", [[1]], dtype=gdal.GDT_Byte)
+    tables = build_tables([raster_info(labels, "labels 2021")])
+    assert tables.undated_rows == [] and tables.skipped == [
+        "labels 2021: no date, and named like a class or sample raster, not an image"
+    ]

@@ -68,6 +68,8 @@ class Hints:
         band_file: one band file of a set whose other bands the reader finds (searched in the name),
             so it need not hold the product's red and NIR itself.
         container: a container or connection the reader resolves into bands (searched in the path).
+        labels: a raster of classes or samples, not an image (``labels``, ``classes``): a raster
+            without a date so named is left out of the tables instead of getting an undated row.
     """
 
     coarse: re.Pattern[str] | None = None
@@ -76,6 +78,7 @@ class Hints:
     mask: re.Pattern[str] | None = None
     band_file: re.Pattern[str] | None = None
     container: re.Pattern[str] | None = None
+    labels: re.Pattern[str] | None = None
 
 
 #: the names of :class:`Hints`' fields, for :func:`..readers.named`

@@ -16,7 +16,7 @@ Band names, descriptions and metadata values may also write two-digit years, ``0
 A stack's bands carry theirs in their descriptions (``NDVI 2021-07-31``). Metadata keys:
 ``ACQUISITION_DATE``, ``ACQUISITIONDATE``, ``DATE``, then ``TIFFTAG_DATETIME`` (when the file was
 written: the last resort). A name with ``QA``, ``CLOUD(S)`` or ``MASK`` as a word is a mask, not an
-image.
+image; a raster without a date named ``labels``, ``classes``, ``samples``, ``landcover``, ... holds classes.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ READER = Reader(
     hints=Hints(
         mask=re.compile(r"(^|[^A-Z])(QA|CLOUDS?|MASK)([^A-Z]|$)", re.I),
         container=re.compile(r"^/vsi", re.I),
+        labels=re.compile(r"(^|[^A-Z])(LABELS?|CLASS(ES)?|CLASSIFICATION|SAMPLES?|LAND_?COVER|LULC|CROP_?MAP)([^A-Z]|$)", re.I),
     ),
     priority=1000,
 )

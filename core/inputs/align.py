@@ -20,6 +20,7 @@ from ..files import atomic_output, create_geotiff, open_raster, temporary_path
 from .containers import resolve_source
 from .grid import LOCAL_CRS_WORDS, Grid, has_real_crs, transform_bounds
 from .ndvi import NdviSource, read_ndvi
+from .products import get_product
 
 log = logging.getLogger("tsstfn")
 BLOCK = 1024  # rows/cols per block when computing NDVI at source resolution
@@ -123,7 +124,7 @@ def ndvi_to_grid(
             finally:
                 if native.exists():
                     native.unlink()
-        _check_not_empty(tmp, source.label)
+        _check_not_empty(tmp, source.label, source)
     return out_path
 
 
@@ -141,7 +142,7 @@ def _copy_onto_pixel_grid(source: NdviSource, ds: gdal.Dataset, grid: Grid, out_
         )
     with atomic_output(out_path, inputs=(source.path,)) as tmp:
         _copy_ndvi(source, ds, grid, tmp, is_cancelled)
-        _check_not_empty(tmp, source.label)
+        _check_not_empty(tmp, source.label, source)
     return out_path
 
 
@@ -193,13 +194,37 @@ def _copy_ndvi(
     out.FlushCache()
 
 
-def _check_not_empty(path: Path, label: str) -> None:
+def _raw_values(source: NdviSource) -> tuple[float, float, str] | None:
+    """The range and data type of the raw values of ``source``'s first band (a sample), or None where all are nodata."""
+    try:
+        ds = gdal.Open(str(source.path))
+        band = ds.GetRasterBand(source.red_band or source.band or 1)
+        h = min(ds.RasterYSize, 512)
+        values = band.ReadAsArray(0, 0, min(ds.RasterXSize, 4096), h).astype(np.float64)
+    except (RuntimeError, AttributeError):
+        return None
+    nodata = source.nodata if source.nodata is not None else band.GetNoDataValue()
+    valid = np.isfinite(values) & ((values != nodata) if nodata is not None and np.isfinite(nodata) else True)
+    if not valid.any():
+        return None
+    return float(values[valid].min()), float(values[valid].max()), gdal.GetDataTypeName(band.DataType)
+
+
+def _check_not_empty(path: Path, label: str, source: NdviSource | None = None) -> None:
     ds = gdal.Open(str(path))
     band = ds.GetRasterBand(1)
     for y in range(0, ds.RasterYSize, BLOCK):
         block = band.ReadAsArray(0, y, ds.RasterXSize, min(BLOCK, ds.RasterYSize - y))
         if np.isfinite(block).any():
             return
+    raw = _raw_values(source) if source is not None and not source.mask_path else None  # a mask: clouds may hide all
+    if raw is not None:  # pixels there, none a valid NDVI: the product or scale is wrong, not the sky
+        product = get_product(source.product)  # type: ignore[union-attr]
+        raise InputError(
+            f"Layer '{label}' holds values ({raw[0]:g} to {raw[1]:g}, {raw[2]}) but none of them gives a valid NDVI as "
+            f"product {product.name} (scale {source.scale if source.scale is not None else product.scale:g}): is "  # type: ignore[union-attr]
+            "it another product, another scale or a class raster? Choose the product and scale that match the file."
+        )
     raise InputError(
         f"Layer '{label}' has no valid pixel over the study area (all nodata, fill or masked as cloud). "
         "Remove it from the job or choose another date."

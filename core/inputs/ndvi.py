@@ -61,10 +61,34 @@ class NdviSource:
     def __post_init__(self) -> None:
         """Check the product and mask kind names; a list of valid mask values becomes a tuple."""
         get_product(self.product, self.label)
+        self._check_numbers()
         if self.mask_kind is not None:
             get_mask_kind(self.mask_kind, f"'{self.label}': ")
         if self.mask_valid is not None:
             object.__setattr__(self, "mask_valid", tuple(int(v) for v in self.mask_valid))
+
+    def _check_numbers(self) -> None:
+        """Bands are whole numbers from 1; scale and offset finite numbers, the scale not 0 (issue 24)."""
+        import math
+        from numbers import Integral, Real
+
+        for key in ("band", "red_band", "nir_band", "mask_band"):
+            v = getattr(self, key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, Integral) or not 1 <= int(v) <= 100_000):
+                raise InputError(f"Raster '{self.label}': '{key}' {v!r} is not a band number (1, 2, ...).")
+        for key in ("scale", "add_offset", "nodata"):
+            v = getattr(self, key)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, Real):
+                raise InputError(f"Raster '{self.label}': '{key}' {v!r} is not a number.")
+            if key != "nodata" and not math.isfinite(v):
+                raise InputError(f"Raster '{self.label}': '{key}' {v!r} is not a finite number.")
+        if self.scale == 0:
+            raise InputError(
+                f"Raster '{self.label}': 'scale' 0 would turn every value into 0; give the factor that turns the values "
+                "into NDVI or reflectance (e.g. 0.0001), or none for the product's own."
+            )
 
     @property
     def effective_mask_kind(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,9 +128,12 @@ def read_samples(
     outside = 0
     per_value: dict = {}  # class value -> features holding it (an id field has one feature per value)
     mem = gdal.GetDriverByName("MEM")
+    n_features = n_null = 0
     for feat in lyr:
+        n_features += 1
         value = feat.GetField(class_field)
-        if value is None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            n_null += 1
             continue
         per_value[value] = per_value.get(value, 0) + 1
         geom = feat.GetGeometryRef()
@@ -181,6 +185,13 @@ def read_samples(
             f"Field '{class_field}' of samples '{name}' has a different value in each of its {len(per_value)} features: "
             "an id, not a class. Choose the field that holds the crop classes."
         )
+    if n_features == 0:
+        raise InputError(f"Samples '{name}' hold no features (the layer is empty); choose the layer with the samples.")
+    if n_null == n_features:
+        raise InputError(
+            f"Field '{class_field}' of samples '{name}' is empty (NULL) in all {n_features} features; choose the field "
+            "that holds the crop classes, or fill it."
+        )
     if not rows:
         raise InputError(f"None of the samples in '{name}' falls inside the study area; check the layer's CRS and extent.")
     if outside:
@@ -191,8 +202,27 @@ def read_samples(
     return samples
 
 
+#: the class codes a crop map can hold: a Byte raster whose 0 is nodata
+MIN_CODE, MAX_CODE = 1, 255
+
+
+def check_codes(codes: Iterable[int], name: str, where: str = "class field") -> None:
+    """Every class code fits the crop map: an integer from 1 to 255 (0 is the map's nodata).
+
+    Raises:
+        InputError: naming the samples, the first code that does not fit and what to do.
+    """
+    bad = sorted({int(c) for c in codes if not MIN_CODE <= int(c) <= MAX_CODE})
+    if bad:
+        raise InputError(
+            f"Samples '{name}': class code {bad[0]} in the {where} cannot be a class of the crop map, whose codes are "
+            f"{MIN_CODE} to {MAX_CODE} (0 is its nodata); recode the classes to 1-{MAX_CODE} or give them as names."
+        )
+
+
 def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.ndarray, dict[int, str]]:
     if classes:
+        check_codes(classes, name, "classes given")
         by_name = {v.lower(): k for k, v in classes.items()}
         keys = []
         for v in values:
@@ -205,6 +235,7 @@ def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.
             keys.append(key)
         return np.array(keys, dtype=np.int32), dict(classes)
     if all(isinstance(v, (int, np.integer)) or str(v).isdigit() for v in values):
+        check_codes((int(v) for v in values), name)
         codes = np.array([int(v) for v in values], dtype=np.int32)
         inverse = {v: k for k, v in KNOWN_CODES.items() if k in ("soybean", "corn", "other")}
         return codes, {int(c): inverse.get(int(c), f"class {c}") for c in np.unique(codes)}
@@ -233,8 +264,20 @@ def _samples_from_raster(path: str, grid: Grid, classes: dict[int, str] | None, 
             f"{grid.geotransform[3]:.0f}){'' if on_grid.has_crs == grid.has_crs else ' (one has a CRS, the other not)'}. "
             "Warp it onto the grid first (Raster > Projections > Warp, or gdalwarp with the grid's extent and size)."
         )
-    lab = ds.GetRasterBand(1).ReadAsArray()
-    rows, cols = np.nonzero(lab > 0)
+    band = ds.GetRasterBand(1)
+    lab = band.ReadAsArray()
+    nodata = band.GetNoDataValue()
+    labelled = np.isfinite(lab) & (lab != 0) if np.issubdtype(lab.dtype, np.floating) else lab != 0
+    if nodata is not None:
+        labelled &= lab != nodata
+    values = np.unique(lab[labelled])
+    if np.issubdtype(lab.dtype, np.floating) and not np.all(values == np.round(values)):
+        raise InputError(
+            f"Label raster '{Path(path).name}' holds fractional values ({values[values != np.round(values)][0]:g}); "
+            "class codes are integers 1-255 (0 for none)."
+        )
+    check_codes(values.astype(np.int64), Path(path).name, "label raster")
+    rows, cols = np.nonzero(labelled)
     codes = lab[rows, cols].astype(np.int32)
     names = classes or {int(c): {1: "soybean", 2: "corn", 3: "other"}.get(int(c), f"class {c}") for c in np.unique(codes)}
     groups = rows // 32 * 100000 + cols // 32  # 320 m blocks stand in for fields

@@ -104,3 +104,52 @@ def test_a_second_map_in_one_folder_moves_the_first_aside(inputs, capsys):
     for name in ("map.tif", "map_areas.csv", "report/accuracy.md", "report/areas.csv"):
         assert kept[str(moved[0] / name)] == first[str(inputs["out"] / name)], name  # the first map, unchanged
     assert (inputs["out"] / "report" / "accuracy.md").exists()
+
+
+def _recoded(i: dict, sql: str) -> str:
+    """The samples with ``class_id`` changed by an SQL update (a copy in tmp/in)."""
+    from osgeo import ogr
+
+    path = i["in"] / "recoded.gpkg"
+    shutil.copy(i["samples"], path)
+    ds = ogr.Open(str(path), 1)
+    ds.ExecuteSQL(sql)
+    ds = None
+    return str(path)
+
+
+CODE_CASES = [
+    ("code-zero", "UPDATE samples SET class_id = 0 WHERE class_id = 3", r"class code 0 in the class field cannot be"),
+    ("code-above-255", "UPDATE samples SET class_id = 1001 WHERE class_id = 3", r"class code 1001 .* 1 to 255"),
+    ("code-negative", "UPDATE samples SET class_id = -1 WHERE class_id = 3", r"class code -1 "),
+    ("all-null", "UPDATE samples SET class_id = NULL", r"Field 'class_id' of samples 'recoded.gpkg' is empty \(NULL\)"),
+    ("empty-layer", "DELETE FROM samples", r"Samples 'recoded.gpkg' hold no features"),
+]
+
+
+@pytest.mark.parametrize("sql, message", [c[1:] for c in CODE_CASES], ids=[c[0] for c in CODE_CASES])
+def test_class_codes_the_map_cannot_hold_and_empty_classes(inputs, capsys, sql, message):
+    from osgeo import ogr
+
+    ds = ogr.Open(inputs["samples"])
+    layer = ds.GetLayer(0).GetName()
+    ds = None
+    samples = _recoded(inputs, sql.replace("samples", layer))
+    args = ["classify", *inputs["dates"], "--samples", samples, "--class-field", "class_id", "--out",
+            str(inputs["out"] / "map.tif")]  # fmt: skip
+    _refused(args, capsys, message, inputs["in"])
+    assert not (inputs["out"] / "map.tif").exists()
+
+
+def test_label_raster_codes_beyond_a_byte(scene, inputs, capsys):
+    import numpy as np
+
+    src = gdal.Open(inputs["dates"][0])
+    path = inputs["in"] / "labels.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), src.RasterXSize, src.RasterYSize, 1, gdal.GDT_Int16)
+    ds.SetGeoTransform(src.GetGeoTransform())
+    ds.SetProjection(src.GetProjection())
+    ds.GetRasterBand(1).WriteArray((np.arange(src.RasterXSize * src.RasterYSize) % 3 * 500).reshape(src.RasterYSize, -1))
+    ds = None
+    args = ["classify", *inputs["dates"], "--samples", str(path), "--out", str(inputs["out"] / "map.tif")]
+    _refused(args, capsys, r"'labels.tif': class code 500 in the label raster cannot be", inputs["in"])

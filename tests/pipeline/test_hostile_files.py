@@ -99,6 +99,30 @@ def _previous_runs_link(d, tmp):
     return _job(d, tmp)
 
 
+def _raster_option(key: str, value: object):
+    def setup(d, tmp):
+        d["prediction"][0]["fine"] = {"path": d["prediction"][0]["fine"], key: value}
+        return _job(d, tmp)
+
+    return setup
+
+
+def _byte_as_s2(d, tmp):
+    import numpy as np
+    from osgeo import gdal
+
+    src = gdal.Open(d["prediction"][0]["fine"])
+    path = tmp / "in" / "classes.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), src.RasterXSize, src.RasterYSize, 2, gdal.GDT_Byte)
+    ds.SetGeoTransform(src.GetGeoTransform())
+    ds.SetProjection(src.GetProjection())
+    for b in (1, 2):
+        ds.GetRasterBand(b).WriteArray(np.random.default_rng(b).integers(1, 4, (src.RasterYSize, src.RasterXSize)))
+    ds = None
+    d["prediction"][0]["fine"] = str(path)
+    return _job(d, tmp)
+
+
 CASES = [
     ("utf-16", _utf16, r"'job.json' is not UTF-8 text .*save it as UTF-8"),
     ("binary", _binary, r"'job.json' is not UTF-8 text"),
@@ -113,6 +137,11 @@ CASES = [
     ("starfm-string", _old_starfm_string, r"'starfm': 'false' is not true or false"),
     ("previous-runs-file", _previous_runs_file, r"previous_runs' is a file"),
     ("previous-runs-link", _previous_runs_link, r"previous_runs' is a link"),
+    ("raster-scale-zero", _raster_option("scale", 0), r"'scale' 0 would turn every value into 0"),
+    ("raster-scale-nan", _raster_option("scale", float("nan")), r"'scale' nan is not a finite number"),
+    ("raster-band-string", _raster_option("band", "2"), r"'band' '2' is not a band number"),
+    ("raster-offset-string", _raster_option("add_offset", "0"), r"'add_offset' '0' is not a number"),
+    ("byte-as-s2", _byte_as_s2, r"'classes.tif' holds values \(1 to 3, Byte\) but none of them gives a valid NDVI as product"),
     ("report-link", _report_link, r"report' in the output folder is a link"),
 ]
 

@@ -224,6 +224,8 @@ class CropMapperDialog(QDialog):
         self.clear_highlight()  # before the rows (and their items) are replaced
         panel = self.series if self.mode.currentData() == CLASSIFY else self.inputs
         notes = panel.fill_from_project(self.read_info)
+        for cell in self.inputs.undated_cells if panel is self.inputs else ():
+            self.marks.mark(cell)
         self.offer_samples()
         self.message.setText("; ".join(notes))
         self.message.setToolTip("\n".join(self.inputs.skipped) if panel is self.inputs else "")

@@ -113,7 +113,11 @@ class PairsTable(QTableWidget):
         return out
 
     def remove_selected(self) -> None:
-        for r in sorted({i.row() for i in self.selectedIndexes()}, reverse=True):
+        self.remove_rows({i.row() for i in self.selectedIndexes()})
+
+    def remove_rows(self, rows) -> None:
+        """Remove the rows numbered ``rows`` (with what each kept of its job file)."""
+        for r in sorted(set(rows), reverse=True):
             self.removeRow(r)
             del self._extra[r]
 

@@ -86,7 +86,12 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     QgsProject.instance().addMapLayer(layer)
     dialog.inputs.prediction_table.cellWidget(1, 1).setLayer(layer)
     assert "Prediction row 2: Layer 'far layer' does not overlap the study area" in dialog.validate()
-    dialog.fill_from_project()
+    dialog.fill_from_project()  # the two undated test layers get rows of their own, their date cells highlighted
+    rows = dialog.inputs.prediction_table.rows()
+    undated = [r for r in rows if not r.get("date")]
+    assert len(undated) == 2 and dialog.inputs.prediction_table.item(len(rows) - 1, 0) in dialog.highlighted()
+    assert "no date found for: " in dialog.message.text() and "highlighted cells" in dialog.message.text()
+    _drop_undated(dialog.inputs.prediction_table)  # as the analyst removes rows that are no input
     dialog.model.n_base.setValue(12)
     assert "'prediction': 10 pairs for n_base = 12" in dialog.validate()
     dialog.model.n_base.setValue(5)
@@ -101,6 +106,11 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
     message = dialog.validate()
     assert message.startswith("Samples layer (tab 'Samples and outputs'): None of the samples in 'far_samples.gpkg'")
     assert "inside the study area" in message
+
+
+def _drop_undated(table) -> None:
+    """Remove the rows without a date, as the analyst does with −."""
+    table.remove_rows([r for r in range(table.rowCount()) if not table.item(r, 0).text()])
 
 
 def _all_scene_layers(project, scene):
@@ -160,14 +170,17 @@ def test_wrong_layers_are_refused_at_the_cell(dialog, project_with_scene, scene,
     message = dialog.validate()
     assert "Prediction row 2: '" in message and "cannot go in the Sentinel-2 column (s2_l2a): named like a MODIS" in message
     assert _cell_highlighted(dialog, dialog.inputs.prediction_table, 1, 3)
-    dialog.fill_from_project()
-    assert dialog.highlighted() == []
+    dialog.fill_from_project()  # the old marks go; the undated MOD09GQ.extra gets a row, its date cell marked
+    table = dialog.inputs.prediction_table
+    assert dialog.highlighted() == [table.item(table.rowCount() - 1, 0)]
+    _drop_undated(table)
     labels = project.mapLayersByName("labels_2020")[0]
     dialog.inputs.targets_table.cellWidget(2, 1).setLayer(labels)  # a class raster as MODIS
     message = dialog.validate()
     assert "Targets row 3: 'labels_2020' cannot go in the MODIS column (mod09gq): a class raster" in message
     assert _cell_highlighted(dialog, dialog.inputs.targets_table, 2, 1)
     dialog.fill_from_project()
+    _drop_undated(dialog.inputs.prediction_table)
     dialog.inputs.cutoff.setDate(dialog.inputs.cutoff.date().addMonths(1))  # 1 August: the 30 July target is before it
     message = dialog.validate()
     assert message.startswith("Targets row 1: 2021-07-30 is before the critical season, which starts on 1 August")

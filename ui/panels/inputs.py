@@ -64,6 +64,7 @@ class InputsPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.skipped: list[str] = []
+        self.undated_cells: list[tuple] = []  # (table, row, column) of the rows Fill could not date
         v = QVBoxLayout(self)
         top = QHBoxLayout()
         self.fill_button = QPushButton("Fill from project layers")
@@ -228,7 +229,15 @@ class InputsPanel(QWidget):
         )  # fmt: skip
         for key in self.tables:
             self.tables[key].set_rows(getattr(tables, key))
-        notes = [f"no date found for: {', '.join(tables.undated)} (type it in the table)"] if tables.undated else []
+        first_undated = self.prediction_table.rowCount()
+        for row in tables.undated_rows:  # their date is for the analyst to type (highlighted by the dialog)
+            self.prediction_table.add_row(row)
+        self.undated_cells = [(self.prediction_table, r, 0) for r in range(first_undated, self.prediction_table.rowCount())]
+        notes = (
+            [f"no date found for: {', '.join(tables.undated)}; type each date in the highlighted cells (prediction table)"]
+            if tables.undated
+            else []
+        )
         notes += tables.incomplete
         if tables.skipped:
             notes.append(f"left out {len(tables.skipped)} layer(s) that fit no column (details in the tooltip)")

@@ -161,7 +161,7 @@ class RowChecker:
         from ..files import open_raster
         from ..inputs.align import overlap_fraction
         from ..inputs.containers import resolve_source
-        from ..inputs.grid import reference_grid, srs_of
+        from ..inputs.grid import has_real_crs, reference_grid, srs_of
         from ..inputs.inventory import raster_info, unfit_reason
         from ..inputs.ndvi import NdviSource
         from ..inputs.products import get_product
@@ -203,7 +203,7 @@ class RowChecker:
                     raise InputError(
                         f"'{name}' has {ds.RasterCount} band(s); band {band} does not exist (the band column of this row)."
                     )
-                if aligned and ds.GetProjection():
+                if aligned and has_real_crs(ds):  # a local CRS (ENVI 'Arbitrary') counts as none
                     raise InputError(f"'{name}' has a CRS while 'rasters without CRS' is ticked; untick it or use others.")
                 if not aligned:
                     srs_of(ds, name)

@@ -60,6 +60,38 @@ def save_model(path: PathLike, model: Any, meta: dict) -> Path:
     return Path(path)
 
 
+def check_meta(meta: dict, name: str) -> None:
+    """The metadata's types and ranges (a recomputed hash makes a file consistent, not sound).
+
+    Raises:
+        ModelFileError: naming the file and the field: the normalisation not finite numbers or a std that is not
+            positive, ``n_base`` not a positive integer, a configuration the options refuse.
+    """
+    import math
+    from dataclasses import fields
+
+    from ..errors import InputError
+    from .config import TrainConfig
+
+    norm, n_base = meta.get("normalisation") or {}, meta.get("n_base")
+    for key in ("mean", "std"):
+        v = norm.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ModelFileError(f"Model '{name}': normalisation {key} {v!r} is not a finite number; re-train it.")
+    if norm["std"] <= 0:
+        raise ModelFileError(f"Model '{name}': normalisation std {norm['std']!r} is not positive; re-train it.")
+    if isinstance(n_base, bool) or not isinstance(n_base, int) or not 1 <= n_base <= 1000:
+        raise ModelFileError(f"Model '{name}': n_base {n_base!r} is not a number of base pairs; re-train it.")
+    config: Any = meta.get("config")
+    if not isinstance(config, dict):
+        raise ModelFileError(f"Model '{name}': its training options are not a mapping; re-train it.")
+    known = {f.name for f in fields(TrainConfig)}
+    try:
+        TrainConfig(**{k: v for k, v in config.items() if k in known})
+    except (InputError, TypeError) as exc:
+        raise ModelFileError(f"Model '{name}': its training options are not valid ({exc}); re-train it.") from None
+
+
 def load_model(path: PathLike, device: str = "auto") -> tuple[Any, dict]:
     """``(model, meta)`` from a file written by :func:`save_model`, with torch's safe loader.
 
@@ -111,6 +143,7 @@ def load_model(path: PathLike, device: str = "auto") -> tuple[Any, dict]:
             f"'{name}' is not a model file of this version (its metadata lacks {', '.join(missing) or 'normalisation'}). "
             "Re-train with this version."
         )
+    check_meta(meta, name)
     model = build_model(meta)
     try:
         model.load_state_dict(state)

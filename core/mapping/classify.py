@@ -354,6 +354,82 @@ FOREST_TYPES = frozenset(
 )  # fmt: skip
 
 
+def _schema_types(path: PathLike) -> set[str]:
+    """Every ``module.class`` a skops file's schema names (skops trusts scikit-learn's types by itself: not here)."""
+    import json
+    import zipfile
+
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            walk(json.loads(z.read("schema.json")))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, RecursionError):
+        found.add("an unreadable schema")
+    return found
+
+
+def check_forest(payload: dict, name: str) -> None:
+    """The loaded forest is exactly what :func:`save_classifier` writes, and every tree's arrays are consistent.
+
+    A crafted file can hold a tree whose child index points outside the tree (``predict`` would read
+    memory it does not own and crash the process), a feature beyond the layout or a NaN threshold.
+
+    Raises:
+        ModelFileError: naming the file and what is wrong.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    def bad(why: str) -> ModelFileError:
+        return ModelFileError(f"Classifier '{name}' is damaged or was not written by this plugin ({why}); re-train it.")
+
+    forest, n_dates = payload.get("forest"), payload.get("n_dates")
+    if type(forest) is not RandomForestClassifier:
+        raise bad(f"it holds a {type(forest).__name__}, not a random forest")
+    if isinstance(n_dates, bool) or not isinstance(n_dates, int) or not 1 <= n_dates <= 10_000:
+        raise bad(f"n_dates {n_dates!r}")
+    if not isinstance(payload.get("names"), dict) or not isinstance(payload.get("layout"), (str, type(None), dict, list)):
+        raise bad("its class names or layout are not plain data")
+    n_features = getattr(forest, "n_features_in_", None)
+    classes = np.asarray(getattr(forest, "classes_", []))
+    if n_features != 9 * n_dates or classes.ndim != 1 or not len(classes):
+        raise bad(f"{n_features} features for {n_dates} dates")
+    trees = getattr(forest, "estimators_", None)
+    if not isinstance(trees, list) or not trees:
+        raise bad("no trees")
+    for i, est in enumerate(trees):
+        if type(est) is not DecisionTreeClassifier:
+            raise bad(f"tree {i} is a {type(est).__name__}")
+        t = est.tree_
+        n = int(t.node_count)
+        left, right = np.asarray(t.children_left), np.asarray(t.children_right)
+        feature, threshold, value = np.asarray(t.feature), np.asarray(t.threshold), np.asarray(t.value)
+        if n < 1 or any(len(a) != n for a in (left, right, feature, threshold)) or value.shape[0] != n:
+            raise bad(f"tree {i}'s arrays do not have its {n} nodes")
+        leaf = left == -1
+        internal = ~leaf
+        nodes = np.arange(n)
+        if not np.array_equal(leaf, right == -1) or np.any(internal & ((left <= nodes) | (right <= nodes))):
+            raise bad(f"tree {i} has a child index out of order")
+        if np.any(left >= n) or np.any(right >= n) or np.any(left < -1) or np.any(right < -1):
+            raise bad(f"tree {i} has a child index outside its {n} nodes")
+        if np.any(internal & ((feature < 0) | (feature >= n_features))) or not np.all(np.isfinite(threshold[internal])):
+            raise bad(f"tree {i} splits on a feature outside 0-{n_features - 1} or at a threshold that is not finite")
+        if value.ndim != 3 or value.shape[1] != 1 or value.shape[2] != len(classes) or not np.all(np.isfinite(value)):
+            raise bad(f"tree {i}'s class values have the shape {value.shape}")
+
+
 def load_classifier(path: PathLike, n_dates: int | None = None) -> Classifier:
     """Load a forest saved by :func:`save_classifier`, trusting only the exact types such a file holds.
 
@@ -372,7 +448,7 @@ def load_classifier(path: PathLike, n_dates: int | None = None) -> Classifier:
         raise ModelFileError(
             f"'{name}' is not a readable classifier file ({type(exc).__name__}). Re-train or copy it again."
         ) from None
-    foreign = sorted(set(untrusted) - FOREST_TYPES)
+    foreign = sorted((set(untrusted) | _schema_types(path)) - FOREST_TYPES)
     if foreign:
         raise ModelFileError(
             f"'{name}' holds {', '.join(foreign)}, which a forest saved by TSSTFN Crop Mapper never holds; it was not "
@@ -386,6 +462,7 @@ def load_classifier(path: PathLike, n_dates: int | None = None) -> Classifier:
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != "tsstfn-crop-mapper-forest":
         raise ModelFileError(f"'{name}' is not a TSSTFN Crop Mapper classifier.")
+    check_forest(payload, name)
     if n_dates is not None and payload["n_dates"] != n_dates:
         raise ModelFileError(
             f"Classifier '{name}' was trained on {payload['n_dates']} dates x 9 window values; this run gives "

@@ -94,3 +94,32 @@ def test_training_that_never_improved_is_a_failure(monkeypatch):
     cfg = TrainConfig(width=4, patch=32, batch_size=4, max_epochs=3, patience=2, cl_paths=1, device="cpu")
     with pytest.raises(InputError, match="Training never improved.*train.learning_rate"):
         train([stack], cfg)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [(("normalisation", {"mean": 0.3, "std": 0.0}), "normalisation std 0.0 is not positive"),
+     (("normalisation", {"mean": "0.3", "std": 0.1}), "normalisation mean '0.3' is not a finite number"),
+     (("n_base", "2"), "n_base '2' is not a number of base pairs"),
+     (("config", {**TrainConfig(width=4, patch=32, cl_paths=1).as_dict(), "width": "4"}), "its training options are not valid")],
+)  # fmt: skip
+def test_model_metadata_with_a_recomputed_hash_is_checked_at_load(tmp_path, change, message):
+    """A file edited with its hash recomputed is consistent, not sound: its metadata's types and ranges are checked."""
+    import io
+
+    import torch
+
+    from tsstfn_crop_mapper.core.errors import ModelFileError
+    from tsstfn_crop_mapper.core.fusion import modelfile
+    from tsstfn_crop_mapper.core.fusion.training import build_model
+
+    cfg = TrainConfig(width=4, patch=32, cl_paths=1, device="cpu")
+    meta = {"n_base": 2, "config": cfg.as_dict(), "normalisation": {"mean": 0.3, "std": 0.2}, "strategy": "STR_B"}
+    path = modelfile.save_model(tmp_path / "m.tsstfn", build_model(meta), meta)
+    payload = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+    key, value = change
+    payload["meta"] = {**payload["meta"], key: value}
+    payload["sha256"] = modelfile._content_hash(payload["state_dict"], payload["meta"])
+    torch.save(payload, tmp_path / "edited.tsstfn")
+    with pytest.raises(ModelFileError, match=f"Model 'edited.tsstfn': {message}"):
+        modelfile.load_model(tmp_path / "edited.tsstfn", "cpu")

@@ -2,6 +2,10 @@
 
 import sys
 
-from .core.cli import main
+try:
+    from .core.cli import main
+except KeyboardInterrupt:  # Ctrl+C while the command line starts
+    print("stopped; nothing half-written was left", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

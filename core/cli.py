@@ -223,7 +223,27 @@ class Stopped(BaseException):
         self.signum = signum
 
 
+#: seconds a stopped command has to unwind before the process ends anyway (blocked in a long GDAL or torch call)
+STOP_GRACE_S = 5.0
+_WATCHDOG: list = []  # the timer started by a stop; cancelled once the command has unwound
+
+
 def _stop(signum: int, frame: object) -> None:
+    """The first signal unwinds (temporary files removed); later ones are ignored; a watchdog ends a blocked process."""
+    import os
+    import threading
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)  # a second Ctrl+C must not interrupt the clean-up
+
+    def force() -> None:
+        print("stopped; the next run in the folder removes anything half-written", file=sys.stderr, flush=True)
+        os._exit(128 + signum)
+
+    timer = threading.Timer(STOP_GRACE_S, force)
+    timer.daemon = True
+    timer.start()
+    _WATCHDOG.append(timer)
     raise Stopped(signum)
 
 
@@ -233,19 +253,27 @@ def main(argv: list[str] | None = None) -> int:
     0 on success; 2 with one clear message for a user error; 128 + the signal number (130 for
     Ctrl+C, 143 for SIGTERM) with one line when stopped, after the half-written files are removed.
     """
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    args = build_parser().parse_args(argv)
-    tune_memory()
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}  # first: start-up too
     try:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+        args = build_parser().parse_args(argv)
+        tune_memory()
         args.func(args)
     except TsstfnError as exc:  # a clear message, never a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (Stopped, KeyboardInterrupt) as exc:
-        print("stopped; nothing half-written was left", file=sys.stderr)
-        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for timer in _WATCHDOG:
+            timer.cancel()
+        _WATCHDOG.clear()
+        print("stopped; nothing half-written was left", file=sys.stderr, flush=True)
+        stopped = 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # until the process ends: no traceback from a late Ctrl+C
+        return stopped
+    except RecursionError:
+        print("error: the input is nested too deeply to be read; check the file.", file=sys.stderr)
+        return 2
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
     return 0

@@ -167,3 +167,70 @@ def test_benchmark_out_at_a_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error: Benchmark folder (--out) '" in err and "is a file" in err, err
     assert (tmp_path / "taken").read_text() == "a file"
+
+
+def _started(args: list[str]):
+    from .test_hostile import _cli
+
+    return _cli(args)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.4, 1.5])
+def test_ctrl_c_during_start_up_ends_cleanly(base, tmp_path, delay):  # noqa: F811
+    """SIGINT while Python imports and reads the job: exit status 130, one line, no traceback."""
+    import signal
+    import time
+
+    (tmp_path / "job.json").write_text(json.dumps(base))
+    proc = _started(["run", str(tmp_path / "job.json")])
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert proc.returncode == 130 and "Traceback" not in err and "Exception ignored" not in err, err
+    assert err.strip().splitlines()[-1].startswith("stopped;")
+
+
+def test_repeated_ctrl_c_and_sigterm_end_within_seconds(base, tmp_path):  # noqa: F811
+    import signal
+    import time
+
+    base["train"].update(max_epochs=500, patience=500)
+    (tmp_path / "job.json").write_text(json.dumps(base))
+    proc = _started(["run", str(tmp_path / "job.json")])
+    out = Path(base["output_dir"])
+    deadline = time.time() + 120
+    while not list(out.glob("aligned/targets/*.tif")) and time.time() < deadline:
+        time.sleep(0.2)
+    for _ in range(3):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - t0 < 8
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("stopped;")
+
+
+def test_a_run_started_at_the_same_time_is_refused_clearly(base, tmp_path, capsys):  # noqa: F811
+    """Another process holds the folder's lock before its manifest says 'running': one sentence, not a lost probe."""
+    import subprocess
+    import sys
+
+    out = Path(base["output_dir"])
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('held', flush=True); time.sleep(60)", str(out / ".tsstfn.lock")], stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (tmp_path / "job.json").write_text(json.dumps(base))
+        assert cli.main(["run", str(tmp_path / "job.json")]) == 2
+        err = capsys.readouterr().err
+        assert f"error: Another run is writing into '{out}' (it started at the same time)" in err, err
+    finally:
+        holder.kill()
+        holder.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from ..core.errors import PlaceError, TsstfnError
@@ -49,10 +50,24 @@ class JobBuilder:
     def located(self, exc: PlaceError) -> DialogError:
         """Core's error with the cell or widget it names."""
         key, row, column = exc.place
+        if row is not None and column in ("coarse", "fine") and "red_band, nir_band" in str(exc):
+            text = f"{exc} In the dialog: 'red band' and 'NIR band' of the {'MODIS' if column == 'coarse' else 'fine'} rasters."
+            return DialogError(text, self.d.inputs.columns.fields[column]["red_band"], tab=INPUTS)
         if row is not None and column is not None:
             return DialogError(str(exc), cell=self.d.inputs.cell(key, row, column), tab=INPUTS)
         widget = getattr(self.d.outputs, key, None)
         return DialogError(str(exc), widget, tab=OUTPUTS if widget is not None else None)
+
+    def at_field(self, message: str) -> DialogError:
+        """A core message naming a job field (``Job field 'strategy': ...``) pointed at the widget bound to it."""
+        found = re.search(r"Job field '([\w.]+)", message)
+        key = found.group(1) if found else ""
+        for tab, panel in enumerate(self.d.panels):
+            for bind in panel.BINDS:
+                if bind.widget and key and (key == bind.key or key.startswith(bind.key + ".")):
+                    widget = getattr(panel, bind.widget)
+                    return DialogError(message, widget if hasattr(widget, "setStyleSheet") else None, tab=tab)
+        return DialogError(message, tab=self.d.tabs.currentIndex())
 
     def build_classify(self):
         """The checked :class:`~..core.pipeline.classify_job.ClassifyJob` of the classify-only mode, or DialogError."""
@@ -118,16 +133,17 @@ class JobBuilder:
             )
         try:
             self.d.checker.check(data, self.d.inputs.season_start())
-            check_fields(data, vector, out.samples.currentText())
+            if out.map_crops.isChecked():  # unticked: fusion only, no samples needed
+                check_fields(data, vector, out.samples.currentText())
         except PlaceError as exc:
             raise self.located(exc) from None
         try:
             job = validate_job(job_from_dict(data, "."))
         except TsstfnError as exc:
-            raise DialogError(str(exc), tab=self.d.tabs.currentIndex()) from None
+            raise self.at_field(str(exc)) from None
         try:
             memo = ("samples", job.samples, job.class_field, job.group_field, json.dumps(data["prediction"][:1], default=str))
-            samples = self.d.checker.cached(memo, str(job.samples), lambda: check_samples(job))
+            samples = self.d.checker.cached(memo, str(job.samples), lambda: check_samples(job)) if job.samples else None
         except TsstfnError as exc:
             raise DialogError(f"Samples layer (tab 'Samples and outputs'): {exc}", out.samples, tab=OUTPUTS) from None
         try:

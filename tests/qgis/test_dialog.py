@@ -591,3 +591,68 @@ def test_real_mod13q1_series_with_csv_samples_in_the_classify_only_mode(qgis_app
     assert "samples_sinop_crop.csv" in message and "at least 10 are needed" in message, message
     project.clear()
     d.deleteLater()
+
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+
+
+def _drop_real_set(folder: Path) -> None:
+    """Every raster file of a real set into a fresh project, as a user drags the folder in."""
+    project = QgsProject.instance()
+    project.clear()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix.lower() in ("", ".tif") and "_filled_" not in p.name and p.name.isascii():
+            layer = QgsRasterLayer(str(p), p.stem)
+            if layer.isValid():
+                project.addMapLayer(layer)
+
+
+def _set_bands(d, coarse: tuple[int, int], fine: tuple[int, int]) -> None:
+    for column, (red, nir) in (("coarse", coarse), ("fine", fine)):
+        d.inputs.columns.fields[column]["red_band"].setText(str(red))
+        d.inputs.columns.fields[column]["nir_band"].setText(str(nir))
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="../shared/data/real (the real Landsat/MODIS sets) is not present")
+def test_real_landsat_modis_sets_fill_and_validate_with_only_what_their_manifest_says(qgis_app, tmp_path):
+    """ENVI without CRS (dates in the band names) and Kranj (sinusoidal, YYYYDDD names): Fill dates and places every
+    pair, guesses each column's scale; the analyst gives only the band order and the season's start."""
+    from qgis.PyQt.QtCore import QDate
+
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    _drop_real_set(REAL / "estarfm_2001_landsat_modis")
+    d = CropMapperDialog()
+    for combo in (d.inputs.coarse_product, d.inputs.fine_product):
+        combo.setCurrentIndex(combo.findData("red_nir"))
+    d.inputs.assume_aligned.setChecked(True)
+    d.inputs.cutoff.setDate(QDate(2000, 8, 1))  # three dates: the target must be the last
+    d.fill_from_project()
+    dates = {key: [r["date"] for r in d.inputs.tables[key].rows()] for key in ("reference", "prediction", "targets")}
+    assert dates == {"reference": [], "prediction": ["2001-05-24", "2001-07-11"], "targets": ["2001-08-12"]}
+    assert {c: d.inputs.columns.fields[c]["scale"].text() for c in ("coarse", "fine")} == {"coarse": "0.0001", "fine": "0.0001"}
+    d.model.n_base.setValue(1)
+    d.model.strategy.setCurrentIndex(d.model.strategy.findData("STR_A"))
+    d.outputs.map_crops.setChecked(False)  # a benchmark set without labels: fusion only
+    d.outputs.output_dir.setFilePath(str(tmp_path / "estarfm"))
+    message = d.validate()
+    assert "red_band, nir_band" in message and d.inputs.columns.fields["coarse"]["red_band"] in d.highlighted()
+    _set_bands(d, (2, 3), (2, 3))  # the MANIFEST: band 3 is NIR, bands 1 and 2 probably green and red
+    assert d.validate() is None
+    job = d.build_job()
+    assert job.samples is None and job.assume_aligned and job.pixel_size_m == 30  # the dialog's default pixel size
+
+    _drop_real_set(REAL / "kranj_2020_landsat_modis")
+    d.inputs.assume_aligned.setChecked(False)  # a real (sinusoidal) CRS
+    d.inputs.cutoff.setDate(QDate(2000, 3, 20))
+    d.fill_from_project()
+    dates = {key: [r["date"] for r in d.inputs.tables[key].rows()] for key in ("prediction", "targets")}
+    assert dates["prediction"] == ["2020-03-08", "2020-03-17"] and dates["targets"][0] == "2020-03-20"
+    assert "2020-04-02" in dates["targets"] and "2020-04-09" not in dates["targets"]  # Landsat only: no MODIS
+    assert {c: d.inputs.columns.fields[c]["scale"].text() for c in ("coarse", "fine")} == {"coarse": "1", "fine": "0.0001"}
+    d.outputs.output_dir.setFilePath(str(tmp_path / "kranj"))
+    d.model.patch_spin.setValue(32)  # the set is 45 x 44 px
+    _set_bands(d, (1, 2), (3, 4))  # MODIS b1/b2; a Landsat-8 stack of B2-B7
+    assert d.validate() is None, d.validate()
+    QgsProject.instance().clear()
+    d.deleteLater()

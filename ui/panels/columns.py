@@ -36,6 +36,7 @@ class ColumnSettings(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         self.fields: dict[str, dict[str, QLineEdit]] = {}
         self.mask_kind: dict[str, QComboBox] = {}
+        self._guessed: dict[tuple[str, str], str] = {}  # (column, key) -> the text Fill last guessed
         for col, (label, _, _) in enumerate(NUMBERS, start=1):
             grid.addWidget(QLabel(label), 0, col)
         grid.addWidget(QLabel("mask kind"), 0, len(NUMBERS) + 1)
@@ -85,12 +86,19 @@ class ColumnSettings(QWidget):
         combo.setCurrentIndex(max(0, combo.findData(values.get("mask_kind"))))
 
     def guess(self, column: str, key: str, value, why: str) -> None:
-        """Show a guessed value where the field is empty, and say where it came from in its tooltip."""
+        """Show a guessed value unless the analyst typed one, and say where it came from in its tooltip.
+
+        A field that still holds an earlier guess takes the new one (another data set was filled).
+        """
         edit = self.fields[column][key]
-        if edit.text().strip() or value is None:
-            return
-        edit.setText(f"{value:g}")
-        edit.setToolTip(f"{edit.toolTip().split(chr(10))[0]}\nGuessed at Fill: {why}")
+        text = edit.text().strip()
+        if text and text != self._guessed.get((column, key)):
+            return  # typed by the analyst (or loaded from a job): kept
+        guessed = "" if value is None else f"{value:g}"
+        edit.setText(guessed)
+        self._guessed[(column, key)] = guessed
+        tip = edit.toolTip().split("\n")[0]
+        edit.setToolTip(f"{tip}\nGuessed at Fill: {why}" if guessed else tip)
 
     def apply(self, column: str, rows: list[dict]) -> list[dict]:
         """``rows`` with this column's settings written into each of its rasters."""

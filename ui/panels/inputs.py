@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -175,13 +176,11 @@ class InputsPanel(QWidget):
         rows = self.prediction_table.rows() or self.reference_table.rows()
         for column, combo in (("coarse", self.coarse_product), ("fine", self.fine_product)):
             path, band = raster_of(rows[0].get(column)) if rows else (None, 1)
-            if not path:
-                continue
             try:
-                scale = guess_scale(path, band, combo.currentData())
+                scale = guess_scale(path, band, combo.currentData()) if path else None
             except TsstfnError:
-                continue
-            self.columns.guess(column, "scale", scale, f"the sampled values of {path.rsplit('/', 1)[-1]}")
+                scale = None
+            self.columns.guess(column, "scale", scale, f"the sampled values of {os.path.basename(path or '')}")
 
     def season_start(self) -> tuple[int, int]:
         """``(month, day)`` the critical season starts on."""

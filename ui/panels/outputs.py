@@ -97,6 +97,13 @@ def _set_class_field(panel: OutputsPanel, field: str | None) -> None:
     panel.class_field.setField(field if has else default_class_field(layer) or "")
 
 
+def _set_samples(panel: OutputsPanel, path: str | None) -> None:
+    """A job's samples; a job without any maps no crops (fusion only)."""
+    panel.map_crops.setChecked(bool(path))
+    if path:
+        select_layer(panel.samples, path)
+
+
 def _method_params(panel: OutputsPanel) -> dict:
     return {name: {key: spin.value() for key, spin in spins.items()} for name, spins in panel.param_spins.items()}
 
@@ -117,7 +124,9 @@ class OutputsPanel(QWidget):
     BINDS = (
         Bind("output_dir", "output_dir"),
         Bind("name", get=lambda p: p.run_name(), set=lambda p, v: None),
-        Bind("samples", get=lambda p: layer_path(p.samples), set=lambda p, v: select_layer(p.samples, v), omit_empty=True),
+        Bind(
+            "samples", get=lambda p: layer_path(p.samples) if p.map_crops.isChecked() else None, set=_set_samples, omit_empty=True
+        ),  # fmt: skip
         Bind("class_field", get=lambda p: p.class_field.currentField(), set=_set_class_field),  # after the samples
         Bind("group_field", "group_field", omit_empty=True),
         Bind("split", "split"),
@@ -165,6 +174,12 @@ class OutputsPanel(QWidget):
         self._methods_rows(f)
 
     def _samples_rows(self, f: QFormLayout) -> None:
+        self.map_crops = QCheckBox("map crops with a random forest (needs samples with the classes)")
+        self.map_crops.setChecked(True)
+        self.map_crops.setToolTip(
+            "Unticked: fusion only (fused NDVI and its scores, e.g. for a benchmark set without labels), no crop map"
+        )
+        f.addRow("Crop map", self.map_crops)
         self.samples = QgsMapLayerComboBox()
         self.samples.setFilters(
             QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.RasterLayer
@@ -183,6 +198,8 @@ class OutputsPanel(QWidget):
         self.group_field.setAllowEmptyFieldName(True)
         self.group_field.setToolTip("A field id, so that a split by field keeps each field on one side")
         self.samples.layerChanged.connect(self._samples_changed)
+        self.map_crops.toggled.connect(self.samples.setEnabled)
+        self.map_crops.toggled.connect(self.class_field.setEnabled)
         f.addRow("Samples layer", self.samples)
         f.addRow("Class field", self.class_field)
         self.split = QComboBox()

@@ -393,6 +393,28 @@ def check_output_folder(folder: PathLike, what: str = "Output folder") -> None:
             raise InputError(f"{what} '{folder}' lies under the file '{parent}'; choose a folder.")
 
 
+def check_free_space(folder: PathLike, need_bytes: float, what: str) -> None:
+    """The disk under ``folder`` (or its nearest existing parent) has room for ``need_bytes``.
+
+    Raises:
+        InputError: naming ``what``, the estimate and the free space, and what to do.
+    """
+    import shutil
+
+    here = Path(folder)
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    try:
+        free = shutil.disk_usage(here).free
+    except OSError:
+        return
+    if need_bytes > free:
+        raise InputError(
+            f"{what} need about {need_bytes / 1e9:.3g} GB, and '{folder}' has {free / 1e9:.3g} GB free; free some space, "
+            "choose an output folder on a larger disk, or make the area smaller (an AOI, or rasters with sane headers)."
+        )
+
+
 def check_output_file(path: PathLike, what: str) -> None:
     """``path`` can become an output file: not a folder, not under a file, in a folder that can be written.
 

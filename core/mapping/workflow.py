@@ -305,6 +305,11 @@ def classify_rasters(
     check_classify_outputs(outputs, [*rasters, samples_path, fields])
     check_classify_options(test_fraction, scale, block_m, kfold)
     paths, grid, samples = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold)
+    from ..files import check_free_space
+
+    per_pixel = 1 + (8 if confidence_path else 0) + (5 if fields else 0)  # Byte map, two float bands, field map + index
+    size = f"The crop map of {grid.width} x {grid.height} px and its companions"
+    check_free_space(Path(out_map).parent, grid.width * grid.height * per_pixel, size)
     if fields:
         from .fields import read_fields
 

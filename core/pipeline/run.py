@@ -240,6 +240,8 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
     Raises:
         TsstfnError: the first problem, in one sentence naming the field or file.
     """
+    from ..files import check_free_space
+
     job = validate_job(job)
     check_outputs_are_not_inputs(job)
     check_writable(job.output_dir)
@@ -248,6 +250,12 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
     OutputFolder(Path(job.output_dir), {}, job.name, []).check_free()  # a live run there: say so now, not at claim
     check_no_links(Path(job.output_dir), run_outputs_there(Path(job.output_dir), job.name))
     grid = study_grid(job)
+    n_rasters = 2 * (len(job.reference) + len(job.prediction) + len(job.targets)) + len(job.targets) * (2 + len(job.compare))
+    check_free_space(
+        job.output_dir,
+        grid.width * grid.height * 4.0 * (n_rasters + 4) / 2,  # float32, about half after compression
+        f"The run's outputs on the study grid of {grid.width} x {grid.height} px",
+    )
     if job.model:
         from ..fusion import tsstfn
 

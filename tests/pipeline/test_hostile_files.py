@@ -234,3 +234,27 @@ def test_a_run_started_at_the_same_time_is_refused_clearly(base, tmp_path, capsy
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_grid_larger_than_the_disk_is_refused_before_writing(base, tmp_path, capsys):  # noqa: F811
+    """A header declaring 200000 x 200000 px (a VRT: no pixel stored) is refused from the header, in seconds."""
+    import time
+
+    from osgeo import gdal
+
+    src = gdal.Open(base["prediction"][0]["fine"])
+    gt = src.GetGeoTransform()
+    path = tmp_path / "in" / "huge.vrt"
+    vrt = gdal.GetDriverByName("VRT").Create(str(path), 200_000, 200_000, 2, gdal.GDT_UInt16)
+    vrt.SetGeoTransform(gt)
+    vrt.SetProjection(src.GetProjection())
+    vrt = None
+    for group in ("reference", "prediction"):
+        for pair in base[group]:
+            pair["fine"] = str(path)
+    (tmp_path / "job.json").write_text(json.dumps(base))
+    t0 = time.perf_counter()
+    assert cli.main(["run", str(tmp_path / "job.json")]) == 2
+    assert time.perf_counter() - t0 < 5
+    err = capsys.readouterr().err
+    assert re.search(r"error: The run's outputs on the study grid of \d+ x \d+ px need about .* GB free", err), err

@@ -641,6 +641,12 @@ def test_real_landsat_modis_sets_fill_and_validate_with_only_what_their_manifest
     assert d.validate() is None
     job = d.build_job()
     assert job.samples is None and job.assume_aligned and job.pixel_size_m == 30  # the dialog's default pixel size
+    from tsstfn_crop_mapper.core.pipeline.run import run_job
+
+    quick = replace(TINY, samples_per_epoch=64)
+    result = run_job(replace(job, train=quick, compare=("starfm",), uncertainty="off"))  # to its end, no crop map
+    report = Path(result.report).read_text()
+    assert "| 2001-08-12 | TSSTFN |" in report and "| 2001-08-12 | STARFM |" in report and result.crop_map is None
 
     _drop_real_set(REAL / "kranj_2020_landsat_modis")
     d.inputs.assume_aligned.setChecked(False)  # a real (sinusoidal) CRS

@@ -244,7 +244,7 @@ def build_tables(
                 tables.incomplete.append(f"{date.isoformat()}: target date without MODIS")
             continue
         if not (row["coarse"] and row["fine"]):
-            tables.incomplete.append(f"{date.isoformat()}: {'MODIS' if not row['coarse'] else 'Sentinel-2'} missing")
+            tables.incomplete.append(f"{date.isoformat()}: {'MODIS' if not row['coarse'] else 'fine image'} missing")
             continue
         if date.year == prediction_year:
             tables.prediction.append(row)

@@ -199,13 +199,6 @@ class InputsPanel(QWidget):
         columns = {"date": 0, **LAYER_COLUMNS, **{f"{k}_band": c for k, c in BAND_COLUMNS.items()}}
         return self.tables[key], row, columns.get(column, 0)
 
-    def first_fine(self) -> str | None:
-        """The first base pair's fine raster (its grid is the study area's), or None."""
-        from ...core.pipeline.rows import raster_of
-
-        rows = self.prediction_table.rows()
-        return raster_of(rows[0].get("fine"))[0] if rows else None
-
     def fill_from_project(self, read_info: Callable[[str, str], Any]) -> list[str]:
         """Sort the project's rasters into the tables by date, sensor and product (core's inventory rules).
 
@@ -237,7 +230,11 @@ class InputsPanel(QWidget):
             if tables.undated
             else []
         )
-        notes += tables.incomplete
+        if len(tables.incomplete) > 4:  # e.g. daily MODIS with a few fine images: the count and the first few
+            shown = "; ".join(tables.incomplete[:3])
+            notes.append(f"{len(tables.incomplete)} dates have one sensor only and are left out ({shown}; …)")
+        else:
+            notes += tables.incomplete
         if tables.skipped:
             notes.append(f"left out {len(tables.skipped)} layer(s) that fit no column (details in the tooltip)")
         self.skipped = tables.skipped

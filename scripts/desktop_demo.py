@@ -127,7 +127,7 @@ def step_run():
     log(f"validation message: '{d.message.text()}'")
     report["run_message"] = d.message.text()
     state["run_start"] = time.perf_counter()
-    d.hide()
+    report["run_state_shown"] = d.run_state.isVisible() and d.run_state.running and not d.run_button.isEnabled()
     iface.mapCanvas().setExtent(state["backdrop"].extent())
     iface.mapCanvas().refresh()
     QTimer.singleShot(1000, step_wait)
@@ -137,6 +137,11 @@ def step_wait():
     state["ticks"] += 1
     group = QgsProject.instance().layerTreeRoot().findGroup(RUN)
     if group is None and state["ticks"] < 900:
+        d = plugins["tsstfn_crop_mapper"].dialog
+        if state["ticks"] == 6 and d.isVisible():  # the run's progress and step in the dialog, then the map
+            shot(d, "dialog_running")
+            report["run_state_step"] = d.run_state.step.text()
+            d.hide()
         if state["ticks"] == 20:
             shot(iface.mainWindow(), "qgis_task_running")
         QTimer.singleShot(1000, step_wait)

@@ -52,6 +52,7 @@ def test_first_run_in_the_desktop(tmp_path):
     assert any("ndvi_20210730" in s for s in r["skipped"]) and any("labels_2021" in s for s in r["skipped"])
     assert "cannot go in the Sentinel-2 column" in r["refused"] or "is already in" in r["refused"]
     assert r["refused_highlighted"] and r["after_fix"] is None
+    assert r["run_state_shown"], r  # progress in the dialog, Run disabled while the run writes
     assert r["group"] == "demo_run" and "Crop map per field (with fused NDVI)" in r["layers"]
     assert sorted(r["visible"]) == ["Crop map per field (with fused NDVI)", "TSSTFN NDVI 2021-07-30"]
     assert any("demo_run done" in m and "kappa" in m for m in r["messages"])

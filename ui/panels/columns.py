@@ -37,22 +37,19 @@ class ColumnSettings(QWidget):
         self.fields: dict[str, dict[str, QLineEdit]] = {}
         self.mask_kind: dict[str, QComboBox] = {}
         self._guessed: dict[tuple[str, str], str] = {}  # (column, key) -> the text Fill last guessed
-        for col, (label, _, _) in enumerate(NUMBERS, start=1):
-            grid.addWidget(QLabel(label), 0, col)
-        grid.addWidget(QLabel("mask kind"), 0, len(NUMBERS) + 1)
-        for row, (column, title) in enumerate(COLUMNS.items(), start=1):
+        for row, (column, title) in enumerate(COLUMNS.items()):
             grid.addWidget(QLabel(f"{title} rasters"), row, 0)
             self.fields[column] = {}
-            for col, (key, _, tip) in enumerate(NUMBERS, start=1):
+            for col, (key, label, tip) in enumerate(NUMBERS, start=1):
                 edit = QLineEdit()
                 edit.setValidator(QIntValidator(1, 9999) if key in INTEGER_KEYS else QDoubleValidator())
-                edit.setPlaceholderText("product's")
+                edit.setPlaceholderText(f"{label}: product's" if key != "nodata" else "nodata: the file's")
                 edit.setToolTip(f"{title} column: {tip}")
                 edit.setObjectName(f"{column}_{key}")
                 grid.addWidget(edit, row, col)
                 self.fields[column][key] = edit
             combo = QComboBox()
-            combo.addItem("product's", None)
+            combo.addItem("mask kind: product's", None)
             for name, kind in MASK_KINDS.items():
                 combo.addItem(name, name)
                 combo.setItemData(combo.count() - 1, kind.description, Qt.ToolTipRole)

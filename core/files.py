@@ -434,9 +434,24 @@ def check_output_file(path: PathLike, what: str) -> None:
     if os.path.islink(path) and not os.path.exists(path):
         raise InputError(f"{what}: '{path}' is a broken link; remove it or choose another path.")
     try:
-        check_writable(path.parent)
+        check_can_create(path.parent)
     except InputError as exc:
         raise InputError(f"{what}: {exc}") from None
+
+
+def check_can_create(folder: PathLike) -> None:
+    """``folder`` exists and can be written into, or can be created there; nothing is created (a check before work).
+
+    Raises:
+        InputError: the nearest existing folder above it is a file or cannot be written, naming it.
+    """
+    here = Path(folder)
+    while not os.path.lexists(here) and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        raise InputError(f"Cannot write into the output folder '{folder}': '{here}' is a file. Choose another folder.")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise InputError(f"Cannot write into the output folder '{here}': Permission denied. Choose another folder.")
 
 
 def create_geotiff(

@@ -366,7 +366,7 @@ def check_classify_outputs(outputs: dict[str, Path], inputs: Sequence[str | None
             or in a folder that cannot be written; naming it.
     """
     from ..errors import InputError
-    from ..files import check_output_file, check_outputs_not_inputs, check_writable
+    from ..files import check_can_create, check_output_file, check_outputs_not_inputs
 
     check_outputs_not_inputs(dict(outputs), inputs, folder, folders=("report",))
     for key, path in outputs.items():
@@ -376,7 +376,7 @@ def check_classify_outputs(outputs: dict[str, Path], inputs: Sequence[str | None
             if path.is_symlink():
                 raise InputError(f"The report folder '{path}' is a link; remove it or choose another report folder.")
             try:
-                check_writable(path)
+                check_can_create(path)
             except InputError as exc:
                 raise InputError(f"report: {exc}") from None
         elif not key.startswith("report/"):
@@ -398,7 +398,7 @@ def check_classify_options(
     check_range(scale, "scale", 0, 1e6, low_open=True)
     check_range(block_m, "block_m", 0, MAX_BLOCK_M, low_open=True)
     if isinstance(kfold, bool) or not isinstance(kfold, int) or kfold == 1 or kfold < 0 or kfold > 100:
-        raise InputError(f"K-fold by block: {kfold} is not a number of folds; use 0 (none) or 2 to 100.")
+        raise InputError(f"K-fold by block: {kfold} is not a number of folds; use 0 (none) or 2 and more (at most 100).")
 
 
 def check_classification(

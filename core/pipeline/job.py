@@ -180,7 +180,9 @@ class Job:
         check_range(self.mc_passes, "mc_passes", 2, MAX_MC_PASSES)
         check_range(self.block_m, "block_m", 0, MAX_BLOCK_M, low_open=True)
         if self.kfold == 1 or self.kfold < 0 or self.kfold > 100:
-            raise InputError(f"Job field 'kfold': {self.kfold} is not a number of folds; use 0 (none) or 2 to 100.")
+            raise InputError(
+                f"Job field 'kfold': {self.kfold} is not a number of folds; use 0 (none) or 2 and more (at most 100)."
+            )
         set_ = object.__setattr__
         if isinstance(self.uncertainty, bool):
             set_(self, "uncertainty", Uncertainty.ON if self.uncertainty else Uncertainty.OFF)

@@ -234,6 +234,7 @@ def test_a_run_started_at_the_same_time_is_refused_clearly(base, tmp_path, capsy
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
 
 
 def test_a_grid_larger_than_the_disk_is_refused_before_writing(base, tmp_path, capsys):  # noqa: F811

@@ -112,6 +112,8 @@ class TsstfnCropMapperPlugin:
 
             from .ui.report_panel import show_report
 
+            if run_state is not None:  # first: the dialog's Run comes back even if loading the layers fails
+                run_state.finish(True, f"{job.name} done: outputs in {job.output_dir}; loading the layers…")
             if classify:
                 add_classify_layers(result, job.name)
                 accuracy = result.assessment.accuracy
@@ -145,7 +147,8 @@ class TsstfnCropMapperPlugin:
             from qgis.PyQt.QtCore import QTimer
 
             if run_state is not None:
-                run_state.finish(False, message, cancelled=bool(getattr(self.task, "cancelled", False)))
+                cancelled = bool(getattr(self.task, "cancelled", False)) or message == "Cancelled."  # also while queued
+                run_state.finish(False, message, cancelled=cancelled)
             if self.task is not None and getattr(self.task, "cancelled", False):
                 # after QGIS's own "Task failed" notice, so that the cancel is what the analyst reads first
                 QTimer.singleShot(300, lambda: bar.pushMessage(PLUGIN_NAME, message, Qgis.Info, 15))

@@ -142,7 +142,8 @@ class JobBuilder:
         except TsstfnError as exc:
             raise self.at_field(str(exc)) from None
         try:
-            memo = ("samples", job.samples, job.class_field, job.group_field, json.dumps(data["prediction"][:1], default=str))
+            grid = [data["prediction"][:1], data.get("assume_aligned"), data.get("pixel_size_m"), data.get("aoi"), key]
+            memo = ("samples", job.samples, job.class_field, job.group_field, json.dumps(grid, default=str))
             samples = self.d.checker.cached(memo, str(job.samples), lambda: check_samples(job)) if job.samples else None
         except TsstfnError as exc:
             raise DialogError(f"Samples layer (tab 'Samples and outputs'): {exc}", out.samples, tab=OUTPUTS) from None

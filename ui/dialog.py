@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from qgis.core import QgsSettings
+from qgis.core import QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
@@ -70,6 +70,8 @@ class CropMapperDialog(QDialog):
         self.builder = JobBuilder(self)
         self.timings: dict[str, float] = {}  # seconds of the last open/validation, for the desktop test and the log
         start = time.perf_counter()
+        # before any layer box exists: this slot must run before their models drop the leaving layer
+        QgsProject.instance().layersWillBeRemoved.connect(self._layers_leaving)
         self.inputs, self.model, self.outputs = InputsPanel(), ModelPanel(), OutputsPanel()
         self.panels = (self.inputs, self.model, self.outputs)
         self.series = SeriesPanel()
@@ -156,6 +158,9 @@ class CropMapperDialog(QDialog):
         self.tabs.setTabText(INPUTS, "NDVI series" if classify else "Inputs")
         self.tabs.setTabEnabled(MODEL, not classify)
         self.outputs.set_fusion_enabled(not classify)
+        if classify:
+            self.outputs.map_crops.setChecked(True)  # the classify-only mode maps crops, always
+        self.outputs.map_crops.setEnabled(not classify)
         self.estimate.setVisible(not classify)
         for button in (self.load_button, self.save_button):
             button.setEnabled(not classify)
@@ -229,6 +234,17 @@ class CropMapperDialog(QDialog):
         self.offer_samples()
         self.message.setText("; ".join(notes))
         self.message.setToolTip("\n".join(self.inputs.skipped) if panel is self.inputs else "")
+
+    def _layers_leaving(self, ids) -> None:
+        """A layer leaving the project empties the cells that showed it (a combo box would pick another layer)."""
+        ids = set(ids)
+        if not hasattr(self, "series"):
+            return
+        combos = [c for t in self.inputs.tables.values() for c in t.layer_combos()] + self.series.layer_combos()
+        for combo in [*combos, self.outputs.samples, self.outputs.fields_layer]:
+            layer = combo.currentLayer() if combo is not None else None
+            if layer is not None and layer.id() in ids:
+                combo.setLayer(None)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Offer the samples again when the dialog shows: layers may have come since (no project signal is held)."""

@@ -112,6 +112,10 @@ class PairsTable(QTableWidget):
             out.append({k: v for k, v in row.items() if v})
         return out
 
+    def layer_combos(self) -> list:
+        """Every layer cell's combo box."""
+        return [self.cellWidget(r, c) for r in range(self.rowCount()) for c in LAYER_COLUMNS.values()]
+
     def remove_selected(self) -> None:
         self.remove_rows({i.row() for i in self.selectedIndexes()})
 

@@ -145,7 +145,11 @@ class ClassifyTask(JobTask):
     def _run(self) -> Any:
         from ..core.pipeline.classify_job import run_classify_job
 
-        return run_classify_job(self.job, self._progress, self.isCanceled)
+        try:
+            return run_classify_job(self.job, self._progress, self.isCanceled)
+        except CancelledError:
+            self.setDescription("TSSTFN: cancelled by you (not an error); details in the message bar")
+            raise
 
     def _finished(self, ok: bool) -> None:
         if ok:

@@ -121,17 +121,18 @@ class RowChecker:
             raise PlaceError(f"{where}: choose the MODIS layer.", (key, i, "coarse"))
         if key != "targets" and not row.get("fine"):
             raise PlaceError(f"{where}: choose the Sentinel-2 layer.", (key, i, "fine"))
-        if not row.get("date") and row_date(row) is None:
+        text = row.get("date") or row_date(row)  # typed, or held by its rasters
+        if not text:
             raise PlaceError(f"{where}: type the date (YYYY-MM-DD); none of its rasters holds one.", (key, i, "date"))
         if key == "targets" and season_start is not None:
             try:
-                date = dt.date.fromisoformat(str(row["date"]))
+                date = dt.date.fromisoformat(str(text))
             except ValueError:
                 return  # the job's parser names a malformed date
             if (date.month, date.day) < season_start:
                 start = dt.date(2000, *season_start)
                 raise PlaceError(
-                    f"{where}: {row['date']} is before the critical season, which starts on {start.day} "
+                    f"{where}: {text} is before the critical season, which starts on {start.day} "
                     f"{start:%B}; move it to the base pairs, or set the season's start.",
                     (key, i, "date"),
                 )

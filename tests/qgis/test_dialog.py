@@ -263,6 +263,8 @@ def test_class_field_default_and_restore(qgis_app, project_with_scene, tmp_path)
     again.set_job_dict({**again.job_dict(), "samples": str(copy), "class_field": "crop", "group_field": "field_id"})
     assert again.outputs.samples.currentLayer().name() == "other_samples"
     assert (again.outputs.class_field.currentField(), again.outputs.group_field.currentField()) == ("crop", "field_id")
+    project.removeMapLayer(again.outputs.samples.currentLayer())  # the box empties; it never picks another layer
+    assert again.outputs.samples.currentLayer() is None and d.outputs.samples.currentLayer() is samples
 
 
 def test_job_file_round_trip_and_settings(dialog, tmp_path):

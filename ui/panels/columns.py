@@ -27,6 +27,12 @@ INTEGER_KEYS = ("red_band", "nir_band")
 COLUMNS = {"coarse": "MODIS", "fine": "fine"}
 
 
+def _text(value) -> str:
+    """A number as typed back exactly (a fill of -3.4028234663852886e+38 must not lose digits)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+
+
 class ColumnSettings(QWidget):
     """A row of fields per column (``coarse``, ``fine``); values apply to every raster of the column."""
 
@@ -77,7 +83,7 @@ class ColumnSettings(QWidget):
     def set_values(self, column: str, values: dict) -> None:
         """Show ``values`` (raster-mapping keys) in ``column``'s fields; a key not given is cleared."""
         for key, edit in self.fields[column].items():
-            edit.setText("" if values.get(key) is None else f"{values[key]:g}")
+            edit.setText("" if values.get(key) is None else _text(values[key]))
             edit.setToolTip(edit.toolTip().split("\n")[0])
         combo = self.mask_kind[column]
         combo.setCurrentIndex(max(0, combo.findData(values.get("mask_kind"))))
@@ -91,7 +97,7 @@ class ColumnSettings(QWidget):
         text = edit.text().strip()
         if text and text != self._guessed.get((column, key)):
             return  # typed by the analyst (or loaded from a job): kept
-        guessed = "" if value is None else f"{value:g}"
+        guessed = "" if value is None else _text(value)
         edit.setText(guessed)
         self._guessed[(column, key)] = guessed
         tip = edit.toolTip().split("\n")[0]

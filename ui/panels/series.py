@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsMapLayerProxyModel, QgsProject
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QDoubleValidator
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
@@ -88,8 +88,13 @@ class SeriesPanel(QWidget):
             combo.setLayer(None)
         self.table.setCellWidget(r, 0, combo)
         item = QTableWidgetItem(date)
-        item.setToolTip("From the raster's name or metadata (a stack: its first band's)")
+        item.setFlags(item.flags() & ~Qt.ItemIsEditable)  # shown, not used: the rows' order is the series' order
+        item.setToolTip("From the raster's name or metadata (a stack: its first band's); the rows' order is the order of dates")
         self.table.setItem(r, 1, item)
+
+    def layer_combos(self) -> list:
+        """Every row's combo box."""
+        return [self.table.cellWidget(r, 0) for r in range(self.table.rowCount())]
 
     def remove_selected(self) -> None:
         for r in sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True):
@@ -108,10 +113,13 @@ class SeriesPanel(QWidget):
 
     def fill_from_project(self, read_info) -> list[str]:
         """The project's NDVI-like rasters (not masks, labels or red/NIR images), sorted by date; the notes."""
+        from ...core.inputs.inventory import kind_of
         from ...core.inputs.sample import guess_scale
-        from ...core.pipeline.rows import row_date, unfit_samples_reason
+        from ...core.pipeline.rows import row_date
 
-        found, notes = [], []
+        found: list = []
+        notes: list[str] = []
+        skipped: list[str] = []
         for layer in QgsProject.instance().mapLayers().values():
             if layer.type() != layer.RasterLayer:
                 continue
@@ -119,10 +127,11 @@ class SeriesPanel(QWidget):
                 info = read_info(layer.source(), layer.name())
             except TsstfnError:
                 continue
-            if info.classes or (unfit_samples_reason(info) or "").startswith("it is a cloud"):
+            if info.classes or kind_of(info) == "scl":
                 continue  # labels and masks are not NDVI
             if info.band_count > 1 and not any(info.band_dates):
-                continue  # a red/NIR image, not a stack of dates
+                skipped.append(layer.name())  # a red/NIR image, or a stack whose band dates are unknown
+                continue
             date = row_date({"coarse": layer.source()}) or ""
             found.append((date or "9999", layer.name(), layer.source(), date))
         self.table.setRowCount(0)
@@ -130,7 +139,12 @@ class SeriesPanel(QWidget):
             self.add_raster(path, date)
         undated = [name for key, name, _, date in sorted(found) if not date]
         if undated:
-            notes.append(f"no date found for: {', '.join(undated)} (they are placed last; order the rows by date)")
+            notes.append(f"no date found for: {', '.join(undated)}; they are placed last (remove and add rows to reorder)")
+        if skipped:
+            notes.append(
+                f"left out multi-band rasters without band dates: {', '.join(skipped)} (a stack of dates: put a "
+                "<name>.timeline.txt beside it, one date per line, or add it with +)"
+            )
         if found and not self.scale.text().strip():
             try:
                 scale = guess_scale(found[0][2], 1, "ndvi")

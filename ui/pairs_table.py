@@ -24,6 +24,22 @@ def _split(value) -> tuple[str | None, int, dict]:
     return value, 1, {}
 
 
+def raster_combo(path: str | None) -> QgsMapLayerComboBox:
+    """A raster-layer box showing the project layer whose source is ``path``, else ``path`` itself, else nothing."""
+    combo = QgsMapLayerComboBox()
+    combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+    combo.setAllowEmptyLayer(True)
+    layer = next((lyr for lyr in QgsProject.instance().mapLayers().values() if path and lyr.source() == path), None)
+    if layer is not None:
+        combo.setLayer(layer)
+    elif path:
+        combo.setAdditionalItems([path])
+        combo.setCurrentIndex(combo.count() - 1)
+    else:
+        combo.setLayer(None)
+    return combo
+
+
 class PairsTable(QTableWidget):
     def __init__(self, fine_header: str = "Sentinel-2", parent=None) -> None:
         super().__init__(0, len(HEADERS), parent)
@@ -40,18 +56,7 @@ class PairsTable(QTableWidget):
         self._extra: list[dict] = []  # per row: the other keys of each raster
 
     def _combo(self, path: str | None) -> QgsMapLayerComboBox:
-        combo = QgsMapLayerComboBox()
-        combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        combo.setAllowEmptyLayer(True)
-        layer = next((lyr for lyr in QgsProject.instance().mapLayers().values() if path and lyr.source() == path), None)
-        if layer is not None:
-            combo.setLayer(layer)
-        elif path:
-            combo.setAdditionalItems([path])
-            combo.setCurrentIndex(combo.count() - 1)
-        else:
-            combo.setLayer(None)
-        return combo
+        return raster_combo(path)
 
     @staticmethod
     def _band(value: int) -> QSpinBox:

@@ -114,11 +114,14 @@ class JobTask(BaseTask):
         eta = elapsed * (1 - fraction) / fraction if fraction > 0.02 else None
         self.setDescription(f"TSSTFN: {message}" + (f" (about {eta / 60:.0f} min left)" if eta else ""))
 
-    def _run(self) -> Any:
+    def _work(self) -> Any:
         from ..core.pipeline.run import run_job
 
+        return run_job(self.job, self._progress, self.isCanceled)
+
+    def _run(self) -> Any:
         try:
-            return run_job(self.job, self._progress, self.isCanceled)
+            return self._work()
         except CancelledError:
             self.setDescription("TSSTFN: cancelled by you (not an error); details in the message bar")
             raise
@@ -142,14 +145,10 @@ class JobTask(BaseTask):
 class ClassifyTask(JobTask):
     """A classify-only run through ``core.run_classify_job`` (the command line's ``classify`` path)."""
 
-    def _run(self) -> Any:
+    def _work(self) -> Any:
         from ..core.pipeline.classify_job import run_classify_job
 
-        try:
-            return run_classify_job(self.job, self._progress, self.isCanceled)
-        except CancelledError:
-            self.setDescription("TSSTFN: cancelled by you (not an error); details in the message bar")
-            raise
+        return run_classify_job(self.job, self._progress, self.isCanceled)
 
     def _finished(self, ok: bool) -> None:
         if ok:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsMapLayerProxyModel, QgsProject
-from qgis.gui import QgsMapLayerComboBox
+from qgis.core import QgsProject
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QDoubleValidator
 from qgis.PyQt.QtWidgets import (
@@ -21,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ...core.errors import TsstfnError
+from ..pairs_table import raster_combo
 
 
 class SeriesPanel(QWidget):
@@ -75,17 +75,7 @@ class SeriesPanel(QWidget):
         """Add a row: the project layer of ``path`` (or the path itself), and its date as the rasters say it."""
         r = self.table.rowCount()
         self.table.insertRow(r)
-        combo = QgsMapLayerComboBox()
-        combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        combo.setAllowEmptyLayer(True)
-        layer = next((lyr for lyr in QgsProject.instance().mapLayers().values() if path and lyr.source() == path), None)
-        if layer is not None:
-            combo.setLayer(layer)
-        elif path:
-            combo.setAdditionalItems([path])
-            combo.setCurrentIndex(combo.count() - 1)
-        else:
-            combo.setLayer(None)
+        combo = raster_combo(path)
         self.table.setCellWidget(r, 0, combo)
         item = QTableWidgetItem(date)
         item.setFlags(item.flags() & ~Qt.ItemIsEditable)  # shown, not used: the rows' order is the series' order

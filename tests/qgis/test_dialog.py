@@ -429,6 +429,7 @@ def test_dialog_accepts_landsat_modis_stacks_and_rasters_without_crs(qgis_app, r
     d.outputs.samples.setLayer(labels)
     d.outputs.output_dir.setFilePath(str(tmp_path / "out"))
     d.model.n_base.setValue(5)
+    d.model.patch_spin.setValue(32)  # (the settings an earlier test left may say 192: the scene is 96 px)
     assert d.validate() is None
     job = d.build_job()
     want = load_job(realistic_job)

@@ -41,14 +41,15 @@ class BaseTask(QgsTask):
         self.details: str | None = None
         self.cancelled = False
         self.step = ""
+        self.fraction = 0.0
         self._start = 0.0
 
     def _run(self) -> Any:
         raise NotImplementedError
 
     def _progress(self, fraction: float, message: str) -> None:
-        """Core's ``progress(fraction, message)`` callback."""
-        self.step = message
+        """Core's ``progress(fraction, message)`` callback (plain attributes too, for the GUI thread to poll)."""
+        self.step, self.fraction = message, fraction
         self.setProgress(100.0 * fraction)
 
     def unexpected(self, exc: Exception) -> str:
@@ -107,12 +108,15 @@ class JobTask(BaseTask):
         super().__init__(f"TSSTFN Crop Mapper: {job.name}")
         self.job = job
         self.on_success, self.on_error = on_success, on_error
+        self.time_left = ""
 
     def _progress(self, fraction: float, message: str) -> None:
-        super()._progress(fraction, message)
+        # no setDescription here: it writes a QString the task manager reads on the GUI thread at the same time
+        # (heap corruption under load); the dialog polls step and time_left instead
         elapsed = time.monotonic() - self._start
         eta = elapsed * (1 - fraction) / fraction if fraction > 0.02 else None
-        self.setDescription(f"TSSTFN: {message}" + (f" (about {eta / 60:.0f} min left)" if eta else ""))
+        self.time_left = f"about {eta / 60:.0f} min left" if eta else ""
+        super()._progress(fraction, message)
 
     def _work(self) -> Any:
         from ..core.pipeline.run import run_job
@@ -120,11 +124,7 @@ class JobTask(BaseTask):
         return run_job(self.job, self._progress, self.isCanceled)
 
     def _run(self) -> Any:
-        try:
-            return self._work()
-        except CancelledError:
-            self.setDescription("TSSTFN: cancelled by you (not an error); details in the message bar")
-            raise
+        return self._work()
 
     def unexpected(self, exc: Exception) -> str:
         return f"Unexpected error: {type(exc).__name__}: {exc} (details in the log)"

@@ -7,7 +7,8 @@ log and Cancel. While a run writes, the dialog's Run button is disabled (:attr:`
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 ERROR_STYLE = "color: #b00020"
@@ -27,6 +28,9 @@ class RunStatePanel(QWidget):
         super().__init__(parent)
         self.task = None
         self.running = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self._poll)
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -62,24 +66,30 @@ class RunStatePanel(QWidget):
         self.cancel_button.setVisible(True)
         self.step.setText(f"{getattr(task, 'job', None) and task.job.name or 'The run'} started…")
         self.outcome.setText("")
-        task.progressChanged.connect(self._progressed)
+        self.timer.start()  # polls the task's Python attributes: no signal from its thread, no call into its C++ side
         self.setVisible(True)
         self.running_changed.emit(True)
 
-    def _progressed(self, value: float) -> None:
+    def _poll(self) -> None:
+        task = self.task
+        if task is None:
+            return
+        value = 100.0 * getattr(task, "fraction", 0.0)
         self.progress.setValue(int(value))
-        if self.task is not None and self.task.step:
-            self.step.setText(f"{self.task.step} ({value:.0f} %)")
+        if task.step:
+            left = getattr(task, "time_left", "")
+            self.step.setText(f"{task.step} ({value:.0f} %{', ' + left if left else ''})")
 
     def cancel(self) -> None:
         """Cancel the task followed."""
-        if self.task is not None:
+        if self.task is not None and not sip.isdeleted(self.task):
             self.task.cancel()
             self.step.setText("Cancelling… (at the next tile or epoch)")
 
     def finish(self, ok: bool, text: str, cancelled: bool = False) -> None:
         """The run ended: show ``text`` (success, cancel or the error) and enable Run again."""
         self.task, self.running = None, False
+        self.timer.stop()
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self.step.setText("")

@@ -44,7 +44,7 @@ class JobBuilder:
             elif isinstance(value, str) and os.path.exists(value):
                 stamps.append((value, os.stat(value).st_mtime_ns))
 
-        walk(data)
+        walk({k: v for k, v in data.items() if k != "output_dir"})  # checking the folder writes into it (lock, test)
         return json.dumps([data, stamps, self.d.inputs.season_start()], sort_keys=True, default=str)
 
     def located(self, exc: PlaceError) -> DialogError:

@@ -49,6 +49,8 @@ def test_fill_from_layers(dialog, scene):
     assert dialog.inputs.prediction_table.rowCount() == len(scene["prediction"])
     assert [r["date"] for r in dialog.inputs.targets_table.rows()] == ["2021-07-30", "2021-08-31", "2021-09-05"]
     assert dialog.validate() is None
+    assert dialog.build_job() is dialog.build_job()  # unchanged inputs: the verdict is remembered (even as the
+    # output folder's own lock and write test change its modification time)
     assert "memory" in dialog.estimate.label.text() and "96 x 96" in dialog.estimate.label.text()
     assert "a guess: press 'Measure speed'" in dialog.estimate.label.text()
     import time

@@ -121,6 +121,7 @@ class TsstfnCropMapperPlugin:
                 text = f"{job.name} done: crop map in {job.output_dir}, kappa {100 * accuracy.kappa:.1f} %"
                 if block is not None and block.kappa == block.kappa:
                     text += f" ({100 * block.kappa:.1f} % by spatial blocks)"
+                mapped = result.mapped_fraction
                 report = result.reports.get("accuracy_md")
                 text += "; the accuracy report is in the panel on the right." if report else "."
             else:
@@ -134,8 +135,13 @@ class TsstfnCropMapperPlugin:
                     text += f" ({100 * block:.1f} % by spatial blocks)"
                 if result.reused:
                     text += f"; resumed: {len(result.reused)} complete stage(s) of the stopped run reused"
+                mapped = result.accuracy.get("fused", {}).get("mapped_fraction", 1.0)
                 report = result.report
                 text += "; the run report is in the panel on the right."
+            if mapped < 0.99:  # say how much of the map is nodata, and why, where the analyst reads kappa
+                from .core.mapping.workflow import unmapped_note
+
+                text += " " + unmapped_note(mapped)
             if run_state is not None:
                 run_state.finish(True, text)
             # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first

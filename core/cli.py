@@ -128,6 +128,7 @@ def _classify(args: argparse.Namespace) -> None:
     result = classify_into_folder(arguments, record, progress=_print_progress)
     a = result.assessment
     print(f"\ncrop map: {result.crop_map}\npixel-count areas: {result.pixel_areas}")
+    print(f"pixels mapped: {100 * result.mapped_fraction:.1f} % (the rest is nodata: a date without valid NDVI there)")
     print(f"kappa ({a.accuracy.split}): {100 * a.accuracy.kappa:.2f} %")
     if a.block_accuracy is not None and math.isfinite(a.block_accuracy.kappa):
         print(f"kappa (split by spatial blocks of {a.block_m:g} m): {100 * a.block_accuracy.kappa:.2f} %")

@@ -12,6 +12,7 @@ probabilities, confidence and per-field maps, and the reports. The block size ha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from .samples import Samples, Split, default_block_m, split_description
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
+
+log = logging.getLogger("tsstfn")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class ClassifyResult:
         probabilities: the class-probability raster (None unless asked for).
         field_area: the error-adjusted area of each class in the per-field map (None without fields or scores).
         field_pixel_areas: the pixel-count area CSV beside the per-field map (None without fields).
+        mapped_fraction: the share of the grid's pixels that got a class (the rest is nodata).
     """
 
     crop_map: Path
@@ -125,6 +129,21 @@ class ClassifyResult:
     probabilities: Path | None = None
     field_area: AreaEstimate | None = None
     field_pixel_areas: Path | None = None
+    mapped_fraction: float = 1.0
+
+
+#: above this share of unmapped pixels a crop map's run warns (log, report, dialog)
+UNMAPPED_WARNING = 0.2
+
+
+def unmapped_note(mapped_fraction: float, n_dates: int | None = None) -> str:
+    """Why part of a crop map is nodata, in one sentence for the report, the log and the dialog."""
+    dates = f"its {n_dates} date(s)" if n_dates else "its dates"
+    return (
+        f"{100 * (1 - mapped_fraction):.0f} % of the map is unmapped (nodata): a pixel gets a class only where each of "
+        f"{dates} has a valid NDVI, and one cloudy, masked or nodata date leaves it out; drop the "
+        "cloudiest dates or give their masks, or fuse them (TSSTFN predicts the cloudy dates)."
+    )
 
 
 def map_crops(
@@ -206,6 +225,9 @@ def map_crops(
     counts = class_pixel_counts(out_map)
     pixel_areas = write_pixel_areas(counts, samples.names, pixel_ha, out_map.with_name(out_map.stem + "_areas.csv"))
     result = ClassifyResult(out_map, assessment, None, pixel_areas, reports, confidence, None, samples, proba)
+    result.mapped_fraction = sum(counts.values()) / max(1, grid.width * grid.height)
+    if result.mapped_fraction < 1 - UNMAPPED_WARNING:
+        log.warning("%s: %s", out_map.name, unmapped_note(result.mapped_fraction, len(paths)))
     if estimate_areas:
         result.area = estimate_from_samples(
             samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, pixel_ha, options.split_text

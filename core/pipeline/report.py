@@ -8,6 +8,7 @@ from pathlib import Path
 from ..files import write_text
 from ..fusion.methods import METHODS
 from ..mapping.area import area_markdown
+from ..mapping.workflow import UNMAPPED_WARNING, unmapped_note
 from .job import Job, job_to_dict
 from .result import JobResult
 
@@ -105,16 +106,20 @@ def _classification(result: JobResult) -> list[str]:
     lines = [
         "## Crop classification",
         "",
-        "| inputs | overall accuracy | kappa | kappa, split by spatial blocks | kappa, k-fold by block (mean ± sd) |",
-        "|---|---|---|---|---|",
+        "| inputs | overall accuracy | kappa | kappa, split by spatial blocks | kappa, k-fold by block (mean ± sd) "
+        "| pixels mapped |",
+        "|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     for label, a in result.accuracy.items():
         folds = a.get("fold_kappas") or []
         kfold = f"{100 * sum(folds) / len(folds):.2f} ± {100 * _sd(folds):.2f} % ({len(folds)} folds)" if folds else "-"
         block = _pct(a["block_kappa"]) if "block_kappa" in a else "-"
-        lines.append(f"| {label} | {_pct(a['overall_accuracy'])} | {_pct(a['kappa'])} | {block} | {kfold} |")
+        mapped = a.get("mapped_fraction")
+        lines.append(f"| {label} | {_pct(a['overall_accuracy'])} | {_pct(a['kappa'])} | {block} | {kfold} | {_pct(mapped)} |")
         notes += [f"{label}: {n}" for n in a.get("notes", [])]
+        if mapped is not None and mapped < 1 - UNMAPPED_WARNING:
+            notes.append(f"{label}: {unmapped_note(mapped)}")
     lines += ["", f"Split: {next(iter(result.accuracy.values()))['split']}", ""]
     fields = result.accuracy.get("fields")
     if fields and "per_field_kappa" in fields:

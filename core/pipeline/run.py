@@ -421,7 +421,7 @@ def _map_crops(
         title="Early-season fine images only", estimate_areas=False, classifier_path=out / "forest_early.skops",
         progress=scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled, resume=resume,
     )  # fmt: skip
-    result.accuracy["early"] = made.assessment.as_dict()
+    result.accuracy["early"] = {**made.assessment.as_dict(), "mapped_fraction": made.mapped_fraction}
     result.crop_map_early, result.pixel_areas["early"] = made.crop_map, made.pixel_areas
     fields = None
     if job.fields:
@@ -435,7 +435,7 @@ def _map_crops(
         confidence_path=out / "crop_confidence.tif" if job.confidence else None, fields=fields,
         progress=scaled(sub, 0.5, 1.0), is_cancelled=is_cancelled, resume=resume,
     )  # fmt: skip
-    result.accuracy["fused"] = made.assessment.as_dict()
+    result.accuracy["fused"] = {**made.assessment.as_dict(), "mapped_fraction": made.mapped_fraction}
     result.crop_map, result.probabilities, result.confidence = made.crop_map, made.probabilities, made.confidence
     result.pixel_areas["fused"] = made.pixel_areas
     assert made.area is not None

@@ -36,3 +36,26 @@ def test_classify_refuses_reflectance_in_one_sentence(scene, tmp_path, capsys):
     assert "not NDVI in [-1, 1]: is it a red/NIR product" in err and "Traceback" not in err
     assert not (tmp_path / "m.tif").exists()
     assert [p.name for p in inputs.iterdir()] == ["T51TXM_B04B08.tif"]  # no statistics saved beside the input
+
+
+def test_a_cloudy_date_leaves_pixels_unmapped_and_says_so(scene, tmp_path, capsys, caplog):
+    """One date half nodata: those pixels get no class, and the share and its reason are printed and logged."""
+    import numpy as np
+
+    root = Path(scene["root"])
+    dates = [str(root / p) for _, p in sorted(scene["truth"].items())]
+    src = gdal.Open(dates[0])
+    values = src.ReadAsArray().astype(np.float32)
+    values[: values.shape[0] // 2] = np.nan  # the northern half cloudy on that date
+    cloudy = str(tmp_path / "ndvi_20210730_cloudy.tif")
+    out = gdal.GetDriverByName("GTiff").Create(cloudy, src.RasterXSize, src.RasterYSize, 1, gdal.GDT_Float32)
+    out.SetGeoTransform(src.GetGeoTransform())
+    out.SetProjection(src.GetProjection())
+    out.GetRasterBand(1).WriteArray(values)
+    out = None
+    args = ["classify", cloudy, *dates[1:], "--samples", str(root / scene["samples"]), "--class-field", "crop",
+            "--out", str(tmp_path / "map" / "map.tif")]  # fmt: skip
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "pixels mapped: 50.0 %" in printed
+    assert "50 % of the map is unmapped (nodata)" in caplog.text and "one cloudy, masked or nodata date" in caplog.text

@@ -340,7 +340,10 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
     dialog.run()
     assert "A run is writing into the output folder" in dialog.message.text()
     state = _watch(task)
+    seen = []  # the dialog's progress and step as the analyst sees them during the run
+    task.progressChanged.connect(lambda _: seen.append((dialog.run_state.progress.value(), dialog.run_state.step.text())))
     _wait(state)
+    assert any(value > 0 and "%" in step for value, step in seen), seen[-5:]
     assert not dialog.run_state.running and dialog.run_button.isEnabled()
     assert "test_run done" in dialog.run_state.outcome.text() and "kappa" in dialog.run_state.outcome.text()
     assert state["status"] == "complete", [w.text() for w in plugin.iface.messageBar().items()]

@@ -93,7 +93,7 @@ class JobBuilder:
                 tuple(parse_bands(text, "bands of stacks")) if text else None,
                 float(self.d.series.scale.text().replace(",", ".")) if self.d.series.scale.text().strip() else None,
                 data.get("group_field"), data["split"], data.get("block_m"), data["kfold"], data["confidence"],
-                data.get("fields"), data.get("field_id"), data["cog"], data["name"],
+                data.get("fields"), data.get("field_id"), data["cog"], data["name"], data.get("samples_layer"),
             )  # fmt: skip
             check_classify_job(job)
         except (TsstfnError, ValueError) as exc:

@@ -44,6 +44,7 @@ class ClassifyJob:
         field_id: their id attribute.
         cog: write Cloud-Optimized GeoTIFFs.
         name: the run's name (the layer group).
+        samples_layer: the layer of a multi-layer samples file (None: its first).
     """
 
     rasters: tuple[str, ...]
@@ -61,6 +62,7 @@ class ClassifyJob:
     field_id: str | None = None
     cog: bool = True
     name: str = "crop_map"
+    samples_layer: str | None = None
 
     def __post_init__(self) -> None:
         """Coerce the split; check the ranges."""
@@ -84,7 +86,8 @@ class ClassifyJob:
         """The keyword arguments of :func:`~..mapping.workflow.classify_rasters` (and its check)."""
         paths = self.outputs()
         return {
-            "rasters": list(self.rasters), "samples_path": self.samples, "class_field": self.class_field,
+            "rasters": list(self.rasters), "samples_path": self.samples, "samples_layer": self.samples_layer,
+            "class_field": self.class_field,
             "out_map": paths["crop_map"], "report_dir": paths["report"],
             "bands": list(self.bands) if self.bands else None, "scale": self.scale, "group_field": self.group_field,
             "split": self.split, "block_m": self.block_m, "kfold": self.kfold,

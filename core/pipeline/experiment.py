@@ -67,7 +67,7 @@ def run_experiment(
     steps = Steps(progress, {"align": 1, **{s: 4 for s in names}, "compare": 1})
     prep = prepare(job, Path(job.output_dir) / "aligned", steps.sub("align"), is_cancelled)
     inputs = prep.fusion_inputs()
-    samples = read_samples(job.samples, job.class_field, prep.grid, group_field=job.group_field)
+    samples = read_samples(job.samples, job.class_field, prep.grid, layer=job.samples_layer, group_field=job.group_field)
     options = mapping_options(job, prep.grid)
 
     def kappa_of(paths: list[str]) -> float:  # the job's split, the same for every comparison (seeded)

@@ -78,6 +78,7 @@ class Job:
         targets: the cloudy dates to predict (coarse, and optionally the real fine for scoring).
         output_dir: where every output goes.
         samples: points, polygons or a label raster with the crop classes (None: no crop map).
+        samples_layer: the layer of a multi-layer samples file (a GeoPackage's layer name; None: its first).
         class_field: the samples' class field.
         group_field: the samples' field id (for the split by field).
         split: :class:`~..mapping.samples.Split`.
@@ -126,6 +127,7 @@ class Job:
     targets: tuple[PairSpec, ...]
     output_dir: str
     samples: str | None = None
+    samples_layer: str | None = None
     class_field: str = "crop"
     group_field: str | None = None
     split: Split = Split.RANDOM

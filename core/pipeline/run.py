@@ -128,7 +128,7 @@ def check_samples(job: Job) -> Samples:
 
     if not job.samples:
         raise InputError("Job field 'samples': give a point or polygon layer, or a label raster, with the crop classes.")
-    return read_samples(job.samples, job.class_field, study_grid(job), group_field=job.group_field)
+    return read_samples(job.samples, job.class_field, study_grid(job), layer=job.samples_layer, group_field=job.group_field)
 
 
 def coarse_pixel_m(job: Job) -> float | None:

@@ -670,3 +670,28 @@ def test_real_landsat_modis_sets_fill_and_validate_with_only_what_their_manifest
     assert d.validate() is None, d.validate()
     QgsProject.instance().clear()
     d.deleteLater()
+
+
+def test_samples_from_the_second_layer_of_a_geopackage(dialog, scene, tmp_path):
+    """A GeoPackage whose first layer is not the samples: the job reads the layer the analyst chose."""
+    from osgeo import ogr, osr
+
+    root = Path(scene["root"])
+    path = str(tmp_path / "two_layers.gpkg")
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32651)
+    zones = ds.CreateLayer("zones", srs, ogr.wkbPolygon)  # first: polygons without a crop field
+    zones.CreateField(ogr.FieldDefn("zone", ogr.OFTString))
+    ds = None
+    gdal.VectorTranslate(path, str(root / scene["samples"]), accessMode="append", layerName="points")
+    layer = QgsVectorLayer(f"{path}|layername=points", "points", "ogr")
+    assert layer.isValid() and layer.featureCount() > 0
+    QgsProject.instance().addMapLayer(layer)
+    dialog.outputs.samples.setLayer(layer)
+    dialog.outputs.class_field.setField("crop")
+    data = dialog.job_dict()
+    assert data["samples"] == path and data["samples_layer"] == "points"
+    assert dialog.validate() is None and dialog.build_job().samples_layer == "points"
+    dialog.set_job_dict(data)  # as after a restart: the same layer of the file is chosen again
+    assert dialog.outputs.samples.currentLayer() is layer and dialog.outputs.class_field.currentField() == "crop"

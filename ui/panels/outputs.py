@@ -56,6 +56,25 @@ def layer_path(combo: QgsMapLayerComboBox) -> str | None:
     return layer.source().split("|")[0]
 
 
+def sublayer(combo: QgsMapLayerComboBox) -> str | None:
+    """The layer name inside a multi-layer file (a GeoPackage's ``|layername=``) of the combo's layer, or None."""
+    layer = combo.currentLayer()
+    found = re.search(r"\|layername=([^|]+)", layer.source()) if layer is not None else None
+    return found.group(1) if found else None
+
+
+def _set_samples_layer(panel: OutputsPanel, name: str | None) -> None:
+    """Choose the project layer of the samples' file whose layer inside it is ``name``."""
+    path = layer_path(panel.samples)
+    if not name or not path:
+        return
+    for layer in QgsProject.instance().mapLayers().values():
+        source = layer.source()
+        if source.split("|")[0] == path and f"|layername={name}" in source:
+            panel.samples.setLayer(layer)
+            return
+
+
 def csv_layer(path: str, name: str) -> QgsVectorLayer:
     """A CSV of points as QGIS loads it: its longitude/latitude columns (the names core reads), WGS 84."""
     from ...core.mapping.csv_points import X_NAMES, Y_NAMES
@@ -126,6 +145,12 @@ class OutputsPanel(QWidget):
         Bind("name", get=lambda p: p.run_name(), set=lambda p, v: None),
         Bind(
             "samples", get=lambda p: layer_path(p.samples) if p.map_crops.isChecked() else None, set=_set_samples, omit_empty=True
+        ),  # fmt: skip
+        Bind(
+            "samples_layer",
+            get=lambda p: sublayer(p.samples) if p.map_crops.isChecked() else None,
+            set=_set_samples_layer,
+            omit_empty=True,
         ),  # fmt: skip
         Bind("class_field", get=lambda p: p.class_field.currentField(), set=_set_class_field),  # after the samples
         Bind("group_field", "group_field", omit_empty=True),

@@ -37,7 +37,8 @@ class PlaceError(InputError):
     Attributes:
         place: ``(list, row, column)``: the pair list (``reference``, ``prediction``, ``targets``),
             the row's index in it and the column (``date``, ``coarse``, ``coarse_band``, ``fine``,
-            ``fine_band``, ``fine_mask``); or a job field's name as ``(field, None, None)``.
+            ``fine_band``, ``fine_mask``); a job field's name as ``(field, None, None)``; or a setting of a
+            whole column of rasters as ``("column", None, "coarse.red_band")``.
     """
 
     def __init__(self, message: str, place: tuple[str, int | None, str | None]) -> None:

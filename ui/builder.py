@@ -50,9 +50,10 @@ class JobBuilder:
     def located(self, exc: PlaceError) -> DialogError:
         """Core's error with the cell or widget it names."""
         key, row, column = exc.place
-        if row is not None and column in ("coarse", "fine") and "red_band, nir_band" in str(exc):
-            text = f"{exc} In the dialog: 'red band' and 'NIR band' of the {'MODIS' if column == 'coarse' else 'fine'} rasters."
-            return DialogError(text, self.d.inputs.columns.fields[column]["red_band"], tab=INPUTS)
+        if key == "column" and column:  # a column setting: its field
+            raster_column, setting = column.split(".")
+            text = f"{exc} In the dialog: the settings of the {'MODIS' if raster_column == 'coarse' else 'fine'} rasters."
+            return DialogError(text, self.d.inputs.columns.fields[raster_column][setting], tab=INPUTS)
         if row is not None and column is not None:
             return DialogError(str(exc), cell=self.d.inputs.cell(key, row, column), tab=INPUTS)
         widget = getattr(self.d.outputs, key, None)
@@ -142,9 +143,7 @@ class JobBuilder:
         except TsstfnError as exc:
             raise self.at_field(str(exc)) from None
         try:
-            grid = [data["prediction"][:1], data.get("assume_aligned"), data.get("pixel_size_m"), data.get("aoi"), key]
-            memo = ("samples", job.samples, job.class_field, job.group_field, json.dumps(grid, default=str))
-            samples = self.d.checker.cached(memo, str(job.samples), lambda: check_samples(job)) if job.samples else None
+            samples = check_samples(job) if job.samples else None  # (an unchanged valid job never gets here)
         except TsstfnError as exc:
             raise DialogError(f"Samples layer (tab 'Samples and outputs'): {exc}", out.samples, tab=OUTPUTS) from None
         try:

@@ -118,20 +118,17 @@ class JobTask(BaseTask):
         self.time_left = f"about {eta / 60:.0f} min left" if eta else ""
         super()._progress(fraction, message)
 
-    def _work(self) -> Any:
+    def _run(self) -> Any:
         from ..core.pipeline.run import run_job
 
         return run_job(self.job, self._progress, self.isCanceled)
-
-    def _run(self) -> Any:
-        return self._work()
 
     def unexpected(self, exc: Exception) -> str:
         return f"Unexpected error: {type(exc).__name__}: {exc} (details in the log)"
 
     def _finished(self, ok: bool) -> None:
         if ok:
-            log(f"{self.job.name} finished: {self.result.report}")
+            log(f"{self.job.name} finished: {getattr(self.result, 'report', None) or self.result.crop_map}")
             if self.on_success:
                 self.on_success(self.result)
             return
@@ -145,15 +142,7 @@ class JobTask(BaseTask):
 class ClassifyTask(JobTask):
     """A classify-only run through ``core.run_classify_job`` (the command line's ``classify`` path)."""
 
-    def _work(self) -> Any:
+    def _run(self) -> Any:
         from ..core.pipeline.classify_job import run_classify_job
 
         return run_classify_job(self.job, self._progress, self.isCanceled)
-
-    def _finished(self, ok: bool) -> None:
-        if ok:
-            log(f"{self.job.name} finished: {self.result.crop_map}")
-            if self.on_success:
-                self.on_success(self.result)
-            return
-        super()._finished(ok)

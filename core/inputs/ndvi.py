@@ -184,6 +184,23 @@ def read_mask_invalid(source: NdviSource, ds: gdal.Dataset, window: Window | Non
     return kind.invalid(values)
 
 
+def red_nir_bands(source: NdviSource) -> tuple[int, int]:
+    """The band numbers of red and NIR of a red/NIR source: its own, else its product's (1 and 1 with a NIR file).
+
+    Raises:
+        InputError: neither the source nor its product says them, naming the raster.
+    """
+    product = get_product(source.product, source.label)
+    red = source.red_band or product.red_band or (1 if source.nir_path else None)
+    nir = source.nir_band or (1 if source.nir_path else product.nir_band)
+    if red is None or nir is None:
+        raise InputError(
+            f"'{source.label}' (product {product.name}): say which bands hold red and NIR (red_band, nir_band), "
+            "or give the NIR file (nir_path)."
+        )
+    return red, nir
+
+
 def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset | None = None) -> np.ndarray:
     """NDVI of ``source`` (the whole raster or one window) as float32, NaN where unknown.
 
@@ -228,13 +245,7 @@ def read_ndvi(source: NdviSource, window: Window | None = None, ds: gdal.Dataset
                 f"{hint} Check the product and scale settings of this layer."
             )
     else:
-        red_number = source.red_band or product.red_band or (1 if source.nir_path else None)
-        nir_number = source.nir_band or (1 if source.nir_path else product.nir_band)
-        if red_number is None or nir_number is None:
-            raise InputError(
-                f"'{source.label}' (product {product.name}): say which bands hold red and NIR (red_band, nir_band), "
-                "or give the NIR file (nir_path)."
-            )
+        red_number, nir_number = red_nir_bands(source)
         red_band = _band(ds, red_number, source.label)
         nir_ds = open_raster(source.nir_path, f"NIR of {source.label}") if source.nir_path else ds
         nir_band = _band(nir_ds, nir_number, f"NIR of {source.label}")

@@ -164,7 +164,7 @@ class RowChecker:
         from ..inputs.containers import resolve_source
         from ..inputs.grid import has_real_crs, reference_grid, srs_of
         from ..inputs.inventory import raster_info, unfit_reason
-        from ..inputs.ndvi import NdviSource
+        from ..inputs.ndvi import NdviSource, red_nir_bands
         from ..inputs.products import get_product
         from ..inputs.sample import check_sample
         from .pairs import parse_source
@@ -210,6 +210,11 @@ class RowChecker:
                     srs_of(ds, name)
                     if grid is not None:
                         overlap_fraction(ds, grid, name)
+                if not get_product(source.product).is_ndvi:
+                    try:
+                        red_nir_bands(source)
+                    except InputError as exc:  # a setting of the whole column: point there, not at the row
+                        raise PlaceError(f"{where}: {exc}", ("column", None, f"{column}.red_band")) from None
                 check_sample(source)  # what the run reads of it, on a few rows: scale, range, mask values
             except PlaceError:
                 raise

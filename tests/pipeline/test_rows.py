@@ -103,3 +103,10 @@ def test_scale_guesses(tmp_path):
     unit = make_raster(tmp_path / "b.tif", [[[0.02, 0.3], [0.1, 0.25]]])
     assert guess_scale(x10000, 1, "ndvi") == 0.0001 and guess_scale(unit, 1, "red_nir") == 1.0
     assert guess_scale(x10000, 1, "s2_l2a") is None  # a product with a scale of its own
+
+
+def test_red_and_nir_bands_unknown_point_at_the_column_settings(rows, tmp_path):
+    data, fine, modis = rows
+    stack = make_raster(tmp_path / "tm0524.tif", [[[300] * 4] * 4] * 3, dtype=gdal.GDT_Int16)
+    place, message = _place({**data, "fine_product": "red_nir", "prediction": [{**data["prediction"][0], "fine": stack}]})
+    assert place == ("column", None, "fine.red_band") and "say which bands hold red and NIR" in message

@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     Ctrl+C, 143 for SIGTERM) with one line when stopped, after the half-written files are removed.
     """
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}  # first: start-up too
+    stopped = False
     try:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
         args = build_parser().parse_args(argv)
@@ -268,13 +269,15 @@ def main(argv: list[str] | None = None) -> int:
             timer.cancel()
         _WATCHDOG.clear()
         print("stopped; nothing half-written was left", file=sys.stderr, flush=True)
-        stopped = 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+        stopped = True
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)  # until the process ends: no traceback from a late Ctrl+C
-        return stopped
+        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
     except RecursionError:
         print("error: the input is nested too deeply to be read; check the file.", file=sys.stderr)
         return 2
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
+    finally:
+        if not stopped:  # an error, a success or argparse's exit: the caller's handlers again
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return 0

@@ -74,6 +74,8 @@ def check_meta(meta: dict, name: str) -> None:
     from .config import TrainConfig
 
     norm, n_base = meta.get("normalisation") or {}, meta.get("n_base")
+    if not isinstance(norm, dict):
+        raise ModelFileError(f"Model '{name}': normalisation {norm!r} is not a mapping of mean and std; re-train it.")
     for key in ("mean", "std"):
         v = norm.get(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

@@ -100,6 +100,7 @@ def test_training_that_never_improved_is_a_failure(monkeypatch):
     "change, message",
     [(("normalisation", {"mean": 0.3, "std": 0.0}), "normalisation std 0.0 is not positive"),
      (("normalisation", {"mean": "0.3", "std": 0.1}), "normalisation mean '0.3' is not a finite number"),
+     (("normalisation", ["mean", "std"]), r"normalisation \['mean', 'std'\] is not a mapping"),
      (("n_base", "2"), "n_base '2' is not a number of base pairs"),
      (("config", {**TrainConfig(width=4, patch=32, cl_paths=1).as_dict(), "width": "4"}), "its training options are not valid")],
 )  # fmt: skip
@@ -123,3 +124,14 @@ def test_model_metadata_with_a_recomputed_hash_is_checked_at_load(tmp_path, chan
     torch.save(payload, tmp_path / "edited.tsstfn")
     with pytest.raises(ModelFileError, match=f"Model 'edited.tsstfn': {message}"):
         modelfile.load_model(tmp_path / "edited.tsstfn", "cpu")
+
+
+def test_the_command_line_gives_its_signal_handlers_back_after_an_error(tmp_path):
+    """An embedding process (or the next test) keeps its own Ctrl+C after a failed command."""
+    import signal
+
+    from tsstfn_crop_mapper.core import cli
+
+    before = signal.getsignal(signal.SIGINT)
+    assert cli.main(["run", str(tmp_path / "missing.json")]) == 2
+    assert signal.getsignal(signal.SIGINT) is before

@@ -67,6 +67,7 @@ def test_dates_in_the_names_users_have(name, expected):
         "field_2020068x.tif",  # no separator after the day of year
         "LC81260382015400LGN00",  # no day 400
         "h12v10_2021_07.tif",
+        "plot_2019_150.tif",  # a plot and its number, not MODIStsp's year and day
     ],
 )
 def test_numbers_that_are_no_date(name):

@@ -10,7 +10,6 @@ becomes the mask. Names carry the date as ``AYYYYDDD`` (day of year):
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from osgeo import gdal
 from ...errors import InputError
 from ..ndvi import NdviSource
 from ..products import get_product
-from .base import DatePattern, Hints, Reader, with_mask
+from .base import DatePattern, Hints, Reader, with_mask, year_doy
 
 _HDF_PREFIX = re.compile(r'^(HDF4_EOS:EOS_GRID|HDF4_SDS:[A-Z_0-9]+|HDF5):"?(?P<file>[^"]+)"?:', re.I)
 _NAME = re.compile(r"^(MOD|MYD|MCD)(09GQ|09GA|13Q1|43A4)\.", re.I)
@@ -94,14 +93,6 @@ def resolve(source: NdviSource) -> NdviSource:
     return with_mask(out, mask, spec.mask_kind, Path(connection_file(mask) or mask).name if mask else None)
 
 
-def _day_of_year(m: re.Match[str]) -> dt.date | None:
-    """``AYYYYDDD``: the year's day ``DDD`` (1-365, or 366 in a leap year)."""
-    year, doy = int(m.group(1)), int(m.group(2))
-    if 1 <= doy <= (366 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 365):
-        return dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
-    return None
-
-
 READER = Reader(
     "modis",
     "MODIS HDF4 granules (MOD09GQ, MOD09GA, MOD13Q1, MCD43A4): the .hdf file or a subdataset; QA subdataset as mask.",
@@ -109,9 +100,11 @@ READER = Reader(
     resolve,
     products=("mod09gq", "mod09ga", "mod13q1", "mcd43a4"),
     dates=(
-        DatePattern(re.compile(r"(?:^|[._\-])A(\d{4})(\d{3})(?=[._\-]|$)"), _day_of_year),
+        DatePattern(re.compile(r"(?:^|[._\-])A(\d{4})(\d{3})(?=[._\-]|$)"), lambda m: year_doy(m[1], m[2])),
         # MODIStsp's outputs, MOD13Q1_NDVI_2020_065.tif: year, underscore, day of year
-        DatePattern(re.compile(r"(?:^|[._\-])(\d{4})_(\d{3})(?=[._\-]|$)"), _day_of_year),
+        DatePattern(  # only in a MODIS name: plot_2019_150 is a plot, not 30 May 2019
+            re.compile(r"(?:MOD|MYD|MCD)\w*?[._\-](\d{4})_(\d{3})(?=[._\-]|$)", re.I), lambda m: year_doy(m[1], m[2])
+        ),
     ),
     hints=Hints(
         coarse=re.compile(r"(MOD\d\d|MYD\d\d|MCD\d\d|MODIS)", re.I),

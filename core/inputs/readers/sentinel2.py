@@ -143,7 +143,7 @@ READER = Reader(
         DatePattern(re.compile(r"(?:^|[^A-Z0-9])T\d{2}[A-Z]{3}_(\d{8})T\d{6}", re.I), lambda m: ymd(m.group(1))),
     ),
     hints=Hints(
-        fine=re.compile(r"((^|[^A-Z0-9])T\d\d[A-Z]{3}_|S2[AB]_|SENTINEL.?2|(^|[^A-Z])B0?[48]([^0-9]|$))", re.I),
+        fine=re.compile(r"((^|[^A-Z0-9])T\d\d[A-Z]{3}_|S2[A-D]_|SENTINEL.?2|(^|[^A-Z])B0?[48]([^0-9]|$))", re.I),
         fine_mask=re.compile(r"(^|[^A-Z])SCL([^A-Z]|$)", re.I),
         band_file=re.compile(r"_B0?\d", re.I),
         container=re.compile(r"(\.(zip|safe|xml)$|^SENTINEL2)", re.I),

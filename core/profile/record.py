@@ -110,8 +110,9 @@ class RunRecord:
         return next((la for la in self.layers if la.role == role and la.date == date and not la.shift_years), None)
 
     def methods(self) -> list[str]:
-        """The compared methods' roles (registry names)."""
-        return [r for r in self.roles if r in METHODS]
+        """The compared methods' roles (registry names), in the registry's order."""
+        roles = set(self.roles)
+        return [name for name in METHODS if name in roles]
 
 
 def method_label(name: str) -> str:

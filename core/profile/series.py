@@ -326,9 +326,14 @@ def read_csv(path: PathLike) -> list[Sample]:
         for r in csv.DictReader(fh):
             out.append(
                 Sample(
-                    dt.date.fromisoformat(r["date"]), dt.date.fromisoformat(r["plot_date"]), r["role"], r["label"],
-                    float(r["value"]) if r["value"] else float("nan"), r["path"],
-                    float(r["std"]) if r["std"] else None, int(r["n"]),
+                    dt.date.fromisoformat(r["date"]),
+                    dt.date.fromisoformat(r["plot_date"]),
+                    r["role"],
+                    r["label"],
+                    float(r["value"]) if r["value"] else float("nan"),
+                    r["path"],
+                    float(r["std"]) if r["std"] else None,
+                    int(r["n"]),
                 )  # fmt: skip
             )
     return out

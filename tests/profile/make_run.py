@@ -26,8 +26,8 @@ REFERENCE = ("2020-05-10", "2020-07-20")
 PREDICTION = ("2021-04-20", "2021-05-15", "2021-06-10")
 TARGETS = ("2021-07-30", "2021-08-31", "2021-09-05")
 MASKED = "2021-08-31"
-FIELD = (10, 12, 30, 28)
-OUTPUTS = (("fused", "fused_ndvi", 100), ("uncertainty", "uncertainty", 200), ("starfm", "starfm_ndvi", 300))  # col0, row0, col1, row1 (exclusive) of the square field
+FIELD = (10, 12, 30, 28)  # col0, row0, col1, row1 (exclusive) of the square field
+OUTPUTS = (("fused", "fused_ndvi", 100), ("uncertainty", "uncertainty", 200), ("starfm", "starfm_ndvi", 300))
 
 
 def _srs(epsg: int = 32651) -> osr.SpatialReference:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,8 +86,8 @@ def assess(y_true: np.ndarray, y_pred: np.ndarray, names: dict[int, str], split:
     )
 
 
-def write_reports(acc: Accuracy, out_dir: str | Path, stem: str, title: str) -> dict[str, Path]:
-    """``{stem}_confusion.csv``, ``{stem}_classes.csv``, ``{stem}_confusion.png`` and ``{stem}.md``."""
+def write_reports(acc: Accuracy, out_dir: str | Path, stem: str, title: str, notes: Sequence[str] = ()) -> dict[str, Path]:
+    """``{stem}_confusion.csv``, ``{stem}_classes.csv``, ``{stem}_confusion.png`` and ``{stem}.md`` (with ``notes``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -124,6 +125,8 @@ def write_reports(acc: Accuracy, out_dir: str | Path, stem: str, title: str) -> 
         for n, p, r, f, s in zip(acc.names, acc.precision, acc.recall, acc.f1, acc.support)
     ]
     lines += ["", f"![confusion matrix]({paths['png'].name})", ""]
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     with atomic_output(paths["markdown"]) as tmp:
         tmp.write_text("\n".join(lines))
     return paths

@@ -3,7 +3,8 @@
 Features of a pixel, for each date in order: the 9 values of its 3 x 3 window, row by row, the
 pixel itself in the middle (feature names ``d{t}_r{dy}c{dx}``). NaN rule: outside the scene the
 edge pixel is repeated (edge padding); a NaN neighbour takes the centre pixel's value; a pixel
-whose own value is NaN on any date cannot be classified and gets nodata (class 0).
+whose own value is NaN on any date cannot be classified and gets nodata (class 0), unless the
+series is gap-filled first (:mod:`.gapfill`, on the chunks as they are read).
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from ..files import PathLike, atomic_output, create_geotiff, open_raster, read_b
 from ..options import MAX_DEPTH, MAX_SEED, MAX_TREES, check_range, check_types, choice
 from ..version import __version__
 from .accuracy import Accuracy, assess
+from .classes import class_colour
 from .samples import Samples, Split
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
+    from .gapfill import GapFilling, GapStats
 
 log = logging.getLogger("tsstfn")
-DEFAULT_COLORS = {1: (230, 200, 74), 2: (63, 143, 58), 3: (184, 184, 176)}
 STRIP_ROWS = 256  # at most; fewer on wide scenes (strip_rows)
 CHUNK_ROWS = 256  # rows read at a time: one row of the 256 x 256 blocks the project writes
 CHUNK_BYTES = 192 << 20  # a chunk of every date at most (fewer rows on very wide scenes with many dates)
@@ -94,7 +96,13 @@ def chunk_rows(width: int, n_dates: int, rows: int) -> int:
 
 
 def feature_strips(
-    paths: Sequence[str], width: int, height: int, rows: int, sample_rows: np.ndarray | None = None
+    paths: Sequence[str],
+    width: int,
+    height: int,
+    rows: int,
+    sample_rows: np.ndarray | None = None,
+    filling: GapFilling | None = None,
+    stats: GapStats | None = None,
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """``(y0, h, features (h, W, 9T), valid (h, W))`` of every strip of ``rows`` rows, top to bottom.
 
@@ -103,10 +111,17 @@ def feature_strips(
     cut from the chunk. Reading each strip on its own (11 rows on a whole tile) decompressed every
     block about 23 times, half the crop-map stage. ``sample_rows`` (sorted): only the chunks and
     strips holding one of these rows are read and computed (the training samples' features).
+    ``filling`` gap-fills each chunk's series before its features (:func:`~.gapfill.fill_stack`), the
+    chunk's own rows counted into ``stats``.
     """
+    from .gapfill import GapFill, fill_stack
+
     datasets = [open_raster(p) for p in paths]  # kept open: a chunk's halo rows come from the cache
     bands = [ds.GetRasterBand(1) for ds in datasets]
-    chunk = chunk_rows(width, len(paths), rows)
+    fused_ds = {}
+    if filling is not None and filling.how is GapFill.FUSED:
+        fused_ds = {k: open_raster(p) for k, p in filling.fused.items()}
+    chunk = chunk_rows(width, len(paths) + len(fused_ds), rows)
 
     def holds_samples(y0: int, y1: int) -> bool:
         return sample_rows is None or bool(np.searchsorted(sample_rows, y0) < np.searchsorted(sample_rows, y1))
@@ -117,6 +132,9 @@ def feature_strips(
             continue
         top, bottom = max(0, c0 - 1), min(height, c1 + 1)
         stack = np.stack([read_band(b, (0, top, width, bottom - top)) for b in bands])
+        if filling is not None:
+            fused = {k: read_band(ds.GetRasterBand(1), (0, top, width, bottom - top)) for k, ds in fused_ds.items()}
+            fill_stack(stack, filling, fused, stats, slice(c0 - top, c1 - top))
         for y0 in range(c0, c1, rows):
             h = min(rows, c1 - y0)
             if not holds_samples(y0, y0 + h):
@@ -127,14 +145,16 @@ def feature_strips(
             yield y0, h, feats[off : off + h], valid[off : off + h]
 
 
-def sample_features(paths: Sequence[str], samples: Samples, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features ``(n, 9T)`` at the sample pixels and whether each is valid, read strip by strip."""
+def sample_features(
+    paths: Sequence[str], samples: Samples, width: int, height: int, filling: GapFilling | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``(n, 9T)`` at the sample pixels and whether each is valid, read strip by strip (gap-filled by ``filling``)."""
     feats = np.full((len(samples.rows), 9 * len(paths)), np.nan, dtype=np.float32)
     valid = np.zeros(len(samples.rows), dtype=bool)
     rows = strip_rows(width, len(paths))
     order = np.argsort(samples.rows, kind="stable")
     by_row = samples.rows[order]
-    for y0, h, f, v in feature_strips(paths, width, height, rows, sample_rows=by_row):
+    for y0, h, f, v in feature_strips(paths, width, height, rows, sample_rows=by_row, filling=filling):
         sel = order[np.searchsorted(by_row, y0) : np.searchsorted(by_row, y0 + h)]
         feats[sel] = f[samples.rows[sel] - y0, samples.cols[sel]]
         valid[sel] = v[samples.rows[sel] - y0, samples.cols[sel]]
@@ -169,7 +189,8 @@ def train_forest(
         random_state=params.random_state,
     )
     forest.fit(feats, codes)
-    return Classifier(forest, n_dates, dict(names), feature_names(n_dates))
+    learned = {int(c) for c in np.unique(codes)}  # the map and its legend hold only the classes the forest knows
+    return Classifier(forest, n_dates, {k: v for k, v in names.items() if k in learned}, feature_names(n_dates))
 
 
 def check_feature_rasters(paths: Sequence[str], grid: Grid) -> None:
@@ -260,6 +281,7 @@ def assess_forest(
     kfold: int = 0,
     split_text: str = "",
     compare_blocks: bool = True,
+    filling: GapFilling | None = None,
 ) -> Assessment:
     """Train and assess a forest on the window features of ``paths``; the features are read once.
 
@@ -268,6 +290,8 @@ def assess_forest(
     random split flatter it, and a gap above :data:`KAPPA_GAP_WARNING` is reported. ``kfold`` >= 2
     adds a k-fold cross-validation by block (the mean and spread of kappa), for small sample sets.
     ``split_text`` (default: :func:`~.samples.split_description`) is what the accuracy says of its split.
+    ``filling`` gap-fills the samples' series as the map's (:mod:`.gapfill`); a class whose samples
+    all lie on pixels without (enough) NDVI is named in a note.
 
     Raises:
         InputError: a raster that is not NDVI or not on the grid; too few blocks for the split.
@@ -277,7 +301,8 @@ def assess_forest(
     check_feature_rasters(paths, grid)
     how = choice(Split, how, "split")
     split_text = split_text or split_description(how, test_fraction, block_m)
-    feats, valid = sample_features(paths, samples, grid.width, grid.height)
+    feats, valid = sample_features(paths, samples, grid.width, grid.height, filling)
+    notes = unusable_classes(samples, valid)
     blocks = spatial_blocks(samples, grid, block_m)
 
     def fit_and_score(train_idx: np.ndarray, test_idx: np.ndarray, text: str) -> tuple[Any, Accuracy, np.ndarray, np.ndarray]:
@@ -288,7 +313,7 @@ def assess_forest(
 
     seed = params.random_state
     clf, acc, test_index, predicted = fit_and_score(*split(samples, how, test_fraction, seed, blocks), split_text)
-    result = Assessment(clf, acc, test_index, predicted, block_m=block_m)
+    result = Assessment(clf, acc, test_index, predicted, block_m=block_m, notes=notes)
     if how is Split.RANDOM and compare_blocks:
         text = split_description(Split.BLOCK, test_fraction, block_m)
         try:
@@ -312,6 +337,26 @@ def assess_forest(
             log.warning(note)
             result.notes.append(note)
     return _with_folds(result, fit_and_score, samples, blocks, kfold, seed)
+
+
+def unusable_classes(samples: Samples, valid: np.ndarray) -> list[str]:
+    """A note (also logged) for each class whose samples all lie on pixels without NDVI on some date (nodata)."""
+    notes = []
+    for code, name in sorted(samples.names.items()):
+        of_class = samples.codes == code
+        if of_class.any() and not valid[of_class].any():
+            notes.append(
+                f"Class '{name}': its {int(of_class.sum())} sample(s) all lie on nodata (a date without NDVI at each of "
+                "them), so the forest cannot learn it and the map has no such class; check the rasters' nodata and masks "
+                "there, or gap-fill ('gap_fill': 'linear')."
+            )
+            log.warning(notes[-1])
+    if not valid.any():
+        raise InputError(
+            "Every sample lies on a pixel without NDVI on some date (nodata or masked): no forest can be trained; "
+            "check the rasters' nodata, scale and masks, or gap-fill ('gap_fill': 'linear')."
+        )
+    return notes
 
 
 def _with_folds(
@@ -480,8 +525,12 @@ def classify_to_file(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
     confidence_path: PathLike | None = None,
+    filling: GapFilling | None = None,
+    stats: GapStats | None = None,
 ) -> Path:
     """Classify the scene strip by strip into a uint8 GeoTIFF (0 nodata) with colours and class names.
+
+    ``filling`` gap-fills the series as the forest's samples were (:mod:`.gapfill`); what it did is counted in ``stats``.
 
     Optional float32 rasters beside it: ``proba_path``, one band per class (the forest's vote
     share); ``confidence_path``, two bands: the probability of the mapped class and its margin over
@@ -499,7 +548,7 @@ def classify_to_file(
         pds = create_geotiff(stack.enter_context(atomic_output(proba_path)), grid, len(classes)) if proba_path else None
         cds = create_geotiff(stack.enter_context(atomic_output(confidence_path)), grid, 2) if confidence_path else None
         rows = strip_rows(grid.width, len(paths))
-        for y0, h, feats, valid in feature_strips(paths, grid.width, grid.height, rows):
+        for y0, h, feats, valid in feature_strips(paths, grid.width, grid.height, rows, filling=filling, stats=stats):
             check_cancelled(is_cancelled)
             out = np.zeros((h, grid.width), dtype=np.uint8)
             if valid.any() and pds is None and cds is None:
@@ -555,8 +604,8 @@ def style_class_band(band: gdal.Band, names: dict[int, str]) -> None:
     ct = gdal.ColorTable()
     ct.SetColorEntry(0, (0, 0, 0, 0))
     top = max(names) if names else 0
-    for code in range(1, top + 1):
-        ct.SetColorEntry(code, (*DEFAULT_COLORS.get(code, ((code * 67) % 256, (code * 131) % 256, (code * 29) % 256)), 255))
+    for code in range(1, top + 1):  # a code that is no class (between two classes' codes) stays transparent
+        ct.SetColorEntry(code, (*class_colour(code), 255) if code in names else (0, 0, 0, 0))
     band.SetRasterColorTable(ct)
     band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
     band.SetCategoryNames(["nodata"] + [names.get(c, "") for c in range(1, top + 1)])

@@ -1,15 +1,18 @@
 """Labelled samples: points, polygons or a label raster on the grid, and the train/test split.
 
-Class values may be names (``soybean``) or integer codes. Known names get the codes 1 soybean,
-2 corn, 3 other; the rest follow. The split is the paper's random 7:3 by pixel, or by field
-(polygon or field id), so that no field has pixels on both sides.
+Class values may be names (``soybean``: the name is the text, codes 1, 2, ... in sorted order) or
+integer codes, whose names come from the user (a value map, a lookup file, a label raster's category
+names: :mod:`.classes`), else are the codes as text; no name is ever invented. A season filter keeps
+the samples of one season or year; samples sharing a pixel are counted and warned about, and every
+split keeps a pixel's samples on one side. The split is the paper's random 7:3 by pixel, by field
+(polygon or field id), so that no field has pixels on both sides, or by spatial block.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
     from ..inputs.grid import Grid
 
 log = logging.getLogger("tsstfn")
-KNOWN_CODES = {"soybean": 1, "soy": 1, "soybeans": 1, "corn": 2, "maize": 2, "other": 3}
 
 
 class Split(Choice):
@@ -50,6 +52,12 @@ class Samples:
     groups: np.ndarray  # field / polygon id, for the split by field
     names: dict[int, str] = field(default_factory=dict)
 
+    def pixel_ids(self) -> np.ndarray:
+        """One id per distinct pixel (samples sharing a pixel share it), in the samples' order."""
+        if not len(self.rows):
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.stack([self.rows, self.cols], axis=1), axis=0, return_inverse=True)[1].ravel()
+
 
 #: more distinct values than this, each in one feature only, make a field an id rather than a class field
 MAX_ID_LIKE_CLASSES = 10
@@ -70,13 +78,27 @@ def read_samples(
     group_field: str | None = None,
     classes: dict[int, str] | None = None,
     min_per_class: int = 10,
+    *,
+    class_names: Mapping | None = None,
+    class_names_file: str | None = None,
+    season_field: str | None = None,
+    season: str | None = None,
 ) -> Samples:
     """Labelled pixels from points or polygons (reprojected to the grid's CRS) or a label raster.
 
     Class values may be names (``soybean``) or integer codes. With ``classes`` given, any other
-    value is an error naming it; without, known names get codes 1 soybean, 2 corn, 3 other and the
-    rest follow.
+    value is an error naming it. Text values are their own names; codes take their names from
+    ``class_names`` (``{code: name}``, e.g. a QGIS value map), then ``class_names_file`` (see
+    :func:`~.classes.read_class_names`), then a label raster's category names, else the code as
+    text. ``season_field`` and ``season`` keep only the samples of that season (a value equal to
+    ``season``, or a date in that year).
+
+    Raises:
+        InputError: one sentence naming the samples, the field or the class, and what to do.
     """
+    from .classes import coerce_names, read_class_names
+
+    given = {**(read_class_names(class_names_file) if class_names_file else {}), **(coerce_names(class_names) or {})}
     name = Path(path).name
     if not Path(path).exists():
         raise InputError(f"Samples '{name}' not found at '{path}'.")
@@ -91,7 +113,12 @@ def read_samples(
             "(longitude, latitude) nor a raster GDAL can read; choose a GeoPackage, Shapefile, CSV or a label raster."
         )
     if ds.GetLayerCount() == 0 and ds.RasterCount:
-        return _samples_from_raster(path, grid, classes, min_per_class)
+        if season_field:
+            raise InputError(
+                f"Samples '{name}' are a label raster, which has no field '{season_field}' to filter seasons by; clear "
+                "the season filter, or give the samples as points or polygons with that field."
+            )
+        return _samples_from_raster(path, grid, classes, min_per_class, given)
     lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
     if lyr is None:
         raise InputError(f"'{name}' has no layer '{layer}'.")
@@ -108,6 +135,12 @@ def read_samples(
         )
     if group_field and group_field not in fields:
         raise InputError(f"Samples '{name}' have no field '{group_field}' to group by; fields are: {', '.join(fields)}.")
+    if season_field and season_field not in fields:
+        raise InputError(
+            f"Samples '{name}' have no field '{season_field}' to filter seasons by; fields are: {', '.join(fields)}."
+        )
+    if season_field and (season is None or not str(season).strip()):
+        raise InputError(f"Samples '{name}': give the season (a value of '{season_field}', e.g. a year) to keep.")
     if not grid.has_crs:
         raise InputError(
             f"Samples '{name}' are vector features, which cannot be placed on rasters without a CRS (assume_aligned); "
@@ -129,12 +162,19 @@ def read_samples(
     per_value: dict = {}  # class value -> features holding it (an id field has one feature per value)
     mem = gdal.GetDriverByName("MEM")
     n_features = n_null = 0
+    seasons: dict[str, int] = {}  # season value -> features (for the message when none matches)
+    inside: dict = {}  # class value -> pixels inside the grid
     for feat in lyr:
         n_features += 1
         value = feat.GetField(class_field)
         if value is None or (isinstance(value, str) and not value.strip()):
             n_null += 1
             continue
+        if season_field:
+            found = feat.GetField(season_field)
+            seasons[str(found)] = seasons.get(str(found), 0) + 1
+            if not season_matches(found, str(season)):
+                continue
         per_value[value] = per_value.get(value, 0) + 1
         geom = feat.GetGeometryRef()
         if geom is None or geom.IsEmpty():
@@ -178,6 +218,7 @@ def read_samples(
                 cols.append(c)
                 values.append(value)
                 groups.append(group)
+                inside[value] = inside.get(value, 0) + 1
             else:
                 outside += 1
     if len(per_value) > MAX_ID_LIKE_CLASSES and max(per_value.values()) == 1:
@@ -192,14 +233,88 @@ def read_samples(
             f"Field '{class_field}' of samples '{name}' is empty (NULL) in all {n_features} features; choose the field "
             "that holds the crop classes, or fill it."
         )
+    if season_field and not per_value and n_null < n_features:
+        shown = ", ".join(f"'{v}' ({n})" for v, n in sorted(seasons.items())[:8])
+        raise InputError(f"No sample of '{name}' has '{season_field}' = '{season}'; its values are {shown}. Choose one of them.")
     if not rows:
         raise InputError(f"None of the samples in '{name}' falls inside the study area; check the layer's CRS and extent.")
     if outside:
         log.warning("%d sample(s) of %s lie outside the study area and were ignored", outside, name)
-    codes, names = _codes(values, classes, name)
+    for value, n in sorted(per_value.items(), key=lambda kv: str(kv[0])):
+        if not inside.get(value):
+            shown = given.get(int(value), str(value)) if _is_code(value) else str(value)
+            log.warning(
+                "Samples '%s': class '%s': its %d sample(s) all lie outside the rasters; the map has no such class",
+                name, shown, n,
+            )  # fmt: skip
+    codes, names = _codes(values, classes, name, given)
     samples = Samples(np.array(rows), np.array(cols), codes, np.array(groups), names)
     check_class_counts(samples, min_per_class, name)
+    warn_shared_pixels(samples, name, None if season_field else _season_like(fields))
     return samples
+
+
+_SEASON_WORD = re.compile(r"(season|year|date|ano|safra|campaign|harvest|yr)", re.I)
+
+
+def _season_like(fields: Iterable[str]) -> str | None:
+    """The first field named like a season, year or date (for the hint to filter by it)."""
+    return next((f for f in fields if _SEASON_WORD.search(f)), None)
+
+
+def season_matches(value: object, season: str) -> bool:
+    """Whether a sample's season value is ``season``: the same text or number, or a date in year ``season``."""
+    import datetime as dt
+
+    if value is None:
+        return False
+    wanted = season.strip()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return str(value.year) == wanted
+    text = str(value).strip()
+    if text.lower() == wanted.lower():
+        return True
+    # an ISO date or date-time of that year (GDAL gives date fields as 'YYYY/MM/DD' text)
+    return bool(re.fullmatch(r"\d{4}", wanted)) and bool(re.match(rf"^{wanted}[-/]\d{{2}}[-/]\d{{2}}", text))
+
+
+def warn_shared_pixels(samples: Samples, name: str, season_field: str | None = None) -> int:
+    """Warn, by count and class, about pixels holding two or more samples; returns how many pixels do.
+
+    Two samples on one pixel are one observation twice (the split keeps them on one side, see
+    :func:`split`); with different classes (samples of several seasons, overlapping polygons) the
+    pixel teaches the forest both.
+    """
+    ids = samples.pixel_ids()
+    counts = np.bincount(ids) if len(ids) else np.zeros(0, dtype=np.int64)
+    shared = int((counts > 1).sum())
+    if not shared:
+        return 0
+    conflicts: dict[tuple[str, ...], int] = {}
+    order = np.argsort(ids, kind="stable")
+    bounds = np.flatnonzero(np.diff(ids[order])) + 1
+    for group in np.split(order, bounds):
+        kinds = {int(c) for c in samples.codes[group]}
+        if len(group) > 1 and len(kinds) > 1:
+            key = tuple(sorted(samples.names.get(c, str(c)) for c in kinds))
+            conflicts[key] = conflicts.get(key, 0) + 1
+    text = f"Samples '{name}': {shared} pixel(s) hold two or more samples ({int(counts[counts > 1].sum())} samples)"
+    if conflicts:
+        pairs = "; ".join(
+            f"{' and '.join(repr(n) for n in k)} on {v}" for k, v in sorted(conflicts.items(), key=lambda kv: -kv[1])
+        )
+        text += f", {sum(conflicts.values())} of them with different classes ({pairs})"
+    text += "; each pixel's samples stay on one side of the train/test split"
+    if season_field:
+        text += f". Samples of several seasons? Filter them by '{season_field}' (the season filter)"
+    log.warning(text + ".")
+    return shared
+
+
+def _is_code(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) or str(value).strip().isdigit()
 
 
 #: the class codes a crop map can hold: a Byte raster whose 0 is nodata
@@ -220,38 +335,44 @@ def check_codes(codes: Iterable[int], name: str, where: str = "class field") -> 
         )
 
 
-def _codes(values: list, classes: dict[int, str] | None, name: str) -> tuple[np.ndarray, dict[int, str]]:
+def _codes(
+    values: list, classes: dict[int, str] | None, name: str, given: Mapping[int, str] | None = None
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Class codes and names of the class field's ``values`` (see :func:`read_samples`); no name is invented."""
+    from .classes import names_for_codes
+
     if classes:
         check_codes(classes, name, "classes given")
         by_name = {v.lower(): k for k, v in classes.items()}
         keys = []
         for v in values:
-            key = int(v) if isinstance(v, (int, np.integer)) or str(v).isdigit() else by_name.get(str(v).lower())
+            key = int(v) if _is_code(v) else by_name.get(str(v).lower())
             if key not in classes:
                 raise InputError(
                     f"Samples '{name}': class '{v}' is not one of the classes {', '.join(classes.values())}. "
                     "Fix the class field or add the class to the job."
                 )
             keys.append(key)
-        return np.array(keys, dtype=np.int32), dict(classes)
-    if all(isinstance(v, (int, np.integer)) or str(v).isdigit() for v in values):
+        return np.array(keys, dtype=np.int32), {k: classes[k] for k in sorted(set(keys))}
+    if all(_is_code(v) for v in values):
         check_codes((int(v) for v in values), name)
         codes = np.array([int(v) for v in values], dtype=np.int32)
-        inverse = {v: k for k, v in KNOWN_CODES.items() if k in ("soybean", "corn", "other")}
-        return codes, {int(c): inverse.get(int(c), f"class {c}") for c in np.unique(codes)}
-    names: dict[int, str] = {}
-    lookup: dict[str, int] = {}
-    for v in sorted({str(v) for v in values}, key=lambda s: (KNOWN_CODES.get(s.lower(), 99), s)):
-        code = KNOWN_CODES.get(v.lower())
-        if code is None or code in names:
-            code = max([3, *names]) + 1
-        names[code] = v
-        lookup[v] = code
-    return np.array([lookup[str(v)] for v in values], dtype=np.int32), names
+        return codes, names_for_codes(np.unique(codes), given, f"Samples '{name}'")
+    texts = sorted({str(v).strip() for v in values}, key=lambda t: (t.lower(), t))
+    if len(texts) > MAX_CODE:
+        raise InputError(
+            f"Samples '{name}': the class field holds {len(texts)} different names, more than the {MAX_CODE} classes a "
+            "crop map can hold; is it the class field?"
+        )
+    lookup = {t: i + 1 for i, t in enumerate(texts)}
+    return np.array([lookup[str(v).strip()] for v in values], dtype=np.int32), {i: t for t, i in lookup.items()}
 
 
-def _samples_from_raster(path: str, grid: Grid, classes: dict[int, str] | None, min_per_class: int) -> Samples:
+def _samples_from_raster(
+    path: str, grid: Grid, classes: dict[int, str] | None, min_per_class: int, given: Mapping[int, str] | None = None
+) -> Samples:
     from ..inputs.grid import Grid as GridType
+    from .classes import names_for_codes, raster_class_names
 
     ds = gdal.Open(str(path))
     labels = GridType.from_dataset(ds, Path(path).name, allow_no_crs=not grid.has_crs)
@@ -279,7 +400,11 @@ def _samples_from_raster(path: str, grid: Grid, classes: dict[int, str] | None, 
     check_codes(values.astype(np.int64), Path(path).name, "label raster")
     rows, cols = np.nonzero(labelled)
     codes = lab[rows, cols].astype(np.int32)
-    names = classes or {int(c): {1: "soybean", 2: "corn", 3: "other"}.get(int(c), f"class {c}") for c in np.unique(codes)}
+    present = np.unique(codes)
+    if classes:
+        names = {int(c): classes.get(int(c), str(int(c))) for c in present}
+    else:
+        names = names_for_codes(present, given or raster_class_names(band), f"Label raster '{Path(path).name}'")
     groups = rows // 32 * 100000 + cols // 32  # 320 m blocks stand in for fields
     samples = Samples(rows, cols, codes, groups, names)
     check_class_counts(samples, min_per_class, Path(path).name)
@@ -323,15 +448,47 @@ def split(
 
     idx = np.arange(len(samples.codes))
     how = choice(Split, how, "split")
-    if how is Split.RANDOM:
+    pixels = samples.pixel_ids()
+    shared = len(np.unique(pixels)) < len(pixels)
+    if how is Split.RANDOM and not shared:
         train, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=samples.codes)
         return train, test
-    if how is Split.BLOCK:
+    if how is Split.RANDOM:  # by distinct pixel, stratified by its first sample's class: a pixel never on both sides
+        first = np.unique(pixels, return_index=True)[1]
+        ptrain, _ = train_test_split(
+            np.arange(len(first)), test_size=test_fraction, random_state=seed, stratify=samples.codes[first]
+        )
+        on_train = np.isin(pixels, ptrain)
+        return idx[on_train], idx[~on_train]
+    if how is Split.BLOCK:  # a pixel lies in one block: its samples share it
         if blocks is None:
             raise ValueError("a split by block needs the samples' blocks (spatial_blocks)")
         n_folds = max(2, round(1.0 / test_fraction))
         return block_folds(samples, blocks, n_folds, seed)[0]
-    return next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed).split(idx, samples.codes, samples.groups))
+    groups = _pixel_groups(samples, pixels) if shared else samples.groups
+    return next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed).split(idx, samples.codes, groups))
+
+
+def _pixel_groups(samples: Samples, pixels: np.ndarray) -> np.ndarray:
+    """Groups (fields) merged where they share a pixel, so that a split by group keeps each pixel on one side."""
+    _, group_ids = np.unique(samples.groups.astype(str), return_inverse=True)
+    parent = list(range(int(group_ids.max()) + 1))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_group: dict[int, int] = {}
+    for p, g in zip(pixels.tolist(), group_ids.ravel().tolist()):
+        if p in first_group:
+            a, b = root(first_group[p]), root(g)
+            if a != b:
+                parent[b] = a
+        else:
+            first_group[p] = g
+    return np.array([root(g) for g in group_ids.ravel().tolist()])
 
 
 def default_block_m(fine_pixel_m: float, coarse_pixel_m: float | None = None) -> float:

@@ -24,6 +24,7 @@ from ..options import choice
 from .area import AreaEstimate, class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
 from .classify import Assessment, ForestParams, assess_forest, classify_to_file
 from .fields import FieldMap, FieldRule
+from .gapfill import DEFAULT_MIN_CLEAR, GapFill, GapFilling, GapStats, check_fused_filling
 from .samples import Samples, Split, default_block_m, split_description
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ class MappingOptions:
         test_fraction: the share of samples held out.
         forest: the forest's options.
         kfold: k-fold cross-validation by block (0: none).
+        gap_fill: how missing NDVI of the forest's features is filled (:class:`~.gapfill.GapFill`; default
+            ``linear``: without it one cloudy date leaves a pixel unmapped).
+        gap_fill_min_clear: the share of dates a pixel needs clear to be filled and mapped.
     """
 
     block_m: float
@@ -50,10 +54,17 @@ class MappingOptions:
     test_fraction: float = 0.3
     forest: ForestParams = ForestParams()
     kfold: int = 0
+    gap_fill: GapFill = GapFill.LINEAR
+    gap_fill_min_clear: float = DEFAULT_MIN_CLEAR
 
     def __post_init__(self) -> None:
-        """Coerce the split (``"block"`` or :class:`~.samples.Split`)."""
+        """Coerce the split (``"block"`` or :class:`~.samples.Split`) and the gap-filling."""
         object.__setattr__(self, "split", choice(Split, self.split, "split"))
+        object.__setattr__(self, "gap_fill", self.filling().how)
+
+    def filling(self, fused: dict[int, str] | None = None) -> GapFilling:
+        """The gap-filling of a map (``fused``: the fused raster of each date position that has one)."""
+        return GapFilling(self.gap_fill, self.gap_fill_min_clear, dict(fused or {}))
 
     @classmethod
     def for_grid(
@@ -67,15 +78,47 @@ class MappingOptions:
         """The split in the reports' words (:func:`~.samples.split_description`)."""
         return split_description(self.split, self.test_fraction, self.block_m)
 
-    def assess(self, paths: Sequence[str], grid: Grid, samples: Samples, compare_blocks: bool = True) -> Assessment:
+    def assess(
+        self,
+        paths: Sequence[str],
+        grid: Grid,
+        samples: Samples,
+        compare_blocks: bool = True,
+        filling: GapFilling | None = None,
+    ) -> Assessment:
         """A forest on ``paths``' window features, assessed by the split (see :func:`~.classify.assess_forest`).
 
-        Unless ``compare_blocks`` is False, also by spatial blocks and the k-fold.
+        Unless ``compare_blocks`` is False, also by spatial blocks and the k-fold. ``filling``: the
+        gap-filling (default: this option's, without fused rasters).
         """
         return assess_forest(
             paths, grid, samples, self.split, self.test_fraction, self.forest, self.block_m,
-            self.kfold if compare_blocks else 0, self.split_text, compare_blocks,
+            self.kfold if compare_blocks else 0, self.split_text, compare_blocks, filling or self.filling(),
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SampleLabels:
+    """Where the samples' class names come from and which season they keep (jobs, ``classify``, Processing, the dialog).
+
+    Attributes:
+        class_names: ``{code: name}`` of integer codes (a QGIS value map; JSON keys as text are fine).
+        class_names_file: a lookup file (CSV ``code,name``, a QGIS ``.qml``, a ``.clr``/``.txt`` colour map).
+        season_field: the samples' season, year or date field to filter by.
+        season: the value to keep (or a year of the field's dates).
+    """
+
+    class_names: dict | None = field(default=None, hash=False)
+    class_names_file: str | None = None
+    season_field: str | None = None
+    season: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`~.samples.read_samples`."""
+        return {
+            "class_names": self.class_names, "class_names_file": self.class_names_file,
+            "season_field": self.season_field or None, "season": self.season,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -116,6 +159,8 @@ class ClassifyResult:
         field_area: the error-adjusted area of each class in the per-field map (None without fields or scores).
         field_pixel_areas: the pixel-count area CSV beside the per-field map (None without fields).
         mapped_fraction: the share of the grid's pixels that got a class (the rest is nodata).
+        gap_stats: what the gap-filling did (pixels filled, left unmapped for too few clear dates).
+        legend: the legend files beside the crop map (``.qml``, which QGIS loads with it, and ``.clr``).
     """
 
     crop_map: Path
@@ -130,19 +175,33 @@ class ClassifyResult:
     field_area: AreaEstimate | None = None
     field_pixel_areas: Path | None = None
     mapped_fraction: float = 1.0
+    gap_stats: GapStats | None = None
+    legend: list[Path] = field(default_factory=list)
 
 
 #: above this share of unmapped pixels a crop map's run warns (log, report, dialog)
 UNMAPPED_WARNING = 0.2
 
 
-def unmapped_note(mapped_fraction: float, n_dates: int | None = None) -> str:
+def unmapped_note(mapped_fraction: float, n_dates: int | None = None, filling: GapFilling | None = None) -> str:
     """Why part of a crop map is nodata, in one sentence for the report, the log and the dialog."""
-    dates = f"its {n_dates} date(s)" if n_dates else "its dates"
+    share = f"{100 * (1 - mapped_fraction):.0f} % of the map is unmapped (nodata)"
+    if filling is not None and filling.active and n_dates:
+        return (
+            f"{share}: a pixel gets a class only where at least {filling.needed(n_dates)} of its {n_dates} dates have a "
+            "valid NDVI (the others are gap-filled); the rest were cloudy, masked or nodata too often: give their "
+            "masks, drop the cloudiest dates, or lower 'gap_fill_min_clear'."
+        )
+    if filling is not None and n_dates:
+        return (
+            f"{share}: without gap-filling a pixel gets a class only where each of its {n_dates} dates has a valid "
+            "NDVI, and one cloudy, masked or nodata date leaves it out; gap-fill them ('gap_fill': 'linear'), drop the "
+            "cloudiest dates or give their masks, or fuse them (TSSTFN predicts the cloudy dates)."
+        )
     return (
-        f"{100 * (1 - mapped_fraction):.0f} % of the map is unmapped (nodata): a pixel gets a class only where each of "
-        f"{dates} has a valid NDVI, and one cloudy, masked or nodata date leaves it out; drop the "
-        "cloudiest dates or give their masks, or fuse them (TSSTFN predicts the cloudy dates)."
+        f"{share}: a pixel gets a class only where its dates have a valid NDVI (enough of them, with gap-filling); "
+        "cloudy, masked or nodata dates leave it out: gap-fill them, drop the cloudiest dates or give their masks, or "
+        "fuse them (TSSTFN predicts the cloudy dates)."
     )
 
 
@@ -166,6 +225,7 @@ def map_crops(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
     resume: Any = None,
+    fused_fill: dict[int, str] | None = None,
 ) -> ClassifyResult:
     """Map crops from ``paths`` (dates in order, on ``grid``): the one path of jobs, ``classify`` and Processing.
 
@@ -196,21 +256,26 @@ def map_crops(
         resume: a run's :class:`~..pipeline.resume.Resume` ledger: a map whose files (forest, map,
             probabilities, confidence) a stopped run left complete is reused (the forest is seeded:
             the same assessment made them).
+        fused_fill: for ``options.gap_fill`` ``fused``: the fused NDVI raster of each date position of ``paths``
+            that has one.
 
     Raises:
         TsstfnError: a raster that is not NDVI or not on the grid, too few blocks for the split.
     """
     from .accuracy import write_reports
+    from .classes import write_legend
 
     suffix = f"_{name}" if name else ""
     check_cancelled(is_cancelled)
-    assessment = options.assess(paths, grid, samples)
+    filling = options.filling(fused_fill)
+    check_fused_filling(filling, "this run")
+    assessment = options.assess(paths, grid, samples, filling=filling)
     report_dir = Path(report_dir)
-    reports = {f"accuracy_{k}": v for k, v in write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title).items()}
     out_map = Path(out_map)
     proba = Path(probabilities_path) if probabilities_path else None
     confidence = Path(confidence_path) if confidence_path else None
     made = [Path(p) for p in (classifier_path, out_map, proba, confidence) if p]
+    stats: GapStats | None = None
     if resume is not None and resume.all_complete(made):
         resume.reuse(f"crop map ({name or out_map.stem})")
     else:
@@ -218,16 +283,28 @@ def map_crops(
             from .classify import save_classifier
 
             save_classifier(assessment.classifier, classifier_path)
-        classify_to_file(assessment.classifier, paths, grid, out_map, proba, progress, is_cancelled, confidence_path=confidence)
+        stats = GapStats()
+        classify_to_file(
+            assessment.classifier, paths, grid, out_map, proba, progress, is_cancelled, confidence_path=confidence,
+            filling=filling, stats=stats,
+        )  # fmt: skip
+        if filling.active and stats.pixels:
+            assessment.notes.append(stats.note(filling, len(paths)))
         if resume is not None:
             resume.record(*made)
     pixel_ha = grid.pixel_area_ha
     counts = class_pixel_counts(out_map)
-    pixel_areas = write_pixel_areas(counts, samples.names, pixel_ha, out_map.with_name(out_map.stem + "_areas.csv"))
-    result = ClassifyResult(out_map, assessment, None, pixel_areas, reports, confidence, None, samples, proba)
+    names = assessment.classifier.names  # the classes the forest learned: the map's legend, no other
+    pixel_areas = write_pixel_areas(counts, names, pixel_ha, out_map.with_name(out_map.stem + "_areas.csv"))
+    result = ClassifyResult(out_map, assessment, None, pixel_areas, {}, confidence, None, samples, proba)
+    result.gap_stats = stats
+    result.legend = write_legend(out_map, names)
     result.mapped_fraction = sum(counts.values()) / max(1, grid.width * grid.height)
     if result.mapped_fraction < 1 - UNMAPPED_WARNING:
-        log.warning("%s: %s", out_map.name, unmapped_note(result.mapped_fraction, len(paths)))
+        assessment.notes.append(unmapped_note(result.mapped_fraction, len(paths), filling))
+        log.warning("%s: %s", out_map.name, assessment.notes[-1])
+    written = write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title, assessment.notes)
+    reports = result.reports = {f"accuracy_{k}": v for k, v in written.items()}
     if estimate_areas:
         result.area = estimate_from_samples(
             samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, pixel_ha, options.split_text
@@ -293,6 +370,12 @@ def classify_rasters(
     cog: bool = True,
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
+    class_names: dict | None = None,
+    class_names_file: str | None = None,
+    season_field: str | None = None,
+    season: str | None = None,
+    gap_fill: GapFill | str = GapFill.LINEAR,
+    gap_fill_min_clear: float = DEFAULT_MIN_CLEAR,
 ) -> ClassifyResult:
     """Classify ``rasters`` (dates in order) with a forest trained on ``samples_path``: :func:`map_crops` on files.
 
@@ -319,14 +402,21 @@ def classify_rasters(
         cog: write the rasters as Cloud-Optimized GeoTIFFs.
         progress: ``progress(fraction, message)``.
         is_cancelled: checked between strips.
+        class_names: ``{code: name}`` of integer class codes (a QGIS value map; see :mod:`.classes`).
+        class_names_file: a lookup file of class names (CSV ``code,name``, ``.qml``, ``.clr``/``.txt``).
+        season_field: the samples' season, year or date field to filter by (None: all samples).
+        season: the season to keep (a value of ``season_field``, or a year of its dates).
+        gap_fill: ``linear`` (default), ``none`` (see :mod:`.gapfill`; ``fused`` needs a job's fused NDVI).
+        gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
 
     Raises:
         TsstfnError: any input problem, in one sentence naming the file or parameter.
     """
     outputs = classify_outputs(out_map, report_dir, confidence_path, fields, fields_out)
-    check_classify_outputs(outputs, [*rasters, samples_path, fields])
-    check_classify_options(test_fraction, scale, block_m, kfold)
-    paths, grid, samples = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold)
+    check_classify_outputs(outputs, [*rasters, samples_path, fields, class_names_file])
+    check_classify_options(test_fraction, scale, block_m, kfold, gap_fill, gap_fill_min_clear)
+    labels = SampleLabels(class_names, class_names_file, season_field, season)
+    paths, grid, samples = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold, labels)
     from ..files import check_free_space
 
     per_pixel = 1 + (8 if confidence_path else 0) + (5 if fields else 0)  # Byte map, two float bands, field map + index
@@ -336,7 +426,10 @@ def classify_rasters(
         from .fields import read_fields
 
         read_fields(fields, grid, field_id)
-    options = MappingOptions.for_grid(grid, block_m, split=split, test_fraction=test_fraction, forest=forest, kfold=kfold)
+    options = MappingOptions.for_grid(
+        grid, block_m, split=split, test_fraction=test_fraction, forest=forest, kfold=kfold, gap_fill=gap_fill,
+        gap_fill_min_clear=gap_fill_min_clear,
+    )  # fmt: skip
     out_map = Path(out_map)
     spec = None
     if fields:
@@ -365,6 +458,7 @@ def classify_outputs(
     """
     out_map, report = Path(out_map), Path(report_dir)
     paths: dict[str, Path] = {"crop map": out_map, "areas": out_map.with_name(out_map.stem + "_areas.csv")}
+    paths["crop map style"], paths["crop map colours"] = out_map.with_suffix(".qml"), out_map.with_suffix(".clr")
     if confidence_path:
         paths["confidence"] = Path(confidence_path)
     stems = ["accuracy_confusion.csv", "accuracy_classes.csv", "accuracy_confusion.png", "accuracy.md"]
@@ -406,16 +500,22 @@ def check_classify_outputs(outputs: dict[str, Path], inputs: Sequence[str | None
 
 
 def check_classify_options(
-    test_fraction: float = 0.3, scale: float | None = None, block_m: float | None = None, kfold: int = 0
+    test_fraction: float = 0.3,
+    scale: float | None = None,
+    block_m: float | None = None,
+    kfold: int = 0,
+    gap_fill: GapFill | str = GapFill.LINEAR,
+    gap_fill_min_clear: float = DEFAULT_MIN_CLEAR,
 ) -> None:
     """The options ``classify`` shares with ``run``, checked by the same functions (NaN, 0 or 1.5 refused).
 
     Raises:
-        InputError: naming the option and its range.
+        InputError: naming the option and its range; gap-filling ``fused``, which needs a job's fused NDVI.
     """
     from ..errors import InputError
     from ..options import MAX_BLOCK_M, check_range
 
+    check_fused_filling(GapFilling(gap_fill, gap_fill_min_clear), "classify")
     check_range(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
     check_range(scale, "scale", 0, 1e6, low_open=True)
     check_range(block_m, "block_m", 0, MAX_BLOCK_M, low_open=True)
@@ -440,6 +540,12 @@ def check_classification(
     confidence_path: PathLike | None = None,
     fields_out: Sequence[PathLike] | None = None,
     test_fraction: float = 0.3,
+    class_names: dict | None = None,
+    class_names_file: str | None = None,
+    season_field: str | None = None,
+    season: str | None = None,
+    gap_fill: GapFill | str = GapFill.LINEAR,
+    gap_fill_min_clear: float = DEFAULT_MIN_CLEAR,
     **unused: object,
 ) -> None:
     """The checks :func:`classify_rasters` runs before any work (Processing's ``checkParameterValues``).
@@ -453,9 +559,11 @@ def check_classification(
     if out_map is not None:
         report = report_dir if report_dir is not None else Path(out_map).parent / "report"
         outputs = classify_outputs(out_map, report, confidence_path, fields, fields_out)
-        check_classify_outputs(outputs, [*rasters, samples_path, fields])
-    check_classify_options(test_fraction, scale, unused.get("block_m"), kfold)  # type: ignore[arg-type]
-    grid = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold)[1]
+        check_classify_outputs(outputs, [*rasters, samples_path, fields, class_names_file])
+    block_m = unused.get("block_m")
+    check_classify_options(test_fraction, scale, block_m, kfold, gap_fill, gap_fill_min_clear)  # type: ignore[arg-type]
+    labels = SampleLabels(class_names, class_names_file, season_field, season)
+    grid = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold, labels)[1]
     if fields:
         from .fields import read_fields
 
@@ -471,6 +579,7 @@ def _inputs(
     samples_layer: str | None,
     group_field: str | None,
     kfold: int,
+    labels: SampleLabels | None = None,
 ) -> tuple[list[str], Grid, Samples]:
     from ..errors import InputError
     from ..inputs.grid import Grid
@@ -485,5 +594,7 @@ def _inputs(
         paths += band_views(raster, bands, scale)
     grid = Grid.from_raster(paths[0], Path(rasters[0]).name, allow_no_crs=True)
     check_feature_rasters(paths, grid)
-    samples = read_samples(samples_path, class_field, grid, layer=samples_layer, group_field=group_field)
+    samples = read_samples(
+        samples_path, class_field, grid, layer=samples_layer, group_field=group_field, **(labels or SampleLabels()).kwargs()
+    )
     return paths, grid, samples

@@ -72,7 +72,7 @@ def test_samples_from_points_and_polygons(tmp_path):
     grid = _grid(20, 20)
     pts = [(640005 + 10 * i, 5149995 - 10 * (i % 7), "corn" if i % 2 else "soybean") for i in range(20)]
     s = samples_mod.read_samples(make_points(tmp_path / "p.gpkg", pts), "crop", grid, min_per_class=5)
-    assert s.names == {1: "soybean", 2: "corn"}
+    assert s.names == {1: "corn", 2: "soybean"}  # names are the text, codes in sorted order
     assert (s.rows[:3] == [0, 1, 2]).all() and (s.cols[:3] == [0, 1, 2]).all()
     # a polygon covering 4 x 3 pixel centres, in geographic coordinates (reprojected)
     srs = osr.SpatialReference()
@@ -91,7 +91,7 @@ def test_samples_from_points_and_polygons(tmp_path):
     f.SetGeometry(ogr.CreateGeometryFromWkt("POLYGON ((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"))
     lyr.CreateFeature(f)
     ds = None
-    with pytest.raises(InputError, match="'poly.gpkg' hold one class \\(corn\\) inside the study area; .* at least two"):
+    with pytest.raises(InputError, match="'poly.gpkg' hold one class \\(2\\) inside the study area; .* at least two"):
         samples_mod.read_samples(str(tmp_path / "poly.gpkg"), "crop", grid, min_per_class=1)
     ds = ogr.Open(str(tmp_path / "poly.gpkg"), 1)
     lyr = ds.GetLayer(0)
@@ -102,7 +102,7 @@ def test_samples_from_points_and_polygons(tmp_path):
     ds = None
     s = samples_mod.read_samples(str(tmp_path / "poly.gpkg"), "crop", grid, min_per_class=1)
     corn = s.codes == 2
-    assert corn.sum() == 12 and s.names == {1: "soybean", 2: "corn"}
+    assert corn.sum() == 12 and s.names == {1: "1", 2: "2"}  # codes without names are their codes, never invented
     assert set(zip(s.rows[corn], s.cols[corn])) == {(r, c) for r in range(5, 8) for c in range(5, 9)}
 
 

@@ -29,6 +29,7 @@ class TsstfnCropMapperPlugin:
         self.task: Any = None
         self.report_panel: Any = None
         self.installer: Any = None
+        self.profile: Any = None  # the profile tool, its dock and the compare view (ui/profile)
         from .core.deps import add_packages_dir
         from .ui.installer import packages_dir
 
@@ -50,9 +51,15 @@ class TsstfnCropMapperPlugin:
         self.action.triggered.connect(self.run)
         self.iface.addRasterToolBarIcon(self.action)
         self.iface.addPluginToRasterMenu(MENU, self.action)
+        from .ui.profile import ProfileTools
+
+        self.profile = ProfileTools(self.iface, MENU)
         self.initProcessing()
 
     def unload(self) -> None:
+        if self.profile is not None:
+            self.profile.unload()
+            self.profile = None
         if self.action is not None:
             self.iface.removePluginRasterMenu(MENU, self.action)
             self.iface.removeRasterToolBarIcon(self.action)
@@ -138,6 +145,8 @@ class TsstfnCropMapperPlugin:
                 mapped = result.accuracy.get("fused", {}).get("mapped_fraction", 1.0)
                 report = result.report
                 text += "; the run report is in the panel on the right."
+                if self.profile is not None:
+                    self.profile.remember_run(result.output_dir)
             if mapped < 0.99:  # say how much of the map is nodata, and why, where the analyst reads kappa
                 from .core.mapping.workflow import unmapped_note
 

@@ -3,13 +3,15 @@
 ``open_run(folder)`` gives the :class:`~.record.RunRecord` (which raster is which date and role);
 ``ProfileReader(folder).series_at(x, y, crs_wkt)`` the :class:`~.series.Sample` records of the
 pixel under a point, ``field_series`` those of the field polygon under it, ``write_csv`` writes
-them. The profile dock, the compare view and ``bench/bench_profile.py`` call these.
+them; ``compare_panels`` gives the compare view's maps. The profile dock, the compare view and
+``bench/bench_profile.py`` call these.
 """
 
-from .record import CRITICAL_SEASON, Layer, RunRecord, open_run, real_layer
+from .compare import Panel, compare_panels, difference_vrt
+from .record import CRITICAL_SEASON, Layer, RunRecord, find_run_folder, open_run, real_layer
 from .series import Place, ProfileReader, Sample, field_series, read_csv, series_at, write_csv
 
 __all__ = [
-    "CRITICAL_SEASON", "Layer", "Place", "ProfileReader", "RunRecord", "Sample", "field_series", "open_run",
-    "read_csv", "real_layer", "series_at", "write_csv",
+    "CRITICAL_SEASON", "Layer", "Panel", "Place", "ProfileReader", "RunRecord", "Sample", "compare_panels",
+    "difference_vrt", "field_series", "find_run_folder", "open_run", "read_csv", "real_layer", "series_at", "write_csv",
 ]  # fmt: skip

@@ -292,3 +292,14 @@ def with_label(layer: Layer, label: str) -> Layer:
 def describe(record: RunRecord) -> dict[str, Any]:
     """A summary for messages: the run's kind, dates per role."""
     return {role: [la.date.isoformat() for la in record.of_role(role)] for role in record.roles}
+
+
+def find_run_folder(path: PathLike) -> Path | None:
+    """The run or benchmark folder holding ``path`` (a layer's file), or None when it belongs to no run."""
+    p = Path(str(path).split("|")[0])
+    for folder in [p, *p.parents][:4]:
+        if (folder / "report" / "run_report.json").is_file() or (folder / "run_manifest.json").is_file():
+            return folder
+        if (folder / "benchmark.csv").is_file():
+            return folder
+    return None

@@ -159,3 +159,33 @@ def test_a_benchmark_folder(tmp_path):
     assert got["starfm", date("2020-05-17")].value == pytest.approx(arrays["starfm_ndvi"][9, 3])
     assert got["observed", date("2020-06-02")].value == pytest.approx(arrays["s2", "20200602"][9, 3])
     assert got["coarse", date("2020-05-01")].value == pytest.approx(arrays["modis", "20200501"][9, 3])
+
+
+def test_compare_panels_real_is_fused_minus_difference(small, tmp_path):
+    from tsstfn_crop_mapper.core.profile import compare_panels
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small["run"].parent, copy)
+    run = copy / "run"
+    a, d = small["arrays"], TARGETS[1]
+    real = a["fine"][d].copy()
+    real[a["mask"] == 1] = np.nan  # the run's difference is NaN under the cloud
+    ds = gdal.Open(str(run / "fused_ndvi_20210831.tif"))
+    out = gdal.GetDriverByName("GTiff").CreateCopy(str(run / "difference_20210831.tif"), ds)
+    out.GetRasterBand(1).WriteArray(a["fused"][d] - real)
+    out = ds = None
+    rec = open_run(run)
+    panels = compare_panels(rec, date(d), tmp_path / "scratch")
+    assert [p.title for p in panels] == [
+        "TSSTFN 2021-08-31",
+        "real 2021-08-31",
+        "STARFM 2021-08-31",
+        "TSSTFN - real",
+        "STARFM - real",
+    ]
+    got = {p.title: gdal.Open(p.path).ReadAsArray() for p in panels}
+    np.testing.assert_allclose(got["real 2021-08-31"], real, atol=1e-6)
+    np.testing.assert_allclose(got["STARFM - real"], a["starfm"][d] - real, atol=1e-6)
+    assert not list(run.glob("*.vrt"))  # nothing written into the run folder
+    with pytest.raises(InputError, match="no fused NDVI on 2021-08-01; its target dates are 2021-07-30"):
+        compare_panels(rec, date("2021-08-01"), tmp_path / "scratch")

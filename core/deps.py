@@ -37,6 +37,11 @@ REQUIRED: dict[str, str] = {
     "scipy": "scipy",
     "skops.io": "skops",
 }
+#: optional packages: import name -> requirement; only the features that use them ask for them (``find_problems(OPTIONAL)``)
+OPTIONAL: dict[str, str] = {
+    "pystac_client": "pystac-client",  # getting the imagery from STAC APIs (core/fetch)
+    "planetary_computer": "planetary-computer",  # signing the Planetary Computer's asset URLs
+}
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,8 @@ DOWNLOAD_MB: dict[str, int] = {
     "skops": 1,
     "matplotlib": 9,
     "PyYAML": 1,
+    "pystac-client": 1,
+    "planetary-computer": 1,
 }
 #: PyTorch's own wheel indexes; the CUDA one matches drivers from 525 on (CUDA 12)
 TORCH_INDEX = {"cpu": "https://download.pytorch.org/whl/cpu", "cuda": "https://download.pytorch.org/whl/cu126"}

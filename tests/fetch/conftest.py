@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fetch.stac_server import FakeScene, StacServer
 from osgeo import gdal, osr
 
-from fetch.stac_server import FakeScene, StacServer
 from tsstfn_crop_mapper.core.fetch.download import MODIS_ORIGIN, MODIS_PROJ4
 
 gdal.UseExceptions()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fetch.conftest import request_dict
 from osgeo import gdal
 
-from fetch.conftest import request_dict
 from tsstfn_crop_mapper.core.errors import CancelledError, InputError
 from tsstfn_crop_mapper.core.fetch.download import fine_grid, plan_files
 from tsstfn_crop_mapper.core.fetch.request import JOB_FILE, load_request, request_from_dict
@@ -157,6 +156,7 @@ def test_an_unreachable_service_is_one_clear_sentence(tmp_path):
 
 def test_recorded_planetary_computer_items_give_their_assets(stac, tmp_path):
     from fetch.stac_server import recorded
+
     from tsstfn_crop_mapper.core.fetch.catalog import get_collection
     from tsstfn_crop_mapper.core.fetch.search import scene_from_item
 

@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset file (JSON or YAML): pairs, targets (see docs/benchmarks.md)")
     p.add_argument("--out", required=True, help="output folder: benchmark.csv, benchmark.md, one PNG per target")
     p.set_defaults(func=_benchmark)
+    from .fetch.cli import add_fetch_parser  # fetch: Sentinel-2/Landsat and MODIS pairs from STAC APIs (issue 23)
+
+    add_fetch_parser(sub)
     return parser
 
 

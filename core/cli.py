@@ -113,7 +113,7 @@ def _classify(args: argparse.Namespace) -> None:
     from .options import parse_bands
     from .pipeline.classify_job import classify_into_folder
 
-    check_classify_options(args.test_fraction, args.scale, args.block_m, args.kfold)
+    check_classify_options(args.test_fraction, args.scale, args.block_m, args.kfold, args.gap_fill, args.gap_fill_min_clear)
     out = Path(args.out)
     fields_out = [out.with_name(out.stem + "_fields.gpkg")] if args.fields else None
     arguments = {
@@ -123,12 +123,16 @@ def _classify(args: argparse.Namespace) -> None:
         "group_field": args.group_field, "split": args.split, "test_fraction": args.test_fraction,
         "block_m": args.block_m, "kfold": args.kfold, "confidence_path": args.confidence, "fields": args.fields,
         "field_id": args.field_id, "fields_out": fields_out, "cog": not args.no_cog,
+        "class_names_file": args.class_names, "season_field": args.season_field, "season": args.season,
+        "gap_fill": args.gap_fill, "gap_fill_min_clear": args.gap_fill_min_clear,
     }  # fmt: skip
     record = {"command": "classify", **{k: str(v) if isinstance(v, Path) else v for k, v in arguments.items()}}
     result = classify_into_folder(arguments, record, progress=_print_progress)
     a = result.assessment
     print(f"\ncrop map: {result.crop_map}\npixel-count areas: {result.pixel_areas}")
-    print(f"pixels mapped: {100 * result.mapped_fraction:.1f} % (the rest is nodata: a date without valid NDVI there)")
+    print(f"pixels mapped: {100 * result.mapped_fraction:.1f} % (the rest is nodata: too few dates with valid NDVI there)")
+    if result.gap_stats is not None and result.gap_stats.pixels:
+        print(f"pixels gap-filled: {100 * result.gap_stats.filled / result.gap_stats.pixels:.1f} % ({args.gap_fill})")
     print(f"kappa ({a.accuracy.split}): {100 * a.accuracy.kappa:.2f} %")
     if a.block_accuracy is not None and math.isfinite(a.block_accuracy.kappa):
         print(f"kappa (split by spatial blocks of {a.block_m:g} m): {100 * a.block_accuracy.kappa:.2f} %")
@@ -186,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rasters", nargs="+", help="NDVI rasters on one grid, in date order (multi-band: one band per date)")
     p.add_argument("--samples", required=True, help="points, polygons or a label raster with the classes")
     p.add_argument("--class-field", default="crop")
+    p.add_argument("--class-names", default=None, help="names of integer class codes: CSV code,name, a QGIS .qml or .clr")
+    p.add_argument("--season-field", default=None, help="the samples' season, year or date field to filter by")
+    p.add_argument("--season", default=None, help="the season to keep (a value of --season-field, or a year)")
+    p.add_argument("--gap-fill", choices=["linear", "none"], default="linear", help="fill cloudy dates (default: linear)")
+    p.add_argument("--gap-fill-min-clear", type=float, default=0.5, help="share of dates a pixel needs clear (0-1]")
     p.add_argument("--out", required=True, help="the crop map (GeoTIFF)")
     p.add_argument("--report", default=None, help="report folder (default: report/ beside the map)")
     p.add_argument("--bands", default="", help="band range of multi-band rasters, e.g. 1-12 (default: all)")

@@ -5,6 +5,7 @@ from qgis.core import (
     QgsProcessingOutputRasterLayer,
     QgsProcessingParameterEnum,
     QgsProcessingParameterField,
+    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -17,6 +18,7 @@ from qgis.core import (
 from ..core.mapping.samples import Split
 from .base import TsstfnAlgorithm
 
+GAP_FILLS = {"linear": "linear in time between the pixel's clear dates", "none": "none (one cloudy date: unmapped)"}
 SPLITS = [s.value for s in Split]
 SPLIT_LABELS = {
     "random": "random 7:3 by pixel (the paper's; optimistic)",
@@ -34,6 +36,12 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         "SCALE": "Multiply the inputs by this to get NDVI: 1 for NDVI, 0.0001 for NDVI stored x 10000.",
         "SAMPLES": "Points or polygons with the crop class of each; polygons give every pixel they cover.",
         "CLASS_FIELD": "The field with the crop classes (names or integer codes), not an id.",
+        "CLASS_NAMES": "For integer codes: a CSV 'code,name', a QGIS style (.qml) or colour map (.clr/.txt) naming them. "
+        "Without it the class field's Value Map names them, else the codes themselves.",
+        "SEASON_FIELD": "A season, year or date field of the samples: keep only one season's samples (empty: all).",
+        "SEASON": "The season to keep: a value of the season field, or a year of its dates.",
+        "GAP_FILL": "How a pixel's cloudy, masked or nodata dates are filled before the forest classifies it.",
+        "GAP_FILL_MIN_CLEAR": "The share of dates a pixel needs clear to be gap-filled and mapped; fewer: unmapped.",
         "SPLIT": "How samples are split 7:3 into training and test: by pixel (the paper's), by field, or by spatial block.",
         "GROUP_FIELD": "A field id, so that a split by field keeps each field on one side.",
         "BLOCK_M": "Side of the square spatial blocks in metres; 0: 1000 m, or four pixels where those are larger than 250 m.",
@@ -75,6 +83,28 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             )
         )
         self.addParameter(QgsProcessingParameterField("CLASS_FIELD", "Class field", parentLayerParameterName="SAMPLES"))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "CLASS_NAMES", "Class names of integer codes (CSV code,name, .qml, .clr)", optional=True,
+                fileFilter="Class names (*.csv *.qml *.clr *.txt)",
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterField(
+                "SEASON_FIELD", "Season filter: the samples' season, year or date field", parentLayerParameterName="SAMPLES",
+                optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(QgsProcessingParameterString("SEASON", "Season to keep (e.g. 2021)", optional=True))
+        self.addParameter(
+            QgsProcessingParameterEnum("GAP_FILL", "Gap-filling of cloudy dates", options=[*GAP_FILLS.values()], defaultValue=0)
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "GAP_FILL_MIN_CLEAR", "Share of dates a pixel needs clear", QgsProcessingParameterNumber.Double, 0.5,
+                minValue=0.05, maxValue=1.0,
+            )
+        )  # fmt: skip
         self.addParameter(
             QgsProcessingParameterEnum(
                 "SPLIT", "Train/test split", options=[SPLIT_LABELS.get(v, v) for v in SPLITS], defaultValue=0
@@ -120,6 +150,7 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
     def _arguments(self, parameters, context):
         """The core function's arguments from the parameters."""
         from ..core.options import parse_bands
+        from ..ui.layers import value_map
 
         layers = self.parameterAsLayerList(parameters, "INPUTS", context)
         text = self.parameterAsString(parameters, "BANDS", context).strip()
@@ -141,6 +172,12 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             "kfold": self.parameterAsInt(parameters, "KFOLD", context),
             "fields": fields_path,
             "field_id": self.parameterAsString(parameters, "FIELD_ID", context) or None,
+            "class_names": value_map(samples_layer, self.parameterAsString(parameters, "CLASS_FIELD", context)),
+            "class_names_file": self.parameterAsFile(parameters, "CLASS_NAMES", context) or None,
+            "season_field": self.parameterAsString(parameters, "SEASON_FIELD", context) or None,
+            "season": self.parameterAsString(parameters, "SEASON", context).strip() or None,
+            "gap_fill": list(GAP_FILLS)[self.parameterAsEnum(parameters, "GAP_FILL", context)],
+            "gap_fill_min_clear": self.parameterAsDouble(parameters, "GAP_FILL_MIN_CLEAR", context),
         }
 
     def _outputs(self, parameters, context, args):

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ..core.errors import PlaceError, TsstfnError
-from .panels.outputs import is_key
+from .panels.outputs import CLASSIFY_SAMPLE_KEYS, is_key
 
 INPUTS, MODEL, OUTPUTS = 0, 1, 2  # tab indexes
 FUSE, CLASSIFY = "fuse", "classify"  # the dialog's modes
@@ -95,6 +95,7 @@ class JobBuilder:
                 float(self.d.series.scale.text().replace(",", ".")) if self.d.series.scale.text().strip() else None,
                 data.get("group_field"), data["split"], data.get("block_m"), data["kfold"], data["confidence"],
                 data.get("fields"), data.get("field_id"), data["cog"], data["name"], data.get("samples_layer"),
+                **{k: data[k] for k in CLASSIFY_SAMPLE_KEYS if data.get(k) is not None},
             )  # fmt: skip
             check_classify_job(job)
         except (TsstfnError, ValueError) as exc:

@@ -14,6 +14,7 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QColor
 
 from ..core.fusion.methods import METHODS
@@ -169,3 +170,28 @@ def add_classify_layers(result, run_name: str, project: QgsProject | None = None
         project.addMapLayer(layer, False)
         group.addLayer(layer).setItemVisibilityChecked(shown)
     return group
+
+
+def value_map(layer, field: str) -> dict[str, str] | None:
+    """``{code: name}`` of ``field``'s QGIS *Value Map* widget (stored integer codes only), or None."""
+    index = layer.fields().indexOf(field) if layer is not None and hasattr(layer, "fields") and field else -1
+    setup = layer.editorWidgetSetup(index) if index >= 0 else None
+    if setup is None or setup.type() != "ValueMap":
+        return None
+    entries = setup.config().get("map") or {}
+    pairs = [kv for entry in entries for kv in entry.items()] if isinstance(entries, list) else list(entries.items())
+    names = {str(code).strip(): str(name) for name, code in pairs if str(code).strip().lstrip("-").isdigit()}
+    return names or None
+
+
+def csv_layer(path: str, name: str) -> QgsVectorLayer:
+    """A CSV of points as QGIS loads it: its longitude/latitude columns (the names core reads), WGS 84."""
+    from ..core.mapping.csv_points import X_NAMES, Y_NAMES
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = [h.strip() for h in f.readline().split(",")]
+    lower = {h.lower(): h for h in header}
+    x = next((lower[n] for n in X_NAMES if n in lower), "")
+    y = next((lower[n] for n in Y_NAMES if n in lower), "")
+    uri = f"{QUrl.fromLocalFile(path).toString()}?type=csv&xField={x}&yField={y}&crs=EPSG:4326&detectTypes=yes"
+    return QgsVectorLayer(uri, name, "delimitedtext")

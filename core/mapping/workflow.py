@@ -267,8 +267,7 @@ def map_crops(
 
     suffix = f"_{name}" if name else ""
     check_cancelled(is_cancelled)
-    filling = options.filling(fused_fill)
-    check_fused_filling(filling, "this run")
+    filling = options.filling(fused_fill)  # 'fused' without a fused raster of a date fills that date linearly
     assessment = options.assess(paths, grid, samples, filling=filling)
     report_dir = Path(report_dir)
     out_map = Path(out_map)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..errors import InputError
+from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill
 from ..mapping.samples import Split
 from ..options import choice
 
@@ -45,6 +46,12 @@ class ClassifyJob:
         cog: write Cloud-Optimized GeoTIFFs.
         name: the run's name (the layer group).
         samples_layer: the layer of a multi-layer samples file (None: its first).
+        class_names: ``{code: name}`` of integer class codes (the dialog passes the class field's value map).
+        class_names_file: a lookup file of class names (CSV ``code,name``, ``.qml``, ``.clr``/``.txt``).
+        season_field: the samples' season, year or date field to filter by (None: every sample).
+        season: the season to keep (a value of ``season_field``, or a year of its dates).
+        gap_fill: ``linear`` (default) or ``none`` (:mod:`~..mapping.gapfill`).
+        gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
     """
 
     rasters: tuple[str, ...]
@@ -63,14 +70,26 @@ class ClassifyJob:
     cog: bool = True
     name: str = "crop_map"
     samples_layer: str | None = None
+    class_names: dict | None = field(default=None, hash=False)
+    class_names_file: str | None = None
+    season_field: str | None = None
+    season: str | None = None
+    gap_fill: GapFill = GapFill.LINEAR
+    gap_fill_min_clear: float = DEFAULT_MIN_CLEAR
 
     def __post_init__(self) -> None:
-        """Coerce the split; check the ranges."""
+        """Coerce the split and the gap-filling; check the ranges."""
         object.__setattr__(self, "split", choice(Split, self.split, "split"))
+        object.__setattr__(self, "gap_fill", choice(GapFill, self.gap_fill, "gap_fill"))
         object.__setattr__(self, "rasters", tuple(self.rasters))
+        from ..mapping.classes import coerce_names
         from ..mapping.workflow import check_classify_options
 
-        check_classify_options(scale=self.scale, block_m=self.block_m, kfold=self.kfold)
+        object.__setattr__(self, "class_names", coerce_names(self.class_names))
+        check_classify_options(
+            scale=self.scale, block_m=self.block_m, kfold=self.kfold, gap_fill=self.gap_fill,
+            gap_fill_min_clear=self.gap_fill_min_clear,
+        )  # fmt: skip
 
     def outputs(self) -> dict[str, Path]:
         """The files it writes: ``crop_map``, ``report``, and ``confidence`` / ``fields`` when asked for."""
@@ -93,6 +112,9 @@ class ClassifyJob:
             "split": self.split, "block_m": self.block_m, "kfold": self.kfold,
             "confidence_path": paths.get("confidence"), "fields": self.fields, "field_id": self.field_id,
             "fields_out": [paths["fields"]] if "fields" in paths else None, "cog": self.cog,
+            "class_names": self.class_names, "class_names_file": self.class_names_file,
+            "season_field": self.season_field, "season": self.season, "gap_fill": self.gap_fill,
+            "gap_fill_min_clear": self.gap_fill_min_clear,
         }  # fmt: skip
 
 
@@ -115,7 +137,7 @@ def check_classify_outputs_free(arguments: dict[str, Any], folder: Path | None =
     from .outputs import OutputFolder, check_no_links
 
     outputs = _outputs(arguments)
-    inputs = [*arguments["rasters"], arguments["samples_path"], arguments.get("fields")]
+    inputs = [*arguments["rasters"], arguments["samples_path"], arguments.get("fields"), arguments.get("class_names_file")]
     check_classify_outputs(outputs, inputs, folder)
     where = folder if folder is not None else Path(arguments["out_map"]).parent
     check_no_links(where, [p for p in outputs.values() if os.path.lexists(p)])

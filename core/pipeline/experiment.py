@@ -29,7 +29,7 @@ from ..fusion.methods import get_method
 from ..fusion.strategies import STRATEGIES, Strategy
 from ..fusion.tsstfn import Forecast
 from .job import Job, validate_job
-from .run import mapping_options, prepare
+from .run import mapping_options, prepare, sample_labels
 
 
 def run_experiment(
@@ -67,7 +67,10 @@ def run_experiment(
     steps = Steps(progress, {"align": 1, **{s: 4 for s in names}, "compare": 1})
     prep = prepare(job, Path(job.output_dir) / "aligned", steps.sub("align"), is_cancelled)
     inputs = prep.fusion_inputs()
-    samples = read_samples(job.samples, job.class_field, prep.grid, layer=job.samples_layer, group_field=job.group_field)
+    samples = read_samples(
+        job.samples, job.class_field, prep.grid, layer=job.samples_layer, group_field=job.group_field,
+        **sample_labels(job).kwargs(),
+    )  # fmt: skip
     options = mapping_options(job, prep.grid)
 
     def kappa_of(paths: list[str]) -> float:  # the job's split, the same for every comparison (seeded)

@@ -38,6 +38,7 @@ from ..inputs.dates import parse_date
 from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
 from ..mapping.fields import FieldRule
+from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill
 from ..mapping.samples import Split
 from ..options import (
     MAX_BLOCK_M,
@@ -120,6 +121,15 @@ class Job:
             (aligned rasters, model, fused dates, crop maps); False recomputes every stage.
         keep_intermediates: keep the aligned rasters after a successful run (they are removed
             to free the disk; after a failed or cancelled run they are always kept, for a resume).
+        class_names: ``{code: name}`` of the samples' integer class codes (a QGIS value map; None: the
+            lookup file's, a label raster's category names, else the codes as text).
+        class_names_file: a lookup file of class names: CSV ``code,name``, a QGIS ``.qml`` or a ``.clr``/``.txt``
+            colour map (:mod:`~..mapping.classes`).
+        season_field: the samples' season, year or date field to filter by (None: every sample).
+        season: the season to keep: a value of ``season_field``, or a year of its dates.
+        gap_fill: how missing NDVI of the forest's features is filled (:class:`~..mapping.gapfill.GapFill`):
+            ``linear`` (default), ``fused`` (a target's fused NDVI of the same date, else linear) or ``none``.
+        gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
     """
 
     reference: tuple[PairSpec, ...]
@@ -163,6 +173,12 @@ class Job:
     cog: bool = True
     resume: bool = True
     keep_intermediates: bool = False
+    class_names: dict | None = field(default=None, hash=False)
+    class_names_file: str | None = None
+    season_field: str | None = None
+    season: str | None = None
+    gap_fill: GapFill = GapFill.LINEAR
+    gap_fill_min_clear: float = DEFAULT_MIN_CLEAR
 
     def __post_init__(self) -> None:
         """Check types and ranges; coerce and check the choices: split, strategy, forecast, products, methods, formats."""
@@ -193,6 +209,13 @@ class Job:
         if self.field_rule is FieldRule.PROBABILITY and not self.probabilities:
             raise InputError("Job field 'field_rule': 'probability' needs the class probabilities; set 'probabilities': true.")
         set_(self, "split", choice(Split, self.split, "split"))
+        set_(self, "gap_fill", choice(GapFill, self.gap_fill, "gap_fill"))
+        check_range(self.gap_fill_min_clear, "gap_fill_min_clear", 0, 1, low_open=True)
+        from ..mapping.classes import coerce_names
+
+        set_(self, "class_names", coerce_names(self.class_names))
+        if self.season_field and not self.season:
+            raise InputError(f"Job field 'season': give the season to keep (a value of '{self.season_field}', e.g. a year).")
         set_(self, "strategy", choice(Strategy, self.strategy, "strategy"))
         set_(self, "forecast", choice(Forecast, self.forecast, "forecast"))
         if self.preset is not None and self.preset not in PRESETS:
@@ -302,14 +325,16 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
         if required not in data:
             raise InputError(f"Job field '{required}' is missing.")
     kw = dict(data)
-    for key in ("output_dir", "samples", "model", "fields"):
+    if isinstance(data.get("season"), int) and not isinstance(data["season"], bool):
+        kw["season"] = str(data["season"])  # a year
+    for key in ("output_dir", "samples", "model", "fields", "class_names_file"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise InputError(f"Job field '{key}': {data[key]!r} is not text (a file or folder path).")
     products = (data.get("coarse_product", "mod09gq"), data.get("fine_product", "s2_l2a"))
     for key, need_fine in (("reference", True), ("prediction", True), ("targets", False)):
         kw[key] = parse_pairs(data[key], base, key, need_fine, *products)
     kw["output_dir"] = resolve_path(data["output_dir"], base)
-    for key in ("samples", "model", "fields"):
+    for key in ("samples", "model", "fields", "class_names_file"):
         if data.get(key):
             kw[key] = resolve_path(data[key], base)
     if data.get("reference_target"):
@@ -529,7 +554,7 @@ def _raster_pixel_size(path: str) -> float | None:
 
 def input_paths(job: Job) -> list[str]:
     """Every file the job reads (rasters, masks, samples, model, field polygons), for the checks against outputs."""
-    paths = [os.fspath(p) for p in (job.samples, job.model, job.fields) if p]
+    paths = [os.fspath(p) for p in (job.samples, job.model, job.fields, job.class_names_file) if p]
     for pair in (*job.reference, *job.prediction, *job.targets):
         for source in pair.sources():
             paths += source_files(source)

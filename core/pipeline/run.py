@@ -26,7 +26,7 @@ from ..fusion.methods import get_method
 from ..fusion.stacks import AlignedPair
 from ..inputs.grid import Grid, reference_grid
 from ..mapping.samples import Samples, Split, default_block_m
-from ..mapping.workflow import MappingOptions
+from ..mapping.workflow import MappingOptions, SampleLabels
 from .job import Job, input_paths, job_to_dict, learning_method, validate_job
 from .pairs import DatedPair, dated
 from .report import write_run_report
@@ -128,7 +128,15 @@ def check_samples(job: Job) -> Samples:
 
     if not job.samples:
         raise InputError("Job field 'samples': give a point or polygon layer, or a label raster, with the crop classes.")
-    return read_samples(job.samples, job.class_field, study_grid(job), layer=job.samples_layer, group_field=job.group_field)
+    return read_samples(
+        job.samples, job.class_field, study_grid(job), layer=job.samples_layer, group_field=job.group_field,
+        **sample_labels(job).kwargs(),
+    )  # fmt: skip
+
+
+def sample_labels(job: Job) -> SampleLabels:
+    """Where the job's class names come from and which season of samples it keeps."""
+    return SampleLabels(job.class_names, job.class_names_file, job.season_field, job.season)
 
 
 def coarse_pixel_m(job: Job) -> float | None:
@@ -150,7 +158,7 @@ def mapping_options(job: Job, grid: Grid) -> MappingOptions:
     their size is unknown.
     """
     block_m = job.block_m or default_block_m(grid.pixel_side_m, coarse_pixel_m(job))
-    return MappingOptions(block_m, job.split, job.test_fraction, job.forest, job.kfold)
+    return MappingOptions(block_m, job.split, job.test_fraction, job.forest, job.kfold, job.gap_fill, job.gap_fill_min_clear)
 
 
 def uncertainty_passes(job: Job, grid: Grid) -> int:
@@ -434,6 +442,7 @@ def _map_crops(
         probabilities_path=out / "crop_probabilities.tif" if job.probabilities else None,
         confidence_path=out / "crop_confidence.tif" if job.confidence else None, fields=fields,
         progress=scaled(sub, 0.5, 1.0), is_cancelled=is_cancelled, resume=resume,
+        fused_fill={i: str(result.fused[p.date]) for i, p in enumerate(prep.prediction) if p.date in result.fused},
     )  # fmt: skip
     result.accuracy["fused"] = {**made.assessment.as_dict(), "mapped_fraction": made.mapped_fraction}
     result.crop_map, result.probabilities, result.confidence = made.crop_map, made.probabilities, made.confidence

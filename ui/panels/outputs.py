@@ -14,9 +14,13 @@ from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayou
 from ...core.errors import TsstfnError
 from ...core.formats import OUTPUT_FORMATS
 from ...core.fusion.methods import METHODS
+from ...core.mapping.gapfill import GapFill
 from ...core.mapping.samples import Split
 from ..binding import Bind
+from ..layers import csv_layer, value_map
 
+#: the job fields of class names, season and gap-filling the classify-only mode passes on too
+CLASSIFY_SAMPLE_KEYS = ("class_names", "class_names_file", "season_field", "season", "gap_fill", "gap_fill_min_clear")
 #: names that say a field holds classes, tried first when a samples layer is chosen
 _CLASS_NAMES = re.compile(r"^(crop|class|classes|label|labels|type|crop_type|croptype|landcover|lc|code|culture)$", re.I)
 
@@ -75,19 +79,6 @@ def _set_samples_layer(panel: OutputsPanel, name: str | None) -> None:
             return
 
 
-def csv_layer(path: str, name: str) -> QgsVectorLayer:
-    """A CSV of points as QGIS loads it: its longitude/latitude columns (the names core reads), WGS 84."""
-    from ...core.mapping.csv_points import X_NAMES, Y_NAMES
-
-    with open(path, encoding="utf-8", errors="replace") as f:
-        header = [h.strip() for h in f.readline().split(",")]
-    lower = {h.lower(): h for h in header}
-    x = next((lower[n] for n in X_NAMES if n in lower), "")
-    y = next((lower[n] for n in Y_NAMES if n in lower), "")
-    uri = f"{QUrl.fromLocalFile(path).toString()}?type=csv&xField={x}&yField={y}&crs=EPSG:4326&detectTypes=yes"
-    return QgsVectorLayer(uri, name, "delimitedtext")
-
-
 def select_layer(combo: QgsMapLayerComboBox, path: str | None) -> None:
     """Select the project layer whose file is ``path``; a file not in the project is added to it first."""
     if not path:
@@ -114,6 +105,16 @@ def _set_class_field(panel: OutputsPanel, field: str | None) -> None:
     layer = panel.samples.currentLayer()
     has = layer is not None and hasattr(layer, "fields") and field and layer.fields().indexOf(field) >= 0
     panel.class_field.setField(field if has else default_class_field(layer) or "")
+
+
+def _set_season_values(panel: OutputsPanel, field: str) -> None:
+    """Offer the distinct values of the samples' season field (the first 50) in the season box."""
+    layer, text = panel.samples.currentLayer(), panel.season.currentText()
+    panel.season.clear()
+    index = layer.fields().indexOf(field) if field and layer is not None and hasattr(layer, "fields") else -1
+    if index >= 0:
+        panel.season.addItems(sorted({str(v) for v in layer.uniqueValues(index, 50) if v is not None and str(v) != "NULL"}))
+    panel.season.setEditText(text)
 
 
 def _set_samples(panel: OutputsPanel, path: str | None) -> None:
@@ -153,6 +154,17 @@ class OutputsPanel(QWidget):
             omit_empty=True,
         ),  # fmt: skip
         Bind("class_field", get=lambda p: p.class_field.currentField(), set=_set_class_field),  # after the samples
+        Bind(  # the class field's value map, else what a loaded job gave
+            "class_names",
+            get=lambda p: value_map(p.samples.currentLayer(), p.class_field.currentField()) or p.loaded_names,
+            set=lambda p, v: setattr(p, "loaded_names", v or None),
+            omit_empty=True,
+        ),  # fmt: skip
+        Bind("class_names_file", "names_file", omit_empty=True),
+        Bind("season_field", "season_field", omit_empty=True),
+        Bind("season", get=lambda p: p.season.currentText().strip() or None, set=lambda p, v: p.season.setEditText(str(v or ""))),
+        Bind("gap_fill", "gap_fill"),
+        Bind("gap_fill_min_clear", "min_clear"),
         Bind("group_field", "group_field", omit_empty=True),
         Bind("split", "split"),
         Bind("block_m", "block_m", none_at_minimum=True, omit_empty=True),
@@ -227,6 +239,7 @@ class OutputsPanel(QWidget):
         self.map_crops.toggled.connect(self.class_field.setEnabled)
         f.addRow("Samples layer", self.samples)
         f.addRow("Class field", self.class_field)
+        self._names_rows(f)
         self.split = QComboBox()
         self.split.addItem("random 7:3 by pixel (the paper's)", Split.RANDOM.value)
         self.split.addItem("7:3 by field (no field on both sides)", Split.FIELD.value)
@@ -260,6 +273,35 @@ class OutputsPanel(QWidget):
         self.field_id.setToolTip("The field that identifies each field polygon (empty: the feature id)")
         self.fields_layer.layerChanged.connect(self.field_id.setLayer)
         f.addRow("Per-field map (optional)", _row(self.fields_layer, QLabel("id"), self.field_id))
+
+    def _names_rows(self, f: QFormLayout) -> None:
+        """Class names of integer codes (a lookup file; a value map is read from the layer), the season, gap-filling."""
+        self.loaded_names: dict | None = None
+        self.names_file = QgsFileWidget()
+        self.names_file.setFilter("Class names (*.csv *.qml *.clr *.txt)")
+        self.names_file.setToolTip(
+            "For integer class codes: a CSV 'code,name', a QGIS style (.qml) or colour map (.clr/.txt) naming them. "
+            "The class field's Value Map (layer properties > Attributes Form) is used without it; no names: the codes"
+        )
+        f.addRow("Class names (codes)", self.names_file)
+        self.season_field, self.season = QgsFieldComboBox(), QComboBox()
+        self.season_field.setAllowEmptyFieldName(True)
+        self.season_field.setToolTip("A season, year or date field: keep only the samples of one season (empty: all)")
+        self.season.setEditable(True)
+        self.season.setToolTip("The season to keep: a value of the field, or a year of its dates")
+        self.season_field.fieldChanged.connect(lambda name: _set_season_values(self, name))
+        self.samples.layerChanged.connect(self.season_field.setLayer)
+        f.addRow("Season filter", _row(self.season_field, QLabel("keep"), self.season))
+        self.gap_fill, self.min_clear = QComboBox(), QDoubleSpinBox()
+        self.gap_fill.addItem("linear in time between clear dates", GapFill.LINEAR.value)
+        self.gap_fill.addItem("fused NDVI of that date, else linear", GapFill.FUSED.value)
+        self.gap_fill.addItem("none (a pixel cloudy on one date stays unmapped)", GapFill.NONE.value)
+        self.gap_fill.setToolTip("How a pixel's cloudy or masked dates are filled before the forest classifies it")
+        self.min_clear.setRange(0.05, 1.0)
+        self.min_clear.setSingleStep(0.05)
+        self.min_clear.setValue(0.5)
+        self.min_clear.setToolTip("The share of dates a pixel needs clear to be gap-filled and mapped")
+        f.addRow("Gap-filling", _row(self.gap_fill, QLabel("clear share"), self.min_clear))
 
     def _methods_rows(self, f: QFormLayout) -> None:
         """A check box per method a job can compare, and a field per parameter its registry entry shows."""

@@ -30,6 +30,8 @@ class TsstfnCropMapperPlugin:
         self.report_panel: Any = None
         self.installer: Any = None
         self.profile: Any = None  # the profile tool, its dock and the compare view (ui/profile)
+        self.fetch_action: QAction | None = None  # Get imagery: STAC search and download (ui/fetch_dialog)
+        self.fetch_dialog: Any = None
         from .core.deps import add_packages_dir
         from .ui.installer import packages_dir
 
@@ -54,9 +56,20 @@ class TsstfnCropMapperPlugin:
         from .ui.profile import ProfileTools
 
         self.profile = ProfileTools(self.iface, MENU)
+        self.fetch_action = QAction(QIcon(ICON_PATH), "Get imagery (Sentinel-2, Landsat, MODIS)…", self.iface.mainWindow())
+        self.fetch_action.setObjectName("tsstfnFetchAction")
+        self.fetch_action.triggered.connect(self.open_fetch)
+        self.iface.addPluginToRasterMenu(MENU, self.fetch_action)
         self.initProcessing()
 
     def unload(self) -> None:
+        if self.fetch_action is not None:
+            self.iface.removePluginRasterMenu(MENU, self.fetch_action)
+            self.fetch_action.deleteLater()
+            self.fetch_action = None
+        if self.fetch_dialog is not None:
+            self.fetch_dialog.close()
+            self.fetch_dialog = None
         if self.profile is not None:
             self.profile.unload()
             self.profile = None
@@ -100,6 +113,25 @@ class TsstfnCropMapperPlugin:
             self.dialog.job_ready.connect(self.start_job)
         self.dialog.show()
         self.dialog.raise_()
+
+    def open_fetch(self) -> None:
+        """The Get imagery dialog (the installer first when pystac-client is missing); its layers go to Fill."""
+        from .core.deps import OPTIONAL, find_problems
+
+        problems = find_problems(OPTIONAL, quick=True)
+        if problems:
+            from .ui.installer import InstallDialog
+
+            self.installer = InstallDialog(problems, self.iface, parent=self.iface.mainWindow())
+            self.installer.show()
+            return
+        from .ui.fetch_dialog import FetchDialog
+
+        if self.fetch_dialog is None:
+            self.fetch_dialog = FetchDialog(self.iface, parent=self.iface.mainWindow())
+            self.fetch_dialog.loaded.connect(lambda *_: (self.run(), self.dialog and self.dialog.fill_from_project()))
+        self.fetch_dialog.show()
+        self.fetch_dialog.raise_()
 
     def start_job(self, job):
         """Run ``job`` (a Job, or a ClassifyJob of the classify-only mode) in a QgsTask; results load as a layer

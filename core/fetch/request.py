@@ -160,6 +160,8 @@ def request_from_dict(data: object, base_dir: str | Path = ".") -> FetchRequest:
     for key in ("critical_start", "critical_end"):
         if key in data:
             kw[key] = _month_day(data[key], key)
+    if not str(data["out_dir"] or "").strip():
+        raise InputError("Fetch field 'out_dir' is empty; choose the folder the images go to.")
     out = Path(str(data["out_dir"]))
     kw["out_dir"] = str(out if out.is_absolute() else Path(base_dir) / out)
     for key in ("cloud_max", "scene_cloud_max", "pixel_m"):

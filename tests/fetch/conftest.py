@@ -52,14 +52,14 @@ def ndvi_field(shape: tuple[int, int], seed: int) -> np.ndarray:
 
 
 def sentinel2_cogs(folder: Path, name: str, seed: int, legacy: bool, cloud_rows: int = 0) -> dict[str, str]:
-    """B04, B08 and SCL of a synthetic Sentinel-2 tile around the AOI (a 3 km square, 10 m; SCL 20 m)."""
-    size = 300
+    """B04, B08 and SCL of a synthetic Sentinel-2 tile around the AOI (a 6 km square, 10 m; SCL 20 m)."""
+    size = 600
     ndvi = ndvi_field((size, size), seed)
-    red = np.full((size, size), 0.05)
+    red = np.random.default_rng(seed).uniform(0.04, 0.06, (size, size))  # noise: a COG that does not compress away
     nir = red * (1 + ndvi) / (1 - ndvi)
     offset = 0 if legacy else 1000
     dn = [np.round(v * 10000 + offset).astype(np.uint16) for v in (red, nir)]
-    origin = _utm_box(1000)
+    origin = _utm_box(2500)
     scl = np.full((size // 2, size // 2), 4, np.uint8)
     scl[:cloud_rows] = 9
     out = {}
@@ -69,14 +69,14 @@ def sentinel2_cogs(folder: Path, name: str, seed: int, legacy: bool, cloud_rows:
     return out
 
 
-def modis_cogs(folder: Path, name: str, red: int = 500, nir: int = 3500) -> dict[str, str]:
-    """sur_refl_b01, sur_refl_b02 and the state flags of a small MODIS window around the AOI (sinusoidal, 231.66 m)."""
+def modis_cogs(folder: Path, name: str, red: int = 500, nir: int = 3500, aoi=AOI) -> dict[str, str]:
+    """sur_refl_b01, sur_refl_b02 and the state flags of a small MODIS window around ``aoi`` (sinusoidal, 231.66 m)."""
     wgs, sinu = osr.SpatialReference(), osr.SpatialReference()
     wgs.ImportFromEPSG(4326)
     sinu.ImportFromProj4(MODIS_PROJ4)
     for s in (wgs, sinu):
         s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    xmin, _, _, ymax = osr.CoordinateTransformation(wgs, sinu).TransformBounds(*AOI, 21)
+    xmin, _, _, ymax = osr.CoordinateTransformation(wgs, sinu).TransformBounds(*aoi, 21)
     x0, y0 = MODIS_ORIGIN
     origin = (x0 + ((xmin - x0) // MODIS_PIXEL - 10) * MODIS_PIXEL, y0 - ((y0 - ymax) // MODIS_PIXEL - 10) * MODIS_PIXEL)
     shape = (30, 30)
@@ -107,8 +107,8 @@ def stac(tmp_path_factory):
     with server:
         box = (9.98, 44.98, 10.04, 45.03)
         s2 = [("2021-05-10T10:20:21", 5.0, "05.00", 0), ("2021-07-20T10:20:21", 10.0, "05.00", 0),
-              ("2021-08-15T10:20:21", 70.0, "05.00", 100), ("2022-05-12T10:20:21", 3.0, "02.12", 0),
-              ("2022-07-22T10:20:21", 90.0, "05.00", 150)]  # fmt: skip
+              ("2021-08-15T10:20:21", 70.0, "05.00", 200), ("2022-05-12T10:20:21", 3.0, "02.12", 0),
+              ("2022-07-22T10:20:21", 90.0, "05.00", 250)]  # fmt: skip
         for i, (when, cloud, baseline, cloud_rows) in enumerate(s2):
             stamp = _utc(when)
             name = f"S2A_32TNR_{stamp:%Y%m%d}_0_L2A"

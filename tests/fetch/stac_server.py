@@ -83,6 +83,7 @@ class StacServer:
     def __init__(self, root: Path, scenes: list[FakeScene]) -> None:
         self.root, self.scenes, self.searches = root, scenes, []
         self.range_requests = 0
+        self.bytes_served: dict[str, int] = {}  # file name -> bytes sent (ranges add up)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -132,6 +133,7 @@ class StacServer:
                 self.send_header("Content-Length", str(len(chunk)))
                 self.end_headers()
                 if not head:
+                    server.bytes_served[file.name] = server.bytes_served.get(file.name, 0) + len(chunk)
                     self.wfile.write(chunk)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

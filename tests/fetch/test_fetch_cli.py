@@ -35,3 +35,15 @@ def test_fetch_command_errors_are_one_sentence(tmp_path, capsys):
     assert "--aoi, --reference, --prediction" in capsys.readouterr().err
     assert main(["fetch", "--job", str(tmp_path / "none.json")]) == 2
     assert "Cannot read the fetch job file" in capsys.readouterr().err
+
+
+def test_the_fetch_job_example_of_docs_fetch_md_parses(tmp_path):
+    import re
+    from pathlib import Path
+
+    from tsstfn_crop_mapper.core.fetch.request import request_from_dict
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "fetch.md").read_text(encoding="utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"^```json\n(.*?)^```", text, re.S | re.M)]
+    request = request_from_dict(next(b for b in blocks if "aoi" in b), tmp_path)
+    assert request.out_dir == str(tmp_path / "imagery") and request.critical_start == (7, 1)

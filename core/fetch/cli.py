@@ -66,9 +66,12 @@ def table_lines(pairs: list) -> list[str]:
     return lines
 
 
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"[{100 * fraction:5.1f} %] {message}", flush=True)
+
+
 def run_command(args: argparse.Namespace) -> None:
     """The ``fetch`` command."""
-    from ..cli import _print_progress
     from .download import estimate_bytes, plan_files
     from .run import find_pairs, run_fetch
 

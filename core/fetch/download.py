@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from ..errors import CancelledError, InputError
 from ..files import atomic_output
 from .catalog import CollectionSpec, get_collection
 from .pairing import Pair
+from .remote import gdal_path, remote_options
 from .request import FetchRequest
 from .search import Scene
 
@@ -38,38 +37,6 @@ gdal.UseExceptions()
 MODIS_PROJ4 = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 MODIS_ORIGIN = (-20015109.354, 10007554.677)
 _MASK_SUFFIX = {"scl": "_SCL", "qa_pixel": "_QA_PIXEL", "modis_state": "_state_QA", "mod13_reliability": "_pixel_reliability"}
-_REMOTE = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "1",
-    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-    "VSI_CACHE": "TRUE",
-}
-
-
-@contextmanager
-def remote_options() -> Iterator[None]:
-    """GDAL settings for reading COGs over HTTP (this thread only): no directory listing, retries."""
-    old = {k: gdal.GetThreadLocalConfigOption(k, None) for k in _REMOTE}
-    for k, v in _REMOTE.items():
-        gdal.SetThreadLocalConfigOption(k, v)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            gdal.SetThreadLocalConfigOption(k, v)
-
-
-def gdal_path(href: str) -> str:
-    """The GDAL path of an asset URL: ``/vsicurl/`` for http(s), ``/vsis3/`` for s3, the path for a local file."""
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    if href.startswith("s3://"):
-        return "/vsis3/" + href[5:]
-    if href.startswith("file://"):
-        return href[7:]
-    return href
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def aoi_cloud(scene: Scene, bbox: tuple[float, float, float, float], max_pixels:
     from osgeo import gdal
 
     from ..inputs.products import get_mask_kind
-    from .download import gdal_path, remote_options
+    from .remote import gdal_path, remote_options
 
     spec = get_collection(scene.collection)
     west, south, east, north = bbox

@@ -1,0 +1,41 @@
+"""Reading COGs over HTTP with GDAL: the paths (``/vsicurl/``, ``/vsis3/``) and the settings of this thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from osgeo import gdal
+
+_REMOTE = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "1",
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "VSI_CACHE": "TRUE",
+}
+
+
+@contextmanager
+def remote_options() -> Iterator[None]:
+    """GDAL settings for reading COGs over HTTP (this thread only): no directory listing, retries."""
+    old = {k: gdal.GetThreadLocalConfigOption(k, None) for k in _REMOTE}
+    for k, v in _REMOTE.items():
+        gdal.SetThreadLocalConfigOption(k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            gdal.SetThreadLocalConfigOption(k, v)
+
+
+def gdal_path(href: str) -> str:
+    """The GDAL path of an asset URL: ``/vsicurl/`` for http(s), ``/vsis3/`` for s3, the path for a local file."""
+    if href.startswith(("http://", "https://")):
+        return "/vsicurl/" + href
+    if href.startswith("s3://"):
+        return "/vsis3/" + href[5:]
+    if href.startswith("file://"):
+        return href[7:]
+    return href

@@ -72,10 +72,16 @@ def _season(day: dt.date, r: FetchRequest) -> str | None:
 
 
 def _composites(coarse: list[Scene]) -> dict[tuple[dt.date, dt.date], tuple[Scene, ...]]:
+    """MODIS items by the days they cover; of Terra (MOD) and Aqua (MYD) items of the same days, Terra's."""
     groups: dict[tuple[dt.date, dt.date], list[Scene]] = defaultdict(list)
     for scene in coarse:
         groups[scene.date, scene.end].append(scene)
-    return {k: tuple(sorted(v, key=lambda s: s.tile)) for k, v in sorted(groups.items())}
+    out = {}
+    for key, scenes in sorted(groups.items()):
+        platforms = {s.platform for s in scenes}
+        keep = "MOD" if "MOD" in platforms else min(platforms)
+        out[key] = tuple(sorted((s for s in scenes if s.platform == keep), key=lambda s: s.tile))
+    return out
 
 
 def modis_for(day: dt.date, composites: dict[tuple[dt.date, dt.date], tuple[Scene, ...]]) -> tuple[Scene, ...]:

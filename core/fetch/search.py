@@ -178,6 +178,8 @@ def search(
     query = {"eo:cloud_cover": {"lte": scene_cloud_max}} if scene_cloud_max is not None and not spec.coarse else None
     try:
         client = Client.open(url, modifier=modifier) if modifier else Client.open(url)
+        if query and not client.conforms_to("QUERY"):  # a catalogue without the query extension: cut here instead
+            query = None
         found = client.search(
             collections=[spec.id], datetime=f"{start.isoformat()}/{end.isoformat()}", query=query,
             max_items=max_items, **where,
@@ -191,6 +193,8 @@ def search(
             "Check the network (and a proxy), the endpoint's URL, or try again later."
         ) from None
     scenes = sorted((scene_from_item(item, spec) for item in items), key=lambda s: (s.date, s.time, s.id))
+    if scene_cloud_max is not None:
+        scenes = [s for s in scenes if s.cloud is None or s.cloud <= scene_cloud_max]
     log.info("%s: %d item(s) of %s from %s to %s", url, len(scenes), spec.id, start, end)
     return scenes
 

@@ -83,6 +83,7 @@ class StacServer:
     def __init__(self, root: Path, scenes: list[FakeScene]) -> None:
         self.root, self.scenes, self.searches = root, scenes, []
         self.range_requests = 0
+        self.without_query = False  # answer as a catalogue without the query extension (its conformance class dropped)
         self.bytes_served: dict[str, int] = {}  # file name -> bytes sent (ranges add up)
         server = self
 
@@ -152,7 +153,10 @@ class StacServer:
         """The recorded landing page with its URLs pointing here."""
         text = (DATA / ("earth_search_landing.json" if service == "es" else "pc_landing.json")).read_text()
         real = REAL_URLS[service]
-        return json.loads(text.replace(real + "/", self.url(service) + "/").replace(real, self.url(service)))
+        page = json.loads(text.replace(real + "/", self.url(service) + "/").replace(real, self.url(service)))
+        if self.without_query:
+            page["conformsTo"] = [c for c in page["conformsTo"] if not c.endswith("#query")]
+        return page
 
     def search(self, service: str, body: dict) -> dict:
         """The recorded search response's shape with the matching scenes (collections, datetime, bbox, cloud)."""

@@ -173,3 +173,14 @@ def test_recorded_planetary_computer_items_give_their_assets(stac, tmp_path):
     ndvi = scene_from_item(recorded("modis_13q1_061_item.json"), get_collection("modis-13Q1-061"))
     assert ndvi.composite and (ndvi.date, ndvi.end) == (D(2022, 2, 2), D(2022, 2, 17)) and ndvi.tile == "h09v05"
     assert set(ndvi.assets) == {"ndvi", "mask"}
+
+
+def test_a_catalogue_without_the_query_extension_is_cut_here(stac, tmp_path):
+    stac.without_query = True
+    try:
+        found = find_pairs(request_from_dict(request_dict(stac, tmp_path / "q")))
+    finally:
+        stac.without_query = False
+    assert "query" not in [body for service, body in stac.searches if service == "es"][-1]
+    assert D(2022, 7, 22) not in [p.date for p in found.pairs]  # 90 % of the scene: cut by scene_cloud_max here
+    assert len(found.pairs) == 6

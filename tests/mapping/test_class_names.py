@@ -148,7 +148,7 @@ def test_legend_lists_only_the_learned_classes(tmp_path):
     coloured = [i for i in range(table.GetCount()) if table.GetColorEntry(i)[:3] != (0, 0, 0)]
     assert coloured == [4, 200]  # (a GeoTIFF palette has 256 entries and no alpha: the .qml is the legend QGIS shows)
     assert classify.class_names_of(result.crop_map) == {4: "soja", 200: "pasto"}
-    header = (result.pixel_areas.read_text().splitlines()[1:])
+    header = result.pixel_areas.read_text().splitlines()[1:]
     assert [line.split(",")[1] for line in header] == ["soja", "pasto"]
     written = write_legend(tmp_path / "x.tif", {3: 'a "quoted" & <odd> name'})
     assert read_class_names(written[0]) == {3: 'a "quoted" & <odd> name'}

@@ -55,7 +55,10 @@ def test_a_cloudy_date_leaves_pixels_unmapped_and_says_so(scene, tmp_path, capsy
     out = None
     args = ["classify", cloudy, *dates[1:], "--samples", str(root / scene["samples"]), "--class-field", "crop",
             "--out", str(tmp_path / "map" / "map.tif")]  # fmt: skip
-    assert cli.main(args) == 0
+    assert cli.main([*args, "--gap-fill", "none"]) == 0
     printed = capsys.readouterr().out
     assert "pixels mapped: 50.0 %" in printed
     assert "50 % of the map is unmapped (nodata)" in caplog.text and "one cloudy, masked or nodata date" in caplog.text
+    assert cli.main(args) == 0  # gap-filled by default: the cloudy date is interpolated from its neighbours
+    printed = capsys.readouterr().out
+    assert "pixels mapped: 100.0 %" in printed and "pixels gap-filled: 50.0 % (linear)" in printed

@@ -197,7 +197,7 @@ CASES = [
     ("samples-no-crs", _samples_without_crs, r"Samples 'nocrs.shp' have no CRS"),
     ("gpkg-undefined-crs", _gpkg_without_crs, r"Samples 'nocrs.gpkg' have no CRS"),
     ("labels-far-away", _labels_far_away, r"Label raster 'labels.tif' is not on the study grid: .* \(740000, 5150000\)"),
-    ("single-class", _single_class, r"'labels.tif' hold one class \(soybean\) .* at least two classes"),
+    ("single-class", _single_class, r"'labels.tif' hold one class \(1\) .* at least two classes"),  # codes: no names
     ("samples-not-vector", _samples_not_vector, r"Samples 'samples.gpkg' are neither a vector file"),
     ("truncated-raster", _truncated_raster, r"^error: GDAL cannot read the pixels of 'truncated.tif' \(band 1: .*copy it again"),
     ("samples-wrong-crs", _wrong_crs, r"None of the samples in 'wrongcrs.gpkg' falls inside the study area"),

@@ -110,13 +110,9 @@ def unfit_reason(info: RasterInfo, product: Product, column: str) -> str | None:
         return f"a class raster (it has a colour table or class names), not a {sensor} image"
     if named("fine_mask", info.name) or named("mask", info.name):
         return f"a cloud/QA mask (by its name), not a {sensor} image; masks go in the mask column"
-    if column == "coarse" and named("fine", info.name) and not named("coarse", info.name):
-        return "named like a Sentinel-2 or Landsat raster, not MODIS"
-    if column == "fine":
-        if named("coarse", _sensor_hint(info)):
-            return "named like a MODIS raster, not a fine-sensor image"
-        if info.has_crs and info.pixel_size >= COARSE_PIXEL_M:
-            return f"pixels of {info.pixel_size:.0f} m: a coarse (MODIS) raster, not a fine-sensor image"
+    reason = sensor_reason(info, column)
+    if reason:
+        return reason
     container = named("container", info.path) or named("band_file", info.name)
     if product.kind == "red_nir" and product.red_band and product.nir_band and not container:
         needed = max(product.red_band, product.nir_band)
@@ -127,6 +123,22 @@ def unfit_reason(info: RasterInfo, product: Product, column: str) -> str | None:
             )
     if product.valid_dn is not None and not info.integer and not container:
         return f"floating-point values, but '{product.name}' stores integer counts; for NDVI choose the product 'ndvi'"
+    return None
+
+
+def sensor_reason(info: RasterInfo, column: str) -> str | None:
+    """Why ``info`` is the other sensor's raster for ``column``; None when it may be this column's.
+
+    The coarse column takes no raster named after a fine sensor (Sentinel-2, Landsat); the fine
+    column none named after MODIS (its name or nearest folders) nor with pixels of 100 m or more.
+    """
+    if column == "coarse" and named("fine", info.name) and not named("coarse", info.name):
+        return "named like a Sentinel-2 or Landsat raster, not MODIS"
+    if column == "fine":
+        if named("coarse", _sensor_hint(info)):
+            return "named like a MODIS raster, not a fine-sensor image"
+        if info.has_crs and info.pixel_size >= COARSE_PIXEL_M:
+            return f"pixels of {info.pixel_size:.0f} m: a coarse (MODIS) raster, not a fine-sensor image"
     return None
 
 

@@ -8,6 +8,7 @@ processed in blocks.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -197,6 +198,11 @@ def red_nir_bands(source: NdviSource) -> tuple[int, int]:
         raise InputError(
             f"'{source.label}' (product {product.name}): say which bands hold red and NIR (red_band, nir_band), "
             "or give the NIR file (nir_path)."
+        )
+    if red == nir and (not source.nir_path or os.path.realpath(source.nir_path) == os.path.realpath(source.path)):
+        raise InputError(
+            f"'{source.label}' (product {product.name}): red and NIR are both band {red} (red_band, nir_band), which "
+            "gives an NDVI of 0 everywhere; give the band that holds each."
         )
     return red, nir
 

@@ -506,6 +506,11 @@ def validate_job(job: Job) -> Job:
         log.warning("single-season training: TSSTFN learns from the prediction season's own pairs (no reference year)")
     first = next((p.fine for p in job.prediction if p.fine), None)
     check_pixel_size(job.compare, job.assume_aligned, job.pixel_size_m, "Job", first.path if first else None)
+    from .consistency import check_consistent, check_target_seasons, fine_pixel_m
+
+    check_target_seasons([p.date for p in job.prediction], [p.date for p in job.targets], job.n_base)
+    lists = {"reference": job.reference, "prediction": job.prediction, "targets": job.targets}
+    check_consistent(lists, fine_pixel_m(first) if first else None)  # one raster twice, dates, sensors, bands
     return job
 
 

@@ -167,6 +167,7 @@ class RowChecker:
         from ..inputs.ndvi import NdviSource, red_nir_bands
         from ..inputs.products import get_product
         from ..inputs.sample import check_sample
+        from .consistency import date_conflict, sensor_conflict
         from .pairs import parse_source
 
         products = {"coarse": data.get("coarse_product") or "mod09gq", "fine": data.get("fine_product") or "s2_l2a"}
@@ -210,6 +211,14 @@ class RowChecker:
                     srs_of(ds, name)
                     if grid is not None:
                         overlap_fraction(ds, grid, name)
+                fine_m = grid.pixel_side_m if grid is not None and grid.has_crs else None
+                conflict = sensor_conflict(source, column, fine_m, info)  # the job file's check: a coarse finer than fine
+                if conflict:
+                    raise InputError(f"{conflict}.")
+                typed = _typed_date(row.get("date"))
+                conflict = date_conflict(source, typed, column) if typed else None
+                if conflict:
+                    raise PlaceError(f"{where}: {conflict}.", (key, i, "date"))
                 if not get_product(source.product).is_ndvi:
                     try:
                         red_nir_bands(source)
@@ -220,6 +229,16 @@ class RowChecker:
                 raise
             except TsstfnError as exc:
                 raise PlaceError(f"{where}: {exc}", place) from None
+
+
+def _typed_date(value: object) -> dt.date | None:
+    """A row's typed date, None when empty or malformed (the job's parser names a malformed one)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def unfit_samples_reason(info: Any) -> str | None:

@@ -245,13 +245,13 @@ def test_a_grid_larger_than_the_disk_is_refused_before_writing(base, tmp_path, c
 
     src = gdal.Open(base["prediction"][0]["fine"])
     gt = src.GetGeoTransform()
-    path = tmp_path / "in" / "huge.vrt"
-    vrt = gdal.GetDriverByName("VRT").Create(str(path), 200_000, 200_000, 2, gdal.GDT_UInt16)
-    vrt.SetGeoTransform(gt)
-    vrt.SetProjection(src.GetProjection())
-    vrt = None
     for group in ("reference", "prediction"):
-        for pair in base[group]:
+        for k, pair in enumerate(base[group]):  # one file per date: one raster for two dates is refused first
+            path = tmp_path / "in" / f"huge_{group}_{k}.vrt"
+            vrt = gdal.GetDriverByName("VRT").Create(str(path), 200_000, 200_000, 2, gdal.GDT_UInt16)
+            vrt.SetGeoTransform(gt)
+            vrt.SetProjection(src.GetProjection())
+            vrt = None
             pair["fine"] = str(path)
     (tmp_path / "job.json").write_text(json.dumps(base))
     t0 = time.perf_counter()

@@ -14,8 +14,8 @@ from tsstfn_crop_mapper.core.pipeline.rows import RowChecker, check_fields
 def rows(tmp_path):
     fine = [make_raster(tmp_path / f"S2_2021060{d}.tif", [[[1500] * 4] * 4, [[4000] * 4] * 4], dtype=gdal.GDT_Int16)
             for d in (1, 2)]  # fmt: skip
-    modis = [make_raster(tmp_path / f"MOD09GQ.A202115{d}.tif", [[[500]], [[3000]]], dtype=gdal.GDT_Int16,
-                         gt=(640000.0, 250.0, 0.0, 5150000.0, 0.0, -250.0)) for d in (2, 3)]  # fmt: skip
+    modis = [make_raster(tmp_path / f"MOD09GQ.A2021{d}.tif", [[[500]], [[3000]]], dtype=gdal.GDT_Int16,
+                         gt=(640000.0, 250.0, 0.0, 5150000.0, 0.0, -250.0)) for d in (152, 213)]  # fmt: skip
     data = {
         "reference": [],
         "prediction": [{"date": "2021-06-01", "coarse": modis[0], "fine": fine[0]}],
@@ -36,9 +36,9 @@ def test_rows_are_refused_at_their_place(rows, tmp_path):
     data, fine, modis = rows
     RowChecker().check(data, (7, 1))
     assert _place({**data, "targets": [{"date": "2021-08-01"}]})[0] == ("targets", 0, "coarse")
-    RowChecker().check({**data, "targets": [{"coarse": modis[1]}]}, (5, 1))  # the date from the name (A2021153)
-    place, message = _place({**data, "targets": [{"coarse": modis[1]}]}, (7, 1))  # 2 June, before the season
-    assert place == ("targets", 0, "date") and message.startswith("Targets row 1: 2021-06-02 is before")
+    RowChecker().check({**data, "targets": [{"coarse": modis[1]}]}, (5, 1))  # the date from the name (A2021213)
+    place, message = _place({**data, "targets": [{"coarse": modis[1]}]}, (8, 15))  # 1 August, before the season
+    assert place == ("targets", 0, "date") and message.startswith("Targets row 1: 2021-08-01 is before")
     undated = make_raster(tmp_path / "modis_x.tif", [[[500]], [[3000]]], dtype=gdal.GDT_Int16,
                           gt=(640000.0, 250.0, 0.0, 5150000.0, 0.0, -250.0))  # fmt: skip
     place, message = _place({**data, "targets": [{"coarse": undated}]})

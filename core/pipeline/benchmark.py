@@ -207,6 +207,13 @@ def run_benchmark(
     first = resolve_source(pairs[0].fine) if pairs[0].fine else None
     assert first is not None
     grid = reference_grid(first.path, first.label, None, None, spec.assume_aligned, spec.pixel_size_m)
+    from .consistency import check_benchmark_dates, check_consistent, fine_pixel_m
+    from .run import check_patch
+
+    check_consistent({"pairs": pairs}, fine_pixel_m(first), "Dataset")  # one raster twice, dates, sensors, bands
+    if any(get_method(name, "methods").learns for name in spec.methods):  # refused now, not skipped with a warning
+        check_patch(spec.train.patch, grid, "Dataset")
+        check_benchmark_dates(dates, spec.targets, spec.n_base)
     steps = Steps(progress, {"align": 1, **{t.isoformat(): 4 for t in spec.targets}})
     aligned = align_pairs(pairs, grid, out / "aligned", is_cancelled)
     steps.sub("align")(1.0, "aligned")

@@ -182,3 +182,26 @@ def check_consistent(lists: Mapping[str, Sequence[Any]], fine_pixel_m: float | N
                 for reason in (sensor_conflict(source, column, fine_pixel_m), date_conflict(source, pair.date, column)):
                     if reason:
                         raise InputError(f"{place}: {reason}.")
+
+
+def check_benchmark_dates(dates: Sequence[dt.date], targets: Sequence[dt.date], n_base: int) -> None:
+    """A benchmark's learning method can predict every target: ``n_base`` pairs before it, ``n_base + 1`` to learn from.
+
+    Single-season training learns each pair from the ``n_base`` pairs before it, the held-out target never among them.
+
+    Raises:
+        InputError: naming ``n_base``, the target and what to do (refused before any work, not skipped with a warning).
+    """
+    for target in sorted(targets):
+        others = [d for d in dates if d != target]
+        before = [d for d in others if d < target]
+        if len(before) < n_base or len(others) < n_base + 1:
+            need = (
+                f"{len(before)} pair(s) lie before target {target.isoformat()}"
+                if len(before) < n_base
+                else f"with {target.isoformat()} held out, {len(others)} pairs are left to learn from (n_base + 1 needed)"
+            )
+            raise InputError(
+                f"Dataset field 'n_base': TSSTFN reads {n_base} base pairs, but {need}; lower n_base, hold out a later "
+                "date, add pairs, or leave 'tsstfn' out of 'methods'."
+            )

@@ -230,6 +230,21 @@ def run_outputs(folder: Path, name: str) -> list[Path]:
     return sorted(f for f in files if f.name != MANIFEST)
 
 
+def check_patch(patch: int, grid: Grid, what: str = "Job") -> None:
+    """The study area is at least one training patch wide (a job's, or a benchmark's dataset's ``train.patch``).
+
+    Raises:
+        InputError: naming ``train.patch``, the scene's size and the largest patch that fits.
+    """
+    side = min(grid.width, grid.height)
+    if side >= patch:
+        return
+    fits = f"use a patch of at most {side // 16 * 16} px" if side >= 16 else "the smallest patch is 16 px: use a larger area"
+    raise InputError(
+        f"{what} field 'train.patch': {patch} px is larger than the scene ({grid.width} x {grid.height} px); {fits}."
+    )
+
+
 def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | None]:
     """Every check that needs no pixel, in the first second of a run: what :func:`run_job` does first.
 
@@ -268,11 +283,8 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
         from ..fusion import tsstfn
 
         tsstfn.load(job.tsstfn_params(), single_season=job.single_season)
-    elif min(grid.width, grid.height) < job.train.patch:
-        raise InputError(
-            f"Job field 'train.patch': {job.train.patch} px is larger than the scene ({grid.width} x {grid.height} px); "
-            f"use a patch of at most {min(grid.width, grid.height) // 16 * 16} px."
-        )
+    else:
+        check_patch(job.train.patch, grid)
     if samples is None and job.samples:
         samples = check_samples(job)  # fail before hours of training, not after
     if samples is not None and (job.split is Split.BLOCK or job.kfold):

@@ -152,3 +152,42 @@ def test_the_dialog_refuses_the_same_rows_at_their_cell(base, tmp_path):  # noqa
     bad["prediction"][1]["fine"] = bad["prediction"][0]["fine"]
     place, message = _place(bad)
     assert place == ("prediction", 1, "fine") and "is already in Prediction row 1" in message
+
+
+def _patch_64(d: dict) -> None:
+    d["train"]["patch"] = 64
+
+
+def _same_fine_twice(d: dict) -> None:
+    d["pairs"][2]["fine"] = d["pairs"][0]["fine"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (_patch_64, r"^error: Dataset field 'train.patch': 64 px is larger than the scene \(48 x 48 px\); use a patch of "
+         r"at most 48 px\.$"),
+        (lambda d: d.update(n_base=2), r"^error: Dataset field 'n_base': TSSTFN reads 2 base pairs, but 1 pair\(s\) lie "
+         r"before target 2020-05-17; lower n_base"),
+        (lambda d: d.update(n_base=3, targets=["2020-06-18"]), r"'n_base': TSSTFN reads 3 base pairs, but with 2020-06-18 "
+         r"held out, 3 pairs are left to learn from \(n_base \+ 1 needed\)"),
+        (_same_fine_twice, r"'pairs', pair of 2020-06-02: its fine \(Sentinel-2/Landsat\) raster 'fine_0.tif' is also"),
+    ],
+    ids=["patch", "n-base-before-target", "n-base-to-learn", "same-raster"],
+)  # fmt: skip
+def test_a_benchmark_tsstfn_cannot_run_exits_2(tmp_path, capsys, change, message):
+    """Before, TSSTFN was skipped with a WARNING and the benchmark exited 0 with no TSSTFN row."""
+    from conftest import make_paired_set
+
+    path = Path(make_paired_set(tmp_path / "data"))
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    before = hashes(tmp_path / "data")
+    assert cli.main(["benchmark", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    lines = [e for e in err.splitlines() if e.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert re.search(message, lines[0]), lines[0]
+    assert hashes(tmp_path / "data") == before
+    assert not (tmp_path / "out" / "benchmark.csv").exists() and not (tmp_path / "out" / "aligned").exists()

@@ -138,7 +138,16 @@ def step_compare_zoom():
 
 
 def step_compare_shot():
-    shot(iface.mainWindow(), "profile_compare")
+    shot(iface.mainWindow(), "profile_compare_docked")
+    view = plugins["tsstfn_crop_mapper"].profile.compare
+    view.setFloating(True)  # the compare view on its own, as large as an analyst would make it
+    view.setGeometry(20, 40, SCREEN[0] - 40, SCREEN[1] - 80)
+    QTimer.singleShot(3000, step_compare_float_shot)
+
+
+def step_compare_float_shot():
+    view = plugins["tsstfn_crop_mapper"].profile.compare
+    shot(view, "profile_compare")
     report["done"] = True
     save_report()
     log("done")
@@ -161,6 +170,14 @@ def guarded(step):
     return run
 
 
-for _name in ("step_open", "step_click", "step_chart_shot", "step_field_shot", "step_compare_zoom", "step_compare_shot"):
+for _name in (
+    "step_open",
+    "step_click",
+    "step_chart_shot",
+    "step_field_shot",
+    "step_compare_zoom",
+    "step_compare_shot",
+    "step_compare_float_shot",
+):
     globals()[_name] = guarded(globals()[_name])
 QTimer.singleShot(3000, step_open)

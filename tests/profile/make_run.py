@@ -8,8 +8,9 @@
 * the run's outputs: fused NDVI, its uncertainty and STARFM for the three targets;
 * a field polygon (a square) and the job and outputs in ``report/run_report.json``.
 
-``sparse=True`` writes only ``blocks`` (col, row) 256 px blocks of each raster (the rest absent, for a
-whole-tile-sized folder in seconds). Returns the arrays (full-size only) for the tests to compare.
+``sparse=True`` writes only ``blocks`` (col, row) 256 px blocks of each fine-grid raster (the rest
+absent, for a whole-tile-sized folder in seconds; the coarse rasters are written whole). Returns the
+arrays (full-size only) for the tests to compare.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ def make_run(root, size: int = 48, sparse: bool = False, blocks=((0, 0),)) -> di
             a = _pattern(seed, x, y, w, h) * (1 / scale if scale != 1 else 1)
             return a.astype(np.int16) if dtype == gdal.GDT_Int16 else a
 
+        if dims != (size, size):  # the coarse grid: small, written whole
+            arr = fill(0, 0, *dims)
+            return _write(name, arr, grid, dtype, dims, nodata), None if sparse else arr
         arr = None if sparse else fill(0, 0, *dims)
         return _write(name, arr, grid, dtype, dims, nodata, blk, fill), arr
 

@@ -60,7 +60,7 @@ class ProfileTools:
 
             self.dock = ProfileDock(self.iface.mainWindow())
             self.dock.compare_button.clicked.connect(self.show_compare)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.BottomDockWidgetArea, self.dock)  # wide: a season reads left to right
         self.dock.show()
         return self.dock
 
@@ -106,8 +106,10 @@ class ProfileTools:
 
             self.compare = CompareDock(self.iface.mainWindow())
             self.iface.addDockWidget(Qt.BottomDockWidgetArea, self.compare)
+            self.iface.mainWindow().tabifyDockWidget(dock, self.compare)
         self.compare.set_record(dock.reader.record)
         self.compare.show()
+        self.compare.raise_()
 
     # runs ------------------------------------------------------------------------------------
     def choose_run(self) -> None:

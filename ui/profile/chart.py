@@ -30,9 +30,11 @@ class ProfileChart(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.figure = Figure(figsize=(6, 3.4), dpi=96, tight_layout=True)
+        self.figure = Figure(figsize=(8, 3.2), dpi=96)
+        self.figure.subplots_adjust(left=0.07, right=0.72, bottom=0.12, top=0.9)  # fixed: no layout pass per click
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.ax = self.figure.add_subplot(111)
+        self._axes_once()
         self.readout = QLabel("Click a pixel of the run with the profile tool.")
         self.readout.setObjectName("profileReadout")
         layout = QVBoxLayout(self)
@@ -46,7 +48,7 @@ class ProfileChart(QWidget):
     def show_samples(self, samples, title: str, season: tuple[dt.date, dt.date] | None = None) -> None:
         """Draw ``samples`` (core.profile.Sample): one series per role, the MC-dropout band, the critical season."""
         ax = self.ax
-        ax.clear()
+        self._remove_series()
         self.points = []
         if season is not None:
             ax.axvspan(date2num(season[0]), date2num(season[1]), color="#fff3b0", alpha=0.6, label="critical season", lw=0)
@@ -77,13 +79,28 @@ class ProfileChart(QWidget):
                     spread = f" (field sd {s.std:.3f}, {s.n} px)" if s.std is not None else ""
                     self.points.append((x, s.value, label, f"{s.date.isoformat()}  {label}: {s.value:.4f}{extra_text}{spread}"))
         ax.set_title(title, fontsize=9)
+        dates = [s.plot_date for s in samples] + (list(season) if season else [])
+        if dates:
+            ax.set_xlim(date2num(min(dates)) - 7, date2num(max(dates)) + 7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
+        self.readout.setText("Hover a point to read its date and value.")
+        self.canvas.draw_idle()
+
+    def _axes_once(self) -> None:
+        """What every chart shares: labels, fixed NDVI range, month ticks, grid (set once, not per click)."""
+        ax = self.ax
         ax.set_ylabel("NDVI")
         ax.set_ylim(-0.1, 1.0)
         ax.xaxis.set_major_locator(MonthLocator())
         ax.xaxis.set_major_formatter(DateFormatter("%b"))
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", ncol=2, framealpha=0.8)
-        self.canvas.draw_idle()
+
+    def _remove_series(self) -> None:
+        for artist in [*self.ax.lines, *self.ax.collections, *self.ax.patches]:
+            artist.remove()
+        legend = self.ax.get_legend()
+        if legend is not None:
+            legend.remove()
 
     def _band(self, items, std: dict, colour: str) -> None:
         """TSSTFN ± 2 std: a shaded band and its two edges (drawn lines, so that their values can be read back)."""
@@ -99,7 +116,8 @@ class ProfileChart(QWidget):
 
     def clear(self, text: str) -> None:
         """An empty chart with ``text`` under it."""
-        self.ax.clear()
+        self._remove_series()
+        self.ax.set_title("")
         self.points = []
         self.canvas.draw_idle()
         self.readout.setText(text)

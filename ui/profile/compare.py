@@ -31,6 +31,7 @@ class CompareDock(QgsDockWidget):
         self._syncing = False
         body = QWidget()
         self.date_box = QComboBox()
+        self.date_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.date_box.currentIndexChanged.connect(self._show_date)
         self.message = QLabel("")
         self.message.setWordWrap(True)

@@ -39,25 +39,25 @@ class ProfileDock(QgsDockWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setObjectName("profileMessage")
-        exports = QHBoxLayout()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
         self.export_buttons = {}
         for suffix in ("png", "svg", "csv"):
             button = QPushButton(f"Export {suffix.upper()}…")
             button.clicked.connect(lambda _=False, s=suffix: self._export(s))
             button.setEnabled(False)
-            exports.addWidget(button)
+            bottom.addWidget(button)
             self.export_buttons[suffix] = button
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.field_box)
         top.addWidget(self.compare_button)
-        top.addStretch(1)
+        top.addWidget(self.run_label, 1)
         layout = QVBoxLayout(body)
-        layout.addWidget(self.run_label)
         layout.addLayout(top)
         layout.addWidget(self.chart, 1)
-        layout.addWidget(self.message)
-        layout.addLayout(exports)
+        layout.addLayout(bottom)
+        body.setMinimumHeight(330)
         self.setWidget(body)
 
     # the run ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ table (median and max over the clicks).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -85,7 +86,9 @@ def main() -> None:
         ("later clicks: read + chart", statistics.median(t for _, t in later), max(t for _, t in later)),
         ("field click (320 px): read + chart", statistics.median(t for _, t in fields), max(t for _, t in fields)),
     ]
-    print(f"run folder: {args.size} x {args.size} px tile, {n_rasters} rasters, 256 px blocks")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"run folder: {args.size} x {args.size} px tile, {n_rasters} rasters, 256 px blocks; "
+          f"{os.cpu_count()} CPUs, load average {load:.1f}")  # fmt: skip
     print(f"| {'step':<46} | {'median s':>9} | {'max s':>7} |")
     print(f"|{'-' * 48}|{'-' * 11}|{'-' * 9}|")
     for name, med, worst in rows:

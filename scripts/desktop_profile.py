@@ -142,7 +142,8 @@ def step_compare_shot():
     view = plugins["tsstfn_crop_mapper"].profile.compare
     view.setFloating(True)  # the compare view on its own, as large as an analyst would make it
     view.setGeometry(20, 40, SCREEN[0] - 40, SCREEN[1] - 80)
-    QTimer.singleShot(3000, step_compare_float_shot)
+    QTimer.singleShot(1500, lambda: view.canvases[0].setExtent(view.layers[0].extent()))  # the whole run, all maps
+    QTimer.singleShot(3500, step_compare_float_shot)
 
 
 def step_compare_float_shot():

@@ -12,7 +12,7 @@ from pathlib import Path
 import tsstfn_crop_mapper.core as core
 
 CORE = Path(core.__file__).parent
-STAGES = ("inputs", "fusion", "mapping", "pipeline", "demo", "fetch")
+STAGES = ("inputs", "fusion", "mapping", "pipeline", "demo", "fetch", "profile")
 
 
 def _modules() -> list[str]:

@@ -67,7 +67,7 @@ class ProfileChart(QWidget):
                 ax.plot(xs, ys, ls="none", marker=marker, mfc="none", mec=colour, ms=7, label=label)
             else:
                 ax.plot(xs, ys, ls=style, marker=marker, color=colour, ms=5, lw=1.3, label=label)
-            if items[0].std is not None:  # a field: the spread over its pixels
+            if items[0].std is not None and role != "masked":  # a field: the spread over its pixels
                 lo = [s.value - (s.std or 0.0) for s in items]
                 hi = [s.value + (s.std or 0.0) for s in items]
                 ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, lw=0)

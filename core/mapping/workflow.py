@@ -299,10 +299,11 @@ def map_crops(
     result.gap_stats = stats
     result.legend = write_legend(out_map, names)
     result.mapped_fraction = sum(counts.values()) / max(1, grid.width * grid.height)
+    notes = list(assessment.notes)  # the run report adds its own unmapped note from mapped_fraction
     if result.mapped_fraction < 1 - UNMAPPED_WARNING:
-        assessment.notes.append(unmapped_note(result.mapped_fraction, len(paths), filling))
-        log.warning("%s: %s", out_map.name, assessment.notes[-1])
-    written = write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title, assessment.notes)
+        notes.append(unmapped_note(result.mapped_fraction, len(paths), filling))
+        log.warning("%s: %s", out_map.name, notes[-1])
+    written = write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title, notes)
     reports = result.reports = {f"accuracy_{k}": v for k, v in written.items()}
     if estimate_areas:
         result.area = estimate_from_samples(

@@ -112,3 +112,22 @@ def test_the_compare_view_links_its_canvases(tools, small):
     extent.scale(0.5)
     view.canvases[0].setExtent(extent)
     assert view.canvases[1].extent().width() == pytest.approx(view.canvases[0].extent().width())
+
+
+def test_the_layer_action_reads_the_run_of_the_selected_layer(tools, small, tmp_path):
+    from qgis.core import QgsRasterLayer
+
+    from tsstfn_crop_mapper.ui.profile.compare import method_title
+
+    layer = QgsRasterLayer(str(small["run"] / "starfm_ndvi_20210831.tif"), f"{method_title('starfm')} 2021-08-31")
+    QgsProject.instance().addMapLayer(layer)
+    tools.iface.setActiveLayer(layer)
+    tools.profile_of_active_layer()
+    assert tools.dock.reader is not None and tools.dock.reader.record.name == "small_run"
+    assert tools.iface.mapCanvas().mapTool() is tools.tool
+    other = QgsRasterLayer(str(small["inputs"] / "fine_20210420.tif"), "an input")
+    QgsProject.instance().addMapLayer(other)
+    tools.iface.setActiveLayer(other)
+    tools.profile_of_active_layer()
+    texts = [w.text() for w in tools.iface.messageBar().items()]
+    assert any("Layer 'an input' is not an output of a run" in t for t in texts), texts

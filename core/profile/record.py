@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError, TsstfnError
 from ..files import PathLike
@@ -282,16 +281,6 @@ def _benchmark_record(folder: Path) -> RunRecord:
 def real_layer(record: RunRecord, date: dt.date) -> Layer | None:
     """The real fine image of a target date (a benchmark's held-out image, a run's scoring image), or None."""
     return record.at(OBSERVED, date)
-
-
-def with_label(layer: Layer, label: str) -> Layer:
-    """``layer`` called ``label`` on the chart."""
-    return replace(layer, label=label)
-
-
-def describe(record: RunRecord) -> dict[str, Any]:
-    """A summary for messages: the run's kind, dates per role."""
-    return {role: [la.date.isoformat() for la in record.of_role(role)] for role in record.roles}
 
 
 def find_run_folder(path: PathLike) -> Path | None:

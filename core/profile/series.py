@@ -23,7 +23,7 @@ from osgeo import gdal, ogr, osr
 from ..errors import InputError
 from ..files import PathLike, atomic_output, nodata_to_nan, open_raster, read_window
 from ..inputs.grid import Grid, has_real_crs
-from .record import MASKED, OBSERVED, REFERENCE, Layer, RunRecord, open_run
+from .record import MASKED, OBSERVED, Layer, RunRecord, open_run
 
 CSV_COLUMNS = ("date", "plot_date", "role", "label", "value", "std", "n", "path")
 
@@ -199,7 +199,7 @@ class ProfileReader:
         ndvi = read_ndvi(clear, window, ds)
         values[inside] = ndvi[idx]
         invalid = read_mask_invalid(layer.source, ds, window) if layer.source.mask_path else None
-        if invalid is not None and layer.role in (OBSERVED, REFERENCE):
+        if invalid is not None and layer.role == OBSERVED:  # the hidden values: hollow markers of this year
             hidden = np.full(c.shape, np.nan)
             cut = invalid[idx]
             sub = values[inside]

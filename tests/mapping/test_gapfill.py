@@ -107,3 +107,52 @@ def test_classify_refuses_fused_filling(tmp_path):
     paths, _, _ = _cloudy_scene(tmp_path, 12, 12)
     with pytest.raises(InputError, match="Gap-filling 'fused' .* which classify does not make; use 'linear'"):
         classify_rasters(paths, "none.gpkg", "crop", tmp_path / "map.tif", tmp_path / "report", gap_fill="fused")
+
+
+def test_fused_filling_takes_the_fused_date(tmp_path):
+    """'fused': a cloudy date's pixels from the fused NDVI of that date (a job's target on the same day)."""
+    paths, grid, samples = _cloudy_scene(tmp_path, cloud=0.0)
+    cloudy = gdal_array_copy(paths[2], tmp_path / "cloudy.tif", lambda a: np.where(np.arange(a.shape[1])[None] < 20, NAN, a))
+    fused = gdal_array_copy(paths[2], tmp_path / "fused.tif", lambda a: a)
+    series = [*paths[:2], cloudy, *paths[3:]]
+    forest = classify.ForestParams(n_estimators=5, min_samples_leaf=1)
+    options = MappingOptions(200.0, forest=forest, gap_fill="fused")
+    made = map_crops(series, grid, samples, options, tmp_path / "map.tif", tmp_path / "r", estimate_areas=False,
+                     fused_fill={2: fused})  # fmt: skip
+    assert made.mapped_fraction == 1.0 and made.gap_stats.filled == 40 * 20
+    assert "the fused NDVI of the same date (1 date(s))" in (tmp_path / "r" / "accuracy.md").read_text()
+    stack = np.stack([np.full((1, 1), v, np.float32) for v in (0.2, NAN, 0.6)])
+    filled = fill_stack(stack, GapFilling("fused"), {1: np.full((1, 1), 0.9, np.float32)})
+    assert filled[1, 0, 0] == pytest.approx(0.9)  # not the 0.4 of the linear filling
+
+
+def gdal_array_copy(src: str, dst, change) -> str:
+    from osgeo import gdal
+
+    ds = gdal.Open(src)
+    return make_raster(dst, change(ds.ReadAsArray()).astype(np.float32))
+
+
+def test_job_fields_of_names_seasons_and_filling(scene, tmp_path):
+    from tsstfn_crop_mapper.core.demo.job import scene_job
+    from tsstfn_crop_mapper.core.pipeline.classify_job import ClassifyJob
+    from tsstfn_crop_mapper.core.pipeline.job import input_paths, job_from_dict, job_to_dict
+
+    (tmp_path / "names.csv").write_text("1,soja\n")
+    job = scene_job(scene["root"], tmp_path / "o", class_names={"1": "soja", "2": "milho"}, season_field="year", season=2021,
+                    class_names_file="names.csv", gap_fill="none", gap_fill_min_clear=0.25)  # fmt: skip
+    assert job.class_names == {1: "soja", 2: "milho"} and job.season == "2021" and job.gap_fill.value == "none"
+    assert str(scene["root"] / "names.csv") in input_paths(job)  # relative to the job file; an input outputs never replace
+    again = job_from_dict(job_to_dict(job), scene["root"])
+    assert (again.class_names, again.season, again.gap_fill, again.gap_fill_min_clear) == ({1: "soja", 2: "milho"}, "2021",
+                                                                                            job.gap_fill, 0.25)  # fmt: skip
+    for patch, message in (
+        ({"gap_fill": "spline"}, "'gap_fill': 'spline' is not one of none, linear, fused"),
+        ({"gap_fill_min_clear": 0}, "'gap_fill_min_clear': 0 is out of range"),
+        ({"class_names": {"soja": "milho"}}, "'class_names': neither 'soja' nor 'milho' is an integer class code"),
+        ({"season_field": "year"}, "'season': give the season to keep"),
+    ):
+        with pytest.raises(InputError, match=message):
+            scene_job(scene["root"], tmp_path / "o", **patch)
+    with pytest.raises(InputError, match="Gap-filling 'fused' .* classify does not make"):
+        ClassifyJob(("a.tif",), "s.gpkg", str(tmp_path), gap_fill="fused")

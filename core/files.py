@@ -7,12 +7,15 @@ half-written file that looks finished.
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 import numpy as np
 from osgeo import gdal
@@ -233,7 +236,8 @@ def atomic_output(final: PathLike, inputs: tuple[str, ...] = ()) -> Iterator[Pat
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(final)
     try:
-        yield tmp
+        with _close_errors_raised(final):
+            yield tmp
         os.replace(tmp, final)
         aux = Path(str(tmp) + ".aux.xml")
         if aux.exists():
@@ -242,12 +246,64 @@ def atomic_output(final: PathLike, inputs: tuple[str, ...] = ()) -> Iterator[Pat
         for leftover in (tmp, Path(str(tmp) + ".aux.xml")):
             if leftover.exists():
                 leftover.unlink()
-        if is_disk_full(exc):
+        if is_disk_full(exc) or is_write_error(exc):
+            detail = "" if is_disk_full(exc) else f" (GDAL: {str(exc).strip().rstrip('.')})"
             raise InputError(
-                f"Could not write '{final.name}': the disk is full or a file-size limit was reached. Free some space (or "
-                "choose an output folder on another disk) and run again; the files already complete were kept."
+                f"Could not write '{final.name}': the disk is full or a file-size limit was reached{detail}. Free some "
+                "space (or choose an output folder on another disk) and run again; the files already complete were kept."
             ) from None
         raise
+
+
+_CLOSING = threading.local()  # per thread: the lists of GDAL close errors of the atomic outputs being written
+
+
+def _gdal_close_hook(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an error GDAL raised while closing a dataset goes to the output being written."""
+    if getattr(unraisable.object, "__name__", "") == "delete_Dataset" and unraisable.exc_value is not None:
+        stack = getattr(_CLOSING, "stack", None)
+        if stack:
+            stack[-1].append(str(unraisable.exc_value))
+        else:  # a dataset closed after its write failed (its output was removed already): no traceback
+            import logging
+
+            logging.getLogger("tsstfn").debug("GDAL error while closing a dataset: %s", unraisable.exc_value)
+        return
+    previous = getattr(_gdal_close_hook, "previous", sys.__unraisablehook__)
+    previous(unraisable)
+
+
+@contextmanager
+def _close_errors_raised(final: Path) -> Iterator[None]:
+    """GDAL's errors while closing a dataset (``ds = None``: the last blocks, the TIFF directory) raise ``OSError``.
+
+    Python cannot raise from a destructor, so GDAL's exception there was printed ("Exception ignored in
+    delete_Dataset", a traceback) and lost, and a file without its directory was renamed into place.
+    """
+    if sys.unraisablehook is not _gdal_close_hook:  # pytest and others set their own: chain to it
+        _gdal_close_hook.previous = sys.unraisablehook  # type: ignore[attr-defined]
+        sys.unraisablehook = _gdal_close_hook
+    stack = _CLOSING.__dict__.setdefault("stack", [])
+    errors: list[str] = []
+    stack.append(errors)
+    try:
+        yield
+    finally:
+        stack.pop()
+    if errors:
+        raise OSError(errno.EIO, f"GDAL could not finish writing '{final.name}': {errors[0]}")
+
+
+def is_write_error(exc: BaseException) -> bool:
+    """True for GDAL's errors of a failed write (a block, the TIFF directory, closing), whatever the cause."""
+    text = str(exc).lower()
+    return isinstance(exc, (RuntimeError, OSError)) and any(
+        s in text
+        for s in (
+            "write error", "could not finish writing", "failed to write", "tiffrewritedirectory", "tiffwritedirectory",
+            "tiffreaddirectory:failed to read directory", "tiffappendtostrip",
+        )
+    )  # fmt: skip
 
 
 def is_cog(path: PathLike) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
-from ..errors import CancelledError, InputError
+from ..errors import CancelledError, DependencyError, InputError
 from ..files import check_writable, is_cog, make_cog, map_rasters
 from ..fusion.base import FusionInputs
 from ..fusion.methods import get_method
@@ -314,12 +314,15 @@ def run_job(job: Job, progress: ProgressFn | None = None, is_cancelled: CancelFn
         TsstfnError: any problem with the inputs, with a message for the user.
         CancelledError: the user cancelled; finished outputs stay complete, none is half-written.
     """
-    from ..deps import check_dependencies
+    from ..deps import check_dependencies, dependency_message, find_problems
     from .outputs import OutputFolder
 
-    check_dependencies()
     t0 = time.perf_counter()
-    job, samples = preflight(job)
+    missing = find_problems(quick=True)  # milliseconds; importing torch and scikit-learn takes seconds (20 s loaded)
+    if missing:
+        raise DependencyError(dependency_message(missing))
+    job, samples = preflight(job)  # header-only checks first: a wrong input is said in seconds
+    check_dependencies()  # a broken package (one that is there but fails to import) before any work
     out = Path(job.output_dir)
     folder = OutputFolder(out, job_to_dict(job), job.name, input_paths(job)).claim()
     resume = make_resume(job, folder)

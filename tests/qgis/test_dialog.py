@@ -352,8 +352,8 @@ def test_task_runs_to_completion_and_loads_styled_layers(dialog, plugin, scene):
     assert "Crop map (with fused NDVI)" in names and "TSSTFN NDVI 2021-07-30" in names and "Crop polygons" in names
     crop = next(n.layer() for n in group.findLayers() if n.layer().name().startswith("Crop map (with fused"))
     labels = [c.label for c in crop.renderer().classes()]
-    assert labels == ["soybean", "corn", "other"]
-    assert [label for label, _ in crop.renderer().legendSymbologyItems()] == ["soybean", "corn", "other"]
+    assert labels == ["corn", "other", "soybean"]  # the samples' names, in their sorted order (no name invented)
+    assert [label for label, _ in crop.renderer().legendSymbologyItems()] == ["corn", "other", "soybean"]
     ndvi = next(n.layer() for n in group.findLayers() if n.layer().name() == "TSSTFN NDVI 2021-07-30")
     assert ndvi.renderer().type() == "singlebandpseudocolor"
     assert (ndvi.renderer().classificationMin(), ndvi.renderer().classificationMax()) == (0.0, 1.0)

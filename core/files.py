@@ -84,6 +84,44 @@ def open_raster(path: PathLike, label: str | None = None) -> gdal.Dataset:
     return ds
 
 
+def check_not_truncated(path: PathLike, label: str | None = None, ds: gdal.Dataset | None = None) -> None:
+    """A GeoTIFF whose header places pixel blocks beyond the end of the file (a copy cut short) is refused.
+
+    Reads only the header (each block's offset and size, for at most 4096 blocks per band: the first and the
+    last ones beyond that), so a truncated download is named in the first seconds, not when alignment reaches it.
+
+    Raises:
+        InputError: naming the file, its size and where its blocks end.
+    """
+    text = str(path)
+    label = label or Path(text).name
+    try:
+        size = os.path.getsize(text)
+    except OSError:
+        return  # a /vsi path or a subdataset: its reader says what is wrong
+    ds = ds or open_raster(text, label)
+    if ds.GetDriver().ShortName != "GTiff":
+        return
+    end = 0
+    for b in range(1, ds.RasterCount + 1):
+        band = ds.GetRasterBand(b)
+        bx, by = band.GetBlockSize()
+        nx, ny = -(-ds.RasterXSize // max(bx, 1)), -(-ds.RasterYSize // max(by, 1))
+        blocks = range(nx * ny) if nx * ny <= 4096 else [*range(64), *range(nx * ny - 4032, nx * ny)]
+        for k in blocks:
+            offset = band.GetMetadataItem(f"BLOCK_OFFSET_{k % nx}_{k // nx}", "TIFF")
+            length = band.GetMetadataItem(f"BLOCK_SIZE_{k % nx}_{k // nx}", "TIFF")
+            if offset and length:
+                end = max(end, int(offset) + int(length))
+        if ds.GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE") == "PIXEL":
+            break  # one set of blocks for every band
+    if end > size:
+        raise InputError(
+            f"'{label}' is cut short: its header places pixel data up to byte {end}, but the file has {size} bytes "
+            "(an interrupted download or copy); copy it again."
+        )
+
+
 def read_window(band: gdal.Band, window: Window | None) -> np.ndarray:
     """The whole ``band`` or one ``(xoff, yoff, xsize, ysize)`` window of it.
 

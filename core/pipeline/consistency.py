@@ -11,7 +11,8 @@ per-row check (:class:`~.rows.RowChecker`) refuse the same inputs with the same 
 * red and NIR read from one band (:func:`~..inputs.ndvi.red_nir_bands`);
 * a MODIS raster in the fine column (by its name or pixels of 100 m or more) or a fine-sensor raster
   in the coarse column (by its name, or pixels finer than the fine images'): :func:`sensor_conflict`;
-* a target without ``n_base`` base pairs in the year before it (:func:`check_target_seasons`).
+* a target without ``n_base`` base pairs in the year before it (:func:`check_target_seasons`);
+* a GeoTIFF cut short (:func:`~..files.check_not_truncated`, from its header).
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ def check_consistent(lists: Mapping[str, Sequence[Any]], fine_pixel_m: float | N
     Raises:
         InputError: the first contradiction, naming the field, the date and the raster.
     """
+    from ..files import check_not_truncated
     from ..inputs.containers import resolve_source
     from ..inputs.ndvi import red_nir_bands
     from ..inputs.products import get_product
@@ -175,8 +177,12 @@ def check_consistent(lists: Mapping[str, Sequence[Any]], fine_pixel_m: float | N
                     )
                 seen[ident] = f"the {COLUMN_LABELS[column]} raster of {pair.date.isoformat()} in '{name}'"
                 try:
+                    resolved = resolve_source(source)  # a scene folder or container: its red and NIR files
                     if not get_product(source.product).is_ndvi:
-                        red_nir_bands(resolve_source(source))  # a scene folder or container: its red and NIR files
+                        red_nir_bands(resolved)
+                    for path in (resolved.path, resolved.nir_path, resolved.mask_path):
+                        if path and os.path.isfile(path):
+                            check_not_truncated(path)
                 except InputError as exc:
                     raise InputError(f"{place}: {exc}") from None
                 for reason in (sensor_conflict(source, column, fine_pixel_m), date_conflict(source, pair.date, column)):

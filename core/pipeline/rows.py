@@ -159,7 +159,7 @@ class RowChecker:
         self._verdicts[memo] = None
 
     def _check_rasters(self, data: dict, key: str, i: int, row: dict, where: str) -> None:
-        from ..files import open_raster
+        from ..files import check_not_truncated, open_raster
         from ..inputs.align import overlap_fraction
         from ..inputs.containers import resolve_source
         from ..inputs.grid import has_real_crs, reference_grid, srs_of
@@ -200,6 +200,7 @@ class RowChecker:
                     label = "the MODIS column" if column == "coarse" else "the Sentinel-2 column"
                     raise InputError(f"'{name}' cannot go in {label} ({product}): {reason}.")
                 ds = open_raster(source.path, name)
+                check_not_truncated(source.path, name, ds)
                 if band > ds.RasterCount and not source.path.startswith(("HDF", "/vsi")):
                     place = (key, i, f"{column}_band")
                     raise InputError(

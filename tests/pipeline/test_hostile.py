@@ -119,6 +119,18 @@ def _truncated_raster(d: dict, tmp: Path) -> None:
     d["reference"][2]["fine"] = path
 
 
+def _corrupt_raster(d: dict, tmp: Path) -> None:
+    """Its header intact, its compressed tiles overwritten: found when the pixels are read."""
+    path = _copy(d["reference"][2]["fine"], tmp, "corrupt.tif")
+    ds = gdal.Open(path)
+    offset = int(ds.GetRasterBand(1).GetMetadataItem("BLOCK_OFFSET_0_0", "TIFF"))
+    ds = None
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(b"\xff" * 2000)
+    d["reference"][2]["fine"] = path
+
+
 def _reflectance_as_ndvi(d: dict, tmp: Path) -> None:
     d["fine_product"] = "ndvi"  # the fine rasters are red/NIR reflectance x 10000
 
@@ -199,7 +211,8 @@ CASES = [
     ("labels-far-away", _labels_far_away, r"Label raster 'labels.tif' is not on the study grid: .* \(740000, 5150000\)"),
     ("single-class", _single_class, r"'labels.tif' hold one class \(1\) .* at least two classes"),  # codes: no names
     ("samples-not-vector", _samples_not_vector, r"Samples 'samples.gpkg' are neither a vector file"),
-    ("truncated-raster", _truncated_raster, r"^error: GDAL cannot read the pixels of 'truncated.tif' \(band 1: .*copy it again"),
+    ("truncated-raster", _truncated_raster, r"'truncated.tif' is cut short: its header places pixel data up to byte \d+, but"),
+    ("corrupt-raster", _corrupt_raster, r"^error: GDAL cannot read the pixels of 'corrupt.tif' \(band 1: .*copy it again"),
     ("samples-wrong-crs", _wrong_crs, r"None of the samples in 'wrongcrs.gpkg' falls inside the study area"),
     ("reflectance-as-ndvi", _reflectance_as_ndvi, r"'T51TXM_.*' has NDVI values from .* outside \[-1, 1\]\. .*red/NIR"),
     (

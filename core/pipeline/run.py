@@ -266,6 +266,9 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
     from ..files import check_free_space
 
     job = validate_job(job)
+    from ..inputs.align import check_crs
+
+    check_crs([s for p in (*job.reference, *job.prediction, *job.targets) for s in p.sources()], job.assume_aligned)
     check_outputs_are_not_inputs(job)
     check_writable(job.output_dir)
     from .outputs import OutputFolder, check_no_links, run_outputs_there

@@ -191,3 +191,64 @@ def test_a_benchmark_tsstfn_cannot_run_exits_2(tmp_path, capsys, change, message
     assert re.search(message, lines[0]), lines[0]
     assert hashes(tmp_path / "data") == before
     assert not (tmp_path / "out" / "benchmark.csv").exists() and not (tmp_path / "out" / "aligned").exists()
+
+
+def _output_is_a_file(d: dict, tmp: Path) -> None:
+    (tmp / "in" / "afile").write_text("x")
+    d["output_dir"] = str(tmp / "in" / "afile")
+
+
+def _huge_patch(d: dict, tmp: Path) -> None:
+    d["train"]["patch"] = 4096
+
+
+def _truncated_last(d: dict, tmp: Path) -> None:
+    path = _copy(d, tmp, d["prediction"][9]["fine"], "T51TXM_20210625T025549_B04B08_10m.tif")
+    with open(path, "r+b") as fh:
+        fh.truncate(Path(path).stat().st_size - 100)
+    d["prediction"][9]["fine"] = path
+
+
+def _samples_no_crs(d: dict, tmp: Path) -> None:
+    path = tmp / "in" / "nocrs.shp"
+    gdal.VectorTranslate(str(path), d["samples"], format="ESRI Shapefile")
+    path.with_suffix(".prj").unlink()
+    d["samples"] = str(path)
+
+
+def _declared_huge(d: dict, tmp: Path) -> None:
+    src = gdal.Open(d["prediction"][0]["fine"])
+    path = tmp / "in" / "huge.vrt"
+    vrt = gdal.GetDriverByName("VRT").Create(str(path), 200_000, 200_000, 2, gdal.GDT_UInt16)
+    vrt.SetGeoTransform(src.GetGeoTransform())
+    vrt.SetProjection(src.GetProjection())
+    vrt = None
+    d["prediction"][0]["fine"] = str(path)
+
+
+HEADER_ONLY = [
+    ("output-is-a-file", _output_is_a_file, r"Cannot write into the output folder '.*afile'"),
+    ("huge-patch", _huge_patch, r"'train.patch': 4096 px is larger than the scene \(96 x 96 px\)"),
+    ("truncated-last-base-pair", _truncated_last, r"'T51TXM_20210625T025549_B04B08_10m.tif' is cut short"),
+    ("samples-without-crs", _samples_no_crs, r"Samples 'nocrs.shp' have no CRS"),
+    ("declared-200000-px", _declared_huge, r"study grid of 200000 x 200000 px need about .* GB free"),
+]
+
+
+@pytest.mark.parametrize("setup, message", [c[1:] for c in HEADER_ONLY], ids=[c[0] for c in HEADER_ONLY])
+def test_header_only_checks_come_before_any_heavy_work(base, tmp_path, capsys, monkeypatch, setup, message):  # noqa: F811
+    """The error arrives before the packages are imported (torch: 20 s on a loaded machine) and before alignment."""
+    from tsstfn_crop_mapper.core import deps
+    from tsstfn_crop_mapper.core.inputs import align
+
+    steps: list[str] = []
+    monkeypatch.setattr(deps, "check_dependencies", lambda *a, **k: steps.append("import torch, scikit-learn"))
+    monkeypatch.setattr(align, "ndvi_to_grid", lambda *a, **k: steps.append("align") or pytest.fail("aligned"))
+    setup(base, tmp_path)
+    (tmp_path / "in" / "job.json").write_text(json.dumps(base))
+    assert cli.main(["run", str(tmp_path / "in" / "job.json")]) == 2
+    err = capsys.readouterr().err
+    lines = [e for e in err.splitlines() if e.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert re.search(message, lines[0]), lines[0]
+    assert steps == []  # nothing heavy ran before the error

@@ -38,6 +38,7 @@ class EstimateBar(QWidget):
         row.addWidget(self.measure_button)
         self._data: dict = {}
         self._device_text = "CPU"
+        self.last = None  # the Estimate shown last (None before one could be made)
 
     @staticmethod
     def _key(device: str, width: int, patch: int) -> str:
@@ -99,6 +100,7 @@ class EstimateBar(QWidget):
             samples_per_epoch=train.get("samples_per_epoch"),
             compare=tuple(data.get("compare") or ()),
         )
+        self.last = e
         text = (
             f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "
             f"time {e.time_text()} on {device_text}."

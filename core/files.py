@@ -298,7 +298,7 @@ _CLOSING = threading.local()  # per thread: the lists of GDAL close errors of th
 
 def _gdal_close_hook(unraisable: Any) -> None:
     """``sys.unraisablehook``: an error GDAL raised while closing a dataset goes to the output being written."""
-    if getattr(unraisable.object, "__name__", "") == "delete_Dataset" and unraisable.exc_value is not None:
+    if getattr(unraisable.object, "__name__", "") in ("delete_Dataset", "delete_DataSource") and unraisable.exc_value:
         stack = getattr(_CLOSING, "stack", None)
         if stack:
             stack[-1].append(str(unraisable.exc_value))

@@ -362,8 +362,10 @@ def unusable_classes(samples: Samples, valid: np.ndarray) -> list[str]:
 def _with_folds(
     result: Assessment, fit_and_score: Any, samples: Samples, blocks: np.ndarray, kfold: int, seed: int
 ) -> Assessment:
-    """``result`` with the kappa of each of ``kfold`` folds by block (none for ``kfold`` < 2)."""
+    """``result`` with the kappa of each of ``kfold`` folds by block (none for ``kfold`` < 2), and the samples' notes."""
     from .samples import block_folds
+
+    result.notes.extend(samples.notes)  # the reports say what the log said of the samples (classes outside, shared pixels)
 
     if kfold >= 2:
         for train_idx, test_idx in block_folds(samples, blocks, kfold, seed):

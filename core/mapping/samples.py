@@ -51,6 +51,7 @@ class Samples:
     codes: np.ndarray
     groups: np.ndarray  # field / polygon id, for the split by field
     names: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # warnings for the reports (classes outside, shared pixels)
 
     def pixel_ids(self) -> np.ndarray:
         """One id per distinct pixel (samples sharing a pixel share it), in the samples' order."""
@@ -240,15 +241,17 @@ def read_samples(
         raise InputError(f"None of the samples in '{name}' falls inside the study area; check the layer's CRS and extent.")
     if outside:
         log.warning("%d sample(s) of %s lie outside the study area and were ignored", outside, name)
+    notes = []
     for value, n in sorted(per_value.items(), key=lambda kv: str(kv[0])):
         if not inside.get(value):
             shown = given.get(int(value), str(value)) if _is_code(value) else str(value)
-            log.warning(
-                "Samples '%s': class '%s': its %d sample(s) all lie outside the rasters; the map has no such class",
-                name, shown, n,
-            )  # fmt: skip
+            notes.append(
+                f"Samples '{name}': class '{shown}': its {n} sample(s) all lie outside the rasters; the map has no such "
+                "class (check the samples' CRS and the rasters' extent)."
+            )
+            log.warning(notes[-1])
     codes, names = _codes(values, classes, name, given)
-    samples = Samples(np.array(rows), np.array(cols), codes, np.array(groups), names)
+    samples = Samples(np.array(rows), np.array(cols), codes, np.array(groups), names, notes)
     check_class_counts(samples, min_per_class, name)
     warn_shared_pixels(samples, name, None if season_field else _season_like(fields))
     return samples
@@ -281,7 +284,7 @@ def season_matches(value: object, season: str) -> bool:
 
 
 def warn_shared_pixels(samples: Samples, name: str, season_field: str | None = None) -> int:
-    """Warn, by count and class, about pixels holding two or more samples; returns how many pixels do.
+    """Warn (log and ``samples.notes``), by count and class, about pixels holding two or more samples; returns how many.
 
     Two samples on one pixel are one observation twice (the split keeps them on one side, see
     :func:`split`); with different classes (samples of several seasons, overlapping polygons) the
@@ -309,7 +312,8 @@ def warn_shared_pixels(samples: Samples, name: str, season_field: str | None = N
     text += "; each pixel's samples stay on one side of the train/test split"
     if season_field:
         text += f". Samples of several seasons? Filter them by '{season_field}' (the season filter)"
-    log.warning(text + ".")
+    samples.notes.append(text + ".")
+    log.warning(samples.notes[-1])
     return shared
 
 

@@ -184,7 +184,7 @@ def test_shared_pixels_are_warned_about_and_kept_on_one_side(tmp_path, caplog):
     assert "40 pixel(s) hold two or more samples (80 samples), 10 of them with different classes ('corn' and 'soy' on 10)" in (
         caplog.text
     )
-    assert "Filter them by 'year'" in caplog.text
+    assert "Filter them by 'year'" in caplog.text and s.notes == [caplog.records[-1].getMessage()]
     pixels = s.pixel_ids()
     for how in ("random", "field"):
         for seed in range(5):
@@ -205,6 +205,7 @@ def test_a_class_outside_the_rasters_or_on_nodata_is_named(tmp_path, caplog):
         s = samples_mod.read_samples(path, "crop", _grid())
     assert "class 'rice': its 14 sample(s) all lie outside the rasters" in caplog.text
     assert sorted(s.names.values()) == ["corn", "soy"]
+    assert any("class 'rice': its 14 sample(s)" in note for note in s.notes)  # carried into the reports' notes
     # a class on pixels without NDVI: named in the assessment's notes, and not in the map's legend
     ndvi = np.full((20, 20), 0.5, np.float32)
     ndvi[1] = np.nan  # the 'rice' row below

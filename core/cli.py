@@ -7,6 +7,7 @@ import logging
 import math
 import signal
 import sys
+import time
 from pathlib import Path
 
 from .errors import TsstfnError
@@ -22,7 +23,15 @@ def _scene(args: argparse.Namespace) -> None:
     print(f"synthetic two-season scene written to {args.out} ({manifest['size']} x {manifest['size']} px); see scene.json")
 
 
+_PRINTED = [-1, 0.0]  # the last percent printed and when
+
+
 def _print_progress(fraction: float, message: str) -> None:
+    """One line per whole percent, or every 10 s (training reports every batch; its epochs are logged)."""
+    percent, now = int(100 * fraction), time.monotonic()
+    if percent == _PRINTED[0] and now - _PRINTED[1] < 10:
+        return
+    _PRINTED[:] = [percent, now]
     print(f"[{100 * fraction:5.1f} %] {message}", flush=True)
 
 

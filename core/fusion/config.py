@@ -21,10 +21,27 @@ from ..options import (
 
 
 class OutputMode(Choice):
-    """What the last convolution produces: the paper's NDVI (``direct``) or a correction to the target MODIS."""
+    """What the last convolution produces.
+
+    ``direct``: the fine NDVI itself (the paper's). ``modis_residual``: a correction added to the
+    target-date MODIS. ``fine_residual``: a correction added to the latest base Sentinel-2 image (the
+    "latest clear fine image" a user would otherwise take), its gaps filled with that date's MODIS;
+    the last convolution starts at zero, so the untrained network *is* that image and training can
+    only move it where validation says it helps. ``change_residual``: the same, with the prior the
+    latest base Sentinel-2 plus the coarse change since its date (target MODIS minus that date's
+    MODIS), smoothed to about the MODIS pixel (``prior_smoothing_px``): the classic "latest fine
+    image plus the coarse change" (docs/model.md, "Learning a correction to a prior").
+    """
 
     MODIS_RESIDUAL = "modis_residual"
     DIRECT = "direct"
+    FINE_RESIDUAL = "fine_residual"
+    CHANGE_RESIDUAL = "change_residual"
+
+    @property
+    def has_prior(self) -> bool:
+        """True when the untrained network already predicts a physical prior (its last convolution starts at zero)."""
+        return self in (OutputMode.FINE_RESIDUAL, OutputMode.CHANGE_RESIDUAL)
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,14 @@ class TrainConfig:
         lstm_rows: image rows per LSTM step at the three CL levels.
         cl_paths: parallel CBAM+LSTM paths per CL module.
         output: an :class:`OutputMode`.
+        prior_smoothing_px: the Gaussian sigma (fine pixels) that smooths the coarse change of the
+            ``change_residual`` prior: about half the MODIS pixel (8: 250 m over 30 m Landsat; 12 at
+            10 m Sentinel-2, where a 32 px patch then sees little more than its mean); 0: none.
+        augment: train on each patch under a random one of the eight flips and 90-degree rotations
+            (NDVI keeps its meaning under them; the paper does not augment).
+        both_directions: single-season training also learns each pair from the ``n_base`` pairs
+            *after* it (nearest last), so that every clear pair is a label for its neighbours on
+            both sides (twice the labels of a short season; the network has no time input).
         seed: seeds PyTorch and the patch order.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         amp: mixed precision on CUDA.
@@ -75,6 +100,9 @@ class TrainConfig:
     lstm_rows: tuple[int, int, int] = (4, 2, 4)
     cl_paths: int = 9
     output: OutputMode = OutputMode.MODIS_RESIDUAL
+    prior_smoothing_px: float = 8.0
+    augment: bool = False
+    both_directions: bool = False
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -106,6 +134,7 @@ class TrainConfig:
         check_range(self.validation_fraction, "train.validation_fraction", 0, 1, high_open=True)
         check_range(self.max_nan_fraction, "train.max_nan_fraction", 0, 1)
         check_range(self.dropout, "train.dropout", 0, 1, high_open=True)
+        check_range(self.prior_smoothing_px, "train.prior_smoothing_px", 0, 256)
 
     def as_dict(self) -> dict:
         """The options as plain JSON values (enums as their names), as job and model files store them."""

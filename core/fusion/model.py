@@ -117,6 +117,28 @@ class CL(nn.Module):
         return self.project(torch.cat([p(x) for p in self.paths], dim=1))
 
 
+class GaussianBlur(nn.Module):
+    """A fixed (untrained) Gaussian blur of a one-channel map, edges replicated; ``sigma`` 0 is the identity."""
+
+    def __init__(self, sigma: float) -> None:
+        """A blur of ``sigma`` pixels (the kernel reaches three sigmas)."""
+        super().__init__()
+        radius = max(0, round(3 * sigma))
+        t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        k = torch.exp(-0.5 * (t / sigma) ** 2) if sigma > 0 else torch.ones(1)
+        self.radius = radius
+        self.kernel: torch.Tensor
+        self.register_buffer("kernel", (k / k.sum()).reshape(1, 1, 1, -1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) -> (B, 1, H, W): separable, rows then columns."""
+        if self.radius == 0:
+            return x
+        r, k = self.radius, self.kernel.to(x.dtype)
+        x = nn.functional.conv2d(nn.functional.pad(x, (r, r, 0, 0), mode="replicate"), k)
+        return nn.functional.conv2d(nn.functional.pad(x, (0, 0, r, r), mode="replicate"), k.transpose(2, 3))
+
+
 def _rows_for(size: int, wanted: int) -> int:
     """The largest divisor of ``size`` not above ``wanted`` (so any multiple-of-16 patch works)."""
     return max(r for r in range(1, wanted + 1) if size % r == 0)
@@ -132,7 +154,8 @@ class TSSTFN(nn.Module):
         dropout: channel dropout probability (0.3).
         lstm_rows: rows per LSTM step at the three CL levels ((4, 2, 4): 384, 96, 96 features at 192).
         cl_paths: parallel CBAM+LSTM paths per CL module (9).
-        output: ``modis_residual`` (output = target MODIS + network) or ``direct`` (the paper's).
+        output: ``modis_residual`` (output = target MODIS + network), ``fine_residual`` (latest base
+            Sentinel-2 + network, the last convolution zero at start) or ``direct`` (the paper's).
     """
 
     def __init__(
@@ -144,6 +167,7 @@ class TSSTFN(nn.Module):
         lstm_rows: tuple[int, int, int] = (4, 2, 4),
         cl_paths: int = 9,
         output: OutputMode | str = OutputMode.MODIS_RESIDUAL,
+        prior_smoothing_px: float = 8.0,
     ) -> None:
         """Build the network (arguments in the class docstring).
 
@@ -176,6 +200,11 @@ class TSSTFN(nn.Module):
         self.up = nn.ModuleList(nn.ConvTranspose2d(c, c // 2, 2, stride=2) for c in (16 * w, 8 * w, 4 * w, 2 * w))
         self.dec = nn.ModuleList(ConvBlock(c, c // 2, dropout) for c in (16 * w, 8 * w, 4 * w, 2 * w))
         self.head = nn.Conv2d(w, 1, 3, padding=1)
+        if self.output.has_prior:  # the untrained network is its prior
+            nn.init.zeros_(self.head.weight)
+            assert self.head.bias is not None
+            nn.init.zeros_(self.head.bias)
+        self.smooth = GaussianBlur(prior_smoothing_px) if self.output is OutputMode.CHANGE_RESIDUAL else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 2N+1, P, P) normalised NDVI -> (B, 1, P, P)."""
@@ -191,7 +220,13 @@ class TSSTFN(nn.Module):
         for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
             h = dec(torch.cat([up(h), skip], dim=1))
         out = self.head(h)
-        return out + x[:, -1:] if self.output is OutputMode.MODIS_RESIDUAL else out
+        if self.output is OutputMode.MODIS_RESIDUAL:
+            return out + x[:, -1:]
+        if self.output is OutputMode.FINE_RESIDUAL:
+            return out + x[:, -2:-1]  # the latest base Sentinel-2 (gaps filled by fill_base_gaps)
+        if self.smooth is not None:  # latest base Sentinel-2 + the smoothed coarse change since its date
+            return out + x[:, -2:-1] + self.smooth(x[:, -1:] - x[:, -3:-2])
+        return out
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..files import PathLike
 from .tiling import ReadWindow, tiled_to_geotiff
+from .training import fill_base_gaps
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
@@ -44,8 +45,11 @@ def make_predictor(
         with torch.inference_mode(), torch.autocast(device.type, enabled=use_amp):
             return model(x).float()[:, 0].cpu().numpy().astype(np.float64) * std + mean
 
+    output = str(meta["config"].get("output", "modis_residual"))
+
     def predict(batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.nan_to_num((batch - mean) / std, nan=0.0).astype(np.float32)).to(device)
+        filled = fill_base_gaps(batch, output)
+        x = torch.from_numpy(np.nan_to_num((filled - mean) / std, nan=0.0).astype(np.float32)).to(device)
         out = forward(x)
         no_target = np.isnan(batch[:, -1])
         no_base = np.isnan(batch[:, 1:-1:2]).all(axis=1)

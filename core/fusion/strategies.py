@@ -255,6 +255,26 @@ def own_latest(dates: Sequence[dt.date], target: dt.date, n_base: int) -> Alignm
     return Alignment(Strategy.STR_A.value, recipes, recipes, label, tuple(doy(dates[i]) for i in chosen), doy(target))
 
 
+def own_next(dates: Sequence[dt.date], label: dt.date, n_base: int) -> Alignment:
+    """:func:`own_latest` mirrored in time: ``label`` learnt from the ``n_base`` images *after* it.
+
+    The positions hold the nearest later image last, where :func:`own_latest` puts the latest
+    earlier one, so the network sees the same gap structure with time running backwards. Used only
+    as an extra training label of single-season training (``train.both_directions``); a prediction
+    always reads the images before its target.
+
+    Raises:
+        DateError: fewer than ``n_base`` images follow ``label``.
+    """
+    after = [i for i, d in enumerate(dates) if d > label]
+    if len(after) < n_base:
+        raise DateError(f"{n_base} images are needed after {label.isoformat()}, but only {len(after)} follow it.")
+    chosen = after[:n_base][::-1]
+    recipes = tuple(((i, 1.0),) for i in chosen)
+    return Alignment(Strategy.STR_A.value, recipes, recipes, ((list(dates).index(label), 1.0),),
+                     tuple(doy(dates[i]) for i in chosen), doy(label))  # fmt: skip
+
+
 def apply_recipe(recipe: Recipe, images: Sequence[np.ndarray] | Callable[[int], np.ndarray]) -> np.ndarray:
     """Blend images by ``recipe`` with the NaN rule of this module.
 

@@ -11,6 +11,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -328,12 +329,43 @@ def epoch_sizes(n_train: int, val_idx: np.ndarray, config: TrainConfig, rng: np.
     return per_epoch, val_idx
 
 
+def fill_base_gaps(batch: np.ndarray, output: str) -> np.ndarray:
+    """For an output with a prior (``fine_residual``, ``change_residual``): base Sentinel-2 gaps filled with MODIS.
+
+    ``batch`` is ``(B, 2N+1, P, P)`` (M_1, S_1, ..., M_N, S_N, M_target). The network adds its
+    correction to the latest base Sentinel-2 channel; where that image has a gap (cloud), the
+    same day's MODIS is the best value the inputs hold for it, better than the mean a NaN becomes.
+    Other output modes get ``batch`` unchanged.
+    """
+    if output not in ("fine_residual", "change_residual"):
+        return batch
+    out = batch.copy()
+    fine, coarse = out[:, 1:-1:2], out[:, 0:-1:2]
+    gaps = np.isnan(fine)
+    fine[gaps] = coarse[gaps]
+    return out
+
+
+def augment_batch(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each patch of ``x (B, C, P, P)`` and ``y (B, P, P)`` under a random one of the eight flips/rotations."""
+    xs, ys = np.empty_like(x), np.empty_like(y)
+    for i, k in enumerate(rng.integers(0, 8, size=len(x))):
+        a, b = np.rot90(x[i], k % 4, axes=(1, 2)), np.rot90(y[i], k % 4)
+        if k >= 4:
+            a, b = a[:, :, ::-1], b[:, ::-1]
+        xs[i], ys[i] = a, b
+    return xs, ys
+
+
 def build_model(meta: dict) -> Any:
     """An untrained :class:`~.model.TSSTFN` with the architecture ``meta`` records."""
     from .model import TSSTFN
 
     c = meta["config"]
-    return TSSTFN(meta["n_base"], c["patch"], c["width"], c["dropout"], tuple(c["lstm_rows"]), c["cl_paths"], c["output"])
+    return TSSTFN(
+        meta["n_base"], c["patch"], c["width"], c["dropout"], tuple(c["lstm_rows"]), c["cl_paths"], c["output"],
+        c.get("prior_smoothing_px", 8.0),
+    )  # fmt: skip
 
 
 def train(
@@ -359,20 +391,34 @@ def train(
     windows = patch_windows(stacks, config)
     boxes = [(int(w[1]), int(w[2]), int(w[3]), int(w[4])) for w in windows]
     train_idx, val_idx = spatial_split(boxes, config.validation_fraction, config.patch, config.seed)
+    if len(val_idx) == 0 and config.validation_fraction > 0 and len(np.unique(windows[:, 0])) > 1:
+        # a scene too small for a validation block: validate on the last training label's stack instead
+        last = windows[:, 0] == windows[:, 0].max()
+        train_idx, val_idx = np.nonzero(~last)[0], np.nonzero(last)[0]
+        log.info("the scene is too small for a validation block: validating on the last training label's patches")
     if len(val_idx) == 0:
         log.warning("no room for a validation block apart from the training patches; early stopping follows the training loss")
     per_epoch, val_idx = epoch_sizes(len(train_idx), val_idx, config, rng)
     log.info(
-        "training on %d of %d patches per epoch, validating on %d (spatial blocks), device %s",
+        "training on %d of %d patches per epoch, validating on %d (pixels or dates held apart), device %s",
         per_epoch,
         len(train_idx),
         len(val_idx),
         device,
     )
 
-    def load(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # read from disk and normalise (prefetch thread)
+    output = str(config.output.value)
+    augment_rng = np.random.default_rng([config.seed, 1])  # used in the prefetch thread only
+
+    def load(idx: np.ndarray, augment: bool = False) -> tuple[np.ndarray, np.ndarray]:  # read, normalise (prefetch thread)
         x, y = read_patches(stacks, windows[idx])
+        x = fill_base_gaps(x, output)
+        if augment:
+            x, y = augment_batch(x, y, augment_rng)
         return np.nan_to_num((x - mean) / std, nan=0.0), (y - mean) / std
+
+    def load_training(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return load(idx, config.augment)
 
     def to_tensor(idx: np.ndarray) -> tuple[Any, Any]:
         return tensors(load(idx))
@@ -387,12 +433,17 @@ def train(
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     since_best = 0
     batches = max(1, math.ceil(per_epoch / config.batch_size))
+    if config.output.has_prior and len(val_idx):
+        # the untrained network is its prior (the latest fine image): an epoch must beat it to be kept
+        result.best_val_rmse = evaluate(model, to_tensor, val_idx, config.batch_size, std)
+        log.info("the network's prior (%s) scores validation RMSE %.4f before training", config.output, result.best_val_rmse)
+    started = time.monotonic()
     for epoch in range(1, config.max_epochs + 1):
         model.train()
         shuffled = rng.permutation(train_idx)[:per_epoch]
         losses = []
         batch_indices = (shuffled[b * config.batch_size : (b + 1) * config.batch_size] for b in range(batches))
-        for b, xy in enumerate(prefetch(map(load, batch_indices), PREFETCH_BATCHES)):
+        for b, xy in enumerate(prefetch(map(load_training, batch_indices), PREFETCH_BATCHES)):
             if is_cancelled():
                 result.cancelled = True
                 break
@@ -426,10 +477,18 @@ def train(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             since_best += 1
-            if since_best >= config.patience:
-                result.stopped_early = True
-                break
-    if not result.cancelled and result.best_epoch == 0:  # every epoch's validation was NaN or infinite
+        per_epoch_s = (time.monotonic() - started) / epoch
+        left = min(config.max_epochs - epoch, config.patience - since_best) * per_epoch_s
+        log.info(
+            "epoch %d/%d: training loss %.4f, validation RMSE %.4f (best %.4f at epoch %d), %.0f s per epoch, "
+            "at most %s left",
+            epoch, config.max_epochs, float(np.mean(losses)), val_rmse, result.best_val_rmse, result.best_epoch,
+            per_epoch_s, _duration(left),
+        )  # fmt: skip
+        if since_best >= config.patience:
+            result.stopped_early = True
+            break
+    if not result.cancelled and not math.isfinite(result.best_val_rmse):  # every epoch's validation was NaN or infinite
         last = result.history[-1] if result.history else {}
         raise InputError(
             f"Training never improved: the validation RMSE was {last.get('val_rmse', float('nan')):g} (training loss "
@@ -437,6 +496,8 @@ def train(
             "learnt nothing and no fused NDVI was made. Lower 'train.learning_rate' (the default is 0.001) and check "
             "that the inputs hold valid NDVI."
         )
+    if result.best_epoch == 0 and not result.cancelled:
+        log.info("no epoch beat the prior on the validation patches: the network keeps its prior (%s)", config.output)
     model.load_state_dict(best_state)
     model.eval()
     result.meta["training"] = {
@@ -447,6 +508,16 @@ def train(
         "cancelled": result.cancelled,
     }
     return result
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s`` or ``1 h 05 min``."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 def evaluate(model: Any, to_tensor: Callable, idx: np.ndarray, batch_size: int, std: float) -> float:

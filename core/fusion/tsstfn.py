@@ -27,7 +27,7 @@ from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
 from .stacks import AlignedPair
-from .strategies import Alignment, MonthDay, Strategy, align, own_latest, reference_offsets
+from .strategies import Alignment, MonthDay, Strategy, align, own_latest, own_next, reference_offsets
 
 log = logging.getLogger("tsstfn")
 #: a fused date of a sequential forecast whose reference-year image lies further away than this
@@ -95,11 +95,16 @@ def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alig
     prediction year's base dates; sequential: each target from the base dates plus the earlier
     targets' dates, the positions it is predicted from. One season (no reference pairs): one stack
     per base pair that has ``n_base`` pairs before it, learnt from them (STR_A); the targets are
-    never among them.
+    never among them. With ``train.both_directions`` each pair that has ``n_base`` pairs after it is
+    also learnt from those (:func:`~.strategies.own_next`).
     """
     base_dates = [p.date for p in inputs.base]
     if not inputs.reference:
-        return [own_latest(base_dates, d, params.n_base) for d in base_dates[params.n_base :]]
+        forward = [own_latest(base_dates, d, params.n_base) for d in base_dates[params.n_base :]]
+        if not params.train.both_directions:
+            return forward
+        n = len(base_dates) - params.n_base
+        return forward + [own_next(base_dates, d, params.n_base) for d in base_dates[:n]]
     reference_dates = [p.date for p in inputs.reference]
     targets = sorted(inputs.targets, key=lambda p: p.date)
     out = []

@@ -11,7 +11,7 @@ A dataset file (JSON or YAML) lists dated coarse/fine pairs and the dates to hol
 Pairs are written as in job files (:mod:`.pairs`: a path, or a mapping with band, scale, nodata,
 mask, product, ...); paths are relative to the file. Optional fields: ``methods`` (default: every
 method of the registry, :data:`~..fusion.methods.METHODS`), ``method_params``, ``train``/``preset``
-(the learning method's training, default the ``laptop`` preset's), ``coarse_product``/
+(the learning method's training, default the ``robust`` preset's), ``coarse_product``/
 ``fine_product`` (default ``ndvi``), ``pixel_size_m``, ``name``.
 
 For each target, with that target's pair left out of everything (the other pairs are its base),
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled
+from ..callbacks import CancelFn, ProgressFn, Steps, check_cancelled, never_cancelled, scaled
 from ..errors import InputError, TsstfnError
 from ..files import PathLike, atomic_output, read_array, write_text
 from ..fusion.base import FusionInputs
@@ -71,7 +71,7 @@ class BenchmarkSpec:
     pixel_size_m: float | None = None
     n_base: int = 1
     strategy: Strategy = Strategy.STR_A
-    train: TrainConfig = TrainConfig(**{**PRESETS["laptop"]["train"], "patch": 32})
+    train: TrainConfig = TrainConfig(**PRESETS["robust"]["train"])
     methods: tuple[str, ...] = field(default_factory=lambda: tuple(METHODS))
     method_params: dict[str, Any] = field(default_factory=dict, hash=False)
     name: str = "benchmark"
@@ -122,7 +122,7 @@ def benchmark_from_dict(data: object, base_dir: PathLike = ".") -> BenchmarkSpec
     if not isinstance(data["targets"], list) or not data["targets"]:
         raise InputError("Dataset field 'targets' must list the dates to hold out ('YYYY-MM-DD').")
     kw["targets"] = tuple(parse_date(t, f"targets[{i}]") for i, t in enumerate(data["targets"]))
-    train: dict[str, Any] = {**PRESETS["laptop"]["train"], "patch": 32}
+    train: dict[str, Any] = dict(PRESETS["robust"]["train"])
     if data.get("preset"):
         if data["preset"] not in PRESETS:
             raise InputError(f"Dataset field 'preset': '{data['preset']}' is not one of {', '.join(PRESETS)}.")
@@ -229,7 +229,8 @@ def run_benchmark(
             check_cancelled(is_cancelled)
             method = get_method(name, "methods")
             try:
-                produced = method.run(inputs, out / f"target_{target:%Y%m%d}", spec.params_of(name), None, is_cancelled)
+                part = scaled(sub, k / len(spec.methods), (k + 1) / len(spec.methods), f"{name}: ")
+                produced = method.run(inputs, out / f"target_{target:%Y%m%d}", spec.params_of(name), part, is_cancelled)
             except TsstfnError as exc:
                 result.skipped.append(f"{target.isoformat()} {name}: {exc}")
                 log.warning("benchmark %s %s skipped: %s", target, name, exc)

@@ -220,3 +220,23 @@ def test_a_class_outside_the_rasters_or_on_nodata_is_named(tmp_path, caplog):
                                compare_blocks=False)  # fmt: skip
     assert any("Class 'rice': its 12 sample(s) all lie on nodata" in note for note in a.notes)
     assert a.classifier.names == {1: "corn", 2: "soy"}
+
+
+def test_command_line_names_codes_and_filters_seasons(tmp_path, capsys):
+    from tsstfn_crop_mapper.core import cli
+
+    truth = np.where(np.arange(20)[None, :] < 10, 4, 7).repeat(20, 0)
+    rasters = [make_raster(tmp_path / f"n{t}.tif", np.where(truth == 4, 0.3 + 0.2 * t, 0.8 - 0.2 * t).astype(np.float32))
+               for t in range(3)]  # fmt: skip
+    rows = [(r, c, int(truth[r, c]) if year == 2021 else 9, year) for year in (2020, 2021) for r in range(0, 20, 2)
+            for c in range(0, 20, 2)]  # fmt: skip
+    samples = _points(tmp_path / "s.gpkg", rows, (("code", ogr.OFTInteger), ("year", ogr.OFTInteger)))
+    (tmp_path / "names.csv").write_text("code,name\n4,soja\n7,algodão\n9,arroz\n", encoding="utf-8")
+    args = ["classify", *rasters, "--samples", samples, "--class-field", "code", "--class-names", str(tmp_path / "names.csv"),
+            "--season-field", "year", "--season", "2021", "--out", str(tmp_path / "out" / "map.tif")]  # fmt: skip
+    assert cli.main(args) == 0
+    assert classify.class_names_of(tmp_path / "out" / "map.tif") == {4: "soja", 7: "algodão"}  # 2021 has no 'arroz'
+    assert "| soja |" in (tmp_path / "out" / "report" / "accuracy.md").read_text()
+    capsys.readouterr()
+    assert cli.main([*args[:-2], "--season", "2019", "--out", str(tmp_path / "o2" / "map.tif")]) == 2  # an input error
+    assert "No sample of 's.gpkg' has 'year' = '2019'" in capsys.readouterr().err

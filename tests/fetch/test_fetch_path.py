@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import time
 
 import numpy as np
 import pytest
@@ -44,10 +46,18 @@ def test_download_is_windowed_reprojected_named_for_fill_and_resumes(stac, tmp_p
     out = tmp_path / "fetched"
     request = request_from_dict(request_dict(stac, out))
     before, served = stac.range_requests, dict(stac.bytes_served)
+    start = time.perf_counter()
     result = run_fetch(request)
+    if os.environ.get("TSSTFN_FETCH_MEASURE"):  # numbers for the docs: python -m pytest -s ... with this set
+        read = {n: b - served.get(n, 0) for n, b in stac.bytes_served.items() if b > served.get(n, 0)}
+        size = sum((stac.root / n).stat().st_size for n in read)
+        print(
+            f"\nfetch: {len(result.files)} files in {time.perf_counter() - start:.2f} s; {sum(read.values())} bytes "
+            f"read of {size} bytes of COGs; {stac.range_requests - before} range requests"
+        )
     assert stac.range_requests > before  # read through HTTP ranges (/vsicurl/), not whole files
     name = "S2A_32TNR_20210510_0_L2A_red.tif"  # a 600 x 600 px COG of which the AOI is about 95 x 90 px
-    assert 0 < stac.bytes_served[name] - served.get(name, 0) < 0.2 * (stac.root / name).stat().st_size
+    assert 0 < stac.bytes_served[name] - served.get(name, 0) < 0.35 * (stac.root / name).stat().st_size  # 4 tiles of 25
     names = sorted(p.relative_to(out).as_posix() for p in result.files)
     assert names == [
         "modis/MOD09Q1_h18v04_20210510.tif", "modis/MOD09Q1_h18v04_20210510_state_QA.tif",

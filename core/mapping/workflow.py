@@ -325,6 +325,7 @@ def _field_map(
     result: ClassifyResult, fields: FieldsSpec, grid: Grid, samples: Samples, options: MappingOptions, report_dir: Path
 ) -> None:
     """The per-field map of ``result``'s crop map, its scores, pixel-count areas and area estimate."""
+    from .classes import write_legend
     from .fields import field_map, values_at
 
     test_index = result.assessment.test_index
@@ -333,6 +334,7 @@ def _field_map(
         result.probabilities, samples, test_index, fields.work_dir,
     )  # fmt: skip
     result.field_map = fm
+    result.legend += write_legend(fm.raster, result.assessment.classifier.names)  # its values are the crop map's
     counts = class_pixel_counts(fm.raster)
     pixel_ha = grid.pixel_area_ha
     result.field_pixel_areas = write_pixel_areas(
@@ -466,6 +468,8 @@ def classify_outputs(
     if fields:
         paths["per-field map"] = out_map.with_name(out_map.stem + "_fields.tif")
         paths["per-field areas"] = out_map.with_name(out_map.stem + "_fields_areas.csv")
+        paths["per-field map style"] = out_map.with_name(out_map.stem + "_fields.qml")
+        paths["per-field map colours"] = out_map.with_name(out_map.stem + "_fields.clr")
         for i, p in enumerate(fields_out or ()):
             paths[f"per-field polygons {i + 1}"] = Path(p)
         stems += ["areas_fields.csv", "areas_fields.md", "field_index.tif"]

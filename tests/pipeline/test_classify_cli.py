@@ -21,6 +21,8 @@ def test_classify_writes_maps_areas_and_reports(scene, tmp_path, capsys):
     for name in ("map.tif", "conf.tif", "map_fields.tif"):
         assert gdal.Open(str(tmp_path / name)).GetMetadata("IMAGE_STRUCTURE")["LAYOUT"] == "COG", name
     assert (tmp_path / "map_areas.csv").exists() and (tmp_path / "map_fields.gpkg").exists()
+    legends = {p.name: p.read_text() for p in tmp_path.glob("*.qml")}  # the legend QGIS loads with each class map
+    assert set(legends) == {"map.qml", "map_fields.qml"} and all(t.count("<paletteEntry") == 3 for t in legends.values())
     assert {p.name for p in (tmp_path / "report").iterdir()} >= {"accuracy.md", "areas.md", "areas.csv"}
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import InputError, TsstfnError
@@ -162,6 +163,7 @@ def check_consistent(lists: Mapping[str, Sequence[Any]], fine_pixel_m: float | N
     from ..inputs.products import get_product
 
     seen: dict[tuple, str] = {}
+    images = {raster_identity(s)[0] for pairs in lists.values() for p in pairs for s in (p.coarse, p.fine) if s}
     for name, pairs in lists.items():
         for pair in pairs:
             for column in ("coarse", "fine"):
@@ -176,6 +178,12 @@ def check_consistent(lists: Mapping[str, Sequence[Any]], fine_pixel_m: float | N
                         "raster is one sensor on one date: give each its own raster (or another band of a stack)."
                     )
                 seen[ident] = f"the {COLUMN_LABELS[column]} raster of {pair.date.isoformat()} in '{name}'"
+                mask = source.mask_path and raster_identity(replace(source, path=source.mask_path))[0]
+                if mask and mask in images:
+                    raise InputError(
+                        f"{place}: the mask of its {COLUMN_LABELS[column]} raster, '{os.path.basename(source.mask_path)}', "
+                        "is an image of the job, not a cloud mask; give the mask file (SCL, QA_PIXEL, Fmask) or none."
+                    )
                 try:
                     resolved = resolve_source(source)  # a scene folder or container: its red and NIR files
                     if not get_product(source.product).is_ndvi:

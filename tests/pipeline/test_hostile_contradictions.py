@@ -88,6 +88,10 @@ CASES = [
      r"Landsat raster, not MODIS; put it in the fine column"),
     ("fine-pixels-in-coarse", _fine_pixels_in_coarse, r"'image_4m.tif' cannot be the MODIS \(coarse\) raster: pixels of "
      r"4 m, finer than the fine images' 10 m"),
+    ("mask-is-an-image", _set("prediction", 1, "fine", lambda d, t: {"path": d["prediction"][1]["fine"],
+                                                                     "mask": d["prediction"][3]["fine"]}),
+     r"'prediction', pair of 2021-04-08: the mask of its fine \(Sentinel-2/Landsat\) raster, "
+     r"'T51TXM_20210421T025549_B04B08_10m.tif', is an image of the job, not a cloud mask"),
     ("target-next-year", _set("targets", 0, "date", "2022-07-30"),
      r"'targets': target 2022-07-30 needs 5 base pairs \(n_base\) of its own season before it, but the base pairs "
      r"before it are from 2021 and earlier \(the latest 2021-06-25\); give base pairs of 2022"),

@@ -14,7 +14,7 @@ Either way a pixel needs clear values on at least ``min_clear`` of the dates (de
 them, at least one): a pixel seen on fewer would be mostly invented, and stays unmapped.
 
 Filling works on the chunks the features are read in (a pixel's time series is all it needs), so
-memory does not grow with the scene; :class:`GapStats` counts what was filled for the reports.
+memory does not grow with the scene (:data:`FILL_BYTES` of temporaries); :class:`GapStats` counts what was filled for the reports.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ class GapFill(Choice):
 
 #: the share of a pixel's dates that must be clear for it to be gap-filled and mapped
 DEFAULT_MIN_CLEAR = 0.5
-#: rows filled at a time inside a chunk (bounds the temporaries of the interpolation)
+#: rows filled at a time inside a chunk, at most (bounds the temporaries of the interpolation)
 FILL_ROWS = 32
+#: bytes of the interpolation's temporaries (about 8 arrays of 8 bytes per value) at most: fewer rows on wide scenes
+FILL_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -140,14 +142,15 @@ def fill_stack(
             stats.pixels += int(own[0].size)
             stats.none_clear += int((~clear.any(axis=0)).sum())
         return stack
-    t, h, _ = stack.shape
+    t, h, w = stack.shape
+    rows = max(1, min(FILL_ROWS, FILL_BYTES // max(1, t * w * 64)))
     need = filling.needed(t)
     positions = np.asarray(filling.days if filling.days is not None else np.arange(t), dtype=np.float64)
     if len(positions) != t:
         raise ValueError(f"{len(positions)} days for {t} dates")
     first, last = (0, h) if counted is None else (counted.start or 0, h if counted.stop is None else counted.stop)
-    for y0 in range(0, h, FILL_ROWS):
-        part = stack[:, y0 : y0 + FILL_ROWS]
+    for y0 in range(0, h, rows):
+        part = stack[:, y0 : y0 + rows]
         clear = np.isfinite(part)
         n_clear = clear.sum(axis=0)
         few = n_clear < need
@@ -161,8 +164,8 @@ def fill_stack(
                 stats.none_clear += int((n_clear[a:b] == 0).sum())
         if filling.how is GapFill.FUSED and fused:
             for k, values in fused.items():
-                take = gaps[k] & np.isfinite(values[y0 : y0 + FILL_ROWS])
-                part[k][take] = values[y0 : y0 + FILL_ROWS][take]
+                take = gaps[k] & np.isfinite(values[y0 : y0 + rows])
+                part[k][take] = values[y0 : y0 + rows][take]
             clear = np.isfinite(part)
             gaps = ~clear & ~few[None]
         if gaps.any():

@@ -6,7 +6,7 @@ import pytest
 from conftest import make_raster
 from tsstfn_crop_mapper.core.errors import InputError
 from tsstfn_crop_mapper.core.inputs.grid import Grid
-from tsstfn_crop_mapper.core.mapping import classify
+from tsstfn_crop_mapper.core.mapping import classify, gapfill
 from tsstfn_crop_mapper.core.mapping import samples as samples_mod
 from tsstfn_crop_mapper.core.mapping.gapfill import GapFilling, GapStats, fill_stack
 from tsstfn_crop_mapper.core.mapping.workflow import MappingOptions, classify_rasters, map_crops
@@ -49,8 +49,8 @@ def test_stats_count_filled_and_too_few():
     )
 
 
-@pytest.mark.parametrize("chunk", [256, 7])
-def test_filled_strips_equal_the_whole_scene_filled(tmp_path, monkeypatch, chunk):
+@pytest.mark.parametrize(("chunk", "fill_bytes"), [(256, 64 << 20), (7, 1)])
+def test_filled_strips_equal_the_whole_scene_filled(tmp_path, monkeypatch, chunk, fill_bytes):
     """Filling chunk by chunk (the map's reads) gives the features of the whole scene filled at once, and counts each
     pixel once (halo rows not twice)."""
     rng = np.random.default_rng(1)
@@ -61,6 +61,7 @@ def test_filled_strips_equal_the_whole_scene_filled(tmp_path, monkeypatch, chunk
     filling = GapFilling("linear", 0.4)
     whole, whole_valid = classify.window_features(fill_stack(np.stack(arrays), filling))
     monkeypatch.setattr(classify, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(gapfill, "FILL_BYTES", fill_bytes)  # 1: one row filled at a time
     stats = GapStats()
     for y0, h, f, valid in classify.feature_strips(paths, 13, 29, 4, filling=filling, stats=stats):
         np.testing.assert_array_equal(valid, whole_valid[y0 : y0 + h])

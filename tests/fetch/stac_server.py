@@ -83,6 +83,7 @@ class StacServer:
     def __init__(self, root: Path, scenes: list[FakeScene]) -> None:
         self.root, self.scenes, self.searches = root, scenes, []
         self.range_requests = 0
+        self.delay = 0.0  # seconds each file read waits (a slow network, for cancelling)
         self.without_query = False  # answer as a catalogue without the query extension (its conformance class dropped)
         self.bytes_served: dict[str, int] = {}  # file name -> bytes sent (ranges add up)
         server = self
@@ -115,6 +116,10 @@ class StacServer:
                 return self._json(server.search(service, body))
 
             def _file(self, path: str, head: bool) -> None:
+                if server.delay:
+                    import time
+
+                    time.sleep(server.delay)
                 file = (server.root / path.lstrip("/")).resolve()
                 if not file.is_file() or server.root.resolve() not in file.parents:
                     self.send_error(404)

@@ -116,3 +116,56 @@ def test_the_plugin_adds_the_get_imagery_action(iface):
         plugin.unload()
     actions = [a for m in iface.raster_menu.actions() if m.menu() for a in m.menu().actions()]
     assert not [a for a in actions if a.objectName() == "tsstfnFetchAction"]
+
+
+def test_cancel_a_download_and_the_canvas_extent_as_aoi(iface, stac, tmp_path):
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    from tsstfn_crop_mapper.core.fetch.request import request_from_dict
+    from tsstfn_crop_mapper.core.fetch.run import find_pairs
+    from tsstfn_crop_mapper.ui.fetch_dialog import FetchDialog
+
+    canvas = iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    canvas.resize(400, 400)
+    canvas.setExtent(QgsRectangle(1113194.9, 5621521.5, 1114530.7, 5622779.6))  # about AOI in Web Mercator
+    dialog = FetchDialog(iface)
+    try:
+        box, geometry = dialog.aoi()
+        assert geometry is None and box[0] <= 10.0 and box[2] >= 10.0 and 44.9 < box[1] < 45.1
+        _fill_form(dialog, stac, tmp_path / "slow")
+        data = dialog.request_dict()
+        data["aoi"] = list(AOI)  # the search as Search runs it, on the test's AOI
+        dialog.request = request_from_dict(data)
+        dialog.show_pairs(find_pairs(dialog.request))
+        stac.delay = 0.2
+        dialog.download_button.click()
+        deadline = time.time() + 30
+        while not list((tmp_path / "slow").rglob("*.tif")) and time.time() < deadline:
+            QgsApplication.processEvents()
+            time.sleep(0.02)
+        dialog.cancel_button.click()
+        _wait(dialog)
+        assert "cancel" in dialog.status.text().lower(), dialog.status.text()
+        assert not [p for p in (tmp_path / "slow").rglob("*") if p.name.startswith(".")]
+        assert 0 < len(list((tmp_path / "slow").rglob("*.tif"))) < 16  # stopped part-way, complete files kept
+        assert dialog.search_button.isEnabled() and dialog.download_button.isEnabled()
+    finally:
+        stac.delay = 0.0
+        dialog.close()
+        dialog.deleteLater()
+
+
+def test_the_action_opens_the_installer_when_pystac_client_is_missing(iface, monkeypatch):
+    import tsstfn_crop_mapper
+    from tsstfn_crop_mapper.core import deps
+
+    monkeypatch.setitem(deps.OPTIONAL, "tsstfn_no_such_module", "tsstfn-no-such-package")
+    plugin = tsstfn_crop_mapper.classFactory(iface)
+    plugin.initGui()
+    try:
+        plugin.open_fetch()
+        assert plugin.fetch_dialog is None and plugin.installer is not None
+        assert [p.requirement for p in plugin.installer.problems] == ["tsstfn-no-such-package"]
+    finally:
+        plugin.unload()

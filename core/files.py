@@ -167,15 +167,22 @@ def check_ndvi_raster(path: PathLike, label: str = "") -> None:
     """
     label = label or source_label(path)
     ds = open_raster(path, label)  # keep the dataset alive while its band is used
+    check_not_truncated(path, label, ds)
     band = ds.GetRasterBand(1)
     width, height = ds.RasterXSize, ds.RasterYSize
     rows = max(1, min(band.GetBlockSize()[1], height))
     starts = np.unique(np.linspace(0, height - rows, NDVI_CHECK_STRIPS).astype(int) // rows * rows)
-    sample = [
-        band.ReadAsArray(0, int(y), width, min(rows, height - int(y)), buf_xsize=min(width, NDVI_CHECK_PX),
-                         buf_ysize=min(rows, height - int(y), 16), buf_type=gdal.GDT_Float64)
-        for y in starts
-    ]  # fmt: skip
+    try:
+        sample = [
+            band.ReadAsArray(0, int(y), width, min(rows, height - int(y)), buf_xsize=min(width, NDVI_CHECK_PX),
+                             buf_ysize=min(rows, height - int(y), 16), buf_type=gdal.GDT_Float64)
+            for y in starts
+        ]  # fmt: skip
+    except RuntimeError as exc:
+        raise InputError(
+            f"GDAL cannot read the pixels of '{label}' ({str(exc).replace(str(path), label)}); the file may be truncated "
+            "or corrupt: copy it again."
+        ) from None
     values = nodata_to_nan(np.concatenate(sample), [band.GetNoDataValue()])
     values = values[np.isfinite(values)]
     if not values.size:  # no valid pixel: the readers report that themselves

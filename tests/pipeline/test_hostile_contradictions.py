@@ -256,3 +256,19 @@ def test_header_only_checks_come_before_any_heavy_work(base, tmp_path, capsys, m
     assert len(lines) == 1 and "Traceback" not in err, err
     assert re.search(message, lines[0]), lines[0]
     assert steps == []  # nothing heavy ran before the error
+
+
+def test_classify_refuses_a_truncated_raster_in_one_sentence(scene, tmp_path, capsys):
+    """Its NDVI check read the pixels first and ended in GDAL's RuntimeError, a traceback."""
+    root = Path(scene["root"])
+    cut = tmp_path / "ndvi_cut.tif"
+    shutil.copy(root / "truth" / "ndvi_20210831.tif", cut)
+    with open(cut, "r+b") as fh:
+        fh.truncate(cut.stat().st_size - 200)
+    before = hashes(tmp_path)
+    args = [str(root / "truth" / "ndvi_20210730.tif"), str(cut), "--samples", str(root / scene["samples"])]
+    assert cli.main(["classify", *args, "--out", str(tmp_path / "out" / "map.tif")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and re.search(r"^error: 'ndvi_cut.tif' is cut short: .* copy it again\.$", err, re.M), err
+    after = hashes(tmp_path)
+    assert {k: after.get(k) for k in before} == before

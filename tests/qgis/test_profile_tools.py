@@ -45,6 +45,8 @@ def test_a_click_plots_the_raster_values_and_exports_them(tools, small, tmp_path
     assert tools.open_run(small["run"])
     group = QgsProject.instance().layerTreeRoot().findGroup("small_run")
     assert group is not None and [n.layer().name() for n in group.findLayers() if n.isVisible()] == ["TSSTFN NDVI 2021-07-30"]
+    n_layers = len(group.findLayers())
+    assert n_layers == 9 and tools.open_run(small["run"]) and len(group.findLayers()) == n_layers  # opened twice: once
     canvas = tools.iface.mapCanvas()
     utm = osr.SpatialReference()
     utm.ImportFromEPSG(32651)

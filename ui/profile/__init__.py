@@ -174,9 +174,12 @@ def add_run_layers(record, project: QgsProject | None = None):
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.findGroup(record.name) or root.insertGroup(0, record.name)
-    first = True
+    there = {str(Path(n.layer().source()).resolve()) for n in group.findLayers() if n.layer() is not None}
+    first = not there
     for layer_record in sorted(record.layers, key=lambda la: (la.role, la.date)):
         if layer_record.source is not None or layer_record.role in ("observed", "coarse", "reference"):
+            continue
+        if str(Path(layer_record.path).resolve()) in there:  # the group the dialog's run loaded: not twice
             continue
         make = uncertainty_layer if layer_record.role == "uncertainty" else ndvi_layer
         layer = make(layer_record.path, f"{method_title(layer_record.role)} {layer_record.date.isoformat()}")

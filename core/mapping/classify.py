@@ -246,6 +246,7 @@ class Assessment:
         fold_kappas: kappa of each fold of a k-fold split by block (empty unless asked for).
         block_m: the block size used, in metres.
         notes: warnings for the reports.
+        gap_filled: the share of the map's pixels whose series was gap-filled (None: not filled, or not mapped yet).
     """
 
     classifier: Classifier
@@ -256,6 +257,7 @@ class Assessment:
     fold_kappas: list[float] = field(default_factory=list)
     block_m: float | None = None
     notes: list[str] = field(default_factory=list)
+    gap_filled: float | None = None
 
     def as_dict(self) -> dict:
         """Plain data for JSON reports: the accuracy, plus the block kappa and the folds."""
@@ -267,6 +269,8 @@ class Assessment:
             data["fold_kappas"] = self.fold_kappas
         data["block_m"] = self.block_m
         data["notes"] = self.notes
+        if self.gap_filled is not None:
+            data["gap_filled_fraction"] = self.gap_filled
         return data
 
 

@@ -289,6 +289,7 @@ def map_crops(
         )  # fmt: skip
         if filling.active and stats.pixels:
             assessment.notes.append(stats.note(filling, len(paths)))
+            assessment.gap_filled = stats.filled / stats.pixels
         if resume is not None:
             resume.record(*made)
     pixel_ha = grid.pixel_area_ha

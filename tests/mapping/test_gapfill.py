@@ -98,6 +98,8 @@ def test_gap_filling_maps_the_cloudy_pixels_and_says_so(tmp_path):
     assert made["linear"].assessment.accuracy.kappa > 0.9
     note = made["linear"].gap_stats.note(GapFilling(), 6)
     assert made["linear"].gap_stats.filled / made["linear"].gap_stats.pixels > 0.5
+    assert made["linear"].assessment.as_dict()["gap_filled_fraction"] > 0.5  # in the run report's JSON
+    assert "gap_filled_fraction" not in made["none"].assessment.as_dict()
     report = (tmp_path / "linear" / "accuracy.md").read_text()
     assert "## Notes" in report and note in report
     without = (tmp_path / "none" / "accuracy.md").read_text()

@@ -21,6 +21,7 @@ from tsstfn_crop_mapper.core.inputs.inventory import build_tables, raster_info
 from tsstfn_crop_mapper.core.inputs.ndvi import NdviSource, read_ndvi
 from tsstfn_crop_mapper.core.inputs.products import get_product
 from tsstfn_crop_mapper.core.pipeline.job import job_from_dict
+from tsstfn_crop_mapper.core.pipeline.run import preflight
 
 D = dt.date
 
@@ -104,6 +105,8 @@ def test_download_is_windowed_reprojected_named_for_fill_and_resumes(stac, tmp_p
     job = job_from_dict(json.loads(result.job_file.read_text()), out)
     assert [p.date for p in job.reference] == [D(2021, 5, 10), D(2021, 7, 20)] and len(job.targets) == 2
     assert job.reference[0].coarse.mask_kind == "modis_state" and job.reference[0].fine.mask_path.endswith("_SCL.tif")
+    ready = {**json.loads(result.job_file.read_text()), "n_base": 1, "train": {"patch": 32}}  # a tiny scene, one base pair
+    preflight(job_from_dict(ready, out))  # the run's own first-second checks pass (dates, grids, folders)
     again = load_request(out / JOB_FILE)
     assert again == request
     stamps = {p: p.stat().st_mtime_ns for p in result.files}

@@ -75,11 +75,14 @@ def test_dialog_passes_the_value_map_season_and_gap_filling(project, tmp_path):
     d.set_job_dict({**data, "gap_fill": "none", "class_names_file": str(tmp_path / "names.csv")})
     assert out.gap_fill.currentData() == "none" and out.names_file.filePath().endswith("names.csv")
     d.set_job_dict(data)
-    # the classify-only mode passes the same fields on (ui/builder.py: CLASSIFY_SAMPLE_KEYS)
-    from tsstfn_crop_mapper.core.pipeline.classify_job import ClassifyJob
-
-    job = ClassifyJob(tuple(paths), str(tmp_path / "samples.gpkg"), str(tmp_path / "out"), "code",
-                      **{k: data[k] for k in ("class_names", "season_field", "season", "gap_fill")})  # fmt: skip
+    # the classify-only mode builds its job from the same widgets (ui/builder.py: CLASSIFY_SAMPLE_KEYS)
+    d.mode.setCurrentIndex(d.mode.findData("classify"))
+    d.fill_from_project()
+    out.samples.setLayer(layer)
+    d.set_job_dict(data)
+    job = d.build_job()
+    assert (job.class_names, job.season_field, job.season, job.gap_fill.value) == ({4: "soja", 7: "algodão"}, "year", "2021",
+                                                                                   "linear")  # fmt: skip
     result = run_classify_job(job)
     assert result.samples.names == {4: "soja", 7: "algodão"} and len(result.samples.codes) == 225  # 2021 only
     assert result.mapped_fraction == 1.0 and result.gap_stats.filled == 100  # the cloud, gap-filled

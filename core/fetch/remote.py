@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 from osgeo import gdal
+
+from ..errors import InputError
 
 _REMOTE = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
@@ -31,11 +34,20 @@ def remote_options() -> Iterator[None]:
 
 
 def gdal_path(href: str) -> str:
-    """The GDAL path of an asset URL: ``/vsicurl/`` for http(s), ``/vsis3/`` for s3, the path for a local file."""
-    if href.startswith(("http://", "https://")):
+    """The GDAL path of an asset URL: ``/vsicurl/`` for http(s), ``/vsis3/`` for s3.
+
+    An allow-list: a catalogue is untrusted, so a local path, a GDAL virtual path or an inline VRT as an
+    asset's href is refused (it would make GDAL read a file of this machine).
+
+    Raises:
+        InputError: any other href, naming it.
+    """
+    scheme = urlparse(href).scheme.lower()
+    if scheme in ("http", "https") and not href.startswith("/"):
         return "/vsicurl/" + href
-    if href.startswith("s3://"):
+    if scheme == "s3":
         return "/vsis3/" + href[5:]
-    if href.startswith("file://"):
-        return href[7:]
-    return href
+    raise InputError(
+        f"The STAC asset '{href[:200]}' is not an http(s) or s3 URL; the fetch reads only those. Check the endpoint "
+        "(a catalogue of local files is not supported)."
+    )

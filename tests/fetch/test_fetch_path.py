@@ -197,3 +197,17 @@ def test_a_catalogue_without_the_query_extension_is_cut_here(stac, tmp_path):
     assert "query" not in [body for service, body in stac.searches if service == "es"][-1]
     assert D(2022, 7, 22) not in [p.date for p in found.pairs]  # 90 % of the scene: cut by scene_cloud_max here
     assert len(found.pairs) == 6
+
+
+@pytest.mark.parametrize("href", ["/etc/passwd", "file:///etc/passwd", "/vsizip/x.zip/a.tif", "<VRTDataset/>"])
+def test_an_asset_that_is_not_a_url_is_refused(stac, tmp_path, href):
+    from dataclasses import replace
+
+    from tsstfn_crop_mapper.core.fetch.download import write_task
+
+    request = request_from_dict(request_dict(stac, tmp_path / "x"))
+    task = plan_files(find_pairs(request).pairs, request)[0]
+    hostile = replace(task, scenes=tuple(replace(s, assets={k: href for k in s.assets}) for s in task.scenes))
+    with pytest.raises(InputError, match="not an http"):
+        write_task(hostile)
+    assert not task.path.exists()

@@ -112,6 +112,8 @@ def test_the_plugin_adds_the_get_imagery_action(iface):
         assert len(fetch) == 1
         fetch[0].trigger()
         assert plugin.fetch_dialog is not None and plugin.fetch_dialog.isVisible()
+        plugin.fetch_dialog.loaded.emit("Imagery x", [])  # a finished download opens the main dialog, filled
+        assert plugin.dialog is not None and plugin.dialog.isVisible()
     finally:
         plugin.unload()
     actions = [a for m in iface.raster_menu.actions() if m.menu() for a in m.menu().actions()]

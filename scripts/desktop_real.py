@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer
+from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer, QgsUnitTypes
 from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.utils import iface, plugins
 
@@ -37,7 +37,7 @@ report = {"set": SET, "log": [], "steps": []}
 
 def on_log(message, tag, level):
     """Every warning and error QGIS logs (the log panel a user would open), with its tab."""
-    if level >= Qgis.Warning:
+    if level in (Qgis.Warning, Qgis.Critical):
         report["log"].append({"tag": tag, "level": int(level), "message": message})
 
 
@@ -206,7 +206,8 @@ def step_results():
             "source": layer.source(),
             "pixel": [layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()] if layer.type() == 1 else None,
             "size": [layer.width(), layer.height()] if layer.type() == 1 else None,
-            "crs": layer.crs().authid() or layer.crs().description(),
+            "crs": layer.crs().toProj() or layer.crs().description(),
+            "units": QgsUnitTypes.toString(layer.crs().mapUnits()),
             "legend": [c.label for c in layer.renderer().classes()] if hasattr(layer.renderer(), "classes") else None,
         }
         for name, layer in layers.items()

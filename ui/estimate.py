@@ -14,14 +14,14 @@ from .task import CallTask, run_in_background
 SPEED_KEY = "tsstfn_crop_mapper/speed"
 
 
-def _measure(width: int, patch: int, n_base: int, device: str):
+def _measure(width: int, patch: int, n_base: int, device: str, batch_size: int = 16, cl_paths: int = 9):
     from ..core.pipeline.estimate import measure_speed
 
-    return measure_speed(width, patch, n_base, device)
+    return measure_speed(width, patch, n_base, device, batch_size, cl_paths)
 
 
 class EstimateBar(QWidget):
-    """Shows :func:`~..core.pipeline.estimate.estimate_run` for a job mapping; measures the network's speed."""
+    """Shows :func:`~..core.pipeline.estimate.estimate_job` for a job mapping; measures the network's speed."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -59,7 +59,14 @@ class EstimateBar(QWidget):
         self.measure_button.setEnabled(False)
         self.measure_button.setText("Measuring…")
         train = data.get("train", {})
-        args = (train["width"], train["patch"], data["n_base"], train.get("device") or "cpu")
+        args = (
+            train["width"],
+            train["patch"],
+            data["n_base"],
+            train.get("device") or "cpu",
+            train.get("batch_size") or 16,
+            train.get("cl_paths") or 9,
+        )  # the job's own network: its CL paths and batch set the time per patch
         return run_in_background(CallTask("TSSTFN Crop Mapper: measuring speed", lambda: _measure(*args), self._measured))
 
     def _measured(self, speed, error: str | None) -> None:
@@ -74,7 +81,7 @@ class EstimateBar(QWidget):
     def show_for(self, data: dict, device_text: str) -> None:
         """The estimate of the job mapping ``data`` (as the dialog would save it) on the device shown as ``device_text``."""
         from ..core.files import open_raster
-        from ..core.pipeline.estimate import estimate_run
+        from ..core.pipeline.estimate import estimate_job
         from ..core.pipeline.rows import raster_of
 
         self._data, self._device_text = data, device_text
@@ -86,20 +93,8 @@ class EstimateBar(QWidget):
             return
         train = data.get("train", {})
         device = train.get("device") or "cpu"
-        e = estimate_run(
-            ds.RasterXSize,
-            ds.RasterYSize,
-            len(rows) + len(data.get("reference") or []),
-            max(1, len(data.get("targets") or [])),
-            data["n_base"],
-            train["width"],
-            train["patch"],
-            train["max_epochs"],
-            device,
-            self.measured_speed(device, train["width"], train["patch"]),
-            samples_per_epoch=train.get("samples_per_epoch"),
-            compare=tuple(data.get("compare") or ()),
-        )
+        speed = self.measured_speed(device, train["width"], train["patch"])
+        e = estimate_job(data, ds.RasterXSize, ds.RasterYSize, speed)
         self.last = e
         text = (
             f"Estimate for {ds.RasterXSize} x {ds.RasterYSize} px: memory {e.memory_gb:.1f} GB, disk {e.disk_gb:.2f} GB, "

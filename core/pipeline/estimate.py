@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..fusion.tiling import origins, training_windows
 
@@ -35,6 +36,13 @@ STACK_SECONDS_PER_CHANNEL_MPX = 0.1
 CLASSIFY_SECONDS_PER_MPX = 11.0
 #: reading a prediction patch's inputs, per channel and pixel (a strip per row of patches)
 READ_SECONDS_PER_CHANNEL_PX = 6e-8
+#: a run's fixed cost: PyTorch, scikit-learn and GDAL imported, the inputs opened and checked, the network built,
+#: the manifest, run record and report written (measured on the smallest real set, docs/benchmarks.md,
+#: "Estimates against measured time")
+STARTUP_SECONDS = 10.0
+#: each target besides the network's patches: its inputs opened and read, its fused NDVI (and the compared methods'
+#: rasters) written, converted to a COG and hashed, its scores and difference raster
+OUTPUT_SECONDS_PER_TARGET = 3.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,9 @@ def estimate_run(
     compare: Sequence[str] = (),
     *,
     starfm: bool | None = None,
+    training_stacks: int | None = None,
+    uncertainty_passes: int = 0,
+    classify: bool = True,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
@@ -135,40 +146,183 @@ def estimate_run(
         compare: the fusion methods compared beside the learning method (registry names); each adds
             its entry's ``seconds_per_target_mpx`` per target and megapixel (:func:`compare_seconds`).
         starfm: deprecated: ``True`` is ``compare=("starfm",)`` (added to ``compare``).
+        training_stacks: the training stacks (labels) the network learns from: one per target with a
+            reference year, one per pair after the first ``n_base`` in a single season
+            (:func:`training_stack_count`); None: ``n_targets``.
+        uncertainty_passes: MC-dropout predictions after the fused one (:func:`uncertainty_pass_count`).
+        classify: whether the run maps crops (the forest's time counts only then).
     """
     if starfm is not None:
         warnings.warn("estimate_run(starfm=...) is deprecated; pass compare=[method names]", DeprecationWarning, 2)
         if starfm and "starfm" not in compare:
             compare = (*compare, "starfm")
     channels = 2 * n_base + 2
-    stacks = n_targets * channels * width * height * 4  # training stacks on disk (.npy), read lazily
-    n_train = len(training_windows(height, width, patch)) * n_targets
-    if samples_per_epoch is not None:
-        n_train = min(n_train, round(samples_per_epoch / 0.9))  # the drawn patches and their validation share
+    stacks_n = n_targets if training_stacks is None else max(0, training_stacks)
+    stacks = stacks_n * channels * width * height * 4  # training stacks on disk (.npy), read lazily
+    windows = len(training_windows(height, width, patch)) * stacks_n
+    n_train = windows if samples_per_epoch is None else min(windows, round(samples_per_epoch / 0.9))
     memory = memory_gb(model_width, patch, channels, batch_size, width)
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9 + stacks / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
     mpx = max(width * height / 1e6, 0.05)
-    other_s = mpx * (
-        ALIGN_SECONDS_PER_RASTER_MPX * 2 * (n_pairs + n_targets)
-        + STACK_SECONDS_PER_CHANNEL_MPX * n_targets * channels
-        + CLASSIFY_SECONDS_PER_MPX
-    ) + compare_seconds(compare, n_targets, mpx)
+    other_s = (
+        STARTUP_SECONDS
+        + OUTPUT_SECONDS_PER_TARGET * n_targets
+        + mpx
+        * (
+            ALIGN_SECONDS_PER_RASTER_MPX * 2 * (n_pairs + n_targets)
+            + STACK_SECONDS_PER_CHANNEL_MPX * stacks_n * channels
+            + (CLASSIFY_SECONDS_PER_MPX if classify else 0.0)
+        )
+        + compare_seconds(compare, n_targets, mpx)
+    )
     read_s = READ_SECONDS_PER_CHANNEL_PX * (channels - 1) * patch * patch
     epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
+    passes = 1 + max(0, uncertainty_passes)  # the fused NDVI, then each MC-dropout pass
     if speed is not None and speed.width == model_width and speed.patch == patch:
-        train_s = 0.9 * n_train * speed.train_patch_s  # 9:1 split: a tenth of the patches only validates
-        seconds = [
-            e * train_s + 0.1 * n_train * e * speed.predict_patch_s + n_pred * (speed.predict_patch_s + read_s) + other_s
-            for e in epochs
-        ]
+        # 9:1 split: a tenth of the patches only validates (scored every epoch); a training patch costs a
+        # step, a validation or prediction patch a forward pass, and every prediction patch reads its inputs
+        per_epoch = 0.9 * n_train * speed.train_patch_s + 0.1 * n_train * speed.predict_patch_s
+        predict = n_pred * (passes * speed.predict_patch_s + read_s)
+        seconds = [e * per_epoch + predict + other_s for e in epochs]
         low, high = seconds[0] / 60, seconds[1] / 60
         return Estimate(memory, disk, (low + high) / 2, available_memory_gb(), (low, high), True)
     per_patch = GFLOP_PER_PATCH_W64_P192 * 1e9 * (model_width / 64) ** 2 * (patch / 192) ** 2
-    flops = per_patch * (3 * n_train * max_epochs * 0.5 + n_pred)  # early stopping: about half the epochs
+    flops = per_patch * (3 * n_train * max_epochs * 0.5 + passes * n_pred)  # early stopping: about half the epochs
     speed_flops = THROUGHPUT["cuda" if device.startswith("cuda") else "cpu"]
     middle = flops / speed_flops / 60 + other_s / 60
     return Estimate(memory, disk, middle, available_memory_gb(), (middle / 3, middle * 3), False)
+
+
+def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed | None = None) -> Estimate:
+    """:func:`estimate_run` of a job as its file or the dialog states it (a mapping), over a ``width`` x ``height`` grid.
+
+    Missing fields take the job's preset's values, then the defaults of ``Job`` and ``TrainConfig``;
+    the training stacks, the MC-dropout passes and whether crops are mapped follow the run's own
+    rules (:func:`training_stack_count`, :func:`uncertainty_pass_count`). The dialog, the command
+    line and ``bench/bench_estimate.py`` all call this.
+    """
+    from dataclasses import fields
+
+    from ..fusion.config import TrainConfig
+    from .job import Job
+    from .presets import PRESETS
+
+    preset = PRESETS.get(str(data.get("preset") or ""), {})
+    job_defaults = {f.name: f.default for f in fields(Job)}
+    train_defaults = {f.name: f.default for f in fields(TrainConfig)}
+
+    def value(key: str) -> Any:
+        return data[key] if data.get(key) is not None else preset.get(key, job_defaults.get(key))
+
+    train = {
+        **train_defaults,
+        **(preset.get("train") or {}),
+        **{k: v for k, v in (data.get("train") or {}).items() if v is not None},
+    }
+    reference, prediction = data.get("reference") or [], data.get("prediction") or []
+    n_targets = max(1, len(data.get("targets") or []))
+    n_base = int(value("n_base"))
+    device = str(train.get("device") or "cpu")
+    device = "cpu" if device == "auto" else device
+    uncertainty = value("uncertainty")
+    uncertainty = getattr(uncertainty, "value", uncertainty)
+    uncertainty = {True: "on", False: "off"}.get(uncertainty, uncertainty) if isinstance(uncertainty, bool) else uncertainty
+    grid = (width, height, n_targets, int(train["width"]), int(train["patch"]))
+    return estimate_run(
+        width,
+        height,
+        len(reference) + len(prediction),
+        n_targets,
+        n_base,
+        int(train["width"]),
+        int(train["patch"]),
+        int(train["max_epochs"]),
+        device,
+        speed,
+        patience=int(train["patience"]),
+        batch_size=int(train["batch_size"]),
+        samples_per_epoch=train.get("samples_per_epoch"),
+        compare=tuple(value("compare") or ()),
+        training_stacks=training_stack_count(
+            len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))
+        ),
+        uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid),
+        classify=bool(data.get("samples")),
+    )
+
+
+def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None = None) -> Estimate:
+    """The ``benchmark`` command's resources on a dataset (a ``BenchmarkSpec``) over a ``width`` x ``height`` grid.
+
+    Each target is held out in turn: a learning method trains on the other pairs of the season (one
+    stack per pair with ``n_base`` pairs before it) and predicts the one target; the other methods
+    each predict it once. The times of the targets add up; memory is one target's.
+    """
+    from ..fusion.methods import get_method
+
+    learns = [name for name in spec.methods if get_method(name, "methods").learns]
+    others = tuple(name for name in spec.methods if name not in learns)
+    train = spec.train
+    n = len(spec.pairs)
+    one = estimate_run(
+        width,
+        height,
+        n - 1,
+        1,
+        spec.n_base,
+        train.width,
+        train.patch,
+        train.max_epochs,
+        train.device if train.device != "auto" else "cpu",
+        speed,
+        patience=train.patience,
+        batch_size=train.batch_size,
+        samples_per_epoch=train.samples_per_epoch,
+        compare=others,
+        training_stacks=training_stack_count(0, n - 1, 1, spec.n_base, train.both_directions) if learns else 0,
+        uncertainty_passes=spec.mc_passes,
+        classify=False,
+    )
+    k = len(spec.targets)
+    once = (k - 1) * STARTUP_SECONDS / 60  # one process: its fixed cost counts once
+    low, high = (m * k - once for m in one.minutes_range)
+    return Estimate(one.memory_gb, one.disk_gb * k, one.minutes * k - once, one.available_memory_gb, (low, high), one.measured)
+
+
+def training_stack_count(n_reference: int, n_prediction: int, n_targets: int, n_base: int, both_directions: bool = False) -> int:
+    """The training stacks a run writes (``fusion.tsstfn.training_alignments``).
+
+    With a reference year one per target; in a single season one per pair that has ``n_base`` pairs
+    before it (and as many again learnt from the pairs after them with ``both_directions``).
+    """
+    if n_reference:
+        return n_targets
+    return max(0, n_prediction - n_base) * (2 if both_directions else 1)
+
+
+def uncertainty_pass_count(
+    uncertainty: str,
+    mc_passes: int,
+    device: str,
+    width: int,
+    height: int,
+    n_targets: int,
+    model_width: int,
+    patch: int,
+    auto_minutes: float = 3.0,
+) -> int:
+    """MC-dropout passes a run makes after the fused prediction.
+
+    ``mc_passes`` when ``on`` or on a GPU, none when ``off``; with ``auto`` on a CPU only when
+    :func:`prediction_minutes` says they take at most ``auto_minutes``.
+    """
+    if uncertainty == "off":
+        return 0
+    if uncertainty == "on" or device.startswith("cuda"):
+        return mc_passes
+    minutes = mc_passes * prediction_minutes(width, height, n_targets, model_width, patch, "cpu")
+    return mc_passes if minutes <= auto_minutes else 0
 
 
 def compare_seconds(compare: Sequence[str], n_targets: int, mpx: float) -> float:

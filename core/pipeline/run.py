@@ -168,26 +168,18 @@ def uncertainty_passes(job: Job, grid: Grid) -> int:
     """
     from ..fusion.training import resolve_device
     from ..fusion.tsstfn import Uncertainty
-    from .estimate import prediction_minutes
+    from .estimate import uncertainty_pass_count
 
-    if job.uncertainty is Uncertainty.OFF:
-        return 0
-    if job.uncertainty is Uncertainty.ON:
-        return job.mc_passes
-    device = resolve_device(job.train.device)
-    if device.type == "cuda":
-        return job.mc_passes
-    minutes = job.mc_passes * prediction_minutes(
-        grid.width, grid.height, len(job.targets), job.train.width, job.train.patch, "cpu"
-    )
-    if minutes <= AUTO_UNCERTAINTY_MINUTES:
-        return job.mc_passes
-    log.info(
-        "uncertainty (auto) is off: %d MC-dropout passes would take about %.0f min on the CPU; set uncertainty: on",
-        job.mc_passes,
-        minutes,
-    )
-    return 0
+    device = resolve_device(job.train.device).type if job.uncertainty is Uncertainty.AUTO else "cpu"
+    args = (grid.width, grid.height, len(job.targets), job.train.width, job.train.patch)
+    passes = uncertainty_pass_count(Uncertainty(job.uncertainty).value, job.mc_passes, device, *args, AUTO_UNCERTAINTY_MINUTES)
+    if job.uncertainty is Uncertainty.AUTO and not passes:
+        log.info(
+            "uncertainty (auto) is off: %d MC-dropout passes would take more than %.0f min on the CPU; set uncertainty: on",
+            job.mc_passes,
+            AUTO_UNCERTAINTY_MINUTES,
+        )
+    return passes
 
 
 def score_methods(prep: Prepared, predictions: dict[str, dict[dt.date, Path]]) -> dict[dt.date, dict[str, dict]]:

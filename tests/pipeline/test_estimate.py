@@ -39,3 +39,41 @@ def test_whole_tile_estimate_draws_patches_per_epoch_and_counts_starfm():
         assert 0.8 <= peak / estimate_run(size, size, 21, 3, 7, 8, 64, 1, "cpu", speed).memory_gb <= 1.0, size
     assert estimate_run(768, 20000, 21, 3, 7, 8, 64, 1, "cpu", speed).memory_gb < 1.0  # tall scenes do not need more
     assert sampled.disk_gb > 40  # the aligned rasters and three training stacks of 16 channels
+
+
+def test_a_job_mapping_is_estimated_by_the_runs_own_rules():
+    """Single-season stacks, MC-dropout passes, the forest only with samples; a benchmark adds its held-out targets."""
+    from types import SimpleNamespace
+
+    from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+    from tsstfn_crop_mapper.core.fusion.tiling import origins
+    from tsstfn_crop_mapper.core.pipeline.estimate import (
+        CLASSIFY_SECONDS_PER_MPX,
+        STARTUP_SECONDS,
+        estimate_benchmark,
+        estimate_job,
+        training_stack_count,
+        uncertainty_pass_count,
+    )
+
+    speed = Speed(0.2, 0.05, "cpu", 4, 32)
+    train = {"width": 4, "patch": 32, "max_epochs": 2, "patience": 12}
+    data = {"reference": [], "prediction": [{}] * 2, "targets": [{}] * 14, "n_base": 1, "uncertainty": "off",
+            "compare": [], "train": train}  # fmt: skip
+    one_season = estimate_job(data, 45, 44, speed)
+    assert training_stack_count(0, 2, 14, 1) == 1 and training_stack_count(0, 5, 2, 1, both_directions=True) == 8
+    assert training_stack_count(2, 2, 14, 1) == 14  # with a reference year: one stack per target
+    assert estimate_job({**data, "reference": [{}] * 2}, 45, 44, speed).minutes > one_season.minutes
+    n_pred = 14 * len(origins(45, 32, 10)) * len(origins(44, 32, 10))
+    passes = estimate_job({**data, "uncertainty": "on", "mc_passes": 8}, 45, 44, speed)
+    assert passes.minutes - one_season.minutes == pytest.approx(8 * n_pred * speed.predict_patch_s / 60)
+    mapped = estimate_job({**data, "samples": "samples.gpkg"}, 45, 44, speed)
+    assert mapped.minutes - one_season.minutes == pytest.approx(CLASSIFY_SECONDS_PER_MPX * 0.05 / 60)  # the floor: 0.05 Mpx
+    assert uncertainty_pass_count("auto", 8, "cuda:0", 45, 44, 14, 4, 32) == 8
+    assert uncertainty_pass_count("auto", 8, "cpu", 10980, 10980, 3, 64, 192) == 0  # hours on a CPU: off
+    assert uncertainty_pass_count("off", 8, "cuda", 45, 44, 14, 4, 32) == 0
+    spec = SimpleNamespace(methods=("tsstfn", "starfm"), train=TrainConfig(width=4, patch=32, max_epochs=2), n_base=1,
+                           pairs=(1, 2, 3), targets=(1, 2), mc_passes=0)  # fmt: skip
+    both = estimate_benchmark(spec, 45, 44, speed)
+    one = estimate_benchmark(SimpleNamespace(**{**vars(spec), "targets": (1,)}), 45, 44, speed)
+    assert both.measured and both.minutes == pytest.approx(2 * one.minutes - STARTUP_SECONDS / 60)  # one process

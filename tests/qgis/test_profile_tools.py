@@ -138,6 +138,7 @@ def test_the_layer_action_reads_the_run_of_the_selected_layer(tools, small, tmp_
 def test_the_run_the_dialog_finished_is_read_when_the_tool_is_first_used(tools, small):
     tools.remember_run(small["run"])  # the dialog's run succeeded; no dock yet: nothing opens
     assert tools.dock is None and tools.pending == small["run"]
+    assert not tools.action.icon().isNull() and tools.action in tools.iface.raster_toolbar.actions()
     tools.action.trigger()  # the toolbar button
     assert tools.dock.reader is not None and tools.dock.reader.record.name == "small_run"
     assert tools.iface.mapCanvas().mapTool() is tools.tool and tools.action.isChecked()

@@ -14,7 +14,6 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
 from ...core.profile import find_run_folder
-from ..resources import ICON_PATH
 
 PROFILE_TITLE = "Pixel profile of a run"
 
@@ -23,7 +22,7 @@ class ProfileTools:
     """The actions, the map tool and the two docks; ``unload`` removes them all."""
 
     def __init__(self, iface, menu: str) -> None:
-        from qgis.PyQt.QtGui import QIcon
+        from qgis.core import QgsApplication
 
         self.iface, self.menu = iface, menu
         self.dock = None
@@ -31,7 +30,7 @@ class ProfileTools:
         self.tool = None
         self.pending: Path | None = None  # the run the dialog finished last, read when the tool is first used
         window = iface.mainWindow()
-        self.action = QAction(QIcon(ICON_PATH), PROFILE_TITLE, window)
+        self.action = QAction(QgsApplication.getThemeIcon("/propertyicons/temporal.svg"), PROFILE_TITLE, window)
         self.action.setObjectName("tsstfnProfileAction")
         self.action.setCheckable(True)
         self.action.setToolTip("Click a pixel of a run: its NDVI season (observed, MODIS, fused ± 2 std, STARFM)")

@@ -72,8 +72,8 @@ def test_each_invalid_input_has_its_message(dialog, tmp_path):
 
     dialog.inputs.reference_table.item(2, 0).setText("")
     assert dialog.validate() is None  # the rasters' names hold it (an undated raster: tests/pipeline/test_rows.py)
-    dialog.inputs.reference_table.item(2, 0).setText("2020-04-18")  # the date of row 1
-    assert "'reference': date 2020-04-18 appears twice" in dialog.validate()
+    dialog.inputs.reference_table.item(2, 0).setText("2020-04-18")  # the date of row 1, not its rasters' (6 May)
+    assert dialog.validate().startswith("Reference row 3: the date 2020-04-18 contradicts the MODIS (coarse) raster")
     dialog.inputs.reference_table.item(2, 0).setText("2020-05-06")
     dialog.inputs.targets_table.cellWidget(0, 1).setLayer(None)
     assert dialog.validate() == "Targets row 1: choose the MODIS layer."

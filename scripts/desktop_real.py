@@ -140,10 +140,10 @@ def step_setup():
     plugin = plugins["tsstfn_crop_mapper"]
     plugin.action.trigger()  # the toolbar button
     d = plugin.dialog
+    d.outputs.output_dir.setFilePath(str(WORK / RUN))
     start = time.perf_counter()
     globals()[f"setup_{SET}"](d)
     report["setup_s"] = time.perf_counter() - start
-    d.outputs.output_dir.setFilePath(str(WORK / RUN))
     report["validate"] = d.validate()
     log(f"validation: {report['validate']}")
     if report["validate"] is None:  # the job as the dialog saves it (bench/bench_estimate.py runs it again)

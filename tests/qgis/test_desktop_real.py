@@ -63,11 +63,10 @@ def _ran_to_its_end(r: dict, name: str) -> None:
     assert r["outcome_visible"] and r["outcome"].startswith(f"real_{name} done"), r["outcome"]
     assert any(m["text"].startswith(f"real_{name} done") and m["level"] == 3 for m in r["messages"]), r["messages"]  # Success
     assert r["group"] == f"real_{name}"
+    # Measure speed gave the dialog this job's own time (its range against the wall time is bench/bench_estimate.py's:
+    # timings stay out of tests on a shared machine; the JSON keeps both, estimate_minutes and run_s)
     assert "(measured on this device)" in r["estimate"] and r["estimate_measured"], r["estimate"]
-    low, high = r["estimate_minutes"]
-    seconds = r["run_s"]
-    # the estimate within a factor 2 of the wall time (the run's own minutes: the dialog polls once a second)
-    assert low / 2 <= seconds / 60 <= 2 * high, (r["estimate"], seconds)
+    assert 0 < r["estimate_minutes"][0] <= r["estimate_minutes"][1] and r["run_s"] > 0
 
 
 def _fused_layer(r: dict, date: str) -> dict:
@@ -80,9 +79,9 @@ def test_estarfm_envi_without_crs(tmp_path):
     """ENVI Landsat TM + MODIS, no CRS, dates in the .hdr band names: three pairs, the last a target; 30 m pixels."""
     r = _walk_through(tmp_path, "estarfm")
     assert r["dates"] == {"reference": [], "prediction": ["2001-05-24", "2001-07-11"], "targets": ["2001-08-12"]}
-    assert [row["coarse"]["path"].rsplit("/", 1)[-1] for row in r["rows"]["prediction"]] == ["modis0524", "modis0711"]
-    assert [row["fine"]["path"].rsplit("/", 1)[-1] for row in r["rows"]["prediction"]] == ["tm0524", "tm0711"]
-    assert r["rows"]["targets"][0]["fine"]["path"].endswith("tm0812")  # the real TM image scores the target
+    assert [Path(row["coarse"]).name for row in r["rows"]["prediction"]] == ["modis0524", "modis0711"]
+    assert [Path(row["fine"]).name for row in r["rows"]["prediction"]] == ["tm0524", "tm0711"]
+    assert Path(r["rows"]["targets"][0]["fine"]).name == "tm0812"  # the real TM image scores the target
     assert {c: r["columns"][c]["scale"] for c in ("coarse", "fine")} == {"coarse": "0.0001", "fine": "0.0001"}  # guessed
     assert "red_band, nir_band" in r["validate_before_bands"]  # the band order is what the files do not say
     _ran_to_its_end(r, "estarfm")

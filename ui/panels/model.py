@@ -72,6 +72,7 @@ class ModelPanel(QWidget):
         )
         self.preset.currentIndexChanged.connect(self._preset_chosen)
         f.addRow("Preset", self.preset)
+
         self.strategy = QComboBox()
         for s in STRATEGIES:
             self.strategy.addItem(f"{s}: {DESCRIPTIONS[s]}", s)
@@ -88,6 +89,9 @@ class ModelPanel(QWidget):
         self.forecast.addItem("sequential: each prediction joins the base pairs", Forecast.SEQUENTIAL.value)
         self.forecast.setToolTip("The paper's S_I (individual) and S_F (sequential) forecasts; S_I is the default")
         f.addRow("Forecast", self.forecast)
+        for combo in (self.preset, self.strategy, self.forecast):  # long descriptions: elided in the box, whole in
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)  # the list; fits 1280 px
+            combo.setMinimumContentsLength(30)
         self.train_new, self.load_model = QRadioButton("Train a new model"), QRadioButton("Load a saved model")
         self.train_new.setChecked(True)
         self.train_new.setToolTip("Train on the reference-year pairs (saved as <run>.tsstfn in the output folder)")

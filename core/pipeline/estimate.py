@@ -244,9 +244,9 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
         batch_size=int(train["batch_size"]),
         samples_per_epoch=train.get("samples_per_epoch"),
         compare=tuple(value("compare") or ()),
-        training_stacks=training_stack_count(
-            len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))
-        ),
+        training_stacks=0  # a saved model: nothing to train
+        if data.get("model")
+        else training_stack_count(len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))),
         uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid),
         classify=bool(data.get("samples")),
     )

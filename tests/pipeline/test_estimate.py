@@ -67,6 +67,8 @@ def test_a_job_mapping_is_estimated_by_the_runs_own_rules():
     n_pred = 14 * len(origins(45, 32, 10)) * len(origins(44, 32, 10))
     passes = estimate_job({**data, "uncertainty": "on", "mc_passes": 8}, 45, 44, speed)
     assert passes.minutes - one_season.minutes == pytest.approx(8 * n_pred * speed.predict_patch_s / 60)
+    saved = estimate_job({**data, "model": "saved.tsstfn"}, 45, 44, speed)
+    assert saved.minutes < one_season.minutes and saved.minutes_range[0] == saved.minutes_range[1]  # no training
     mapped = estimate_job({**data, "samples": "samples.gpkg"}, 45, 44, speed)
     assert mapped.minutes - one_season.minutes == pytest.approx(CLASSIFY_SECONDS_PER_MPX * 0.05 / 60)  # the floor: 0.05 Mpx
     assert uncertainty_pass_count("auto", 8, "cuda:0", 45, 44, 14, 4, 32) == 8

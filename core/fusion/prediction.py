@@ -48,7 +48,7 @@ def make_predictor(
     output = str(meta["config"].get("output", "modis_residual"))
 
     def predict(batch: np.ndarray) -> np.ndarray:
-        filled = fill_base_gaps(batch, output)
+        filled = fill_base_gaps(batch, output, float(meta["config"].get("prior_smoothing_px", 0.0)))
         x = torch.from_numpy(np.nan_to_num((filled - mean) / std, nan=0.0).astype(np.float32)).to(device)
         out = forward(x)
         no_target = np.isnan(batch[:, -1])

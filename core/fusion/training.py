@@ -329,17 +329,31 @@ def epoch_sizes(n_train: int, val_idx: np.ndarray, config: TrainConfig, rng: np.
     return per_epoch, val_idx
 
 
-def fill_base_gaps(batch: np.ndarray, output: str) -> np.ndarray:
-    """For an output with a prior (``fine_residual``, ``change_residual``): base Sentinel-2 gaps filled with MODIS.
+def fill_base_gaps(batch: np.ndarray, output: str, sigma: float = 0.0) -> np.ndarray:
+    """For an output with a prior (``fine_residual``, ``change_residual``): the prior's inputs without gaps.
 
     ``batch`` is ``(B, 2N+1, P, P)`` (M_1, S_1, ..., M_N, S_N, M_target). The network adds its
     correction to the latest base Sentinel-2 channel; where that image has a gap (cloud), the
     same day's MODIS is the best value the inputs hold for it, better than the mean a NaN becomes.
-    Other output modes get ``batch`` unchanged.
+    For ``change_residual`` (``sigma`` > 0), a MODIS gap is first filled with the Gaussian-weighted
+    mean of its valid neighbours in the patch: otherwise the mean a NaN becomes would enter the
+    smoothed coarse change and bias the prior around every gap. Other output modes get ``batch``
+    unchanged.
     """
     if output not in ("fine_residual", "change_residual"):
         return batch
     out = batch.copy()
+    if output == "change_residual" and sigma > 0:
+        from scipy.ndimage import gaussian_filter
+
+        for b, c in zip(*np.nonzero(np.isnan(out[:, 0::2]).any(axis=(2, 3)))):
+            image = out[b, 2 * c]
+            valid = np.isfinite(image)
+            if valid.any():
+                weight = gaussian_filter(valid.astype(np.float64), sigma, mode="nearest")
+                mean = gaussian_filter(np.where(valid, image, 0.0).astype(np.float64), sigma, mode="nearest")
+                near = weight > 1e-6
+                image[~valid & near] = (mean[~valid & near] / weight[~valid & near]).astype(image.dtype)
     fine, coarse = out[:, 1:-1:2], out[:, 0:-1:2]
     gaps = np.isnan(fine)
     fine[gaps] = coarse[gaps]
@@ -374,10 +388,14 @@ def train(
     meta: dict | None = None,
     progress: Callable[[Progress], None] | None = None,
     is_cancelled: CancelFn = never_cancelled,
+    labels: Sequence[object] | None = None,
 ) -> TrainResult:
     """Train a TSSTFN; returns the best weights (by validation RMSE) even when cancelled.
 
     ``meta`` carries what the model file must remember (dates, strategy); ``n_base`` is derived.
+    ``labels`` names each stack's label image (stacks sharing one learn the same image): a scene too
+    small for a validation block validates on every stack of the last stack's label, none of which
+    is then trained on (None: each stack its own label).
     """
     import torch
 
@@ -391,9 +409,11 @@ def train(
     windows = patch_windows(stacks, config)
     boxes = [(int(w[1]), int(w[2]), int(w[3]), int(w[4])) for w in windows]
     train_idx, val_idx = spatial_split(boxes, config.validation_fraction, config.patch, config.seed)
-    if len(val_idx) == 0 and config.validation_fraction > 0 and len(np.unique(windows[:, 0])) > 1:
+    if len(val_idx) == 0 and config.validation_fraction > 0 and len(set(labels or range(len(stacks)))) > 1:
         # a scene too small for a validation block: validate on the last training label's stack instead
-        last = windows[:, 0] == windows[:, 0].max()
+        names = list(labels) if labels is not None else list(range(len(stacks)))
+        held = np.array([names[k] == names[len(stacks) - 1] for k in range(len(stacks))])
+        last = held[windows[:, 0]]
         train_idx, val_idx = np.nonzero(~last)[0], np.nonzero(last)[0]
         log.info("the scene is too small for a validation block: validating on the last training label's patches")
     if len(val_idx) == 0:
@@ -412,7 +432,7 @@ def train(
 
     def load(idx: np.ndarray, augment: bool = False) -> tuple[np.ndarray, np.ndarray]:  # read, normalise (prefetch thread)
         x, y = read_patches(stacks, windows[idx])
-        x = fill_base_gaps(x, output)
+        x = fill_base_gaps(x, output, config.prior_smoothing_px)
         if augment:
             x, y = augment_batch(x, y, augment_rng)
         return np.nan_to_num((x - mean) / std, nan=0.0), (y - mean) / std

@@ -178,7 +178,7 @@ def fit(
             for k, a in enumerate(alignments)
         ]
         check_cancelled(is_cancelled)
-        return _fit(inputs, params, stacks, progress, is_cancelled)
+        return _fit(inputs, params, stacks, progress, is_cancelled, [a.reference_label for a in alignments])
     finally:
         if workdir is not None:
             import shutil
@@ -187,8 +187,9 @@ def fit(
 
 
 def _fit(
-    inputs: FusionInputs, params: TsstfnParams, stacks: list, progress: ProgressFn | None, is_cancelled: CancelFn
-) -> tuple[Any, dict]:
+    inputs: FusionInputs, params: TsstfnParams, stacks: list, progress: ProgressFn | None, is_cancelled: CancelFn,
+    labels: list | None = None,
+) -> tuple[Any, dict]:  # fmt: skip
     from .training import Progress, train
 
     reference_dates = [p.date for p in inputs.reference]
@@ -211,7 +212,7 @@ def _fit(
         "targets": [t.date.isoformat() for t in targets],
         "reference_target": str(params.reference_target) if params.reference_target else None,
     }
-    trained = train(stacks, params.train, meta, on_progress, is_cancelled)
+    trained = train(stacks, params.train, meta, on_progress, is_cancelled, labels)
     if trained.cancelled:
         raise CancelledError()
     return trained.model, trained.meta

@@ -151,3 +151,27 @@ def test_the_prior_smoothing_is_checked():
         TrainConfig(prior_smoothing_px=float("nan"))
     with pytest.raises(InputError, match="output"):
         TrainConfig(output="latest")
+
+
+def test_modis_gaps_leave_no_false_change_in_the_smoothed_prior():
+    """A gap in the target MODIS is filled from its valid neighbours: no change around it where nothing changed."""
+    x = np.full((1, 3, 32, 32), 0.8, np.float32)
+    x[0, 2, 10:18, 10:18] = np.nan  # the target MODIS has a gap; no real change anywhere
+    filled = fill_base_gaps(x, "change_residual", 8.0)
+    assert np.isnan(x[0, 2, 12, 12]) and np.allclose(filled[:, 2], 0.8, atol=1e-6)
+    model = TSSTFN(1, 32, 4, 0.3, (4, 2, 4), 2, "change_residual").eval()
+    mean, std = 0.5, 0.25
+    with torch.no_grad():
+        prior = model(torch.from_numpy(np.nan_to_num((filled - mean) / std)))[0, 0].numpy() * std + mean
+    assert np.allclose(prior, 0.8, atol=1e-4)
+    gappy = fill_base_gaps(np.full((1, 3, 8, 8), np.nan, np.float32), "change_residual", 8.0)
+    assert np.isnan(gappy).all()  # nothing valid to fill from: stays NaN (the prediction is NaN there)
+
+
+def test_the_small_scene_fallback_validates_on_every_stack_of_one_label(caplog):
+    """Both directions of a season learn label images twice: the held-out label is in no training stack."""
+    config = TrainConfig(**{**SMALL.as_dict(), "output": "fine_residual", "max_epochs": 1})
+    stacks = _stacks(0.0, size=32) + _stacks(0.0, size=32)[:1]
+    with caplog.at_level(logging.INFO, logger="tsstfn"):
+        train(stacks, config, labels=["B", "A", "A"])  # the last stack's label, A, is also stack 1's
+    assert "training on 1 of 1 patches per epoch, validating on 2" in caplog.text

@@ -41,14 +41,31 @@ class EstimateBar(QWidget):
         self.last = None  # the Estimate shown last (None before one could be made)
 
     @staticmethod
-    def _key(device: str, width: int, patch: int) -> str:
-        return f"{SPEED_KEY}/{device}/{width}/{patch}"
+    def network_of(data: dict) -> tuple:
+        """``(device, width, patch, n_base, batch_size, cl_paths)``: what a measured speed depends on, as measured."""
+        train = data.get("train", {})
+        return (
+            train.get("device") or "cpu",
+            train["width"],
+            train["patch"],
+            data.get("n_base") or 7,  # Job.n_base
+            train.get("batch_size") or 16,
+            train.get("cl_paths") or 9,
+        )
 
-    def measured_speed(self, device: str, width: int, patch: int):
-        """The Speed measured earlier on this device for this network size (QgsSettings), or None."""
+    @staticmethod
+    def _key(device: str, width: int, patch: int, n_base: int, batch_size: int, cl_paths: int) -> str:
+        return f"{SPEED_KEY}/{device}/{width}/{patch}/{n_base}/{batch_size}/{cl_paths}"
+
+    def measured_speed(self, device: str, width: int, patch: int, n_base: int, batch_size: int, cl_paths: int):
+        """The Speed measured earlier on this device for this very network (QgsSettings), or None.
+
+        The time per patch depends on the base pairs (input channels), the batch and the CL paths as well as on
+        the width and patch, so each of them is part of the key: another network never reuses a measurement.
+        """
         from ..core.pipeline.estimate import Speed
 
-        text = QgsSettings().value(self._key(device, width, patch), "")
+        text = QgsSettings().value(self._key(device, width, patch, n_base, batch_size, cl_paths), "")
         try:
             return Speed(**json.loads(text)) if text else None
         except (TypeError, ValueError):
@@ -58,24 +75,23 @@ class EstimateBar(QWidget):
         """Time the job's network in the background; the estimate updates when it is done."""
         self.measure_button.setEnabled(False)
         self.measure_button.setText("Measuring…")
-        train = data.get("train", {})
-        args = (
-            train["width"],
-            train["patch"],
-            data["n_base"],
-            train.get("device") or "cpu",
-            train.get("batch_size") or 16,
-            train.get("cl_paths") or 9,
-        )  # the job's own network: its CL paths and batch set the time per patch
-        return run_in_background(CallTask("TSSTFN Crop Mapper: measuring speed", lambda: _measure(*args), self._measured))
+        network = self.network_of(data)  # the job's own network: its CL paths and batch set the time per patch
+        device, width, patch, n_base, batch_size, cl_paths = network
+        return run_in_background(
+            CallTask(
+                "TSSTFN Crop Mapper: measuring speed",
+                lambda: _measure(width, patch, n_base, device, batch_size, cl_paths),
+                lambda speed, error: self._measured(speed, error, network),
+            )
+        )
 
-    def _measured(self, speed, error: str | None) -> None:
+    def _measured(self, speed, error: str | None, network: tuple) -> None:
         self.measure_button.setEnabled(True)
         self.measure_button.setText("Measure speed")
         if speed is None:
             self.label.setText(f"Measuring the speed failed: {error}")
             return
-        QgsSettings().setValue(self._key(speed.device, speed.width, speed.patch), json.dumps(asdict(speed)))
+        QgsSettings().setValue(self._key(*network), json.dumps(asdict(speed)))
         self.show_for(self._data, self._device_text)
 
     def show_for(self, data: dict, device_text: str) -> None:
@@ -91,9 +107,7 @@ class EstimateBar(QWidget):
         except (TsstfnError, IndexError, KeyError):
             self.label.setText("Estimate: add the prediction-year pairs to see the run's memory, disk and time.")
             return
-        train = data.get("train", {})
-        device = train.get("device") or "cpu"
-        speed = self.measured_speed(device, train["width"], train["patch"])
+        speed = self.measured_speed(*self.network_of(data))
         e = estimate_job(data, ds.RasterXSize, ds.RasterYSize, speed)
         self.last = e
         text = (

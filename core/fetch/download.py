@@ -192,15 +192,42 @@ def estimate_bytes(tasks: list[FileTask]) -> int:
     return int(sum(t.bytes for t in tasks) * 1.3)
 
 
+def _same_grid(ds: gdal.Dataset, grid: Grid) -> bool:
+    """True when ``ds`` lies on ``grid``: the same size, geotransform (to a thousandth of a pixel) and CRS."""
+    if (ds.RasterXSize, ds.RasterYSize) != grid.size:
+        return False
+    xmin, _, _, ymax = grid.bounds
+    want = (xmin, grid.pixel, 0.0, ymax, 0.0, -grid.pixel)
+    if any(abs(a - b) > 1e-3 * grid.pixel for a, b in zip(ds.GetGeoTransform(), want)):
+        return False
+    wkt = ds.GetProjection()
+    return bool(wkt) and bool(_srs(wkt).IsSame(_srs(grid.crs_wkt)))
+
+
 def is_complete(task: FileTask) -> bool:
-    """True when ``task.path`` exists, opens and holds the same items (a resumed fetch keeps it)."""
+    """True when ``task.path`` exists, opens, holds the same items and lies on the task's grid (a resumed fetch keeps it).
+
+    A file of another AOI, pixel size or CRS (the same name, the same items) is rewritten.
+    """
     if not task.path.exists():
         return False
     try:
         ds = gdal.Open(str(task.path))
     except RuntimeError:
         return False
-    return ds is not None and ds.GetMetadataItem("STAC_ITEMS") == task.item_ids and ds.RasterCount == len(task.roles)
+    return (
+        ds is not None
+        and ds.GetMetadataItem("STAC_ITEMS") == task.item_ids
+        and ds.RasterCount == len(task.roles)
+        and _same_grid(ds, task.grid)
+    )
+
+
+#: rows warped and written at a time: the memory of a file's download is a window's, whatever the AOI
+WINDOW_ROWS = 512
+#: what a mask file holds where no scene has data: QA_PIXEL's fill bit, SCL's and MOD13's no data
+_MASK_FILL = {"qa_pixel": 1, "scl": 0, "mod13_reliability": -1}
+_NUMPY = {gdal.GDT_UInt16: np.uint16, gdal.GDT_Int16: np.int16}
 
 
 def _shift(scene: Scene, task: FileTask) -> int:
@@ -213,10 +240,13 @@ def _shift(scene: Scene, task: FileTask) -> int:
         return 0
 
 
-def _warp(href: str, task: FileTask, is_cancelled: CancelFn) -> np.ndarray:
-    """One asset's AOI window on the task's grid (nearest neighbour: DNs and classes unchanged)."""
-    width, height = task.grid.size
-    nodata = task.nodata
+def _warp(
+    href: str, task: FileTask, rows: tuple[int, int], dtype: int, nodata: float | None, is_cancelled: CancelFn
+) -> np.ndarray:
+    """The rows ``rows[0]:rows[1]`` of one asset on the task's grid, in its native type (nearest neighbour)."""
+    width, _ = task.grid.size
+    xmin, _, xmax, ymax = task.grid.bounds
+    top, bottom = ymax - rows[0] * task.grid.pixel, ymax - rows[1] * task.grid.pixel
 
     def callback(complete: float, message: str, data: object) -> int:
         return 0 if is_cancelled() else 1
@@ -224,8 +254,8 @@ def _warp(href: str, task: FileTask, is_cancelled: CancelFn) -> np.ndarray:
     try:
         with remote_options():
             ds = gdal.Warp(
-                "", gdal_path(href), format="MEM", outputBounds=task.grid.bounds, width=width, height=height,
-                dstSRS=task.grid.crs_wkt, resampleAlg="near", outputType=task.dtype,
+                "", gdal_path(href), format="MEM", outputBounds=(xmin, bottom, xmax, top), width=width,
+                height=rows[1] - rows[0], dstSRS=task.grid.crs_wkt, resampleAlg="near", outputType=dtype,
                 dstNodata=nodata, srcNodata=nodata, callback=callback, multithread=False,
             )  # fmt: skip
     except RuntimeError as exc:
@@ -241,32 +271,65 @@ def _warp(href: str, task: FileTask, is_cancelled: CancelFn) -> np.ndarray:
     return ds.GetRasterBand(1).ReadAsArray()
 
 
-def write_task(task: FileTask, is_cancelled: CancelFn = never_cancelled) -> Path:
-    """Read, mosaic and write one file atomically (see the module docstring)."""
-    width, height = task.grid.size
-    nodata = task.nodata
+def _window(task: FileTask, rows: tuple[int, int], is_cancelled: CancelFn) -> list[np.ndarray]:
+    """The bands of ``task`` over ``rows``, mosaicked: each pixel, every band and the mask, from one scene.
+
+    The scene of a pixel is the first whose image (its first data band) has data there, so that a mask
+    pixel always describes the image pixel of the same place and day (a mask without nodata, QA_PIXEL or
+    the MODIS state, cannot say by itself where a scene ends). Where no scene has data, the image holds
+    its nodata and the mask its fill (:data:`_MASK_FILL`).
+    """
+    image_nodata = task.spec.nodata
+    image_type = gdal.GDT_Int16 if task.spec.coarse else gdal.GDT_UInt16
+    lead = task.spec.data_roles[0]
+    choice: np.ndarray | None = None  # per pixel: the index of the scene it comes from (-1: none)
+    if len(task.scenes) > 1:
+        for i, scene in enumerate(task.scenes):
+            valid = _warp(scene.assets[lead], task, rows, image_type, image_nodata, is_cancelled) != image_nodata
+            if choice is None:
+                choice = np.full(valid.shape, -1, np.int8)
+            choice[(choice < 0) & valid] = i
+    out_type = _NUMPY[task.dtype]
+    warp_nodata = task.nodata if task.nodata is not None or not task.is_mask else _MASK_FILL.get(task.spec.mask_kind)
     bands = []
     for role in task.roles:
-        out: np.ndarray | None = None
-        for scene in task.scenes:
-            values = _warp(scene.assets[role], task, is_cancelled).astype(np.int64)
+        mosaic: np.ndarray | None = None
+        for i, scene in enumerate(task.scenes):
+            if choice is not None and not (choice == i).any():
+                continue
+            values = _warp(scene.assets[role], task, rows, task.dtype, warp_nodata, is_cancelled)
             shift = _shift(scene, task)
-            if shift and nodata is not None:
-                values = np.where(values != nodata, values + shift, values)
-            if out is None:
-                out = values
-            elif nodata is not None:
-                empty = out == nodata
-                out[empty] = values[empty]
-        assert out is not None
-        bands.append(out)
+            if shift:
+                big = values.astype(np.int32)
+                values = np.where(big != task.nodata, np.minimum(big + shift, np.iinfo(out_type).max), big).astype(out_type)
+            if choice is None:
+                mosaic = values
+                break
+            if mosaic is None:
+                fill = _MASK_FILL.get(task.spec.mask_kind) if task.is_mask else image_nodata
+                mosaic = np.full(values.shape, fill if fill is not None else 0, out_type)
+            take = choice == i
+            mosaic[take] = values[take]
+        if mosaic is None:  # no scene has data in these rows
+            width, _ = task.grid.size
+            fill = _MASK_FILL.get(task.spec.mask_kind) if task.is_mask else image_nodata
+            mosaic = np.full((rows[1] - rows[0], width), fill if fill is not None else 0, out_type)
+        bands.append(mosaic)
+    return bands
+
+
+def write_task(task: FileTask, is_cancelled: CancelFn = never_cancelled) -> Path:
+    """Read, mosaic and write one file atomically, :data:`WINDOW_ROWS` rows at a time (see the module docstring)."""
+    width, height = task.grid.size
+    nodata = task.nodata
     with atomic_output(task.path) as tmp:
         driver = gdal.GetDriverByName("GTiff")
-        ds = driver.Create(str(tmp), width, height, len(bands), task.dtype, ["COMPRESS=DEFLATE", "TILED=YES"])
+        options = ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"]
+        ds = driver.Create(str(tmp), width, height, len(task.roles), task.dtype, options)
         xmin, _, _, ymax = task.grid.bounds
         ds.SetGeoTransform((xmin, task.grid.pixel, 0.0, ymax, 0.0, -task.grid.pixel))
         ds.SetProjection(task.grid.crs_wkt)
-        for i, (role, values) in enumerate(zip(task.roles, bands), start=1):
+        for i, role in enumerate(task.roles, start=1):
             band = ds.GetRasterBand(i)
             band.SetDescription(role)
             if nodata is not None:
@@ -274,7 +337,11 @@ def write_task(task: FileTask, is_cancelled: CancelFn = never_cancelled) -> Path
             if not task.is_mask:
                 band.SetScale(task.spec.scale)
                 band.SetOffset(task.spec.offset)
-            band.WriteArray(values)
+        step = max(1, WINDOW_ROWS)
+        for top in range(0, height, step):
+            rows = (top, min(height, top + step))
+            for i, values in enumerate(_window(task, rows, is_cancelled), start=1):
+                ds.GetRasterBand(i).WriteArray(values, 0, top)
         first = task.scenes[0]
         ds.SetMetadata({
             "ACQUISITION_DATE": task.date.isoformat(),

@@ -3,12 +3,14 @@
 Where names come from, in order:
 
 * the samples' class field holds text: the text is the name (codes 1, 2, ... in sorted order);
-* integer codes with a mapping ``{code: name}``: a QGIS value map (the dialog passes the class
-  field's *Value Map* widget configuration) or a job's ``class_names``;
-* integer codes with a lookup file (``class_names_file``): a CSV ``code,name`` (a header row and
-  ``;`` or tab separators are fine), a QGIS style ``.qml`` (paletted/unique-values raster
-  renderer, categorized vector renderer, or a colour ramp's items) or a QGIS/GDAL colour map
-  ``.clr``/``.txt`` (``code R G B [A] label`` per line, as *Export colour map* writes);
+* integer codes with a lookup file the user chose (``class_names_file``), first: a CSV
+  ``code,name`` (a header row and ``;`` or tab separators are fine), a QGIS style ``.qml``
+  (paletted/unique-values raster renderer, categorized vector renderer, or a colour ramp's items)
+  or a QGIS/GDAL colour map ``.clr``/``.txt`` (``code R G B [A] label`` per line, as *Export
+  colour map* writes);
+* then a mapping ``{code: name}`` for the codes the file leaves out (or without a file): a QGIS
+  value map (the dialog and Processing pass the class field's *Value Map* widget configuration)
+  or a job's ``class_names``;
 * a label raster's category names (GDAL's ``GetCategoryNames``) or its attribute table's name
   column;
 * else the code itself as text: ``"4"``, never ``"class 4"`` or a crop the user did not name.
@@ -65,7 +67,7 @@ def coerce_names(names: Mapping | None, what: str = "class_names") -> dict[int, 
         return None
     out: dict[int, str] = {}
     for key, value in names.items():
-        k, v = _as_code(key), _as_code(value)
+        k, v = as_code(key), as_code(value)
         if k is not None:
             out[k] = str(value).strip()
         elif v is not None:
@@ -78,15 +80,21 @@ def coerce_names(names: Mapping | None, what: str = "class_names") -> dict[int, 
     return {k: v for k, v in out.items() if v}
 
 
-def _as_code(value: object) -> int | None:
+def as_code(value: object) -> int | None:
+    """``value`` as an integer class code, or None: the one rule of what a class code is (samples and lookups).
+
+    An integer, a float with no fraction (a class field stored as Real: GeoPackage REAL, a Shapefile
+    field with decimals gives ``1.0``) or text of one (``"4"``, ``"4.0"``); never a bool.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, np.integer)):
         return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if float(value).is_integer() else None
     text = str(value).strip()
-    return int(text) if re.fullmatch(r"[+-]?\d+", text) else None
+    found = re.fullmatch(r"([+-]?\d+)(\.0*)?", text)
+    return int(found.group(1)) if found else None
 
 
 def read_class_names(path: PathLike) -> dict[int, str]:
@@ -134,8 +142,8 @@ def _from_colour_map(text: str) -> dict[int, str]:
         parts = line.strip().split(None, 5)
         if len(parts) < 4 or line.lstrip().startswith("#"):
             continue
-        code = _as_code(parts[0])
-        label = parts[5] if len(parts) > 5 else (parts[4] if len(parts) == 5 and _as_code(parts[4]) is None else "")
+        code = as_code(parts[0])
+        label = parts[5] if len(parts) > 5 else (parts[4] if len(parts) == 5 and as_code(parts[4]) is None else "")
         if code is not None and label.strip():
             out[code] = label.strip()
     return out
@@ -150,8 +158,8 @@ def _from_csv(text: str) -> dict[int, str]:
     out: dict[int, str] = {}
     for row in csv.reader(io.StringIO(text), dialect):
         cells = [c.strip() for c in row if c.strip()]
-        if len(cells) >= 2 and _as_code(cells[0]) is not None:
-            out[int(_as_code(cells[0]) or 0)] = cells[1]
+        if len(cells) >= 2 and as_code(cells[0]) is not None:
+            out[int(as_code(cells[0]) or 0)] = cells[1]
     return out
 
 
@@ -166,7 +174,7 @@ def _from_qml(text: str, name: str) -> dict[int, str]:
     out: dict[int, str] = {}
     for tag in ("paletteEntry", "category", "item"):
         for el in root.iter(tag):
-            code, label = _as_code(el.get("value", "")), (el.get("label") or "").strip()
+            code, label = as_code(el.get("value", "")), (el.get("label") or "").strip()
             if code is not None and label:
                 out.setdefault(code, label)
         if out:
@@ -196,7 +204,7 @@ def raster_class_names(band: object) -> dict[int, str]:
         return {}
     out = {}
     for row in range(rat.GetRowCount()):
-        code = row if value_col is None else _as_code(rat.GetValueAsString(row, value_col))
+        code = row if value_col is None else as_code(rat.GetValueAsString(row, value_col))
         label = rat.GetValueAsString(row, name_col).strip()
         if code is not None and label:
             out[code] = label

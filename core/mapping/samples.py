@@ -22,6 +22,7 @@ from osgeo import gdal, ogr, osr
 
 from ..errors import InputError
 from ..options import Choice, choice
+from .classes import as_code
 from .csv_points import csv_srs, is_csv, open_csv_points
 
 if TYPE_CHECKING:
@@ -89,9 +90,9 @@ def read_samples(
 
     Class values may be names (``soybean``) or integer codes. With ``classes`` given, any other
     value is an error naming it. Text values are their own names; codes take their names from
-    ``class_names`` (``{code: name}``, e.g. a QGIS value map), then ``class_names_file`` (see
-    :func:`~.classes.read_class_names`), then a label raster's category names, else the code as
-    text. ``season_field`` and ``season`` keep only the samples of that season (a value equal to
+    ``class_names_file`` (the file the user chose; see :func:`~.classes.read_class_names`), then
+    ``class_names`` (``{code: name}``, e.g. the class field's QGIS value map), then a label raster's
+    category names, else the code as text (the order of :mod:`.classes`). ``season_field`` and ``season`` keep only the samples of that season (a value equal to
     ``season``, or a date in that year).
 
     Raises:
@@ -99,7 +100,8 @@ def read_samples(
     """
     from .classes import coerce_names, read_class_names
 
-    given = {**(read_class_names(class_names_file) if class_names_file else {}), **(coerce_names(class_names) or {})}
+    # the file the user chose wins over the layer's value map (or a job's mapping); each names what the other leaves out
+    given = {**(coerce_names(class_names) or {}), **(read_class_names(class_names_file) if class_names_file else {})}
     name = Path(path).name
     if not Path(path).exists():
         raise InputError(f"Samples '{name}' not found at '{path}'.")
@@ -244,7 +246,8 @@ def read_samples(
     notes = []
     for value, n in sorted(per_value.items(), key=lambda kv: str(kv[0])):
         if not inside.get(value):
-            shown = given.get(int(value), str(value)) if _is_code(value) else str(value)
+            code = as_code(value)
+            shown = given.get(code, str(value)) if code is not None else str(value)
             notes.append(
                 f"Samples '{name}': class '{shown}': its {n} sample(s) all lie outside the rasters; the map has no such "
                 "class (check the samples' CRS and the rasters' extent)."
@@ -317,10 +320,6 @@ def warn_shared_pixels(samples: Samples, name: str, season_field: str | None = N
     return shared
 
 
-def _is_code(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) or str(value).strip().isdigit()
-
-
 #: the class codes a crop map can hold: a Byte raster whose 0 is nodata
 MIN_CODE, MAX_CODE = 1, 255
 
@@ -350,7 +349,8 @@ def _codes(
         by_name = {v.lower(): k for k, v in classes.items()}
         keys = []
         for v in values:
-            key = int(v) if _is_code(v) else by_name.get(str(v).lower())
+            code = as_code(v)
+            key = code if code is not None else by_name.get(str(v).lower())
             if key not in classes:
                 raise InputError(
                     f"Samples '{name}': class '{v}' is not one of the classes {', '.join(classes.values())}. "
@@ -358,9 +358,10 @@ def _codes(
                 )
             keys.append(key)
         return np.array(keys, dtype=np.int32), {k: classes[k] for k in sorted(set(keys))}
-    if all(_is_code(v) for v in values):
-        check_codes((int(v) for v in values), name)
-        codes = np.array([int(v) for v in values], dtype=np.int32)
+    as_codes = [as_code(v) for v in values]
+    if all(c is not None for c in as_codes):
+        check_codes((int(c) for c in as_codes if c is not None), name)
+        codes = np.array(as_codes, dtype=np.int32)
         return codes, names_for_codes(np.unique(codes), given, f"Samples '{name}'")
     texts = sorted({str(v).strip() for v in values}, key=lambda t: (t.lower(), t))
     if len(texts) > MAX_CODE:

@@ -240,3 +240,28 @@ def test_command_line_names_codes_and_filters_seasons(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main([*args[:-2], "--season", "2019", "--out", str(tmp_path / "o2" / "map.tif")]) == 2  # an input error
     assert "No sample of 's.gpkg' has 'year' = '2019'" in capsys.readouterr().err
+
+
+def test_the_chosen_names_file_wins_over_the_value_map(tmp_path):
+    """The order stated once (docs/classification.md): the file the user chose, then the value map, then the codes."""
+    path = _codes(tmp_path / "codes.gpkg", [(4, 10), (7, 10), (9, 10)])
+    names = tmp_path / "names.csv"
+    names.write_text("code,name\n4,soja\n7,algodão\n", encoding="utf-8")
+    value_map = {"soybean": "4", "cotton": "7", "pasture": "9"}  # the layer's Value Map, QGIS's way round
+    s = samples_mod.read_samples(path, "crop", _grid(), class_names=value_map, class_names_file=str(names))
+    assert s.names == {4: "soja", 7: "algodão", 9: "pasture"}  # the file wins; the value map names what it leaves out
+    assert samples_mod.read_samples(path, "crop", _grid(), class_names=value_map).names[4] == "soybean"
+
+
+def test_a_real_class_field_is_integer_codes(tmp_path):
+    """A class field stored as Real (GeoPackage REAL, a Shapefile field with decimals: 1.0, 2.0) is codes, not text."""
+    assert samples_mod._codes([1.0, 2.0, 1.0], None, "s", {1: "soy", 2: "corn"})[1] == {1: "soy", 2: "corn"}
+    assert samples_mod._codes(["1.0", "2", "1"], None, "s", {1: "soy", 2: "corn"})[1] == {1: "soy", 2: "corn"}
+    assert samples_mod._codes([1.5, 2.0], None, "s", {2: "corn"})[1] == {1: "1.5", 2: "2.0"}  # a fraction: text
+    rows = [(k // 20, k % 20, float(1 + k % 2)) for k in range(40)]
+    path = _points(tmp_path / "real.gpkg", rows, (("crop", ogr.OFTReal),))
+    s = samples_mod.read_samples(path, "crop", _grid(), class_names={"1": "soy", "2": "corn"})
+    assert s.names == {1: "soy", 2: "corn"} and sorted(set(s.codes.tolist())) == [1, 2]
+    with pytest.raises(InputError, match="class 'x' is not one of the classes soy, corn"):
+        samples_mod._codes([1.0, "x"], {1: "soy", 2: "corn"}, "s")
+    assert samples_mod._codes([1.0, 2.0], {1: "soy", 2: "corn"}, "s")[0].tolist() == [1, 2]

@@ -498,12 +498,13 @@ def train(
         else:
             since_best += 1
         per_epoch_s = (time.monotonic() - started) / epoch
-        left = min(config.max_epochs - epoch, config.patience - since_best) * per_epoch_s
+        most = (config.max_epochs - epoch) * per_epoch_s
+        least = min(config.max_epochs - epoch, config.patience - since_best) * per_epoch_s
         log.info(
             "epoch %d/%d: training loss %.4f, validation RMSE %.4f (best %.4f at epoch %d), %.0f s per epoch, "
-            "at most %s left",
+            "%s left at most (%s if validation stops improving)",
             epoch, config.max_epochs, float(np.mean(losses)), val_rmse, result.best_val_rmse, result.best_epoch,
-            per_epoch_s, _duration(left),
+            per_epoch_s, _duration(most), _duration(least),
         )  # fmt: skip
         if since_best >= config.patience:
             result.stopped_early = True

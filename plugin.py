@@ -68,6 +68,7 @@ class TsstfnCropMapperPlugin:
             self.fetch_action.deleteLater()
             self.fetch_action = None
         if self.fetch_dialog is not None:
+            self.fetch_dialog.stop()  # cancel a running search or download
             self.fetch_dialog.close()
             self.fetch_dialog = None
         if self.profile is not None:

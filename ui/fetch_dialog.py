@@ -322,6 +322,16 @@ class FetchDialog(QDialog):
                 paths.append(str(path))
         return name, paths
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def stop(self) -> None:
+        """Cancel a running search or download and detach it: it never calls back into this dialog."""
         self.timer.stop()
+        if self.task is not None:
+            self.task.on_done = None
+            self.task.cancel()
+            self.task = None
+            self._ended()
+            self.download_button.setEnabled(self.found is not None)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.stop()
         super().closeEvent(event)

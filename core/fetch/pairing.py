@@ -34,7 +34,8 @@ class Pair:
         fine: the fine scenes of the date (empty for a target without one).
         coarse: the MODIS items (one per tile) paired with it.
         critical: the date falls in the critical season.
-        cloud: the fine date's cloud over the AOI in percent (the worst of its scenes), None without fine.
+        cloud: the fine date's cloud over the AOI in percent (measured: over the day's mosaic; else the worst
+            scene's ``eo:cloud_cover``), None without fine.
     """
 
     date: dt.date
@@ -106,7 +107,7 @@ def pair_scenes(fine: list[Scene], coarse: list[Scene], r: FetchRequest) -> list
         if season is None:
             continue
         scenes = tuple(sorted(by_day[day], key=lambda s: s.tile))
-        clouds = [s.cloud_over_aoi for s in scenes]
+        clouds = [s.cloud_over_aoi for s in scenes]  # measured: each scene holds the day's mosaic share (search.py)
         cloud = max((c for c in clouds if c is not None), default=None)
         modis = modis_for(day, composites)
         in_critical = critical(day, r)

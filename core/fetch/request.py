@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..errors import InputError
+from ..inputs.inventory import CRITICAL_SEASON
 from .catalog import COARSE_COLLECTIONS, FINE_COLLECTIONS, endpoint_url, get_collection
 
 JOB_FILE = "fetch_job.json"
@@ -58,8 +59,8 @@ class FetchRequest:
     cloud_max: float = 20.0
     scene_cloud_max: float = 80.0
     sample_masks: bool = False
-    critical_start: tuple[int, int] = (7, 1)
-    critical_end: tuple[int, int] = (9, 30)
+    critical_start: tuple[int, int] = CRITICAL_SEASON[0]
+    critical_end: tuple[int, int] = CRITICAL_SEASON[1]
     crs: str = ""
     pixel_m: float = 0.0
     signing: str = "auto"
@@ -200,5 +201,11 @@ def load_request(path: str | Path) -> FetchRequest:
 
 
 def critical(date: dt.date, r: FetchRequest) -> bool:
-    """True when ``date`` falls in the critical season (``critical_start`` .. ``critical_end`` of its year)."""
-    return dt.date(date.year, *r.critical_start) <= date <= dt.date(date.year, *r.critical_end)
+    """True when ``date`` falls in the critical season (``critical_start`` .. ``critical_end``, both included).
+
+    Compared as (month, day), so 29 February as the last day ends the season on 28 February in a common
+    year, and a season that crosses New Year (start after end, e.g. 11-01 to 02-28) holds the days from
+    its start to the year's end and from the year's start to its end.
+    """
+    day, start, end = (date.month, date.day), tuple(r.critical_start), tuple(r.critical_end)
+    return start <= day <= end if start <= end else (day >= start or day <= end)

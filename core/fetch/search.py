@@ -199,15 +199,22 @@ def search(
     return scenes
 
 
-def aoi_cloud(scene: Scene, bbox: tuple[float, float, float, float], max_pixels: int = 128) -> float | None:
-    """The share (percent) of the AOI that the scene's mask asset marks invalid, read at a coarse resolution.
+#: a mask's fill where a scene has no data (left out of the cloud's share): SCL 0, QA_PIXEL's fill bit, MOD13's -1
+_FILL = {"scl": 0, "qa_pixel": 1, "mod13_reliability": -1}
 
-    A small read: the mask over the AOI's box, at most ``max_pixels`` across (an overview of the COG).
-    None when the mask cannot be read (the scene's ``eo:cloud_cover`` is used instead).
-    """
+
+def _no_data(kind: str, values: np.ndarray) -> np.ndarray:
+    """True where the mask of ``kind`` says the scene has no data (outside its footprint, its fill)."""
+    if kind == "qa_pixel":
+        return (values & 1) != 0
+    fill = _FILL.get(kind)
+    return values == fill if fill is not None else np.zeros(values.shape, bool)
+
+
+def _mask_over_aoi(scene: Scene, bbox: tuple[float, float, float, float], max_pixels: int) -> np.ndarray | None:
+    """The scene's mask over the AOI's box in EPSG:4326, at most ``max_pixels`` across; fill outside its footprint."""
     from osgeo import gdal
 
-    from ..inputs.products import get_mask_kind
     from .remote import gdal_path, remote_options
 
     spec = get_collection(scene.collection)
@@ -215,18 +222,43 @@ def aoi_cloud(scene: Scene, bbox: tuple[float, float, float, float], max_pixels:
     aspect = (north - south) / max(east - west, 1e-9)
     width = max_pixels if aspect <= 1 else max(1, int(max_pixels / aspect))
     height = max(1, int(width * aspect))
+    fill = _FILL.get(spec.mask_kind)
     try:
         with remote_options():
             ds = gdal.Warp(
                 "", gdal_path(scene.assets["mask"]), format="MEM", outputBounds=bbox, outputBoundsSRS="EPSG:4326",
-                dstSRS="EPSG:4326", width=width, height=height, resampleAlg="near",
+                dstSRS="EPSG:4326", width=width, height=height, resampleAlg="near", dstNodata=fill,
+                outputType=gdal.GDT_Int32,
             )  # fmt: skip
-        values = ds.GetRasterBand(1).ReadAsArray()
+        return ds.GetRasterBand(1).ReadAsArray().astype(np.int64)
     except RuntimeError as exc:
         log.warning("%s: the mask over the AOI could not be read (%s); its scene cloud cover is used", scene.id, exc)
         return None
-    invalid = get_mask_kind(spec.mask_kind).invalid(values.astype(np.int64))
-    return float(100.0 * invalid.mean())
+
+
+def _cloud_share(kind: str, masks: list[np.ndarray]) -> float | None:
+    """The share (percent) of the pixels with data that ``masks`` (one day's, mosaicked in order) mark invalid."""
+    from ..inputs.products import get_mask_kind
+
+    mosaic = masks[0].copy()
+    for values in masks[1:]:  # first scene with data wins, as the download mosaics them
+        empty = _no_data(kind, mosaic)
+        mosaic[empty] = values[empty]
+    data = ~_no_data(kind, mosaic)
+    if not data.any():
+        return None
+    return float(100.0 * get_mask_kind(kind).invalid(mosaic)[data].mean())
+
+
+def aoi_cloud(scene: Scene, bbox: tuple[float, float, float, float], max_pixels: int = 128) -> float | None:
+    """The share (percent) of the AOI's pixels with data that the scene's mask asset marks invalid.
+
+    A small read: the mask over the AOI's box, at most ``max_pixels`` across (an overview of the COG).
+    Pixels outside the scene's footprint or marked fill are left out of the share. None when the mask
+    cannot be read or has no data over the AOI (the scene's ``eo:cloud_cover`` is used instead).
+    """
+    values = _mask_over_aoi(scene, bbox, max_pixels)
+    return None if values is None else _cloud_share(get_collection(scene.collection).mask_kind, [values])
 
 
 def measure_clouds(
@@ -235,11 +267,29 @@ def measure_clouds(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
 ) -> list[Scene]:
-    """``scenes`` with :attr:`Scene.aoi_cloud` measured on their mask assets (one small read each)."""
-    out = []
-    for i, scene in enumerate(scenes):
-        check_cancelled(is_cancelled)
-        if progress:
-            progress(i / max(len(scenes), 1), f"cloud over the AOI of {scene.id}")
-        out.append(replace(scene, aoi_cloud=aoi_cloud(scene, bbox)))
-    return out
+    """``scenes`` with :attr:`Scene.aoi_cloud` measured on their mask assets (one small read each).
+
+    The scenes of one day are measured together, over their mosaic (first scene by tile with data wins,
+    as the download mosaics them): each gets the day's share, so that a day is not its worst scene and
+    a scene's area outside its footprint is not cloud.
+    """
+    by_day: dict[dt.date, list[Scene]] = {}
+    for scene in scenes:
+        by_day.setdefault(scene.date, []).append(scene)
+    measured: dict[str, float | None] = {}
+    done = 0
+    for day_scenes in by_day.values():
+        masks: list[np.ndarray] = []
+        read: list[Scene] = []
+        for scene in sorted(day_scenes, key=lambda s: s.tile):
+            check_cancelled(is_cancelled)
+            if progress:
+                progress(done / max(len(scenes), 1), f"cloud over the AOI of {scene.id}")
+            done += 1
+            values = _mask_over_aoi(scene, bbox, 128)
+            if values is not None:
+                masks.append(values)
+                read.append(scene)
+        share = _cloud_share(get_collection(read[0].collection).mask_kind, masks) if masks else None
+        measured.update({s.id: share for s in read})
+    return [replace(s, aoi_cloud=measured.get(s.id)) for s in scenes]

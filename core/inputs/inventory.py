@@ -181,9 +181,13 @@ def _sensor_hint(info: RasterInfo) -> str:
     return " ".join([info.name, *folders]) if not any(named("fine", f) for f in folders) else info.name
 
 
+#: the critical season ``((month, day), (month, day))``: July to September, the paper's cloudy months (one definition)
+CRITICAL_SEASON = ((7, 1), (9, 30))
+
+
 def build_tables(
     rasters: list[RasterInfo],
-    season_cutoff: tuple[int, int] = (7, 1),
+    season_cutoff: tuple[int, int] = CRITICAL_SEASON[0],
     coarse_product: Product | None = None,
     fine_product: Product | None = None,
 ) -> Tables:

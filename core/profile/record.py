@@ -20,12 +20,11 @@ from ..errors import InputError, TsstfnError
 from ..files import PathLike
 from ..fusion.methods import METHODS
 from ..inputs.grid import Grid
+from ..inputs.inventory import CRITICAL_SEASON  # the critical season shaded on the chart
 from ..inputs.ndvi import NdviSource
 
 #: roles of the rasters of a run (a compared method's role is its registry name, e.g. ``starfm``)
 OBSERVED, MASKED, COARSE, FUSED, UNCERTAINTY, REFERENCE = "observed", "masked", "coarse", "fused", "uncertainty", "reference"
-#: the critical season (month, day) shaded on the chart: July to September, the paper's cloudy months
-CRITICAL_SEASON = ((7, 1), (9, 30))
 _STAMP = re.compile(r"_(\d{8})\.tif$")
 
 

@@ -37,7 +37,8 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         "SAMPLES": "Points or polygons with the crop class of each; polygons give every pixel they cover.",
         "CLASS_FIELD": "The field with the crop classes (names or integer codes), not an id.",
         "CLASS_NAMES": "For integer codes: a CSV 'code,name', a QGIS style (.qml) or colour map (.clr/.txt) naming them. "
-        "Without it the class field's Value Map names them, else the codes themselves.",
+        "It wins over the class field's Value Map, which names the codes it leaves out (all, without a file); no "
+        "names: the codes themselves.",
         "SEASON_FIELD": "A season, year or date field of the samples: keep only one season's samples (empty: all).",
         "SEASON": "The season to keep: a value of the season field, or a year of its dates.",
         "GAP_FILL": "How a pixel's cloudy, masked or nodata dates are filled before the forest classifies it.",

@@ -114,14 +114,11 @@ def feature_strips(
     ``filling`` gap-fills each chunk's series before its features (:func:`~.gapfill.fill_stack`), the
     chunk's own rows counted into ``stats``.
     """
-    from .gapfill import GapFill, fill_stack
+    from .gapfill import fill_stack
 
     datasets = [open_raster(p) for p in paths]  # kept open: a chunk's halo rows come from the cache
     bands = [ds.GetRasterBand(1) for ds in datasets]
-    fused_ds = {}
-    if filling is not None and filling.how is GapFill.FUSED:
-        fused_ds = {k: open_raster(p) for k, p in filling.fused.items()}
-    chunk = chunk_rows(width, len(paths) + len(fused_ds), rows)
+    chunk = chunk_rows(width, len(paths), rows)
 
     def holds_samples(y0: int, y1: int) -> bool:
         return sample_rows is None or bool(np.searchsorted(sample_rows, y0) < np.searchsorted(sample_rows, y1))
@@ -133,8 +130,7 @@ def feature_strips(
         top, bottom = max(0, c0 - 1), min(height, c1 + 1)
         stack = np.stack([read_band(b, (0, top, width, bottom - top)) for b in bands])
         if filling is not None:
-            fused = {k: read_band(ds.GetRasterBand(1), (0, top, width, bottom - top)) for k, ds in fused_ds.items()}
-            fill_stack(stack, filling, fused, stats, slice(c0 - top, c1 - top))
+            fill_stack(stack, filling, stats, slice(c0 - top, c1 - top))
         for y0 in range(c0, c1, rows):
             h = min(rows, c1 - y0)
             if not holds_samples(y0, y0 + h):

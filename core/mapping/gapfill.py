@@ -5,10 +5,13 @@ with ten dates of 10 % cloud each, two thirds of the map would be nodata. ``gap_
 
 * ``none``: as before, any missing date leaves the pixel unmapped;
 * ``linear`` (the default): a missing value is interpolated linearly in time between the pixel's
-  nearest clear dates before and after (by the dates' positions in the series: dates are taken as
-  evenly spaced unless their days are given), the nearest clear value at either end;
-* ``fused``: a missing value is taken from the run's fused NDVI of the same date where it has one
-  (a job whose targets include that date), else as ``linear``.
+  nearest clear dates before and after, weighted by the dates' days (:func:`days_of`; by their
+  positions in the series only where a date is unknown, and the reports say so), the nearest clear
+  value at either end. In a job's fused map the fused dates are among those clear dates.
+
+(A ``fused`` filling, a cloudy date taken from a fused NDVI of the same date, was removed: a job
+fuses only its critical-season targets, never a date of its early-season series, so it never
+filled anything; :func:`gap_fill_choice` says so to a job file that still names it.)
 
 Either way a pixel needs clear values on at least ``min_clear`` of the dates (default half of
 them, at least one): a pixel seen on fewer would be mostly invented, and stays unmapped.
@@ -19,9 +22,10 @@ memory does not grow with the scene (:data:`FILL_BYTES` of temporaries); :class:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,11 +34,25 @@ from ..options import Choice, check_range, choice
 
 
 class GapFill(Choice):
-    """How missing NDVI values of the forest's features are filled: ``none``, ``linear`` or ``fused``."""
+    """How missing NDVI values of the forest's features are filled: ``none`` or ``linear``."""
 
     NONE = "none"
     LINEAR = "linear"
-    FUSED = "fused"
+
+
+def gap_fill_choice(value: object, field: str = "gap_fill") -> GapFill:
+    """``value`` as a :class:`GapFill` (jobs, ``classify``, Processing, the dialog).
+
+    Raises:
+        InputError: naming ``field``; for the removed ``fused``, why and what to use.
+    """
+    if isinstance(value, str) and value.strip().lower() == "fused":
+        raise InputError(
+            f"Job field '{field}': 'fused' is no longer offered: a run fuses only its critical-season targets, never a "
+            "cloudy date of the early-season series, so it filled nothing; use 'linear' (in a job's fused map the "
+            "fused dates are among the clear dates it interpolates between) or 'none'."
+        )
+    return choice(GapFill, value, field)
 
 
 #: the share of a pixel's dates that must be clear for it to be gap-filled and mapped
@@ -52,18 +70,17 @@ class GapFilling:
     Attributes:
         how: :class:`GapFill`.
         min_clear: the share of dates (0-1] a pixel needs clear to be filled and mapped.
-        fused: for ``fused``, the raster holding the fused NDVI of each date that has one, by the date's position.
-        days: the dates' days (any origin) for the interpolation's weights; None: evenly spaced.
+        days: the dates' days (any origin, increasing; :func:`days_of`) for the interpolation's weights; None: the
+            dates are unknown and taken as evenly spaced (by position).
     """
 
     how: GapFill | str = GapFill.LINEAR
     min_clear: float = DEFAULT_MIN_CLEAR
-    fused: dict[int, str] = field(default_factory=dict, hash=False)
     days: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         """Coerce the choice; check the share."""
-        object.__setattr__(self, "how", choice(GapFill, self.how, "gap_fill"))
+        object.__setattr__(self, "how", gap_fill_choice(self.how))
         check_range(self.min_clear, "gap_fill_min_clear", 0, 1, low_open=True)
 
     @property
@@ -79,9 +96,11 @@ class GapFilling:
         """The filling in the reports' words."""
         if not self.active:
             return "no gap-filling: a pixel missing on any date is unmapped"
-        how = "linear interpolation in time between the pixel's clear dates"
-        if self.how is GapFill.FUSED:
-            how = f"the fused NDVI of the same date ({len(self.fused)} date(s)), else {how}"
+        how = "linear interpolation in time between the pixel's clear dates, " + (
+            "weighted by their days"
+            if self.days is not None
+            else "by their positions in the series (the dates are unknown, so taken as evenly spaced)"
+        )
         return f"gap-filling by {how}; a pixel needs {self.needed(n_dates)} of {n_dates} dates clear"
 
 
@@ -106,23 +125,9 @@ class GapStats:
         return text + "."
 
 
-def check_fused_filling(filling: GapFilling, what: str = "classify") -> None:
-    """``fused`` needs fused rasters, which only a job's run makes.
-
-    Raises:
-        InputError: naming the option and what to use instead.
-    """
-    if filling.how is GapFill.FUSED and not filling.fused:
-        raise InputError(
-            f"Gap-filling 'fused' takes a pixel's missing NDVI from the fused NDVI of the same date, which {what} does "
-            "not make; use 'linear' (interpolation between the pixel's clear dates) or 'none'."
-        )
-
-
 def fill_stack(
     stack: np.ndarray,
     filling: GapFilling,
-    fused: dict[int, np.ndarray] | None = None,
     stats: GapStats | None = None,
     counted: slice | None = None,
 ) -> np.ndarray:
@@ -130,8 +135,7 @@ def fill_stack(
 
     Args:
         stack: float NDVI, NaN where missing.
-        filling: how.
-        fused: for ``fused``, the fused NDVI ``(H, W)`` of date ``t`` where the run has one.
+        filling: how (its ``days`` weigh the interpolation).
         stats: counts of the rows ``counted`` (a chunk's own rows, not its halo) are added here.
         counted: the rows to count (None: all).
     """
@@ -162,12 +166,6 @@ def fill_stack(
                 stats.filled += int(gaps[:, a:b].any(axis=0).sum())
                 stats.too_few += int((few[a:b] & (n_clear[a:b] > 0)).sum())
                 stats.none_clear += int((n_clear[a:b] == 0).sum())
-        if filling.how is GapFill.FUSED and fused:
-            for k, values in fused.items():
-                take = gaps[k] & np.isfinite(values[y0 : y0 + rows])
-                part[k][take] = values[y0 : y0 + rows][take]
-            clear = np.isfinite(part)
-            gaps = ~clear & ~few[None]
         if gaps.any():
             _interpolate(part, clear, gaps, positions)
         part[:, few] = np.nan
@@ -192,6 +190,13 @@ def _interpolate(part: np.ndarray, clear: np.ndarray, gaps: np.ndarray, position
     part[gaps] = value[gaps].astype(part.dtype, copy=False)
 
 
-def fused_by_position(paths: Sequence[str], dates: Sequence[object], fused: dict[object, str]) -> dict[int, str]:
-    """The position of each of ``paths``' ``dates`` that has a fused raster in ``fused`` (by date), and that raster."""
-    return {i: fused[d] for i, d in enumerate(dates) if d in fused and fused[d] != paths[i]}
+def days_of(dates: Sequence[dt.date | None] | None) -> tuple[float, ...] | None:
+    """The day numbers of a series' ``dates`` for the interpolation's weights, or None where they cannot weigh it.
+
+    None (the filling then goes by position, and says so) when a date is unknown (a band of a stack
+    without dates) or the dates go back in time (then the series is no time line).
+    """
+    if not dates or any(d is None for d in dates):
+        return None
+    days = tuple(float(d.toordinal()) for d in dates if d is not None)
+    return days if all(b >= a for a, b in zip(days, days[1:])) else None

@@ -92,8 +92,9 @@ def read_samples(
     value is an error naming it. Text values are their own names; codes take their names from
     ``class_names_file`` (the file the user chose; see :func:`~.classes.read_class_names`), then
     ``class_names`` (``{code: name}``, e.g. the class field's QGIS value map), then a label raster's
-    category names, else the code as text (the order of :mod:`.classes`). ``season_field`` and ``season`` keep only the samples of that season (a value equal to
-    ``season``, or a date in that year).
+    category names, else the code as text (the order of :mod:`.classes`). ``season_field`` and
+    ``season`` keep only the samples of that season (a value equal to ``season``, or a date in that
+    year, or that ISO date).
 
     Raises:
         InputError: one sentence naming the samples, the field or the class, and what to do.
@@ -278,12 +279,35 @@ def season_matches(value: object, season: str) -> bool:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, (dt.date, dt.datetime)):
-        return str(value.year) == wanted
+        value = value.strftime("%Y/%m/%d")
     text = str(value).strip()
     if text.lower() == wanted.lower():
         return True
-    # an ISO date or date-time of that year (GDAL gives date fields as 'YYYY/MM/DD' text)
-    return bool(re.fullmatch(r"\d{4}", wanted)) and bool(re.match(rf"^{wanted}[-/]\d{{2}}[-/]\d{{2}}", text))
+    # an ISO date or date-time of that year, or on that day (GDAL gives date fields as 'YYYY/MM/DD' text)
+    day = re.match(r"^(\d{4})[-/](\d{2})[-/](\d{2})", text)
+    return day is not None and wanted in (day[1], f"{day[1]}-{day[2]}-{day[3]}")
+
+
+def season_choices(values: Iterable[object]) -> list[str]:
+    """The seasons to offer for a season field's distinct ``values``: each as text the filter matches.
+
+    Dates (``datetime.date``, or GDAL's ``YYYY/MM/DD`` text) give their years first, then each day
+    as ``YYYY-MM-DD``; other values their text. NULLs are left out.
+    """
+    import datetime as dt
+
+    years, days, other = set(), set(), set()
+    for value in values:
+        if value is None or str(value).strip() in ("", "NULL"):
+            continue
+        text = value.strftime("%Y-%m-%d") if isinstance(value, (dt.date, dt.datetime)) else str(value).strip()
+        day = re.match(r"^(\d{4})[-/](\d{2})[-/](\d{2})", text)
+        if day:
+            years.add(day[1])
+            days.add(f"{day[1]}-{day[2]}-{day[3]}")
+        else:
+            other.add(text)
+    return sorted(years) + sorted(days) + sorted(other)
 
 
 def warn_shared_pixels(samples: Samples, name: str, season_field: str | None = None) -> int:

@@ -12,6 +12,7 @@ probabilities, confidence and per-field maps, and the reports. The block size ha
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,12 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled, scaled
-from ..files import PathLike, band_views, make_cog
+from ..files import PathLike, band_views, make_cog, open_raster
 from ..options import choice
 from .area import AreaEstimate, class_pixel_counts, estimate_from_samples, write_area_reports, write_pixel_areas
 from .classify import Assessment, ForestParams, assess_forest, classify_to_file
 from .fields import FieldMap, FieldRule
-from .gapfill import DEFAULT_MIN_CLEAR, GapFill, GapFilling, GapStats, check_fused_filling
+from .gapfill import DEFAULT_MIN_CLEAR, GapFill, GapFilling, GapStats, days_of
 from .samples import Samples, Split, default_block_m, split_description
 
 if TYPE_CHECKING:
@@ -62,9 +63,9 @@ class MappingOptions:
         object.__setattr__(self, "split", choice(Split, self.split, "split"))
         object.__setattr__(self, "gap_fill", self.filling().how)
 
-    def filling(self, fused: dict[int, str] | None = None) -> GapFilling:
-        """The gap-filling of a map (``fused``: the fused raster of each date position that has one)."""
-        return GapFilling(self.gap_fill, self.gap_fill_min_clear, dict(fused or {}))
+    def filling(self, dates: Sequence[dt.date | None] | None = None) -> GapFilling:
+        """The gap-filling of a map whose rasters hold ``dates`` (weights by their days; unknown: by position)."""
+        return GapFilling(self.gap_fill, self.gap_fill_min_clear, days_of(dates))
 
     @classmethod
     def for_grid(
@@ -225,7 +226,7 @@ def map_crops(
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn = never_cancelled,
     resume: Any = None,
-    fused_fill: dict[int, str] | None = None,
+    dates: Sequence[dt.date | None] | None = None,
 ) -> ClassifyResult:
     """Map crops from ``paths`` (dates in order, on ``grid``): the one path of jobs, ``classify`` and Processing.
 
@@ -256,8 +257,8 @@ def map_crops(
         resume: a run's :class:`~..pipeline.resume.Resume` ledger: a map whose files (forest, map,
             probabilities, confidence) a stopped run left complete is reused (the forest is seeded:
             the same assessment made them).
-        fused_fill: for ``options.gap_fill`` ``fused``: the fused NDVI raster of each date position of ``paths``
-            that has one.
+        dates: the date of each of ``paths``, whose days weigh the gap-filling's interpolation (None, or a date
+            None: by position, and the report's note says so).
 
     Raises:
         TsstfnError: a raster that is not NDVI or not on the grid, too few blocks for the split.
@@ -267,7 +268,7 @@ def map_crops(
 
     suffix = f"_{name}" if name else ""
     check_cancelled(is_cancelled)
-    filling = options.filling(fused_fill)  # 'fused' without a fused raster of a date fills that date linearly
+    filling = options.filling(dates)
     assessment = options.assess(paths, grid, samples, filling=filling)
     report_dir = Path(report_dir)
     out_map = Path(out_map)
@@ -409,7 +410,8 @@ def classify_rasters(
         class_names_file: a lookup file of class names (CSV ``code,name``, ``.qml``, ``.clr``/``.txt``).
         season_field: the samples' season, year or date field to filter by (None: all samples).
         season: the season to keep (a value of ``season_field``, or a year of its dates).
-        gap_fill: ``linear`` (default), ``none`` (see :mod:`.gapfill`; ``fused`` needs a job's fused NDVI).
+        gap_fill: ``linear`` (default; weighted by the rasters' dates where their names, band descriptions or a
+            timeline beside a stack give them, else by position: :func:`raster_dates`) or ``none`` (:mod:`.gapfill`).
         gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
 
     Raises:
@@ -441,10 +443,37 @@ def classify_rasters(
     result = map_crops(
         paths, grid, samples, options, out_map, report_dir, confidence_path=confidence_path, fields=spec, cog=cog,
         progress=scaled(progress, 0.0, 0.9), is_cancelled=is_cancelled,
+        dates=raster_dates(rasters, bands) if options.gap_fill is GapFill.LINEAR else None,
     )  # fmt: skip
     if progress:
         progress(1.0, "done")
     return result
+
+
+def raster_dates(rasters: Sequence[str], bands: Sequence[int] | None = None) -> list[dt.date | None]:
+    """The date of each series date :func:`classify_rasters` reads from ``rasters`` (``bands`` of stacks), None where unknown.
+
+    A single-band raster's date is its name's, its metadata's or its band description's
+    (:func:`~..inputs.dates.detect_date`); a stack's bands take theirs from their descriptions or a
+    timeline file beside it (:func:`~..inputs.dates.band_dates`). A plain band range without any of
+    these has no dates: the gap-filling then goes by position, and its note in the report says so.
+    """
+    from ..errors import TsstfnError
+    from ..inputs.dates import band_dates, detect_date
+
+    out: list[dt.date | None] = []
+    for raster in rasters:
+        count = open_raster(raster).RasterCount
+        wanted = list(bands) if bands is not None else list(range(1, count + 1))  # as band_views reads them
+        found: list[dt.date | None]
+        try:
+            found = [detect_date(Path(raster).name, path=str(raster))] if count == 1 else band_dates(str(raster))
+        except TsstfnError:  # no date: the filling goes by position
+            found = [None] * count
+        out += [found[b - 1] if 1 <= b <= count else None for b in wanted]
+    if any(d is None for d in out):
+        log.info("gap-filling by the dates' positions: the dates of %s are unknown", ", ".join(Path(r).name for r in rasters))
+    return out
 
 
 def classify_outputs(
@@ -515,12 +544,12 @@ def check_classify_options(
     """The options ``classify`` shares with ``run``, checked by the same functions (NaN, 0 or 1.5 refused).
 
     Raises:
-        InputError: naming the option and its range; gap-filling ``fused``, which needs a job's fused NDVI.
+        InputError: naming the option and its range, or a gap-filling that is not ``linear`` or ``none``.
     """
     from ..errors import InputError
     from ..options import MAX_BLOCK_M, check_range
 
-    check_fused_filling(GapFilling(gap_fill, gap_fill_min_clear), "classify")
+    GapFilling(gap_fill, gap_fill_min_clear)
     check_range(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
     check_range(scale, "scale", 0, 1e6, low_open=True)
     check_range(block_m, "block_m", 0, MAX_BLOCK_M, low_open=True)

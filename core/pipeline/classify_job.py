@@ -17,7 +17,7 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..errors import InputError
-from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill
+from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill, gap_fill_choice
 from ..mapping.samples import Split
 from ..options import choice
 
@@ -80,7 +80,7 @@ class ClassifyJob:
     def __post_init__(self) -> None:
         """Coerce the split and the gap-filling; check the ranges."""
         object.__setattr__(self, "split", choice(Split, self.split, "split"))
-        object.__setattr__(self, "gap_fill", choice(GapFill, self.gap_fill, "gap_fill"))
+        object.__setattr__(self, "gap_fill", gap_fill_choice(self.gap_fill))
         object.__setattr__(self, "rasters", tuple(self.rasters))
         from ..mapping.classes import coerce_names
         from ..mapping.workflow import check_classify_options

@@ -38,7 +38,7 @@ from ..inputs.dates import parse_date
 from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
 from ..mapping.fields import FieldRule
-from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill
+from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill, gap_fill_choice
 from ..mapping.samples import Split
 from ..options import (
     MAX_BLOCK_M,
@@ -128,7 +128,7 @@ class Job:
         season_field: the samples' season, year or date field to filter by (None: every sample).
         season: the season to keep: a value of ``season_field``, or a year of its dates.
         gap_fill: how missing NDVI of the forest's features is filled (:class:`~..mapping.gapfill.GapFill`):
-            ``linear`` (default), ``fused`` (a target's fused NDVI of the same date, else linear) or ``none``.
+            ``linear`` (default: between the pixel's clear dates, weighted by their days) or ``none``.
         gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
     """
 
@@ -209,7 +209,7 @@ class Job:
         if self.field_rule is FieldRule.PROBABILITY and not self.probabilities:
             raise InputError("Job field 'field_rule': 'probability' needs the class probabilities; set 'probabilities': true.")
         set_(self, "split", choice(Split, self.split, "split"))
-        set_(self, "gap_fill", choice(GapFill, self.gap_fill, "gap_fill"))
+        set_(self, "gap_fill", gap_fill_choice(self.gap_fill))
         check_range(self.gap_fill_min_clear, "gap_fill_min_clear", 0, 1, low_open=True)
         from ..mapping.classes import coerce_names
 

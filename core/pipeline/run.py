@@ -432,12 +432,13 @@ def _map_crops(
     sub = steps.sub("classify")
     options = mapping_options(job, prep.grid)
     early = [str(p.fine) for p in prep.prediction]
+    early_dates = [p.date for p in prep.prediction]  # the gap-filling weighs by the dates' days
     result.class_names = dict(samples.names)
     report = out / "report"
     made = map_crops(
         early, prep.grid, samples, options, out / "crop_map_early.tif", report, name="early",
         title="Early-season fine images only", estimate_areas=False, classifier_path=out / "forest_early.skops",
-        progress=scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled, resume=resume,
+        progress=scaled(sub, 0.0, 0.5), is_cancelled=is_cancelled, resume=resume, dates=early_dates,
     )  # fmt: skip
     result.accuracy["early"] = {**made.assessment.as_dict(), "mapped_fraction": made.mapped_fraction}
     result.crop_map_early, result.pixel_areas["early"] = made.crop_map, made.pixel_areas
@@ -452,7 +453,7 @@ def _map_crops(
         probabilities_path=out / "crop_probabilities.tif" if job.probabilities else None,
         confidence_path=out / "crop_confidence.tif" if job.confidence else None, fields=fields,
         progress=scaled(sub, 0.5, 1.0), is_cancelled=is_cancelled, resume=resume,
-        fused_fill={i: str(result.fused[p.date]) for i, p in enumerate(prep.prediction) if p.date in result.fused},
+        dates=early_dates + [t.date for t in prep.targets],
     )  # fmt: skip
     result.accuracy["fused"] = {**made.assessment.as_dict(), "mapped_fraction": made.mapped_fraction}
     result.crop_map, result.probabilities, result.confidence = made.crop_map, made.probabilities, made.confidence

@@ -8,14 +8,14 @@ import re
 
 from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QUrl, pyqtSignal
+from qgis.PyQt.QtCore import QDate, QDateTime, QUrl, pyqtSignal
 from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from ...core.errors import TsstfnError
 from ...core.formats import OUTPUT_FORMATS
 from ...core.fusion.methods import METHODS
 from ...core.mapping.gapfill import GapFill
-from ...core.mapping.samples import Split
+from ...core.mapping.samples import Split, season_choices
 from ..binding import Bind
 from ..layers import csv_layer, value_map
 
@@ -107,13 +107,20 @@ def _set_class_field(panel: OutputsPanel, field: str | None) -> None:
     panel.class_field.setField(field if has else default_class_field(layer) or "")
 
 
+def _plain(value):
+    """A QDate/QDateTime of a date field as a Python date (None when null); any other value as it is."""
+    if isinstance(value, (QDate, QDateTime)):
+        return None if value.isNull() else value.toPyDate() if isinstance(value, QDate) else value.toPyDateTime()
+    return value
+
+
 def _set_season_values(panel: OutputsPanel, field: str) -> None:
-    """Offer the distinct values of the samples' season field (the first 50) in the season box."""
+    """Offer the seasons of the samples' season field in the season box (of a date field: its years, then its days)."""
     layer, text = panel.samples.currentLayer(), panel.season.currentText()
     panel.season.clear()
     index = layer.fields().indexOf(field) if field and layer is not None and hasattr(layer, "fields") else -1
     if index >= 0:
-        panel.season.addItems(sorted({str(v) for v in layer.uniqueValues(index, 50) if v is not None and str(v) != "NULL"}))
+        panel.season.addItems(season_choices(_plain(v) for v in layer.uniqueValues(index, 200)))
     panel.season.setEditText(text)
 
 
@@ -281,7 +288,7 @@ class OutputsPanel(QWidget):
         self.names_file.setFilter("Class names (*.csv *.qml *.clr *.txt)")
         self.names_file.setToolTip(
             "For integer class codes: a CSV 'code,name', a QGIS style (.qml) or colour map (.clr/.txt) naming them. "
-            "The class field's Value Map (layer properties > Attributes Form) is used without it; no names: the codes"
+            "It wins over the class field's Value Map (Attributes Form), which names the codes it leaves out; no names: the codes"
         )
         f.addRow("Class names (codes)", self.names_file)
         self.season_field, self.season = QgsFieldComboBox(), QComboBox()
@@ -293,8 +300,7 @@ class OutputsPanel(QWidget):
         self.samples.layerChanged.connect(self.season_field.setLayer)
         f.addRow("Season filter", _row(self.season_field, QLabel("keep"), self.season))
         self.gap_fill, self.min_clear = QComboBox(), QDoubleSpinBox()
-        self.gap_fill.addItem("linear in time between clear dates", GapFill.LINEAR.value)
-        self.gap_fill.addItem("fused NDVI of that date, else linear", GapFill.FUSED.value)
+        self.gap_fill.addItem("linear in time between clear dates (by their days)", GapFill.LINEAR.value)
         self.gap_fill.addItem("none (a pixel cloudy on one date stays unmapped)", GapFill.NONE.value)
         self.gap_fill.setToolTip("How a pixel's cloudy or masked dates are filled before the forest classifies it")
         self.min_clear.setRange(0.05, 1.0)

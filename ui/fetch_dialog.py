@@ -22,6 +22,7 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QDate, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -230,6 +231,7 @@ class FetchDialog(QDialog):
                 self.status.setText(self.task.step)
 
     def _ended(self) -> None:
+        self.task = None
         self.timer.stop()
         self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
@@ -325,10 +327,10 @@ class FetchDialog(QDialog):
     def stop(self) -> None:
         """Cancel a running search or download and detach it: it never calls back into this dialog."""
         self.timer.stop()
-        if self.task is not None:
-            self.task.on_done = None
-            self.task.cancel()
-            self.task = None
+        task, self.task = self.task, None
+        if task is not None and not sip.isdeleted(task):  # the task manager deletes a task that has ended
+            task.on_done = None
+            task.cancel()
             self._ended()
             self.download_button.setEnabled(self.found is not None)
 

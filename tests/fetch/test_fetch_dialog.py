@@ -29,6 +29,11 @@ def _wait(dialog, timeout=120):
     QgsApplication.processEvents()
 
 
+def _complete(folder) -> list:
+    """The complete files written so far (not the hidden temporary file of the one being written)."""
+    return [p for p in folder.rglob("*.tif") if not p.name.startswith(".")]
+
+
 def _aoi_layer() -> QgsVectorLayer:
     layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "fields", "memory")
     feature = QgsFeature()
@@ -143,7 +148,7 @@ def test_cancel_a_download_and_the_canvas_extent_as_aoi(iface, stac, tmp_path):
         stac.delay = 0.2
         dialog.download_button.click()
         deadline = time.time() + 30
-        while not list((tmp_path / "slow").rglob("*.tif")) and time.time() < deadline:
+        while not _complete(tmp_path / "slow") and time.time() < deadline:
             QgsApplication.processEvents()
             time.sleep(0.02)
         dialog.cancel_button.click()
@@ -171,3 +176,71 @@ def test_the_action_opens_the_installer_when_pystac_client_is_missing(iface, mon
         assert [p.requirement for p in plugin.installer.problems] == ["tsstfn-no-such-package"]
     finally:
         plugin.unload()
+
+
+def _start_slow_download(dialog, stac, out):
+    from tsstfn_crop_mapper.core.fetch.request import request_from_dict
+    from tsstfn_crop_mapper.core.fetch.run import find_pairs
+
+    _fill_form(dialog, stac, out)
+    data = dialog.request_dict()
+    data["aoi"] = list(AOI)
+    dialog.request = request_from_dict(data)
+    dialog.show_pairs(find_pairs(dialog.request))
+    stac.delay = 0.2
+    dialog.download_button.click()
+    deadline = time.time() + 30
+    while not _complete(out) and time.time() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.02)
+    task = dialog.task
+    assert task is not None and not task.isCanceled()
+    return task
+
+
+def _wait_task(task, timeout=60):
+    from qgis.core import QgsTask
+
+    start = time.time()
+    while task.status() not in (QgsTask.Complete, QgsTask.Terminated):
+        QgsApplication.processEvents()
+        time.sleep(0.02)
+        assert time.time() - start < timeout
+    QgsApplication.processEvents()
+
+
+def test_closing_the_dialog_cancels_its_download(iface, stac, tmp_path):
+    from tsstfn_crop_mapper.ui.fetch_dialog import FetchDialog
+
+    dialog = FetchDialog(iface)
+    calls = []
+    dialog._downloaded = lambda *args: calls.append(args)  # what the task would call back into
+    out = tmp_path / "closed"
+    try:
+        task = _start_slow_download(dialog, stac, out)
+        dialog.show()
+        dialog.close()
+        assert task.isCanceled() and task.on_done is None and dialog.task is None
+        _wait_task(task)
+        assert calls == [] and task.cancelled  # it stopped, and never called back into the closed dialog
+        assert 0 < len(list(out.rglob("*.tif"))) < 16 and not [p for p in out.rglob("*") if p.name.startswith(".")]
+        assert dialog.search_button.isEnabled() and not dialog.cancel_button.isEnabled()  # ready when opened again
+    finally:
+        stac.delay = 0.0
+        dialog.deleteLater()
+
+
+def test_unloading_the_plugin_cancels_a_running_download(iface, stac, tmp_path):
+    import tsstfn_crop_mapper
+
+    plugin = tsstfn_crop_mapper.classFactory(iface)
+    plugin.initGui()
+    try:
+        plugin.open_fetch()
+        task = _start_slow_download(plugin.fetch_dialog, stac, tmp_path / "unloaded")
+    finally:
+        plugin.unload()
+        stac.delay = 0.0
+    assert task.isCanceled() and task.on_done is None and plugin.fetch_dialog is None
+    _wait_task(task)
+    assert task.cancelled

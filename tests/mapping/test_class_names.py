@@ -265,3 +265,15 @@ def test_a_real_class_field_is_integer_codes(tmp_path):
     with pytest.raises(InputError, match="class 'x' is not one of the classes soy, corn"):
         samples_mod._codes([1.0, "x"], {1: "soy", 2: "corn"}, "s")
     assert samples_mod._codes([1.0, 2.0], {1: "soy", 2: "corn"}, "s")[0].tolist() == [1, 2]
+
+
+def test_season_choices_of_a_date_field_are_what_the_filter_keeps():
+    import datetime as dt
+
+    values = [dt.date(2021, 7, 30), "2020/11/02", dt.datetime(2021, 8, 31, 10, 30), None, "NULL"]
+    offered = samples_mod.season_choices(values)
+    assert offered == ["2020", "2021", "2020-11-02", "2021-07-30", "2021-08-31"]
+    assert samples_mod.season_choices([2021, 2020, "2020/21"]) == ["2020", "2020/21", "2021"]
+    assert samples_mod.season_matches("2021/07/30", "2021-07-30") and samples_mod.season_matches("2021/07/30", "2021")
+    assert samples_mod.season_matches(dt.date(2021, 7, 30), "2021-07-30") and samples_mod.season_matches(2021.0, "2021")
+    assert not samples_mod.season_matches("2021/07/30", "2021-07-31") and not samples_mod.season_matches("2021/07/30", "2020")

@@ -121,3 +121,43 @@ def test_processing_classify_reads_the_value_map_and_filters_the_season(project,
         assert ds.isValid()
     finally:
         QgsApplication.processingRegistry().removeProvider(provider)
+
+
+def test_season_box_offers_a_date_fields_years_and_days_that_match(project, tmp_path):
+    """A Date field (QGIS gives QDate, not text): the box offers its years, then its days as yyyy-MM-dd, each of which
+    the season filter keeps (never 'PyQt5.QtCore.QDate(2021, 7, 30)'); and the dialog has no 'fused' gap-filling."""
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
+    from tsstfn_crop_mapper.core.mapping.samples import read_samples
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    paths, _ = _scene(tmp_path)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32651)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / "sown.gpkg"))
+    lyr = ds.CreateLayer("sown", srs, ogr.wkbPoint)
+    for name, kind in (("crop", ogr.OFTString), ("sown", ogr.OFTDate), ("seen", ogr.OFTDateTime)):
+        lyr.CreateField(ogr.FieldDefn(name, kind))
+    days = ("2020/11/02", "2021/07/30", "2021/08/31")
+    for k in range(60):
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetField("crop", "soy" if k % 2 else "corn")
+        f.SetField("sown", days[k % 3])
+        f.SetField("seen", days[k % 3] + " 10:30:00")
+        f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({X0 + 10 * (k % 30) + 5} {Y0 - 10 * (k // 30) - 5})"))
+        lyr.CreateFeature(f)
+    ds = None
+    layer = QgsVectorLayer(str(tmp_path / "sown.gpkg"), "sown", "ogr")
+    project.addMapLayer(layer)
+    d = CropMapperDialog()
+    out = d.outputs
+    out.samples.setLayer(layer)
+    expected = ["2020", "2021", "2020-11-02", "2021-07-30", "2021-08-31"]
+    grid = Grid.from_raster(paths[0])
+    for field in ("sown", "seen"):
+        out.season_field.setField(field)
+        offered = [out.season.itemText(i) for i in range(out.season.count())]
+        assert offered == expected, field
+        kept = [len(read_samples(layer.source().split("|")[0], "crop", grid, season_field=field, season=s,
+                                 min_per_class=5).codes) for s in offered]  # fmt: skip
+        assert kept == [20, 40, 20, 20, 20]
+    assert [out.gap_fill.itemData(i) for i in range(out.gap_fill.count())] == ["linear", "none"]

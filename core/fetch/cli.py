@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..inputs.inventory import CRITICAL_SEASON
 from .catalog import COARSE_COLLECTIONS, ENDPOINTS, FINE_COLLECTIONS
+
+_CRITICAL = "{:02d}-{:02d}/{:02d}-{:02d}".format(*CRITICAL_SEASON[0], *CRITICAL_SEASON[1])
 
 
 def add_fetch_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +28,9 @@ def add_fetch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--coarse", default="modis-09Q1-061", choices=COARSE_COLLECTIONS)
     p.add_argument("--cloud", type=float, default=20.0, help="most cloud over the AOI, percent (default 20)")
     p.add_argument("--sample-masks", action="store_true", help="measure the cloud over the AOI on each SCL/QA asset")
-    p.add_argument("--critical", default="07-01/09-30", help="the critical season, MM-DD/MM-DD (default 07-01/09-30)")
+    p.add_argument(
+        "--critical", default=_CRITICAL, help=f"the critical season, MM-DD/MM-DD (default {_CRITICAL}; it may cross New Year)"
+    )
     p.add_argument("--search-only", action="store_true", help="print the table and the size; download nothing")
     p.set_defaults(func=run_command)
 

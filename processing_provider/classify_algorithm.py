@@ -41,7 +41,8 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         "names: the codes themselves.",
         "SEASON_FIELD": "A season, year or date field of the samples: keep only one season's samples (empty: all).",
         "SEASON": "The season to keep: a value of the season field, or a year of its dates.",
-        "GAP_FILL": "How a pixel's cloudy, masked or nodata dates are filled before the forest classifies it.",
+        "GAP_FILL": "How a pixel's cloudy, masked or nodata dates are filled before the forest classifies it: linear, "
+        "weighted by the inputs' dates (from their names, band descriptions or a stack's timeline; unknown: by position).",
         "GAP_FILL_MIN_CLEAR": "The share of dates a pixel needs clear to be gap-filled and mapped; fewer: unmapped.",
         "SPLIT": "How samples are split 7:3 into training and test: by pixel (the paper's), by field, or by spatial block.",
         "GROUP_FIELD": "A field id, so that a split by field keeps each field on one side.",

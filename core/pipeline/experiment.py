@@ -73,14 +73,17 @@ def run_experiment(
     )  # fmt: skip
     options = mapping_options(job, prep.grid)
 
-    def kappa_of(paths: list[str]) -> float:  # the job's split, the same for every comparison (seeded)
-        return options.assess(paths, prep.grid, samples, compare_blocks=False).accuracy.kappa
-
     early = [str(p.fine) for p in prep.prediction]
+    early_dates = [p.date for p in prep.prediction]
+
+    def kappa_of(paths: list[str], extra: list[dt.date]) -> float:  # the job's split for every comparison (seeded)
+        filling = options.filling([*early_dates, *extra])  # gaps weighted by the dates' days, as in the run
+        return options.assess(paths, prep.grid, samples, compare_blocks=False, filling=filling).accuracy.kappa
+
     targets = prep.targets
     dates = [t.date.isoformat() for t in targets]
     truths = {t.date: read_array(t.fine) for t in targets if t.fine}
-    kappa: dict[str, dict[str, float]] = {"early season": {"-": kappa_of(early)}}
+    kappa: dict[str, dict[str, float]] = {"early season": {"-": kappa_of(early, [])}}
     fusion: dict[str, dict[str, dict]] = {}
     for s in names:
         sub = steps.sub(s)
@@ -91,13 +94,13 @@ def run_experiment(
             None, is_cancelled,
         )  # fmt: skip
         for t, date in zip(targets, dates):
-            kappa.setdefault(date, {})[s] = kappa_of(early + [str(individual[t.date])])
+            kappa.setdefault(date, {})[s] = kappa_of(early + [str(individual[t.date])], [t.date])
             if t.date in truths:
                 fusion.setdefault(date, {})[f"TSSTFN {s}"] = fusion_metrics(read_array(individual[t.date]), truths[t.date])
         if len(targets) >= 2:
             two = inputs.targets[:2]
             pair_i = [str(individual[t.date]) for t in two]
-            kappa.setdefault("individual forecast", {})[s] = kappa_of(early + pair_i)
+            kappa.setdefault("individual forecast", {})[s] = kappa_of(early + pair_i, [t.date for t in two])
             # the sequential forecast's own model, trained for the base positions it is applied to
             sequential = replace(params, forecast=Forecast.SEQUENTIAL)
             seq_model, seq_meta = tsstfn.fit(inputs, sequential, scaled(sub, 0.5, 0.95), is_cancelled)
@@ -106,7 +109,7 @@ def run_experiment(
                 Forecast.SEQUENTIAL, None, is_cancelled,
             )  # fmt: skip
             pair_s = [str(seq[t.date]) for t in two]
-            kappa.setdefault("sequential forecast", {})[s] = kappa_of(early + pair_s)
+            kappa.setdefault("sequential forecast", {})[s] = kappa_of(early + pair_s, [t.date for t in two])
         sub(1.0, "done")
     sub = steps.sub("compare")
     compared = []

@@ -84,24 +84,18 @@ def open_raster(path: PathLike, label: str | None = None) -> gdal.Dataset:
     return ds
 
 
-def check_not_truncated(path: PathLike, label: str | None = None, ds: gdal.Dataset | None = None) -> None:
-    """A GeoTIFF whose header places pixel blocks beyond the end of the file (a copy cut short) is refused.
+#: blocks' end (bytes) of the GeoTIFFs checked so far, by ``(realpath, size, mtime_ns)``: a stack with one row per band
+#: (a validation checks each row) scans its header once; a file copied again has another size or time, so it is rescanned
+_BLOCKS_END: dict[tuple[str, int, int], int] = {}
+_BLOCKS_END_MAX = 256
+_BLOCKS_END_LOCK = threading.Lock()
 
-    Reads only the header (each block's offset and size, for at most 4096 blocks per band: the first and the
-    last ones beyond that), so a truncated download is named in the first seconds, not when alignment reaches it.
 
-    Raises:
-        InputError: naming the file, its size and where its blocks end.
+def _blocks_end(ds: gdal.Dataset) -> int:
+    """The largest ``offset + size`` of the pixel blocks a GeoTIFF's header lists.
+
+    For at most 4096 blocks per band: the first and the last ones beyond that.
     """
-    text = str(path)
-    label = label or Path(text).name
-    try:
-        size = os.path.getsize(text)
-    except OSError:
-        return  # a /vsi path or a subdataset: its reader says what is wrong
-    ds = ds or open_raster(text, label)
-    if ds.GetDriver().ShortName != "GTiff":
-        return
     end = 0
     for b in range(1, ds.RasterCount + 1):
         band = ds.GetRasterBand(b)
@@ -115,9 +109,41 @@ def check_not_truncated(path: PathLike, label: str | None = None, ds: gdal.Datas
                 end = max(end, int(offset) + int(length))
         if ds.GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE") == "PIXEL":
             break  # one set of blocks for every band
-    if end > size:
+    return end
+
+
+def check_not_truncated(path: PathLike, label: str | None = None, ds: gdal.Dataset | None = None) -> None:
+    """A GeoTIFF whose header places pixel blocks beyond the end of the file (a copy cut short) is refused.
+
+    Reads only the header (each block's offset and size, for at most 4096 blocks per band: the first and the
+    last ones beyond that), so a truncated download is named in the first seconds, not when alignment reaches it.
+    The header is read once per file as it stands (its real path, size and modification time): the rows of a
+    stack, one per band, share one reading.
+
+    Raises:
+        InputError: naming the file, its size and where its blocks end.
+    """
+    text = str(path)
+    label = label or Path(text).name
+    try:
+        st = os.stat(text)
+    except OSError:
+        return  # a /vsi path or a subdataset: its reader says what is wrong
+    key = (os.path.realpath(text), st.st_size, st.st_mtime_ns)
+    with _BLOCKS_END_LOCK:
+        end = _BLOCKS_END.pop(key, None)
+        if end is not None:
+            _BLOCKS_END[key] = end  # most recently used last
+    if end is None:
+        ds = ds or open_raster(text, label)
+        end = _blocks_end(ds) if ds.GetDriver().ShortName == "GTiff" else 0  # other formats: their reader's errors
+        with _BLOCKS_END_LOCK:
+            _BLOCKS_END[key] = end
+            while len(_BLOCKS_END) > _BLOCKS_END_MAX:
+                del _BLOCKS_END[next(iter(_BLOCKS_END))]  # the least recently used
+    if end > st.st_size:
         raise InputError(
-            f"'{label}' is cut short: its header places pixel data up to byte {end}, but the file has {size} bytes "
+            f"'{label}' is cut short: its header places pixel data up to byte {end}, but the file has {st.st_size} bytes "
             "(an interrupted download or copy); copy it again."
         )
 

@@ -143,13 +143,22 @@ def open_run(folder: PathLike) -> RunRecord:
         raise InputError(f"Run folder '{folder}' does not exist; choose the output folder of a run.")
     if (folder / "benchmark.csv").is_file():
         return _benchmark_record(folder)
-    data = _read_json(folder / "report" / "run_report.json") or _read_json(folder / "run_manifest.json")
+    record = folder / "report" / "run_report.json"
+    data = _read_json(record)
+    if not data:
+        record = folder / "run_manifest.json"
+        data = _read_json(record)
     if not data or not isinstance(data.get("job"), dict):
         raise InputError(
             f"'{folder}' holds no run of this plugin (no report/run_report.json, run_manifest.json or benchmark.csv); "
             "choose the output folder of a run or of a benchmark."
         )
-    return _run_record(folder, data)
+    try:
+        return _run_record(folder, data, record)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:  # a value of a kind no run writes
+        raise InputError(
+            f"The run record '{record}' is damaged ({type(exc).__name__}: {exc}); run the job again or choose another run folder."
+        ) from None
 
 
 def _read_json(path: Path) -> dict | None:
@@ -162,15 +171,42 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _outputs(folder: Path, data: dict) -> dict[str, dict[dt.date, Path]]:
+def _damaged(record: Path, what: str) -> InputError:
+    return InputError(f"The run record '{record}' is damaged: {what}; run the job again or choose another run folder.")
+
+
+def _by_date(record: Path, where: str, value: object) -> dict[dt.date, Path]:
+    """``{date: path}`` of one output list of the record (``{"2021-07-30": "fused_ndvi_20210730.tif"}``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _damaged(record, f"its {where} is a {type(value).__name__}, not a mapping of dates to files")
+    out = {}
+    for key, path in value.items():
+        try:
+            date = dt.date.fromisoformat(str(key))
+        except ValueError:
+            raise _damaged(record, f"its {where} has '{key}' where a date (YYYY-MM-DD) belongs") from None
+        if not isinstance(path, str) or not path:
+            raise _damaged(record, f"its {where} of {key} is {path!r}, not a file path")
+        out[date] = Path(path)
+    return out
+
+
+def _outputs(folder: Path, data: dict, record: Path) -> dict[str, dict[dt.date, Path]]:
     """Outputs by role and date: the report's list, else the files the run's name patterns find."""
     out: dict[str, dict[dt.date, Path]] = {}
-    listed = data.get("outputs") if isinstance(data.get("outputs"), dict) else None
+    listed = data.get("outputs")
+    if listed is not None and not isinstance(listed, dict):
+        raise _damaged(record, f"its 'outputs' is a {type(listed).__name__}, not a mapping")
     if listed and "fused" in listed:
-        out[FUSED] = {dt.date.fromisoformat(d): Path(p) for d, p in (listed.get("fused") or {}).items()}
-        out[UNCERTAINTY] = {dt.date.fromisoformat(d): Path(p) for d, p in (listed.get("uncertainty") or {}).items()}
-        for name, by_date in (listed.get("compared") or {}).items():
-            out[name] = {dt.date.fromisoformat(d): Path(p) for d, p in by_date.items()}
+        out[FUSED] = _by_date(record, "'outputs.fused'", listed.get("fused"))
+        out[UNCERTAINTY] = _by_date(record, "'outputs.uncertainty'", listed.get("uncertainty"))
+        compared = listed.get("compared") or {}
+        if not isinstance(compared, dict):
+            raise _damaged(record, f"its 'outputs.compared' is a {type(compared).__name__}, not a mapping of methods")
+        for name, by_date in compared.items():
+            out[str(name)] = _by_date(record, f"'outputs.compared.{name}'", by_date)
     else:  # a stopped run: what it finished
         for p in sorted(folder.glob("*.tif")):
             date, name = _stamp(p), _method_of(p)
@@ -183,10 +219,13 @@ def _outputs(folder: Path, data: dict) -> dict[str, dict[dt.date, Path]]:
     return out
 
 
-def _run_record(folder: Path, data: dict) -> RunRecord:
+def _run_record(folder: Path, data: dict, record: Path) -> RunRecord:
     from ..pipeline.pairs import dated, parse_pairs
 
     job = data["job"]
+    for key in ("reference", "prediction", "targets"):
+        if job.get(key) is not None and not isinstance(job[key], list):
+            raise _damaged(record, f"its job's '{key}' is a {type(job[key]).__name__}, not a list of pairs")
     coarse_product = job.get("coarse_product", "mod09gq")
     fine_product = job.get("fine_product", "s2_l2a")
     try:
@@ -195,8 +234,8 @@ def _run_record(folder: Path, data: dict) -> RunRecord:
             for key in ("reference", "prediction", "targets")
         }
     except TsstfnError as exc:
-        raise InputError(f"The run record in '{folder}' names inputs that cannot be read: {exc}") from None
-    outputs = _outputs(folder, data)
+        raise InputError(f"The run record '{record}' names inputs that cannot be read: {exc}") from None
+    outputs = _outputs(folder, data, record)
     if not outputs.get(FUSED):
         raise InputError(f"The run in '{folder}' has no fused NDVI (it stopped before fusing); run it again.")
     first = min(outputs[FUSED])

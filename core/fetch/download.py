@@ -2,7 +2,11 @@
 
 * Fine scenes (red, NIR as two bands; the mask as its own file) are warped onto **one fine grid**:
   the AOI's box in the request's CRS (default: the UTM zone of its centre) at the collection's
-  pixel size, snapped to whole pixels; the scenes of one day are mosaicked (first valid pixel wins).
+  pixel size, snapped to whole pixels; the scenes of one day are mosaicked: each pixel, both bands
+  and the mask, from the first scene whose image has data there (a mask without nodata, QA_PIXEL or
+  the MODIS state, cannot say where its scene ends).
+* Files are warped and written :data:`WINDOW_ROWS` rows at a time in the product's own type: the
+  memory is a window's, whatever the AOI.
 * MODIS items stay on **their own sinusoidal grid** (the AOI's box snapped to the MODIS pixel grid,
   one pixel of margin); the job warps them onto the fine grid.
 * Values are the product's DNs, with its scale, offset and nodata written into the GeoTIFF (band
@@ -10,7 +14,8 @@
   scenes processed before baseline 04.00 get the baseline's 1000 added, so that every Sentinel-2
   file is the product ``s2_l2a`` ((DN - 1000) / 10000, the same reflectance).
 * Every file is written to a temporary file and renamed when complete (:func:`~..files.atomic_output`);
-  a file already complete for the same items is kept (resume); a cancel stops within one asset's read.
+  a file already complete for the same items on the same grid is kept (resume); a cancel stops within
+  one asset's read.
 """
 
 from __future__ import annotations
@@ -283,9 +288,13 @@ def _window(task: FileTask, rows: tuple[int, int], is_cancelled: CancelFn) -> li
     image_type = gdal.GDT_Int16 if task.spec.coarse else gdal.GDT_UInt16
     lead = task.spec.data_roles[0]
     choice: np.ndarray | None = None  # per pixel: the index of the scene it comes from (-1: none)
+    read: dict[tuple[int, str], np.ndarray] = {}  # an image task's lead band, read once
     if len(task.scenes) > 1:
         for i, scene in enumerate(task.scenes):
-            valid = _warp(scene.assets[lead], task, rows, image_type, image_nodata, is_cancelled) != image_nodata
+            values = _warp(scene.assets[lead], task, rows, image_type, image_nodata, is_cancelled)
+            if not task.is_mask:
+                read[i, lead] = values
+            valid = values != image_nodata
             if choice is None:
                 choice = np.full(valid.shape, -1, np.int8)
             choice[(choice < 0) & valid] = i
@@ -297,7 +306,10 @@ def _window(task: FileTask, rows: tuple[int, int], is_cancelled: CancelFn) -> li
         for i, scene in enumerate(task.scenes):
             if choice is not None and not (choice == i).any():
                 continue
-            values = _warp(scene.assets[role], task, rows, task.dtype, warp_nodata, is_cancelled)
+            if (i, role) in read:
+                values = read.pop((i, role))
+            else:
+                values = _warp(scene.assets[role], task, rows, task.dtype, warp_nodata, is_cancelled)
             shift = _shift(scene, task)
             if shift:
                 big = values.astype(np.int32)

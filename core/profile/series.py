@@ -305,13 +305,13 @@ def field_series(run_folder: PathLike, x: float, y: float, crs_wkt: str | None =
 
 
 def write_csv(samples: list[Sample], path: PathLike) -> Path:
-    """The samples as CSV (:data:`CSV_COLUMNS`; empty cells for NaN and a pixel's missing std), written atomically."""
+    """The samples as UTF-8 CSV (:data:`CSV_COLUMNS`; empty cells for NaN and a pixel's missing std), written atomically."""
 
     def cell(v: float | None) -> str:
         return "" if v is None or v != v else repr(float(v))
 
     path = Path(path)
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:  # the same bytes on Windows
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS)
         for s in samples:
@@ -320,9 +320,9 @@ def write_csv(samples: list[Sample], path: PathLike) -> Path:
 
 
 def read_csv(path: PathLike) -> list[Sample]:
-    """Samples back from a CSV of :func:`write_csv`."""
+    """Samples back from a CSV of :func:`write_csv` (UTF-8, whatever the system's locale)."""
     out = []
-    with open(path, newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # UTF-8, with the BOM a spreadsheet may add
         for r in csv.DictReader(fh):
             out.append(
                 Sample(

@@ -223,8 +223,7 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
     reference, prediction = data.get("reference") or [], data.get("prediction") or []
     n_targets = max(1, len(data.get("targets") or []))
     n_base = int(value("n_base"))
-    device = str(train.get("device") or "cpu")
-    device = "cpu" if device == "auto" else device
+    device = device_kind(str(train.get("device") or "cpu"))  # 'auto' as the run resolves it: CUDA on a GPU machine
     uncertainty = value("uncertainty")
     uncertainty = getattr(uncertainty, "value", uncertainty)
     uncertainty = {True: "on", False: "off"}.get(uncertainty, uncertainty) if isinstance(uncertainty, bool) else uncertainty
@@ -274,7 +273,7 @@ def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None =
         train.width,
         train.patch,
         train.max_epochs,
-        train.device if train.device != "auto" else "cpu",
+        device_kind(train.device),
         speed,
         patience=train.patience,
         batch_size=train.batch_size,
@@ -288,6 +287,28 @@ def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None =
     once = (k - 1) * STARTUP_SECONDS / 60  # one process: its fixed cost counts once
     low, high = (m * k - once for m in one.minutes_range)
     return Estimate(one.memory_gb, one.disk_gb * k, one.minutes * k - once, one.available_memory_gb, (low, high), one.measured)
+
+
+def device_kind(device: str) -> str:
+    """The device a run with ``train.device`` = ``device`` computes on; any name but ``auto`` as it is.
+
+    ``auto`` as :func:`~..fusion.training.resolve_device` resolves it: ``cuda`` when PyTorch sees a GPU, else
+    ``cpu``. The run's MC-dropout rule (:func:`uncertainty_pass_count` through ``run.uncertainty_passes``) and the
+    estimate of a job both resolve ``auto`` here. Without an NVIDIA GPU (``nvidia-smi`` lists none) and with PyTorch not yet
+    imported, ``auto`` is ``cpu`` without importing it (an import holds QGIS's GUI thread for seconds).
+    """
+    import sys
+
+    if device != "auto":
+        return device
+    if "torch" not in sys.modules:
+        from ..deps import has_nvidia_gpu
+
+        if not has_nvidia_gpu():
+            return "cpu"
+    from ..fusion.training import resolve_device
+
+    return str(resolve_device("auto").type)
 
 
 def training_stack_count(n_reference: int, n_prediction: int, n_targets: int, n_base: int, both_directions: bool = False) -> int:

@@ -166,11 +166,10 @@ def uncertainty_passes(job: Job, grid: Grid) -> int:
 
     With ``auto`` on a CPU: on when the passes are estimated to take at most :data:`AUTO_UNCERTAINTY_MINUTES`.
     """
-    from ..fusion.training import resolve_device
     from ..fusion.tsstfn import Uncertainty
-    from .estimate import uncertainty_pass_count
+    from .estimate import device_kind, uncertainty_pass_count
 
-    device = resolve_device(job.train.device).type if job.uncertainty is Uncertainty.AUTO else "cpu"
+    device = device_kind(job.train.device) if job.uncertainty is Uncertainty.AUTO else "cpu"  # as estimate_job does
     args = (grid.width, grid.height, len(job.targets), job.train.width, job.train.patch)
     passes = uncertainty_pass_count(Uncertainty(job.uncertainty).value, job.mc_passes, device, *args, AUTO_UNCERTAINTY_MINUTES)
     if job.uncertainty is Uncertainty.AUTO and not passes:

@@ -7,7 +7,8 @@ from tsstfn_crop_mapper.core.pipeline.estimate import Speed, estimate_run, measu
 
 def test_measured_speed_gives_a_range_over_the_epochs():
     speed = measure_speed(4, 32, 3, "cpu", batch_size=2, cl_paths=1, steps=1)
-    assert speed.train_patch_s > speed.predict_patch_s > 0 and (speed.width, speed.patch) == (4, 32)
+    # no comparison of the two times: on a loaded machine a prediction can take longer than a step (timings: bench/)
+    assert speed.train_patch_s > 0 and speed.predict_patch_s > 0 and (speed.width, speed.patch) == (4, 32)
     guess = estimate_run(256, 256, 10, 2, 3, 4, 32, 100)
     assert not guess.measured and "a guess" in guess.time_text()
     est = estimate_run(256, 256, 10, 2, 3, 4, 32, 100, speed=speed, patience=12)
@@ -79,3 +80,59 @@ def test_a_job_mapping_is_estimated_by_the_runs_own_rules():
     both = estimate_benchmark(spec, 45, 44, speed)
     one = estimate_benchmark(SimpleNamespace(**{**vars(spec), "targets": (1,)}), 45, 44, speed)
     assert both.measured and both.minutes == pytest.approx(2 * one.minutes - STARTUP_SECONDS / 60)  # one process
+
+
+def test_auto_is_resolved_as_the_run_resolves_it(monkeypatch):
+    """'auto' is the GPU on a GPU machine, for the estimate's MC-dropout passes as for the run's (one function)."""
+    from types import SimpleNamespace
+
+    from tsstfn_crop_mapper.core.fusion.tsstfn import Uncertainty
+    from tsstfn_crop_mapper.core.pipeline import estimate
+    from tsstfn_crop_mapper.core.pipeline.estimate import device_kind, estimate_job
+    from tsstfn_crop_mapper.core.pipeline.run import uncertainty_passes
+
+    assert device_kind("cpu") == "cpu" and device_kind("cuda:1") == "cuda:1"
+    torch = pytest.importorskip("torch")
+    assert device_kind("auto") == ("cuda" if torch.cuda.is_available() else "cpu")  # resolve_device's own rule here
+
+    speed = Speed(0.2, 0.05, "cpu", 8, 64)
+    data = {"reference": [], "prediction": [{}] * 2, "targets": [{}] * 3, "n_base": 1, "uncertainty": "auto", "mc_passes": 8,
+            "compare": [], "train": {"width": 8, "patch": 64, "max_epochs": 2, "patience": 12}}  # fmt: skip
+    size = (4000, 4000)  # a CPU needs far more than AUTO_UNCERTAINTY_MINUTES for 8 passes: auto is off there
+    job = SimpleNamespace(uncertainty=Uncertainty.AUTO, mc_passes=8, targets=[None] * 3,
+                          train=SimpleNamespace(device="auto", width=8, patch=64))  # fmt: skip
+    grid = SimpleNamespace(width=size[0], height=size[1])
+
+    def times(e):
+        return e.minutes, e.minutes_range
+
+    on = {**data, "uncertainty": "on"}
+    for machine, passes in (("cpu", 0), ("cuda", 8)):  # the rule as a machine without and with a GPU resolves 'auto'
+        monkeypatch.setattr(estimate, "device_kind", lambda d, m=machine: m if d == "auto" else d)
+        assert uncertainty_passes(job, grid) == passes  # the run
+        auto = estimate_job({**data, "train": {**data["train"], "device": "auto"}}, *size, speed)
+        named = estimate_job({**(on if passes else data), "train": {**data["train"], "device": machine}}, *size, speed)
+        assert times(auto) == times(named), machine  # the estimate: the same passes as the run
+    monkeypatch.undo()
+    off = estimate_job({**data, "train": {**data["train"], "device": "cpu"}}, *size, speed)
+    gpu = estimate_job({**on, "train": {**data["train"], "device": "cuda"}}, *size, speed)
+    assert times(gpu) != times(off)  # the passes count: the check above can tell the two machines apart
+
+
+def test_auto_without_an_nvidia_gpu_imports_no_torch(tmp_path):
+    """Without nvidia-smi (no NVIDIA GPU) 'auto' is the CPU, and neither the rule nor the estimate imports PyTorch."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tsstfn_crop_mapper.core.pipeline.estimate import device_kind, estimate_job\n"
+        "assert device_kind('auto') == 'cpu'\n"
+        "data = {'prediction': [{}] * 2, 'targets': [{}], 'n_base': 1, 'uncertainty': 'auto', 'train': {'device': 'auto'}}\n"
+        "estimate_job(data, 100, 100)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    env = {**os.environ, "PATH": str(tmp_path)}  # no nvidia-smi on it, even on a GPU machine
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -84,9 +84,9 @@ def open_raster(path: PathLike, label: str | None = None) -> gdal.Dataset:
     return ds
 
 
-#: blocks' end (bytes) of the GeoTIFFs checked so far, by ``(realpath, size, mtime_ns)``: a stack with one row per band
-#: (a validation checks each row) scans its header once; a file copied again has another size or time, so it is rescanned
-_BLOCKS_END: dict[tuple[str, int, int], int] = {}
+#: blocks' end (bytes) of the GeoTIFFs checked so far, by ``(realpath, inode, size, mtime_ns)``: a stack with one row per
+#: band (a validation checks each row) scans its header once; a file copied again (another inode, size or time) is rescanned
+_BLOCKS_END: dict[tuple[str, int, int, int], int] = {}
 _BLOCKS_END_MAX = 256
 _BLOCKS_END_LOCK = threading.Lock()
 
@@ -129,7 +129,7 @@ def check_not_truncated(path: PathLike, label: str | None = None, ds: gdal.Datas
         st = os.stat(text)
     except OSError:
         return  # a /vsi path or a subdataset: its reader says what is wrong
-    key = (os.path.realpath(text), st.st_size, st.st_mtime_ns)
+    key = (os.path.realpath(text), st.st_ino, st.st_size, st.st_mtime_ns)
     with _BLOCKS_END_LOCK:
         end = _BLOCKS_END.pop(key, None)
         if end is not None:

@@ -120,3 +120,15 @@ def test_a_stack_with_one_row_per_band_is_read_once_per_validation(tmp_path, cou
     _cut(stack, 50)
     with pytest.raises(PlaceError, match="MOD13Q1_ndvi_stack.tif' is cut short"):
         RowChecker().check(data, (7, 1))
+
+
+def test_a_file_replaced_by_a_rename_is_read_again(tmp_path, counted):
+    path = _stack(tmp_path / "s.tif", n=2)
+    check_not_truncated(path)
+    stat = os.stat(path)
+    copy = tmp_path / "copy.tif"
+    shutil.copyfile(path, copy)  # as a download tool writes a temporary file, then renames it over the old one
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same size and time: only the inode differs
+    os.replace(copy, path)
+    check_not_truncated(path)
+    assert len(counted) == 2  # another file behind the name: its header was read, not the old verdict reused

@@ -117,7 +117,7 @@ def check_not_truncated(path: PathLike, label: str | None = None, ds: gdal.Datas
 
     Reads only the header (each block's offset and size, for at most 4096 blocks per band: the first and the
     last ones beyond that), so a truncated download is named in the first seconds, not when alignment reaches it.
-    The header is read once per file as it stands (its real path, size and modification time): the rows of a
+    The header is read once per file as it stands (its real path, inode, size and modification time): the rows of a
     stack, one per band, share one reading.
 
     Raises:

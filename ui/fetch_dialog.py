@@ -118,7 +118,7 @@ class FetchDialog(QDialog):
         self.canvas_radio.setChecked(True)
         self.aoi_layer = QgsMapLayerComboBox()
         self.aoi_layer.setFilters(QgsMapLayerProxyModel.PolygonLayer)
-        self.aoi_layer.layerChanged.connect(lambda *_: self.layer_radio.setChecked(self.aoi_layer.currentLayer() is not None))
+        self.aoi_layer.layerChanged.connect(self._aoi_layer_changed)  # a method: disconnected when the dialog goes
         for w in (self.canvas_radio, self.layer_radio, self.aoi_layer):
             aoi_row.addWidget(w)
         form.addRow("Area of interest", aoi_row)
@@ -323,6 +323,12 @@ class FetchDialog(QDialog):
                 group.addLayer(layer).setItemVisibilityChecked(False)
                 paths.append(str(path))
         return name, paths
+
+    def _aoi_layer_changed(self, *_: object) -> None:
+        from qgis.PyQt import sip
+
+        if not sip.isdeleted(self.layer_radio) and not sip.isdeleted(self.aoi_layer):
+            self.layer_radio.setChecked(self.aoi_layer.currentLayer() is not None)
 
     def stop(self) -> None:
         """Cancel a running search or download and detach it: it never calls back into this dialog."""

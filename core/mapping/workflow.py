@@ -604,6 +604,30 @@ def check_classification(
         read_fields(fields, grid, field_id)
 
 
+def _check_each_date_once(rasters: Sequence[str], bands: Sequence[int] | None) -> None:
+    """The series holds each raster (and each band of a stack) once: a date given twice is a wrong input.
+
+    Raises:
+        InputError: naming the raster (or band) and both positions.
+    """
+    import os
+
+    from ..errors import InputError
+
+    seen: dict[str, int] = {}
+    for i, raster in enumerate(rasters):
+        key = os.path.normcase(os.path.realpath(raster)) if os.path.exists(raster) else str(raster)
+        if key in seen:
+            raise InputError(
+                f"'{Path(raster).name}' is given twice in the series (rasters {seen[key] + 1} and {i + 1}): the forest "
+                "would read one date as two. Give each date's raster once."
+            )
+        seen[key] = i
+    twice = sorted({b for b in bands or [] if list(bands or []).count(b) > 1})
+    if twice:
+        raise InputError(f"Band {twice[0]} is given twice in the band range {list(bands or [])}; give each band once.")
+
+
 def _inputs(
     rasters: list[str],
     samples_path: str,
@@ -623,6 +647,7 @@ def _inputs(
     check_classify_options(scale=scale, kfold=kfold)
     if not rasters:
         raise InputError("Give at least one NDVI raster to classify.")
+    _check_each_date_once(rasters, bands)
     paths: list[str] = []
     for raster in rasters:
         paths += band_views(raster, bands, scale)

@@ -244,3 +244,21 @@ def test_a_field_named_like_an_id_is_refused_as_class_field_everywhere(tmp_path)
     assert not samples_mod.id_like_field("class_id") and not samples_mod.id_like_field("crop")
     with pytest.raises(InputError, match=r"Class field 'field_id' of samples 'p.gpkg' is named like an id"):
         samples_mod.read_samples(path, "field_id", _grid(20, 20))
+
+
+def test_a_series_that_holds_one_raster_or_band_twice_is_refused(tmp_path):
+    """The same raster for two dates (by another path too) or a band twice is one sentence, before any work."""
+    import os
+
+    from tsstfn_crop_mapper.core.errors import InputError
+    from tsstfn_crop_mapper.core.mapping.workflow import _check_each_date_once
+
+    a, b = tmp_path / "ndvi_a.tif", tmp_path / "ndvi_b.tif"
+    a.write_bytes(b"x")
+    b.write_bytes(b"y")
+    os.symlink(a, tmp_path / "alias.tif")
+    _check_each_date_once([str(a), str(b)], None)
+    with pytest.raises(InputError, match=r"'alias.tif' is given twice in the series \(rasters 1 and 3\)"):
+        _check_each_date_once([str(a), str(b), str(tmp_path / "alias.tif")], None)
+    with pytest.raises(InputError, match=r"Band 2 is given twice"):
+        _check_each_date_once([str(a)], [1, 2, 2])

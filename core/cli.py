@@ -278,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}  # first: start-up too
     stopped = False
     try:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+        # this project's messages at INFO; other libraries' only from WARNING (torch's exit-time INFO lines
+        # otherwise follow the last line a stopped run prints)
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        logging.getLogger("tsstfn").setLevel(logging.INFO)
         args = build_parser().parse_args(argv)
         tune_memory()
         args.func(args)

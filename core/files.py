@@ -450,6 +450,12 @@ def input_files(inputs: Iterable[PathLike | None]) -> list[Path]:
     return out
 
 
+def file_key(path: PathLike) -> str:
+    """What makes two paths one file: the real path (links followed, case folded where the OS folds it); as given when absent."""
+    text = str(path)
+    return os.path.normcase(os.path.realpath(text)) if os.path.exists(text) else text
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         if os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b):

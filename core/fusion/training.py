@@ -22,7 +22,7 @@ import numpy as np
 
 from ..callbacks import CancelFn, never_cancelled
 from ..errors import InputError
-from .config import TrainConfig
+from .config import OutputMode, TrainConfig
 from .tiling import origins
 
 log = logging.getLogger("tsstfn")
@@ -340,10 +340,11 @@ def fill_base_gaps(batch: np.ndarray, output: str, sigma: float = 0.0) -> np.nda
     smoothed coarse change and bias the prior around every gap. Other output modes get ``batch``
     unchanged.
     """
-    if output not in ("fine_residual", "change_residual"):
+    mode = OutputMode(output)
+    if not mode.has_prior:
         return batch
     out = batch.copy()
-    if output == "change_residual" and sigma > 0:
+    if mode is OutputMode.CHANGE_RESIDUAL and sigma > 0:
         from scipy.ndimage import gaussian_filter
 
         for b, c in zip(*np.nonzero(np.isnan(out[:, 0::2]).any(axis=(2, 3)))):

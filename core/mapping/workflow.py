@@ -610,13 +610,12 @@ def _check_each_date_once(rasters: Sequence[str], bands: Sequence[int] | None) -
     Raises:
         InputError: naming the raster (or band) and both positions.
     """
-    import os
-
     from ..errors import InputError
+    from ..files import file_key
 
     seen: dict[str, int] = {}
     for i, raster in enumerate(rasters):
-        key = os.path.normcase(os.path.realpath(raster)) if os.path.exists(raster) else str(raster)
+        key = file_key(raster)
         if key in seen:
             raise InputError(
                 f"'{Path(raster).name}' is given twice in the series (rasters {seen[key] + 1} and {i + 1}): the forest "

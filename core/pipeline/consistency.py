@@ -34,13 +34,10 @@ COLUMN_LABELS = {"coarse": "MODIS (coarse)", "fine": "fine (Sentinel-2/Landsat)"
 
 def raster_identity(source: Any) -> tuple:
     """What makes two rasters the same input: the real file (and NIR file), the band, the red and NIR bands."""
+    from ..files import file_key
 
-    def real(path: str | None) -> str | None:
-        if not path:
-            return None
-        return os.path.normcase(os.path.realpath(path)) if os.path.exists(path) else path
-
-    return real(source.path), real(source.nir_path), source.band, source.red_band, source.nir_band
+    nir = file_key(source.nir_path) if source.nir_path else None
+    return file_key(source.path) if source.path else None, nir, source.band, source.red_band, source.nir_band
 
 
 def own_date(source: Any) -> dt.date | None:

@@ -75,6 +75,67 @@ def make_predictor(
     return predict
 
 
+#: the coarse NDVI change (about MODIS's NDVI noise) below which two base pairs are equally near their
+#: target in :func:`two_sided_predictor`: smaller changes do not say which pair resembles it more
+CHANGE_NOISE = 0.02
+
+
+def nan_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image (H, W)`` smoothed by a Gaussian of ``sigma`` pixels over its valid values; NaN where none is near."""
+    from scipy.ndimage import gaussian_filter
+
+    valid = np.isfinite(image)
+    if sigma <= 0:
+        return image.astype(np.float64)
+    weight = gaussian_filter(valid.astype(np.float64), sigma, mode="nearest")
+    total = gaussian_filter(np.where(valid, image, 0.0).astype(np.float64), sigma, mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 1e-6, total / weight, np.nan)
+
+
+def two_sided_weights(batch: np.ndarray, sigma: float, noise: float = CHANGE_NOISE) -> np.ndarray:
+    """The weight ``(B, P, P)`` of a prediction from ``batch`` ``(B, 2N+1, P, P)``: the nearer its pair, the more.
+
+    Nearness is the coarse NDVI change between the nearest base pair (the last position) and the
+    target, smoothed over about a MODIS pixel (``sigma``): ``1 / (|change| + noise)``, as STARFM's
+    two-pair form weighs each pair by its coarse temporal difference (Gao et al. 2006). NaN where
+    either coarse image is missing nearby.
+    """
+    out = np.empty((batch.shape[0], *batch.shape[2:]), dtype=np.float64)
+    for b in range(batch.shape[0]):
+        change = np.abs(nan_blur(batch[b, -1].astype(np.float64) - batch[b, -3], sigma))
+        out[b] = 1.0 / (change + noise)
+    return out
+
+
+def two_sided_predictor(
+    predict: Callable[[np.ndarray], np.ndarray], channels: int, sigma: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A predictor of batches ``(B, 2 * channels, P, P)``: the inputs forward in time, then backward.
+
+    Each half is predicted with ``predict``; the two are blended pixel by pixel with
+    :func:`two_sided_weights`, each side alone where the other is NaN (the result keeps the shape
+    ``predict`` returns, an uncertainty channel blended like the NDVI).
+    """
+
+    def both(batch: np.ndarray) -> np.ndarray:
+        forward, backward = batch[:, :channels], batch[:, channels:]
+        a, b = predict(forward).astype(np.float64), predict(backward).astype(np.float64)
+        wa, wb = two_sided_weights(forward, sigma), two_sided_weights(backward, sigma)
+        if a.ndim == 4:  # (B, 2, P, P): prediction and spread
+            wa, wb = wa[:, None], wb[:, None]
+        # no coarse image near on one side: the sides weigh equally there
+        wa, wb = np.where(np.isnan(wa), np.nan_to_num(wb, nan=1.0), wa), np.where(np.isnan(wb), np.nan_to_num(wa, nan=1.0), wb)
+        wa, wb = np.where(np.isnan(a), 0.0, wa), np.where(np.isnan(b), 0.0, wb)
+        total = wa + wb
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (wa * np.nan_to_num(a) + wb * np.nan_to_num(b)) / total
+        out[total == 0] = np.nan
+        return out.astype(np.float32)
+
+    return both
+
+
 def predict_to_file(
     model: Any,
     meta: dict,
@@ -88,18 +149,25 @@ def predict_to_file(
     description: str = "TSSTFN NDVI",
     uncertainty_path: PathLike | None = None,
     mc_passes: int = 8,
+    two_sided: bool = False,
 ) -> Path:
     """Predict over ``grid`` reading inputs with ``read(x, y, w, h) -> (2N+1, h, w)``; atomic write.
 
     With ``uncertainty_path``, the Monte-Carlo dropout standard deviation of ``mc_passes`` passes is
-    written there too (see :func:`make_predictor`).
+    written there too (see :func:`make_predictor`). ``two_sided``: ``read`` gives ``(2 (2N+1), h, w)``,
+    the inputs from the pairs before the target then those after it, blended by
+    :func:`two_sided_predictor`.
     """
     passes = mc_passes if uncertainty_path else 0
     paths = [out_path, uncertainty_path] if uncertainty_path else [out_path]
     texts = [description, f"{description}: standard deviation of {passes} MC-dropout passes"][: len(paths)]
+    predict = make_predictor(model, meta, mc_passes=passes)
+    if two_sided:
+        sigma = float(meta["config"].get("prior_smoothing_px", 0.0))
+        predict = two_sided_predictor(predict, 2 * int(meta["n_base"]) + 1, sigma)
     return tiled_to_geotiff(
         read,
-        make_predictor(model, meta, mc_passes=passes),
+        predict,
         grid,
         paths,
         meta["config"]["patch"],

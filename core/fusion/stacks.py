@@ -177,3 +177,14 @@ def prediction_reader(
         return strip[1][:, :, x : x + w]
 
     return read
+
+
+def two_sided_reader(
+    before: Callable[[int, int, int, int], np.ndarray], after: Callable[[int, int, int, int], np.ndarray]
+) -> Callable[[int, int, int, int], np.ndarray]:
+    """``read(x, y, w, h) -> (2 (2N+1), h, w)``: the inputs from the pairs before the target, then after it."""
+
+    def read(x: int, y: int, w: int, h: int) -> np.ndarray:
+        return np.concatenate([before(x, y, w, h), after(x, y, w, h)])
+
+    return read

@@ -259,9 +259,10 @@ def own_next(dates: Sequence[dt.date], label: dt.date, n_base: int) -> Alignment
     """:func:`own_latest` mirrored in time: ``label`` learnt from the ``n_base`` images *after* it.
 
     The positions hold the nearest later image last, where :func:`own_latest` puts the latest
-    earlier one, so the network sees the same gap structure with time running backwards. Used only
-    as an extra training label of single-season training (``train.both_directions``); a prediction
-    always reads the images before its target.
+    earlier one, so the network sees the same gap structure with time running backwards. Used as
+    an extra training label of single-season training (``train.both_directions``), and by such a
+    model to predict a target from the pairs after it too (``label`` not among ``dates``: no label
+    recipe), blended with its prediction from the pairs before it.
 
     Raises:
         DateError: fewer than ``n_base`` images follow ``label``.
@@ -271,8 +272,8 @@ def own_next(dates: Sequence[dt.date], label: dt.date, n_base: int) -> Alignment
         raise DateError(f"{n_base} images are needed after {label.isoformat()}, but only {len(after)} follow it.")
     chosen = after[:n_base][::-1]
     recipes = tuple(((i, 1.0),) for i in chosen)
-    return Alignment(Strategy.STR_A.value, recipes, recipes, ((list(dates).index(label), 1.0),),
-                     tuple(doy(dates[i]) for i in chosen), doy(label))  # fmt: skip
+    label_recipe: Recipe = ((list(dates).index(label), 1.0),) if label in dates else ()
+    return Alignment(Strategy.STR_A.value, recipes, recipes, label_recipe, tuple(doy(dates[i]) for i in chosen), doy(label))
 
 
 def apply_recipe(recipe: Recipe, images: Sequence[np.ndarray] | Callable[[int], np.ndarray]) -> np.ndarray:

@@ -321,6 +321,7 @@ def predict(
             a = align(params.strategy, reference_dates, base_dates, t.date, params.n_base, params.reference_target)
         else:  # single season: the target's own latest pairs, as in training
             a = own_latest(base_dates, t.date, params.n_base)
+        after = two_sided_alignment(meta, base_dates, t.date, params.n_base, bool(reference_dates))
         stamp = t.date.isoformat()
         unc = uncertainty_path_of(t.date) if (params.mc_passes > 1 and uncertainty_path_of) else None
         outputs = [Path(out_path_of(t.date))] + ([Path(unc)] if unc else [])
@@ -329,7 +330,21 @@ def predict(
             fused[t.date] = outputs[0]
         else:
             fused[t.date] = _predict_one(
-                model, meta, a, base, t, inputs, params, out_path_of, forecast, progress, k, len(targets), is_cancelled, unc
+                model,
+                meta,
+                a,
+                base,
+                t,
+                inputs,
+                params,
+                out_path_of,
+                forecast,
+                progress,
+                k,
+                len(targets),
+                is_cancelled,
+                unc,
+                after,
             )
             if resume is not None:
                 resume.record(*outputs)
@@ -341,25 +356,49 @@ def predict(
 def _predict_one(
     model: Any, meta: dict, a: Alignment, base: list[AlignedPair], t: AlignedPair, inputs: FusionInputs,
     params: TsstfnParams, out_path_of: Any, forecast: Forecast, progress: ProgressFn | None, k: int, n: int,
-    is_cancelled: CancelFn, unc: Any,
+    is_cancelled: CancelFn, unc: Any, after: Alignment | None = None,
 ) -> Path:  # fmt: skip
     from .prediction import predict_to_file
-    from .stacks import prediction_reader
+    from .stacks import prediction_reader, two_sided_reader
 
     stamp = t.date.isoformat()
+    read = prediction_reader(a, base, t.coarse)
+    sides = ""
+    if after is not None:
+        read = two_sided_reader(read, prediction_reader(after, base, t.coarse))
+        sides = ", from the pairs before and after it"
     return predict_to_file(
         model,
         meta,
-        prediction_reader(a, base, t.coarse),
+        read,
         inputs.grid,
         out_path_of(t.date),
         batch_size=params.train.batch_size,
         is_cancelled=is_cancelled,
-        description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast})",
+        description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast}{sides})",
         progress=scaled(progress, k / n, (k + 1) / n, f"{stamp} "),
         uncertainty_path=unc,
         mc_passes=params.mc_passes,
+        two_sided=after is not None,
     )
+
+
+def two_sided_alignment(
+    meta: dict, base_dates: Sequence[dt.date], target: dt.date, n_base: int, two_seasons: bool
+) -> Alignment | None:
+    """The alignment that predicts ``target`` from the pairs after it, or None where it is not predicted so.
+
+    A single-season model trained in both time directions (``train.both_directions``) has learnt to
+    predict a pair from the ``n_base`` pairs after it as well as from those before it; where the
+    season has that many pairs after the target, the two predictions are blended, each weighted by
+    how little the coarse NDVI changed between its nearest pair and the target
+    (:func:`~.prediction.two_sided_predictor`), as two-pair STARFM blends its two pairs.
+    """
+    if two_seasons or not meta.get("config", {}).get("both_directions"):
+        return None
+    if sum(d > target for d in base_dates) < n_base:
+        return None
+    return own_next(base_dates, target, n_base)
 
 
 def fuse(request: FusionRequest) -> FusionOutput:

@@ -36,15 +36,16 @@ def test_kranj_benchmark_runs_on_the_real_data(tmp_path):
         (d, m) for d in ("2020-03-17", "2020-04-02") for m in ("tsstfn", "starfm", "coarse_cubic", "latest_fine")
     } | {("2020-03-17", "starfm2")}
     # what docs/benchmarks.md reports: TSSTFN (the robust preset: a correction to the latest Landsat plus the
-    # smoothed MODIS change) beats STARFM by RMSE and SSIM on both dates, every method beats MODIS, and on
-    # 2 April TSSTFN is the best of all (margins far wider than any CPU's rounding)
+    # smoothed MODIS change; 17 March also from the pair after it) beats STARFM (one and two pairs) by RMSE
+    # and SSIM on both dates, every method beats MODIS, and TSSTFN is the best of all on both (margins far
+    # wider than any CPU's rounding)
     for date in ("2020-03-17", "2020-04-02"):
         rmse = {m: float(r["rmse"]) for (d, m), r in rows.items() if d == date}
         ssim = {m: float(r["ssim"]) for (d, m), r in rows.items() if d == date}
         assert max(rmse, key=rmse.get) == "coarse_cubic"
-        assert rmse["tsstfn"] < rmse["starfm"] - 0.01 and ssim["tsstfn"] > ssim["starfm"] + 0.05
-    april = {m: float(r["rmse"]) for (d, m), r in rows.items() if d == "2020-04-02"}
-    assert min(april, key=april.get) == "tsstfn" and april["tsstfn"] < april["latest_fine"] - 0.01
+        assert rmse["tsstfn"] < min(v for m, v in rmse.items() if m.startswith("starfm")) - 0.01
+        assert ssim["tsstfn"] > max(v for m, v in ssim.items() if m.startswith("starfm")) + 0.05
+        assert min(rmse, key=rmse.get) == "tsstfn" and rmse["tsstfn"] < rmse["latest_fine"] - 0.008, rmse
     assert float(rows[("2020-03-17", "starfm")]["rmse"]) == pytest.approx(0.0865, abs=2e-4)
     assert len(result.figures) == 2
 
@@ -55,7 +56,8 @@ def test_estarfm_benchmark_runs_on_the_real_data(tmp_path):
     run_benchmark(load_benchmark(DATASETS / "estarfm_2001.json"), tmp_path)
     rows = _rows(tmp_path)
     assert float(rows[("2001-07-11", "starfm2")]["rmse"]) == pytest.approx(0.0507, abs=2e-4)
-    assert float(rows[("2001-07-11", "tsstfn")]["rmse"]) < float(rows[("2001-07-11", "starfm")]["rmse"])
+    # TSSTFN from both sides of 11 July beats two-pair STARFM, which sees the same two pairs
+    assert float(rows[("2001-07-11", "tsstfn")]["rmse"]) < float(rows[("2001-07-11", "starfm2")]["rmse"])
 
 
 def _clustered_sinop_samples(path: Path) -> str:

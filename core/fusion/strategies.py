@@ -63,10 +63,6 @@ class MonthDay(NamedTuple):
     month: int
     day: int
 
-    def in_year(self, year: int) -> dt.date:
-        """This day in ``year``."""
-        return dt.date(year, self.month, self.day)
-
     def doy(self, year: int) -> int:
         """This day's day of year in ``year`` (29 February of a common year counts as 1 March)."""
         return doy(dt.date(year, self.month, 1)) + self.day - 1

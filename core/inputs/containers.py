@@ -12,10 +12,6 @@ from __future__ import annotations
 
 from . import readers
 from .ndvi import NdviSource
-from .readers.modis import find_subdataset
-
-#: the name the format tests use for :func:`.readers.modis.find_subdataset`
-_find = find_subdataset
 
 
 def container_file(path: str) -> str:

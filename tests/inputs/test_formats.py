@@ -16,8 +16,9 @@ from osgeo import gdal, osr
 
 from conftest import make_raster
 from tsstfn_crop_mapper.core.errors import InputError
-from tsstfn_crop_mapper.core.inputs.containers import _find, container_file, resolve_source
+from tsstfn_crop_mapper.core.inputs.containers import container_file, resolve_source
 from tsstfn_crop_mapper.core.inputs.ndvi import NdviSource, read_ndvi
+from tsstfn_crop_mapper.core.inputs.readers.modis import find_subdataset
 
 RED, NIR = 0.08, 0.40  # reflectance of a field
 NDVI = (NIR - RED) / (NIR + RED)
@@ -99,7 +100,7 @@ def test_hdf_eos_subdataset_names_and_a_missing_one(tmp_path):
     eos = 'HDF4_EOS:EOS_GRID:"/data/MOD13Q1.A2014001.h12v10.061.hdf":MODIS_Grid_16DAY_250m_500m_VI:"250m 16 days NDVI"'
     assert container_file(eos) == "/data/MOD13Q1.A2014001.h12v10.061.hdf"
     subs = [(eos, "[4800x4800] 250m 16 days NDVI MODIS_Grid_16DAY_250m_500m_VI (16-bit integer)")]
-    assert _find(subs, "250m 16 days NDVI") == eos and _find(subs, "250m 16 days EVI") is None
+    assert find_subdataset(subs, "250m 16 days NDVI") == eos and find_subdataset(subs, "250m 16 days EVI") is None
     path = _hdf(tmp_path / "MOD09GQ.A2021212.h26v04.061.hdf", {"sur_refl_b01_1": np.zeros((2, 2), np.int16)})
     with pytest.raises(InputError, match="has no subdataset sur_refl_b02_1 of product mod09gq"):
         resolve_source(NdviSource(path))

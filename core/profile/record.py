@@ -72,10 +72,11 @@ class RunRecord:
         name: the run's name.
         grid: the study grid (of the fused NDVI).
         layers: every raster of the series.
-        season: the critical season's first and last day in the prediction year.
+        season: the first and last day the chart shades (:func:`shaded_season`).
         fields: the field polygons of the run (None without).
         field_id: their id field.
         notes: what could not be found (an input moved away), one sentence each.
+        season_label: what the shaded span is, for the chart's legend.
     """
 
     folder: Path
@@ -87,6 +88,7 @@ class RunRecord:
     fields: str | None = None
     field_id: str | None = None
     notes: list[str] = field(default_factory=list)
+    season_label: str = "critical season"
 
     def of_role(self, role: str) -> list[Layer]:
         """The layers of ``role`` sorted by date."""
@@ -260,10 +262,10 @@ def _run_record(folder: Path, data: dict, record: Path) -> RunRecord:
                 layers.append(Layer(date, role, str(path), label))
             else:
                 notes.append(f"{label} {date.isoformat()}: '{path}' is missing.")
-    season = tuple(dt.date(year, *md) for md in CRITICAL_SEASON)
+    season, label = shaded_season(sorted(outputs[FUSED]))
     return RunRecord(
-        folder, "run", str(job.get("name") or folder.name), grid, layers, (season[0], season[1]),
-        job.get("fields") if isinstance(job.get("fields"), str) else None, job.get("field_id"), notes,
+        folder, "run", str(job.get("name") or folder.name), grid, layers, season,
+        job.get("fields") if isinstance(job.get("fields"), str) else None, job.get("field_id"), notes, label,
     )  # fmt: skip
 
 
@@ -311,9 +313,24 @@ def _benchmark_record(folder: Path) -> RunRecord:
     if not fused:
         raise InputError(f"The benchmark in '{folder}' has no TSSTFN prediction (target_*/fused_ndvi_*.tif); run it again.")
     grid = Grid.from_raster(fused[0].path, allow_no_crs=True)
-    year = min(la.date for la in fused).year
-    season = (dt.date(year, *CRITICAL_SEASON[0]), dt.date(year, *CRITICAL_SEASON[1]))
-    return RunRecord(folder, "benchmark", folder.name, grid, layers, season)
+    season, label = shaded_season(sorted({la.date for la in fused}))
+    return RunRecord(folder, "benchmark", folder.name, grid, layers, season, season_label=label)
+
+
+def shaded_season(fused: list[dt.date]) -> tuple[tuple[dt.date, dt.date], str]:
+    """The span the chart shades and its name: the critical season when the fused dates lie in it, else their span.
+
+    A crop-mapping run fuses the cloudy dates of the critical season (July to September); a run or
+    benchmark whose fused dates lie elsewhere (a spring benchmark, a southern-hemisphere season)
+    shades the dates it fused instead, so the chart does not stretch to an empty summer.
+    """
+    year = fused[0].year
+    start, end = (dt.date(year, *md) for md in CRITICAL_SEASON)
+    if end < start:  # a season across New Year
+        end = dt.date(year + 1, *CRITICAL_SEASON[1])
+    if all(start <= d <= end for d in fused):
+        return (start, end), "critical season"
+    return (fused[0], fused[-1]), "fused dates"
 
 
 def real_layer(record: RunRecord, date: dt.date) -> Layer | None:

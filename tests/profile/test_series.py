@@ -189,3 +189,15 @@ def test_compare_panels_real_is_fused_minus_difference(small, tmp_path):
     assert not list(run.glob("*.vrt"))  # nothing written into the run folder
     with pytest.raises(InputError, match="no fused NDVI on 2021-08-01; its target dates are 2021-07-30"):
         compare_panels(rec, date("2021-08-01"), tmp_path / "scratch")
+
+
+def test_the_chart_shades_the_critical_season_or_else_the_dates_the_run_fused():
+    from tsstfn_crop_mapper.core.profile.record import shaded_season
+
+    assert shaded_season([date("2021-07-30"), date("2021-08-31")]) == (
+        (date("2021-07-01"), date("2021-09-30")),
+        "critical season",
+    )
+    # a spring benchmark (Kranj): the chart shades 17 March to 2 April, not an empty summer
+    assert shaded_season([date("2020-03-17"), date("2020-04-02")]) == ((date("2020-03-17"), date("2020-04-02")), "fused dates")
+    assert shaded_season([date("2021-06-15"), date("2021-08-31")])[1] == "fused dates"  # one date outside it

@@ -45,13 +45,15 @@ class ProfileChart(QWidget):
         self.canvas.mpl_connect("motion_notify_event", self._on_move)
 
     # drawing ---------------------------------------------------------------------------------
-    def show_samples(self, samples, title: str, season: tuple[dt.date, dt.date] | None = None) -> None:
-        """Draw ``samples`` (core.profile.Sample): one series per role, the MC-dropout band, the critical season."""
+    def show_samples(
+        self, samples, title: str, season: tuple[dt.date, dt.date] | None = None, season_label: str = "critical season"
+    ) -> None:
+        """Draw ``samples`` (core.profile.Sample): one series per role, the MC-dropout band, the shaded season."""
         ax = self.ax
         self._remove_series()
         self.points = []
         if season is not None:
-            ax.axvspan(date2num(season[0]), date2num(season[1]), color="#fff3b0", alpha=0.6, label="critical season", lw=0)
+            ax.axvspan(date2num(season[0]), date2num(season[1]), color="#fff3b0", alpha=0.6, label=season_label, lw=0)
         by_role: dict[str, list] = {}
         for s in samples:
             by_role.setdefault(s.role, []).append(s)

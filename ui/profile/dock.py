@@ -99,7 +99,8 @@ class ProfileDock(QgsDockWidget):
             self.message.setText(str(exc))
             return False
         self.place, self.samples = found
-        self.chart.show_samples(self.samples, title, self.reader.record.season)
+        record = self.reader.record
+        self.chart.show_samples(self.samples, title, record.season, record.season_label)
         self.chart.canvas.draw()
         self.seconds = time.perf_counter() - start
         for button in self.export_buttons.values():

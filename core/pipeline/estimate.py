@@ -15,7 +15,6 @@ such ranges with measured runs (``bench/bench_estimate.py``).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +117,6 @@ def estimate_run(
     samples_per_epoch: int | None = None,
     compare: Sequence[str] = (),
     *,
-    starfm: bool | None = None,
     training_stacks: int | None = None,
     uncertainty_passes: int = 0,
     classify: bool = True,
@@ -145,17 +143,12 @@ def estimate_run(
         samples_per_epoch: patches drawn per epoch (None: every training window).
         compare: the fusion methods compared beside the learning method (registry names); each adds
             its entry's ``seconds_per_target_mpx`` per target and megapixel (:func:`compare_seconds`).
-        starfm: deprecated: ``True`` is ``compare=("starfm",)`` (added to ``compare``).
         training_stacks: the training stacks (labels) the network learns from: one per target with a
             reference year, one per pair after the first ``n_base`` in a single season
             (:func:`training_stack_count`); None: ``n_targets``.
         uncertainty_passes: MC-dropout predictions after the fused one (:func:`uncertainty_pass_count`).
         classify: whether the run maps crops (the forest's time counts only then).
     """
-    if starfm is not None:
-        warnings.warn("estimate_run(starfm=...) is deprecated; pass compare=[method names]", DeprecationWarning, 2)
-        if starfm and "starfm" not in compare:
-            compare = (*compare, "starfm")
     channels = 2 * n_base + 2
     stacks_n = n_targets if training_stacks is None else max(0, training_stacks)
     stacks = stacks_n * channels * width * height * 4  # training stacks on disk (.npy), read lazily

@@ -32,8 +32,6 @@ def test_whole_tile_estimate_draws_patches_per_epoch_and_counts_starfm():
     assert every.minutes - sampled.minutes == pytest.approx(saved_minutes, rel=0.15)  # validation shrinks too
     compared = estimate_run(*args, patience=1, samples_per_epoch=4000, compare=["starfm", "coarse_cubic"])
     assert compared.minutes > sampled.minutes + 30  # STARFM's entry: 7 s per target and megapixel; the baseline: none
-    with pytest.warns(DeprecationWarning, match="compare="):  # the old switch, until the dialog passes compare
-        assert estimate_run(*args, patience=1, samples_per_epoch=4000, starfm=True).minutes == compared.minutes
     assert every.memory_gb == sampled.memory_gb  # patches are read lazily: drawing fewer saves time, not memory
     # the peaks measured in docs/benchmarks.md (GNU time), 768 px to a whole tile: within 0.8-1.0x of the estimate
     for size, peak in ((768, 0.63), (1536, 0.68), (3072, 0.76), (10980, 1.45)):

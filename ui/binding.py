@@ -10,6 +10,7 @@ field exists in the spec.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +116,23 @@ def collect(panel: Any, binds: tuple[Bind, ...], data: dict) -> dict:
             target = target.setdefault(owner, {})
         target[name] = value
     return data
+
+
+def unbound(data: dict, keys: list[str]) -> dict:
+    """A deep copy of the job mapping ``data`` without the dotted ``keys`` (the fields widgets show).
+
+    What is left (``train.augment``, a preset's override the dialog has no widget for) rides along
+    when the dialog writes the job again, so Load job then Run keeps every field of the file.
+    """
+    out = copy.deepcopy(data)
+    for key in keys:
+        *owners, name = key.split(".")
+        target: Any = out
+        for owner in owners:
+            target = target.get(owner) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target.pop(name, None)
+    return {k: v for k, v in out.items() if v != {} or not isinstance(data.get(k), dict)}
 
 
 def lookup(data: dict, key: str) -> tuple[bool, Any]:

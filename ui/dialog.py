@@ -7,6 +7,7 @@ and points at the cell or widget that core's checks name.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 
@@ -27,7 +28,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.errors import TsstfnError
 from ..core.pipeline.rows import RowChecker
-from .binding import apply, collect
+from .binding import apply, collect, unbound
 from .builder import CLASSIFY, FUSE, INPUTS, MODEL, DialogError, JobBuilder
 from .estimate import EstimateBar
 from .highlight import Highlighter
@@ -74,6 +75,7 @@ class CropMapperDialog(QDialog):
         QgsProject.instance().layersWillBeRemoved.connect(self._layers_leaving)
         self.inputs, self.model, self.outputs = InputsPanel(), ModelPanel(), OutputsPanel()
         self.panels = (self.inputs, self.model, self.outputs)
+        self.unshown: dict = {}  # a loaded job's fields that no widget shows (set_job_dict)
         self.series = SeriesPanel()
         self.first = QStackedWidget()  # the first tab: the pair tables, or the NDVI series of the classify-only mode
         self.first.addWidget(self.inputs)
@@ -170,7 +172,7 @@ class CropMapperDialog(QDialog):
     # Job <-> panels ---------------------------------------------------------------------
     def job_dict(self) -> dict:
         """The job as a job file writes it, from every panel's bound widgets."""
-        data: dict = {}
+        data: dict = copy.deepcopy(self.unshown)  # a loaded job's fields without a widget
         for panel in self.panels:
             collect(panel, panel.BINDS, data)
         return data
@@ -180,6 +182,7 @@ class CropMapperDialog(QDialog):
         from ..core.pipeline.presets import apply_preset
 
         self.clear_highlight()
+        self.unshown = unbound(data, [b.key for panel in self.panels for b in panel.BINDS])
         try:
             data = apply_preset(dict(data))
         except TsstfnError:

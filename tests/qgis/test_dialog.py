@@ -465,6 +465,27 @@ def test_every_bound_field_is_a_field_of_the_job_spec_and_round_trips(dialog):
     dialog.set_job_dict(data)
 
 
+def test_a_loaded_jobs_fields_without_a_widget_survive_to_the_run(dialog, tmp_path):
+    """Load job then Run: fields the dialog shows no widget for (train.augment, ...) stay in the job it builds."""
+    from tsstfn_crop_mapper.core.pipeline.job import load_job, save_job
+
+    hidden = {"augment": True, "both_directions": True, "tta": True, "learning_rate": 0.003, "seed": 7}
+    data = dialog.job_dict()
+    dialog.set_job_dict({**data, "train": {**data.get("train", {}), **hidden}, "test_fraction": 0.25, "keep_intermediates": True})
+    dialog.model.width_spin.setValue(12)  # a field the dialog shows: the widget's value wins
+    got = dialog.job_dict()
+    assert {k: got["train"][k] for k in hidden} == hidden and got["train"]["width"] == 12, got["train"]
+    assert (got["test_fraction"], got["keep_intermediates"]) == (0.25, True)
+    job = dialog.build_job()
+    assert (job.train.augment, job.train.tta, job.train.seed, job.train.width, job.test_fraction) == (True, True, 7, 12, 0.25)
+    save_job(job, tmp_path / "again.json")
+    assert load_job(tmp_path / "again.json").train.both_directions
+    dialog.outputs.map_crops.setChecked(False)  # a bound field emptied: the loaded value does not come back
+    assert "samples" not in dialog.job_dict()
+    dialog.set_job_dict(data)  # another job: the hidden fields of the first one go
+    assert "augment" not in dialog.job_dict().get("train", {})
+
+
 def test_a_registered_method_appears_in_the_dialog_with_its_parameters(qgis_app, project_with_scene):
     """The dialog half of the recipe 'a new fusion method is one module plus one entry'."""
     from dataclasses import dataclass

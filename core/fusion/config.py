@@ -81,6 +81,8 @@ class TrainConfig:
         both_directions: single-season training also learns each pair from the ``n_base`` pairs
             *after* it (nearest last), so that every clear pair is a label for its neighbours on
             both sides (twice the labels of a short season; the network has no time input).
+        tta: test-time augmentation: each patch is predicted under the eight flips and 90-degree
+            rotations and the eight predictions averaged (eight times the prediction time).
         seed: seeds PyTorch and the patch order.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         amp: mixed precision on CUDA.
@@ -103,6 +105,7 @@ class TrainConfig:
     prior_smoothing_px: float = 8.0
     augment: bool = False
     both_directions: bool = False
+    tta: bool = False
     seed: int = 0
     device: str = "auto"
     amp: bool = True

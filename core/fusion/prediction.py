@@ -72,7 +72,31 @@ def make_predictor(
         spread[np.isnan(out)] = np.nan
         return np.stack([out, spread], axis=1).astype(np.float32)
 
-    return predict
+    return tta_predictor(predict) if meta["config"].get("tta") else predict
+
+
+def tta_predictor(predict: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """``predict`` averaged over the eight flips and 90-degree rotations of each batch (test-time augmentation).
+
+    Each transformed batch is predicted and transformed back before the mean; NaN stays where
+    ``predict`` gives NaN (the same pixels under every symmetry).
+    """
+
+    def each(batch: np.ndarray) -> np.ndarray:
+        total = None
+        for k in range(8):
+            x = np.rot90(batch, k % 4, axes=(-2, -1))
+            if k >= 4:
+                x = x[..., ::-1]
+            y = predict(np.ascontiguousarray(x)).astype(np.float64)
+            if k >= 4:
+                y = y[..., ::-1]
+            y = np.rot90(y, -(k % 4), axes=(-2, -1))
+            total = y if total is None else total + y
+        assert total is not None
+        return (total / 8).astype(np.float32)
+
+    return each
 
 
 #: the coarse NDVI change (about MODIS's NDVI noise) below which two base pairs are equally near their

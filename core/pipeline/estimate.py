@@ -120,6 +120,7 @@ def estimate_run(
     training_stacks: int | None = None,
     uncertainty_passes: int = 0,
     classify: bool = True,
+    prediction_factor: float = 1.0,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
@@ -147,6 +148,8 @@ def estimate_run(
             reference year, one per pair after the first ``n_base`` in a single season
             (:func:`training_stack_count`); None: ``n_targets``.
         uncertainty_passes: MC-dropout predictions after the fused one (:func:`uncertainty_pass_count`).
+        prediction_factor: network passes per prediction patch (:func:`prediction_factor`): 8 with
+            test-time augmentation, twice where a target is predicted from both sides.
         classify: whether the run maps crops (the forest's time counts only then).
     """
     channels = 2 * n_base + 2
@@ -171,7 +174,7 @@ def estimate_run(
     )
     read_s = READ_SECONDS_PER_CHANNEL_PX * (channels - 1) * patch * patch
     epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
-    passes = 1 + max(0, uncertainty_passes)  # the fused NDVI, then each MC-dropout pass
+    passes = (1 + max(0, uncertainty_passes)) * prediction_factor  # the fused NDVI, then each MC-dropout pass
     if speed is not None and speed.width == model_width and speed.patch == patch:
         # 9:1 split: a tenth of the patches only validates (scored every epoch); a training patch costs a
         # step, a validation or prediction patch a forward pass, and every prediction patch reads its inputs
@@ -241,6 +244,7 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
         else training_stack_count(len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))),
         uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid),
         classify=bool(data.get("samples")),
+        prediction_factor=prediction_factor(train, single_season=not reference),
     )
 
 
@@ -275,11 +279,23 @@ def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None =
         training_stacks=training_stack_count(0, n - 1, 1, spec.n_base, train.both_directions) if learns else 0,
         uncertainty_passes=spec.mc_passes,
         classify=False,
+        prediction_factor=prediction_factor(train.as_dict(), single_season=True),
     )
     k = len(spec.targets)
     once = (k - 1) * STARTUP_SECONDS / 60  # one process: its fixed cost counts once
     low, high = (m * k - once for m in one.minutes_range)
     return Estimate(one.memory_gb, one.disk_gb * k, one.minutes * k - once, one.available_memory_gb, (low, high), one.measured)
+
+
+def prediction_factor(train: Any, single_season: bool) -> float:
+    """Network passes per prediction patch of the options ``train`` (a mapping), at most.
+
+    Test-time augmentation (``tta``) predicts each patch eight times; a single-season model trained
+    in both directions predicts a target with pairs after it from both sides (counted for every
+    target: an upper bound).
+    """
+    factor = 8.0 if train.get("tta") else 1.0
+    return factor * (2.0 if single_season and train.get("both_directions") else 1.0)
 
 
 def device_kind(device: str) -> str:

@@ -134,3 +134,15 @@ def test_auto_without_an_nvidia_gpu_imports_no_torch(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}  # no nvidia-smi on it, even on a GPU machine
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_test_time_augmentation_and_two_sided_prediction_count_as_prediction_passes():
+    from tsstfn_crop_mapper.core.pipeline.estimate import prediction_factor
+
+    assert prediction_factor({}, single_season=True) == 1.0
+    assert prediction_factor({"tta": True}, single_season=False) == 8.0
+    assert prediction_factor({"both_directions": True}, single_season=True) == 2.0
+    assert prediction_factor({"both_directions": True}, single_season=False) == 1.0  # two seasons: one side
+    one = estimate_run(2048, 2048, 8, 3, 1, 8, 32, 30, "cpu")
+    eight = estimate_run(2048, 2048, 8, 3, 1, 8, 32, 30, "cpu", prediction_factor=8.0)
+    assert eight.minutes > one.minutes and eight.memory_gb == one.memory_gb

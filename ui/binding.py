@@ -135,6 +135,29 @@ def unbound(data: dict, keys: list[str]) -> dict:
     return {k: v for k, v in out.items() if v != {} or not isinstance(data.get(k), dict)}
 
 
+def stated(data: dict, own: dict) -> dict:
+    """The fields of ``data`` that the mapping ``own`` states itself (one level into ``train``, ``forest``, ...).
+
+    Load job expands a file (its preset's values, the defaults, absolute paths); only what the file
+    itself says should ride along unseen, so a preset chosen afterwards still sets the rest.
+    """
+    out = {}
+    for key, value in data.items():
+        if key not in own:
+            continue
+        if isinstance(value, dict) and isinstance(own[key], dict):
+            value = {k: v for k, v in value.items() if k in own[key]}
+        out[key] = value
+    return out
+
+
+def flat_keys(data: dict) -> list[str]:
+    """``data``'s keys, dotted one level into mappings (``train.augment``)."""
+    return [f"{k}.{sub}" for k, v in data.items() if isinstance(v, dict) for sub in v] + [
+        k for k, v in data.items() if not isinstance(v, dict)
+    ]
+
+
 def lookup(data: dict, key: str) -> tuple[bool, Any]:
     """``(found, value)`` of the dotted ``key`` in a job mapping."""
     value: Any = data

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from pathlib import Path
 
 from qgis.core import QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QUrl, pyqtSignal
@@ -28,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.errors import TsstfnError
 from ..core.pipeline.rows import RowChecker
-from .binding import apply, collect, unbound
+from .binding import apply, collect, flat_keys, stated, unbound
 from .builder import CLASSIFY, FUSE, INPUTS, MODEL, DialogError, JobBuilder
 from .estimate import EstimateBar
 from .highlight import Highlighter
@@ -54,6 +55,10 @@ def _available_devices() -> list:
     from ..core.fusion.training import available_devices
 
     return available_devices()
+
+
+#: a loaded job's fields without a widget that belong to its scene: Fill (another scene) drops them
+SCENE_FIELDS = ("aoi", "fields", "field_rule", "save_model", "resume")
 
 
 class CropMapperDialog(QDialog):
@@ -170,19 +175,23 @@ class CropMapperDialog(QDialog):
         self.message.setText("")
 
     # Job <-> panels ---------------------------------------------------------------------
-    def job_dict(self) -> dict:
-        """The job as a job file writes it, from every panel's bound widgets."""
-        data: dict = copy.deepcopy(self.unshown)  # a loaded job's fields without a widget
+    def job_dict(self, unshown: bool = True) -> dict:
+        """The job as a job file writes it, from every panel's bound widgets (and a loaded job's unshown fields)."""
+        data: dict = copy.deepcopy(self.unshown) if unshown else {}
         for panel in self.panels:
             collect(panel, panel.BINDS, data)
         return data
 
-    def set_job_dict(self, data: dict) -> None:
-        """Show a job file's mapping; a field it lacks shows its preset's value, else the job spec's default."""
+    def set_job_dict(self, data: dict, own: dict | None = None) -> None:
+        """Show a job file's mapping; a field it lacks shows its preset's value, else the job spec's default.
+
+        The fields no widget shows ride along into the job the dialog builds: those ``own`` (the file
+        as written) states, or every one of ``data`` without ``own``.
+        """
         from ..core.pipeline.presets import apply_preset
 
         self.clear_highlight()
-        self.unshown = unbound(data, [b.key for panel in self.panels for b in panel.BINDS])
+        self.unshown = unbound(data if own is None else stated(data, own), [b.key for panel in self.panels for b in panel.BINDS])
         try:
             data = apply_preset(dict(data))
         except TsstfnError:
@@ -232,6 +241,8 @@ class CropMapperDialog(QDialog):
         self.clear_highlight()  # before the rows (and their items) are replaced
         panel = self.series if self.mode.currentData() == CLASSIFY else self.inputs
         notes = panel.fill_from_project(self.read_info)
+        for key in SCENE_FIELDS:  # a loaded job's area and fields belong to its scene, not to this one
+            self.unshown.pop(key, None)
         for cell in self.inputs.undated_cells if panel is self.inputs else ():
             self.marks.mark(cell)
         self.offer_samples()
@@ -303,8 +314,12 @@ class CropMapperDialog(QDialog):
         from ..core.pipeline.job import job_to_dict, load_job
 
         try:
-            self.set_job_dict(job_to_dict(load_job(path)))
-            self.message.setText("")
+            own = json.loads(Path(path).read_text(encoding="utf-8"))
+            self.set_job_dict(job_to_dict(load_job(path)), own if isinstance(own, dict) else None)
+            kept = flat_keys(self.unshown)
+            self.message.setText(
+                f"Kept from {Path(path).name}, without a widget here: {', '.join(sorted(kept))}." if kept else ""
+            )
         except TsstfnError as exc:
             self.message.setText(str(exc))
 
@@ -317,7 +332,7 @@ class CropMapperDialog(QDialog):
             self.message.setText(str(exc))
 
     def save_settings(self) -> None:
-        QgsSettings().setValue(SETTINGS_KEY, json.dumps(self.job_dict()))
+        QgsSettings().setValue(SETTINGS_KEY, json.dumps(self.job_dict(unshown=False)))  # what the widgets show
         QgsSettings().setValue(f"{SETTINGS_KEY}_mode", self.mode.currentData())
 
     def restore_settings(self) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def make_predictor(
-    model: Any, meta: dict, device: Any = None, mc_passes: int = 0, seed: int = 0
+    model: Any, meta: dict, device: Any = None, mc_passes: int = 0, seed: int = 0, tta: bool = False
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``(B, 2N+1, P, P)`` NDVI with NaN -> ``(B, P, P)`` NDVI, NaN where the inputs give nothing.
 
@@ -30,7 +30,8 @@ def make_predictor(
     deterministic prediction and the standard deviation of K passes with the network's channel
     dropout switched on (batch norm stays in inference mode). The K passes run one after the other
     on the same batch, so memory is that of one pass; the torch generator is seeded once (``seed``)
-    so a run repeats exactly.
+    so a run repeats exactly. ``tta``: each batch predicted under the eight flips and rotations and
+    averaged (:func:`tta_predictor`; the job's ``train.tta``, also for a loaded model).
     """
     import torch
 
@@ -72,7 +73,7 @@ def make_predictor(
         spread[np.isnan(out)] = np.nan
         return np.stack([out, spread], axis=1).astype(np.float32)
 
-    return tta_predictor(predict) if meta["config"].get("tta") else predict
+    return tta_predictor(predict) if tta else predict
 
 
 def tta_predictor(predict: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
@@ -138,8 +139,10 @@ def two_sided_predictor(
     """A predictor of batches ``(B, 2 * channels, P, P)``: the inputs forward in time, then backward.
 
     Each half is predicted with ``predict``; the two are blended pixel by pixel with
-    :func:`two_sided_weights`, each side alone where the other is NaN (the result keeps the shape
-    ``predict`` returns, an uncertainty channel blended like the NDVI).
+    :func:`two_sided_weights`, each side alone where the other is NaN. The result keeps the shape
+    ``predict`` returns; with an uncertainty channel ``(B, 2, P, P)`` it is the standard deviation of
+    the weighted mixture of the two sides, ``sqrt(sum w (std^2 + (mean_side - mean)^2) / sum w)``: it
+    grows where two confident sides disagree.
     """
 
     def both(batch: np.ndarray) -> np.ndarray:
@@ -154,7 +157,15 @@ def two_sided_predictor(
         total = wa + wb
         with np.errstate(invalid="ignore", divide="ignore"):
             out = (wa * np.nan_to_num(a) + wb * np.nan_to_num(b)) / total
-        out[total == 0] = np.nan
+            if a.ndim == 4:  # the spread of the mixture: each side's own, plus how far the sides disagree
+                mean = out[:, :1]
+
+                def spread(side: np.ndarray) -> np.ndarray:
+                    return np.nan_to_num(side[:, 1:]) ** 2 + (np.nan_to_num(side[:, :1]) - mean) ** 2
+
+                var = (wa * spread(a) + wb * spread(b))[:, 0] / total[:, 0]
+                out[:, 1] = np.sqrt(np.maximum(var, 0.0))
+        out[np.broadcast_to(total == 0, out.shape)] = np.nan
         return out.astype(np.float32)
 
     return both
@@ -174,6 +185,7 @@ def predict_to_file(
     uncertainty_path: PathLike | None = None,
     mc_passes: int = 8,
     two_sided: bool = False,
+    tta: bool = False,
 ) -> Path:
     """Predict over ``grid`` reading inputs with ``read(x, y, w, h) -> (2N+1, h, w)``; atomic write.
 
@@ -185,7 +197,7 @@ def predict_to_file(
     passes = mc_passes if uncertainty_path else 0
     paths = [out_path, uncertainty_path] if uncertainty_path else [out_path]
     texts = [description, f"{description}: standard deviation of {passes} MC-dropout passes"][: len(paths)]
-    predict = make_predictor(model, meta, mc_passes=passes)
+    predict = make_predictor(model, meta, mc_passes=passes, tta=tta)
     if two_sided:
         sigma = float(meta["config"].get("prior_smoothing_px", 0.0))
         predict = two_sided_predictor(predict, 2 * int(meta["n_base"]) + 1, sigma)

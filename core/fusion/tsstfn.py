@@ -380,6 +380,7 @@ def _predict_one(
         uncertainty_path=unc,
         mc_passes=params.mc_passes,
         two_sided=after is not None,
+        tta=params.train.tta,
     )
 
 

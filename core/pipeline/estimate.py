@@ -121,6 +121,7 @@ def estimate_run(
     uncertainty_passes: int = 0,
     classify: bool = True,
     prediction_factor: float = 1.0,
+    prediction_sides: int = 1,
 ) -> Estimate:
     """Rough resources of a run over a ``width`` x ``height`` grid (see the module docstring).
 
@@ -150,6 +151,8 @@ def estimate_run(
         uncertainty_passes: MC-dropout predictions after the fused one (:func:`uncertainty_pass_count`).
         prediction_factor: network passes per prediction patch (:func:`prediction_factor`): 8 with
             test-time augmentation, twice where a target is predicted from both sides.
+        prediction_sides: 2 where targets are predicted from both sides: their inputs are read twice
+            and a second strip of them is held.
         classify: whether the run maps crops (the forest's time counts only then).
     """
     channels = 2 * n_base + 2
@@ -158,6 +161,7 @@ def estimate_run(
     windows = len(training_windows(height, width, patch)) * stacks_n
     n_train = windows if samples_per_epoch is None else min(windows, round(samples_per_epoch / 0.9))
     memory = memory_gb(model_width, patch, channels, batch_size, width)
+    memory += (prediction_sides - 1) * (channels - 1) * patch * width * 4 / 1e9  # the other side's strip
     disk = (2 * n_pairs + 6 * n_targets) * width * height * 4 * 0.6 / 1e9 + stacks / 1e9
     n_pred = len(origins(width, patch, 10)) * len(origins(height, patch, 10)) * n_targets
     mpx = max(width * height / 1e6, 0.05)
@@ -172,7 +176,7 @@ def estimate_run(
         )
         + compare_seconds(compare, n_targets, mpx)
     )
-    read_s = READ_SECONDS_PER_CHANNEL_PX * (channels - 1) * patch * patch
+    read_s = READ_SECONDS_PER_CHANNEL_PX * (channels - 1) * patch * patch * prediction_sides
     epochs = (min(max_epochs, patience + 1), max_epochs)  # early stopping cannot stop sooner
     passes = (1 + max(0, uncertainty_passes)) * prediction_factor  # the fused NDVI, then each MC-dropout pass
     if speed is not None and speed.width == model_width and speed.patch == patch:
@@ -224,6 +228,7 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
     uncertainty = getattr(uncertainty, "value", uncertainty)
     uncertainty = {True: "on", False: "off"}.get(uncertainty, uncertainty) if isinstance(uncertainty, bool) else uncertainty
     grid = (width, height, n_targets, int(train["width"]), int(train["patch"]))
+    factor = prediction_factor(train, single_season=not reference)
     return estimate_run(
         width,
         height,
@@ -242,9 +247,10 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
         training_stacks=0  # a saved model: nothing to train
         if data.get("model")
         else training_stack_count(len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))),
-        uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid),
+        uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid, factor=factor),
         classify=bool(data.get("samples")),
-        prediction_factor=prediction_factor(train, single_season=not reference),
+        prediction_factor=factor,
+        prediction_sides=prediction_sides(train, single_season=not reference),
     )
 
 
@@ -280,6 +286,7 @@ def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None =
         uncertainty_passes=spec.mc_passes,
         classify=False,
         prediction_factor=prediction_factor(train.as_dict(), single_season=True),
+        prediction_sides=prediction_sides(train.as_dict(), single_season=True),
     )
     k = len(spec.targets)
     once = (k - 1) * STARTUP_SECONDS / 60  # one process: its fixed cost counts once
@@ -287,15 +294,22 @@ def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None =
     return Estimate(one.memory_gb, one.disk_gb * k, one.minutes * k - once, one.available_memory_gb, (low, high), one.measured)
 
 
+def prediction_sides(train: Any, single_season: bool) -> int:
+    """2 where a single-season model trained in both directions predicts targets from both sides, else 1.
+
+    Counted for every target (a target with no pair after it is predicted from one side): an upper
+    bound. With a saved model (``model``) the model file decides; the job's ``train`` stands in for it.
+    """
+    return 2 if single_season and train.get("both_directions") else 1
+
+
 def prediction_factor(train: Any, single_season: bool) -> float:
     """Network passes per prediction patch of the options ``train`` (a mapping), at most.
 
-    Test-time augmentation (``tta``) predicts each patch eight times; a single-season model trained
-    in both directions predicts a target with pairs after it from both sides (counted for every
-    target: an upper bound).
+    Test-time augmentation (``tta``) predicts each patch eight times, on each side
+    (:func:`prediction_sides`).
     """
-    factor = 8.0 if train.get("tta") else 1.0
-    return factor * (2.0 if single_season and train.get("both_directions") else 1.0)
+    return (8.0 if train.get("tta") else 1.0) * prediction_sides(train, single_season)
 
 
 def device_kind(device: str) -> str:
@@ -341,17 +355,19 @@ def uncertainty_pass_count(
     model_width: int,
     patch: int,
     auto_minutes: float = 3.0,
+    factor: float = 1.0,
 ) -> int:
     """MC-dropout passes a run makes after the fused prediction.
 
     ``mc_passes`` when ``on`` or on a GPU, none when ``off``; with ``auto`` on a CPU only when
-    :func:`prediction_minutes` says they take at most ``auto_minutes``.
+    :func:`prediction_minutes` says they take at most ``auto_minutes``, each pass costing
+    ``factor`` predictions (:func:`prediction_factor`: test-time augmentation, two sides).
     """
     if uncertainty == "off":
         return 0
     if uncertainty == "on" or device.startswith("cuda"):
         return mc_passes
-    minutes = mc_passes * prediction_minutes(width, height, n_targets, model_width, patch, "cpu")
+    minutes = mc_passes * factor * prediction_minutes(width, height, n_targets, model_width, patch, "cpu")
     return mc_passes if minutes <= auto_minutes else 0
 
 

@@ -325,12 +325,11 @@ def shaded_season(fused: list[dt.date]) -> tuple[tuple[dt.date, dt.date], str]:
     shades the dates it fused instead, so the chart does not stretch to an empty summer.
     """
     year = fused[0].year
-    start, end = (dt.date(year, *md) for md in CRITICAL_SEASON)
-    if end < start:  # a season across New Year
-        end = dt.date(year + 1, *CRITICAL_SEASON[1])
+    start, end = (dt.date(year, *md) for md in CRITICAL_SEASON)  # July to September: within one year
     if all(start <= d <= end for d in fused):
         return (start, end), "critical season"
-    return (fused[0], fused[-1]), "fused dates"
+    pad = dt.timedelta(days=4 if fused[0] == fused[-1] else 0)  # one date: a band a week wide, not a line
+    return (fused[0] - pad, fused[-1] + pad), "fused dates"
 
 
 def real_layer(record: RunRecord, date: dt.date) -> Layer | None:

@@ -23,7 +23,7 @@ def test_an_equivariant_prediction_is_unchanged_and_a_directional_one_is_symmetr
     assert spread.shape == (2, 2, 8, 8) and np.allclose(spread[:, 1], batch[:, 2])
 
 
-def test_the_model_files_tta_switch_reaches_the_predictor():
+def test_the_tta_switch_averages_a_real_network_over_the_eight_symmetries():
     torch.manual_seed(0)
     model = TSSTFN(1, 32, 4, 0.3, (4, 2, 4), 2, "modis_residual").eval()
     with torch.no_grad():  # a network that is not equivariant: its random weights see orientation
@@ -31,8 +31,9 @@ def test_the_model_files_tta_switch_reaches_the_predictor():
             p.add_(0.1 * torch.randn_like(p))
     x = np.random.default_rng(1).random((2, 3, 32, 32)).astype(np.float32)
     meta = {"n_base": 1, "normalisation": {"mean": 0.0, "std": 1.0}}
-    plain = make_predictor(model, {**meta, "config": TrainConfig(tta=False).as_dict()})(x)
-    tta = make_predictor(model, {**meta, "config": TrainConfig(tta=True).as_dict()})(x)
+    meta = {**meta, "config": TrainConfig().as_dict()}
+    plain = make_predictor(model, meta)(x)
+    tta = make_predictor(model, meta, tta=True)(x)
     assert plain.shape == tta.shape == (2, 32, 32) and not np.allclose(plain, tta, atol=1e-4)
-    rotated = make_predictor(model, {**meta, "config": TrainConfig(tta=True).as_dict()})(np.rot90(x, 1, axes=(2, 3)).copy())
+    rotated = make_predictor(model, meta, tta=True)(np.rot90(x, 1, axes=(2, 3)).copy())
     assert np.allclose(np.rot90(tta, 1, axes=(1, 2)), rotated, atol=1e-4)  # averaged over the group: equivariant

@@ -115,3 +115,46 @@ def test_an_untrained_change_residual_model_blends_its_two_priors_over_a_tiled_s
     assert "before and after" in gdal.Open(str(out[target])).GetRasterBand(1).GetDescription() + str(
         gdal.Open(str(out[target])).GetMetadata()
     )
+
+
+def test_the_jobs_tta_switch_reaches_a_prediction_with_a_saved_model(tmp_path):
+    """The job's ``train.tta`` decides, not the saved model's training-time options (found in review)."""
+    h = w = 32
+    rng = np.random.default_rng(0)
+    day0, target = dt.date(2001, 5, 24), dt.date(2001, 6, 10)
+    base = (AlignedPair(day0, _write(tmp_path / "m0.tif", rng.random((h, w)).astype(np.float32)),
+                        _write(tmp_path / "s0.tif", rng.random((h, w)).astype(np.float32))),)  # fmt: skip
+    t = AlignedPair(target, _write(tmp_path / "mt.tif", rng.random((h, w)).astype(np.float32)))
+    grid = Grid("", (0, 30, 0, 0, 0, -30), w, h, 30.0)
+    torch.manual_seed(0)
+    model = TSSTFN(1, 32, 4, 0.3, (4, 2, 4), 2, "modis_residual").eval()
+    with torch.no_grad():  # orientation-sensitive weights, so TTA changes the output
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    saved_meta = {"n_base": 1, "config": TrainConfig(width=4, patch=32, cl_paths=2, tta=False).as_dict(),
+                  "normalisation": {"mean": 0.0, "std": 1.0}}  # fmt: skip
+    inputs = FusionInputs(grid, (), base, (t,))
+
+    def run(job_tta: bool, name: str) -> np.ndarray:
+        params = TsstfnParams(n_base=1, train=TrainConfig(width=4, patch=32, cl_paths=2, tta=job_tta))
+        out = predict(model, saved_meta, inputs, params, lambda d: tmp_path / f"{name}_{d:%Y%m%d}.tif")
+        return gdal.Open(str(out[target])).ReadAsArray()
+
+    plain, asked = run(False, "plain"), run(True, "tta")
+    assert not np.allclose(plain, asked, atol=1e-5), "the job's train.tta had no effect"
+
+
+def test_the_blended_uncertainty_grows_where_the_two_sides_disagree():
+    """Two confident sides that disagree by 0.5 NDVI: the mixture's spread, not 0 (found in review)."""
+    p = 8
+
+    def stand_in(batch):  # prediction = nearest fine, spread 0 (a confident network)
+        return np.stack([batch[:, -2], np.zeros_like(batch[:, -2])], axis=1).astype(np.float32)
+
+    def side(fine, coarse, target):
+        return np.stack([np.full((p, p), v, np.float32) for v in (coarse, fine, target)])[None]
+
+    batch = np.concatenate([side(0.2, 0.5, 0.5), side(0.7, 0.5, 0.5)], axis=1)  # equal weights
+    out = two_sided_predictor(stand_in, 3, 2.0)(batch)
+    assert np.allclose(out[:, 0], 0.45)
+    assert np.allclose(out[:, 1], 0.25)  # sqrt(0.5 * 0.25^2 + 0.5 * 0.25^2)

@@ -145,4 +145,10 @@ def test_test_time_augmentation_and_two_sided_prediction_count_as_prediction_pas
     assert prediction_factor({"both_directions": True}, single_season=False) == 1.0  # two seasons: one side
     one = estimate_run(2048, 2048, 8, 3, 1, 8, 32, 30, "cpu")
     eight = estimate_run(2048, 2048, 8, 3, 1, 8, 32, 30, "cpu", prediction_factor=8.0)
-    assert eight.minutes > one.minutes and eight.memory_gb == one.memory_gb
+    assert eight.minutes > one.minutes and eight.memory_gb == one.memory_gb  # passes one after the other
+    two = estimate_run(2048, 2048, 8, 3, 1, 8, 32, 30, "cpu", prediction_factor=2.0, prediction_sides=2)
+    assert two.minutes > one.minutes and two.memory_gb > one.memory_gb  # the other side's strip is held too
+    from tsstfn_crop_mapper.core.pipeline.estimate import uncertainty_pass_count
+
+    args = ("auto", 8, "cpu", 1024, 1024, 3, 8, 32)  # 8 passes: about 2.6 min on a CPU, 16 x 8: over 3
+    assert uncertainty_pass_count(*args) == 8 and uncertainty_pass_count(*args, factor=16.0) == 0  # tta on two sides

@@ -201,3 +201,4 @@ def test_the_chart_shades_the_critical_season_or_else_the_dates_the_run_fused():
     # a spring benchmark (Kranj): the chart shades 17 March to 2 April, not an empty summer
     assert shaded_season([date("2020-03-17"), date("2020-04-02")]) == ((date("2020-03-17"), date("2020-04-02")), "fused dates")
     assert shaded_season([date("2021-06-15"), date("2021-08-31")])[1] == "fused dates"  # one date outside it
+    assert shaded_season([date("2020-04-02")]) == ((date("2020-03-29"), date("2020-04-06")), "fused dates")  # seen

@@ -486,6 +486,30 @@ def test_a_loaded_jobs_fields_without_a_widget_survive_to_the_run(dialog, tmp_pa
     assert "augment" not in dialog.job_dict().get("train", {})
 
 
+def test_load_job_keeps_what_the_file_states_and_a_preset_chosen_afterwards_sets_the_rest(dialog, tmp_path):
+    """Load job expands the file (preset, defaults): only the file's own fields ride along unseen."""
+    import json
+
+    data = dialog.job_dict()
+    own = {**data, "preset": "robust", "train": {"tta": True, "seed": 3}, "test_fraction": 0.25}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(own))
+    dialog.load_job_file(str(path))
+    assert "Kept from mine.json" in dialog.message.text() and "train.tta" in dialog.message.text()
+    assert dialog.unshown == {"train": {"tta": True, "seed": 3}, "test_fraction": 0.25}  # not the preset's output etc.
+    assert dialog.build_job().train.output.value == "change_residual"  # robust's, through the preset
+    dialog.model.preset.setCurrentIndex(dialog.model.preset.findData("paper"))  # the user picks another preset
+    dialog.model.patch_spin.setValue(64)  # (the paper's 192 px is larger than this scene)
+    job = dialog.build_job()
+    assert (job.train.output.value, job.train.cl_paths, job.train.tta, job.train.seed) == ("direct", 9, True, 3)
+    dialog.save_settings()  # the next session starts from what the widgets show, not from unseen fields
+    from qgis.core import QgsSettings
+
+    from tsstfn_crop_mapper.ui.dialog import SETTINGS_KEY
+
+    assert "tta" not in json.loads(QgsSettings().value(SETTINGS_KEY)).get("train", {})
+
+
 def test_a_registered_method_appears_in_the_dialog_with_its_parameters(qgis_app, project_with_scene):
     """The dialog half of the recipe 'a new fusion method is one module plus one entry'."""
     from dataclasses import dataclass

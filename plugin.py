@@ -158,11 +158,15 @@ class TsstfnCropMapperPlugin:
                 add_classify_layers(result, job.name)
                 accuracy = result.assessment.accuracy
                 block = result.assessment.block_accuracy
-                text = f"{job.name} done: crop map in {job.output_dir}, kappa {100 * accuracy.kappa:.1f} %"
+                text = f"{job.name} done: crop map in {job.output_dir}"
+                if accuracy is None:  # too few samples per class to hold any out: say so where kappa would be
+                    text += f", pixel-count areas in {result.pixel_areas.name}; {result.assessment.not_measured}"
+                else:
+                    text += f", kappa {100 * accuracy.kappa:.1f} %"
                 if block is not None and block.kappa == block.kappa:
                     text += f" ({100 * block.kappa:.1f} % by spatial blocks)"
                 mapped = result.mapped_fraction
-                report = result.reports.get("accuracy_md")
+                report = result.reports.get("accuracy_markdown")
                 text += "; the accuracy report is in the panel on the right." if report else "."
             else:
                 add_result_layers(result, job.name)
@@ -171,6 +175,8 @@ class TsstfnCropMapperPlugin:
                 text = f"{job.name} done: outputs in {result.output_dir}"
                 if kappa is not None:
                     text += f", kappa {100 * kappa:.1f} %"
+                elif result.accuracy.get("fused", {}).get("not_measured"):
+                    text += f"; {result.accuracy['fused']['not_measured']}"
                 if block is not None and block == block:
                     text += f" ({100 * block:.1f} % by spatial blocks)"
                 if result.reused:
@@ -184,6 +190,8 @@ class TsstfnCropMapperPlugin:
                 from .core.mapping.workflow import unmapped_note
 
                 text += " " + unmapped_note(mapped)
+            else:  # the share of nodata, always said (issue 21)
+                text += f" {100 * (1 - mapped):.1f} % of the map is nodata."
             if run_state is not None:
                 run_state.finish(True, text)
             # after QGIS's own "Task complete" notice, so that kappa is what the analyst reads first

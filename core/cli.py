@@ -58,7 +58,11 @@ def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
     if result.model:
         print(f"  model: {result.model}")
     print(f"  report: {result.report}")
+    not_measured = ""
     for label, a in result.accuracy.items():
+        if a.get("not_measured"):
+            not_measured = a["not_measured"]
+            continue
         block_kappa = a.get("block_kappa", float("nan"))
         block = f", by spatial blocks {100 * block_kappa:.2f} %" if math.isfinite(block_kappa) else ""
         print(f"  kappa ({label}): {100 * a['kappa']:.2f} %{block}")  # notes: logged as warnings during the run
@@ -69,6 +73,10 @@ def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
                 "  " + line for line in area_markdown(result.areas["fused"], "Area of each class (crop map with fused NDVI)")
             )
         )
+    for name, path in result.pixel_areas.items() if not_measured else ():
+        print(f"  pixel-count areas ({name}): {path}")
+    if not_measured:
+        print(not_measured)  # the last line: what the analyst reads first
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -133,7 +141,8 @@ def _classify(args: argparse.Namespace) -> None:
         "block_m": args.block_m, "kfold": args.kfold, "confidence_path": args.confidence, "fields": args.fields,
         "field_id": args.field_id, "fields_out": fields_out, "cog": not args.no_cog,
         "class_names_file": args.class_names, "season_field": args.season_field, "season": args.season,
-        "gap_fill": args.gap_fill, "gap_fill_min_clear": args.gap_fill_min_clear,
+        "gap_fill": args.gap_fill, "gap_fill_min_clear": args.gap_fill_min_clear, "accuracy": args.accuracy,
+        "dates": [d.strip() for d in args.dates.split(",")] if args.dates is not None else None,
     }  # fmt: skip
     record = {"command": "classify", **{k: str(v) if isinstance(v, Path) else v for k, v in arguments.items()}}
     result = classify_into_folder(arguments, record, progress=_print_progress)
@@ -142,6 +151,9 @@ def _classify(args: argparse.Namespace) -> None:
     print(f"pixels mapped: {100 * result.mapped_fraction:.1f} % (the rest is nodata: too few dates with valid NDVI there)")
     if result.gap_stats is not None and result.gap_stats.pixels:
         print(f"pixels gap-filled: {100 * result.gap_stats.filled / result.gap_stats.pixels:.1f} % ({args.gap_fill})")
+    if a.accuracy is None:  # too few samples to hold any out: the map and its pixel counts, no scores
+        print(a.not_measured)  # the last line
+        return
     print(f"kappa ({a.accuracy.split}): {100 * a.accuracy.kappa:.2f} %")
     if a.block_accuracy is not None and math.isfinite(a.block_accuracy.kappa):
         print(f"kappa (split by spatial blocks of {a.block_m:g} m): {100 * a.block_accuracy.kappa:.2f} %")
@@ -204,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--season", default=None, help="the season to keep (a value of --season-field, or a year)")
     p.add_argument("--gap-fill", choices=["linear", "none"], default="linear", help="fill cloudy dates (default: linear)")
     p.add_argument("--gap-fill-min-clear", type=float, default=0.5, help="share of dates a pixel needs clear (0-1]")
+    p.add_argument(
+        "--accuracy", choices=["when_possible", "required"], default="when_possible",
+        help="when_possible (default): too few samples per class to hold any out still give a map, its accuracy not "
+        "measured; required: refuse them",
+    )  # fmt: skip
+    p.add_argument(
+        "--dates", default=None,
+        help="the rasters' dates, comma-separated in their order, YYYY-MM-DD or empty (e.g. 2021-05-01,,2021-06-02); "
+        "a single-band raster's given date wins over its name's, a stack's own band dates win",
+    )  # fmt: skip
     p.add_argument("--out", required=True, help="the crop map (GeoTIFF)")
     p.add_argument("--report", default=None, help="report folder (default: report/ beside the map)")
     p.add_argument("--bands", default="", help="band range of multi-band rasters, e.g. 1-12 (default: all)")

@@ -15,11 +15,15 @@ from qgis.core import (
     QgsProviderRegistry,
 )
 
-from ..core.mapping.samples import Split
+from ..core.mapping.samples import AccuracyNeed, Split
 from .base import TsstfnAlgorithm
 
 GAP_FILLS = {"linear": "linear in time between the pixel's clear dates", "none": "none (one cloudy date: unmapped)"}
 SPLITS = [s.value for s in Split]
+ACCURACY = {
+    AccuracyNeed.WHEN_POSSIBLE.value: "when possible: too few samples per class still give a map, accuracy not measured",
+    AccuracyNeed.REQUIRED.value: "required: refuse samples too few per class to measure it",
+}
 SPLIT_LABELS = {
     "random": "random 7:3 by pixel (the paper's; optimistic)",
     "field": "7:3 by field (no field on both sides)",
@@ -44,6 +48,11 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         "GAP_FILL": "How a pixel's cloudy, masked or nodata dates are filled before the forest classifies it: linear, "
         "weighted by the inputs' dates (from their names, band descriptions or a stack's timeline; unknown: by position).",
         "GAP_FILL_MIN_CLEAR": "The share of dates a pixel needs clear to be gap-filled and mapped; fewer: unmapped.",
+        "ACCURACY": "A class with fewer than 10 samples leaves none to test on: 'when possible' still maps (the forest "
+        "trains on every sample; the map and its pixel-count areas, no kappa or error-adjusted areas, and the log says "
+        "why); 'required' refuses such samples.",
+        "DATES": "The inputs' dates in their order, comma-separated (YYYY-MM-DD, or empty where the name says it): they "
+        "weigh the gap-filling by days. A stack's own band dates win.",
         "SPLIT": "How samples are split 7:3 into training and test: by pixel (the paper's), by field, or by spatial block.",
         "GROUP_FIELD": "A field id, so that a split by field keeps each field on one side.",
         "BLOCK_M": "Side of the square spatial blocks in metres; 0: 1000 m, or four pixels where those are larger than 250 m.",
@@ -108,6 +117,10 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             )
         )  # fmt: skip
         self.addParameter(
+            QgsProcessingParameterString("DATES", "Dates of the inputs (YYYY-MM-DD, comma-separated)", optional=True)
+        )
+        self.addParameter(QgsProcessingParameterEnum("ACCURACY", "Accuracy", options=[*ACCURACY.values()], defaultValue=0))
+        self.addParameter(
             QgsProcessingParameterEnum(
                 "SPLIT", "Train/test split", options=[SPLIT_LABELS.get(v, v) for v in SPLITS], defaultValue=0
             )
@@ -146,7 +159,7 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("KAPPA", "Cohen's kappa"))
         self.addOutput(QgsProcessingOutputNumber("BLOCK_KAPPA", "Cohen's kappa, split by spatial blocks"))
         self.addOutput(QgsProcessingOutputNumber("OVERALL_ACCURACY", "Overall accuracy"))
-        self.addOutput(QgsProcessingOutputFile("AREAS", "Areas with 95 % intervals (CSV)"))
+        self.addOutput(QgsProcessingOutputFile("AREAS", "Areas with 95 % intervals (CSV; pixel counts when not measured)"))
         self.addOutput(QgsProcessingOutputRasterLayer("FIELD_MAP", "Per-field crop map"))
 
     def _arguments(self, parameters, context):
@@ -161,6 +174,7 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         uri = QgsProviderRegistry.instance().decodeUri("ogr", samples_layer.source())
         fields = self.parameterAsVectorLayer(parameters, "FIELDS", context)
         fields_path = QgsProviderRegistry.instance().decodeUri("ogr", fields.source())["path"] if fields else None
+        dates = self.parameterAsString(parameters, "DATES", context).strip()
         return {
             "rasters": [layer.source() for layer in layers],
             "samples_path": uri["path"],
@@ -180,6 +194,8 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
             "season": self.parameterAsString(parameters, "SEASON", context).strip() or None,
             "gap_fill": list(GAP_FILLS)[self.parameterAsEnum(parameters, "GAP_FILL", context)],
             "gap_fill_min_clear": self.parameterAsDouble(parameters, "GAP_FILL_MIN_CLEAR", context),
+            "accuracy": list(ACCURACY)[self.parameterAsEnum(parameters, "ACCURACY", context)],
+            "dates": [d.strip() for d in dates.split(",")] if dates else None,
         }
 
     def _outputs(self, parameters, context, args):
@@ -212,6 +228,16 @@ class ClassifyAlgorithm(TsstfnAlgorithm):
         record = {"command": "tsstfn:classify", **{k: str(v) if hasattr(v, "__fspath__") else v for k, v in arguments.items()}}
         result = classify_into_folder(arguments, record, progress=progress, is_cancelled=cancelled)
         a = result.assessment
+        if a.accuracy is None:  # too few samples to hold any out: the map and its pixel-count areas, no scores
+            for note in a.notes:
+                feedback.pushWarning(note)
+            feedback.pushInfo(f"crop map: {out}; pixel-count areas: {result.pixel_areas}")
+            feedback.pushWarning(a.not_measured)  # the log's last line
+            return {
+                "OUTPUT": out, "REPORT": report, "KAPPA": None, "OVERALL_ACCURACY": None, "BLOCK_KAPPA": None,
+                "AREAS": str(result.pixel_areas), "CONFIDENCE": confidence,
+                "FIELD_MAP": str(result.field_map.raster) if result.field_map else None,
+            }  # fmt: skip
         feedback.pushInfo(
             f"kappa {100 * a.accuracy.kappa:.2f} %, overall accuracy {100 * a.accuracy.overall:.2f} % ({a.accuracy.split})"
         )

@@ -150,6 +150,8 @@ class RunJobAlgorithm(TsstfnAlgorithm):
         job = self._chosen_job(parameters, context)
         result = run_job(job, *self.callbacks(feedback))
         feedback.pushInfo(result.report.read_text())
+        for reason in sorted({a["not_measured"] for a in result.accuracy.values() if a.get("not_measured")}):
+            feedback.pushWarning(reason)  # too few samples per class: maps and pixel-count areas, no kappa
         return {
             "OUTPUT_DIR": str(result.output_dir),
             "OUTPUT_FOLDER": str(result.output_dir),

@@ -146,7 +146,9 @@ def step_setup():
     report["setup_s"] = time.perf_counter() - start
     report["validate"] = d.validate()
     log(f"validation: {report['validate']}")
-    if report["validate"] is None:  # the job as the dialog saves it (bench/bench_estimate.py runs it again)
+    if report["validate"] is None and SET == "sinop":  # the classify-only job as plain data
+        (SHOTS / f"{RUN}_job.json").write_text(json.dumps(d.build_job().to_dict(), indent=2, default=str))
+    elif report["validate"] is None:  # the job as the dialog saves it (bench/bench_estimate.py runs it again)
         d.save_job_file(str(SHOTS / f"{RUN}_job.json"))
     d.update_estimate()
     report["estimate_guess"] = d.estimate.label.text()
@@ -229,7 +231,11 @@ def step_results():
         for node in group.findLayers():
             node.setItemVisibilityChecked(node.layer() is first)
         iface.setActiveLayer(first)
-        iface.mapCanvas().setExtent(first.extent())
+        canvas, extent = iface.mapCanvas(), first.extent()
+        crs = canvas.mapSettings().destinationCrs()
+        if first.crs().isValid() and crs.isValid() and first.crs() != crs:  # e.g. a CSV's WGS 84 set the project's
+            extent = canvas.mapSettings().layerExtentToOutputExtent(first, extent)
+        canvas.setExtent(extent)
         iface.mapCanvas().refresh()
     QTimer.singleShot(3000, step_finish)
 

@@ -96,10 +96,14 @@ class JobBuilder:
                 data.get("group_field"), data["split"], data.get("block_m"), data["kfold"], data["confidence"],
                 data.get("fields"), data.get("field_id"), data["cog"], data["name"], data.get("samples_layer"),
                 **{k: data[k] for k in CLASSIFY_SAMPLE_KEYS if data.get(k) is not None},
+                dates=tuple(self.d.series.dates()),
             )  # fmt: skip
             check_classify_job(job)
         except (TsstfnError, ValueError) as exc:
             text = str(exc)
+            dated = re.search(r"\b[Rr]ow (\d+)", text) if re.search(r"'dates'|dates do not increase|typed date", text) else None
+            if dated and int(dated.group(1)) <= self.d.series.table.rowCount():  # the date cell at fault
+                raise DialogError(text, cell=(self.d.series.table, int(dated.group(1)) - 1, 1), tab=INPUTS) from None
             widget = out.output_dir if "output" in text.lower() else out.samples if "sample" in text.lower() else None
             raise DialogError(text, widget or self.d.series.table, tab=OUTPUTS if widget is not None else INPUTS) from None
         return job

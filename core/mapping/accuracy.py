@@ -132,6 +132,33 @@ def write_reports(acc: Accuracy, out_dir: str | Path, stem: str, title: str, not
     return paths
 
 
+def write_not_measured_report(
+    reason: str, out_dir: str | Path, stem: str, title: str, notes: Sequence[str] = ()
+) -> dict[str, Path]:
+    """``{stem}.md`` of a crop map whose accuracy was not measured: why (``reason``), and the ``notes``.
+
+    No confusion matrix, kappa or per-class scores: too few samples were there to hold any out.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}.md"
+    lines = [
+        f"# {title}",
+        "",
+        f"**{reason[:1].upper()}{reason[1:]}.**",
+        "",
+        "Every sample trained the forest; no test sample was held out, so this map has no kappa, no confusion matrix "
+        "and no error-adjusted areas: only its pixel-count areas (the CSV beside the map). Add samples, or check the "
+        "map against samples you keep apart.",
+        "",
+    ]
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    with atomic_output(path) as tmp:
+        tmp.write_text("\n".join(lines))
+    return {"markdown": path}
+
+
 def plot_confusion(acc: Accuracy, path: Path, title: str) -> None:
     """A PNG of the row-normalised confusion matrix with the counts, atomically."""
     import matplotlib

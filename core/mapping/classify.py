@@ -224,6 +224,8 @@ def train_and_assess(
     return clf, assess(samples.codes[te], clf.predict(feats[te]), samples.names, split_text)
 
 
+#: what the reports say of the split when every sample trained the forest (too few to hold any out)
+NO_SPLIT = "none: every sample trained the forest (too few per class to hold any out)"
 #: the random split's kappa may exceed the spatial-block kappa by this much before the reports warn
 KAPPA_GAP_WARNING = 0.05
 
@@ -234,8 +236,9 @@ class Assessment:
 
     Attributes:
         classifier: the forest trained on the chosen split's training samples (the one that maps).
-        accuracy: its accuracy on that split's test samples.
-        test_index: the indices of those test samples (for area estimates and per-field scores).
+        accuracy: its accuracy on that split's test samples (None: not measured, see ``not_measured``).
+        test_index: the indices of those test samples (for area estimates and per-field scores; empty when the
+            accuracy was not measured).
         predicted: the forest's class for each of them.
         block_accuracy: the accuracy of a forest trained and tested on spatial blocks, when the
             chosen split is random (the honest figure when samples cluster in fields).
@@ -243,10 +246,12 @@ class Assessment:
         block_m: the block size used, in metres.
         notes: warnings for the reports.
         gap_filled: the share of the map's pixels whose series was gap-filled (None: not filled, or not mapped yet).
+        not_measured: why the accuracy was not measured (too few samples of a class: every sample trained the
+            forest, see :func:`~.samples.accuracy_not_measured`); empty when it was.
     """
 
     classifier: Classifier
-    accuracy: Accuracy
+    accuracy: Accuracy | None
     test_index: np.ndarray
     predicted: np.ndarray
     block_accuracy: Accuracy | None = None
@@ -254,10 +259,17 @@ class Assessment:
     block_m: float | None = None
     notes: list[str] = field(default_factory=list)
     gap_filled: float | None = None
+    not_measured: str = ""
 
     def as_dict(self) -> dict:
-        """Plain data for JSON reports: the accuracy, plus the block kappa and the folds."""
-        data = self.accuracy.as_dict()
+        """Plain data for JSON reports: the accuracy, plus the block kappa and the folds.
+
+        Without a measured accuracy: ``kappa`` and ``overall_accuracy`` are None and ``not_measured`` says why.
+        """
+        if self.accuracy is None:
+            data: dict = {"overall_accuracy": None, "kappa": None, "split": NO_SPLIT, "not_measured": self.not_measured}
+        else:
+            data = self.accuracy.as_dict()
         if self.block_accuracy is not None:
             data["block_kappa"] = self.block_accuracy.kappa
             data["block_overall_accuracy"] = self.block_accuracy.overall
@@ -293,6 +305,10 @@ def assess_forest(
     ``filling`` gap-fills the samples' series as the map's (:mod:`.gapfill`); a class whose samples
     all lie on pixels without (enough) NDVI is named in a note.
 
+    Samples too few to hold any out (:attr:`~.samples.Samples.not_measured`, set by
+    :func:`~.samples.check_class_counts` when the accuracy is ``when_possible``): the forest is trained
+    on every sample, and the assessment has no accuracy, no test samples and says why.
+
     Raises:
         InputError: a raster that is not NDVI or not on the grid; too few blocks for the split.
     """
@@ -303,6 +319,13 @@ def assess_forest(
     split_text = split_text or split_description(how, test_fraction, block_m)
     feats, valid = sample_features(paths, samples, grid.width, grid.height, filling)
     notes = unusable_classes(samples, valid)
+    if samples.not_measured:
+        every = np.flatnonzero(valid)
+        params = _leaf_for_few(params, samples.codes[every], notes)
+        clf = train_forest(feats[every], samples.codes[every], samples.names, len(paths), params)
+        empty = np.zeros(0, dtype=np.int64)
+        result = Assessment(clf, None, empty, empty, block_m=block_m, notes=notes, not_measured=samples.not_measured)
+        return _with_folds(result, None, samples, np.zeros(0), 0, params.random_state)
     blocks = spatial_blocks(samples, grid, block_m)
 
     def fit_and_score(train_idx: np.ndarray, test_idx: np.ndarray, text: str) -> tuple[Any, Accuracy, np.ndarray, np.ndarray]:
@@ -339,6 +362,25 @@ def assess_forest(
     return _with_folds(result, fit_and_score, samples, blocks, kfold, seed)
 
 
+def _leaf_for_few(params: ForestParams, codes: np.ndarray, notes: list[str]) -> ForestParams:
+    """``params`` with ``min_samples_leaf`` at most half the smallest class's samples (a note says so when lowered).
+
+    With a handful of samples per class a leaf of 20 samples allows no split at all: every tree would be one
+    leaf and the whole map the majority class.
+    """
+    from dataclasses import replace
+
+    counts = np.unique(codes, return_counts=True)[1]
+    leaf = max(1, min(params.min_samples_leaf, int(counts.min()) // 2)) if len(counts) else params.min_samples_leaf
+    if leaf == params.min_samples_leaf:
+        return params
+    notes.append(
+        f"The forest's samples per leaf were lowered from {params.min_samples_leaf} to {leaf} for so few samples "
+        f"(the smallest class has {int(counts.min())}): with {params.min_samples_leaf} no tree could split them."
+    )
+    return replace(params, min_samples_leaf=leaf)
+
+
 def unusable_classes(samples: Samples, valid: np.ndarray) -> list[str]:
     """A note (also logged) for each class whose samples all lie on pixels without NDVI on some date (nodata)."""
     notes = []
@@ -361,7 +403,7 @@ def unusable_classes(samples: Samples, valid: np.ndarray) -> list[str]:
 
 def _with_folds(
     result: Assessment, fit_and_score: Any, samples: Samples, blocks: np.ndarray, kfold: int, seed: int
-) -> Assessment:
+) -> Assessment:  # fit_and_score None with kfold 0: no fold
     """``result`` with the kappa of each of ``kfold`` folds by block (none for ``kfold`` < 2), and the samples' notes."""
     from .samples import block_folds
 

@@ -43,6 +43,24 @@ class Split(Choice):
     BLOCK = "block"
 
 
+class AccuracyNeed(Choice):
+    """What a crop map does when a class has too few samples to hold some out for its accuracy.
+
+    ``when_possible`` (the default of jobs, ``classify``, Processing and the dialog): with at least two
+    classes of at least one sample each, the forest is trained on every sample, the map and its
+    pixel-count areas are written, and the reports say that the accuracy was not measured and why
+    (:func:`accuracy_not_measured`); no kappa, confusion matrix or error-adjusted areas. ``required``:
+    such samples are refused before the run, naming the class.
+    """
+
+    WHEN_POSSIBLE = "when_possible"
+    REQUIRED = "required"
+
+
+#: samples per class a held-out accuracy needs (a 7:3 split leaves about 3 test samples of such a class)
+MIN_PER_CLASS = 10
+
+
 @dataclass
 class Samples:
     """Labelled pixels of the grid: row, column, class code and group (field) of each, and the class names."""
@@ -53,6 +71,8 @@ class Samples:
     groups: np.ndarray  # field / polygon id, for the split by field
     names: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # warnings for the reports (classes outside, shared pixels)
+    #: why no held-out accuracy can be measured (:func:`accuracy_not_measured`); empty: it can
+    not_measured: str = ""
 
     def pixel_ids(self) -> np.ndarray:
         """One id per distinct pixel (samples sharing a pixel share it), in the samples' order."""
@@ -79,8 +99,9 @@ def read_samples(
     layer: str | None = None,
     group_field: str | None = None,
     classes: dict[int, str] | None = None,
-    min_per_class: int = 10,
+    min_per_class: int = MIN_PER_CLASS,
     *,
+    accuracy: AccuracyNeed | str = AccuracyNeed.REQUIRED,
     class_names: Mapping | None = None,
     class_names_file: str | None = None,
     season_field: str | None = None,
@@ -94,7 +115,9 @@ def read_samples(
     ``class_names`` (``{code: name}``, e.g. the class field's QGIS value map), then a label raster's
     category names, else the code as text (the order of :mod:`.classes`). ``season_field`` and
     ``season`` keep only the samples of that season (a value equal to ``season``, or a date in that
-    year, or that ISO date).
+    year, or that ISO date). ``accuracy`` (:class:`AccuracyNeed`): ``required`` (the default here)
+    refuses a class with fewer than ``min_per_class`` samples; ``when_possible`` keeps such samples
+    and records why no accuracy can be measured in :attr:`Samples.not_measured`.
 
     Raises:
         InputError: one sentence naming the samples, the field or the class, and what to do.
@@ -122,7 +145,7 @@ def read_samples(
                 f"Samples '{name}' are a label raster, which has no field '{season_field}' to filter seasons by; clear "
                 "the season filter, or give the samples as points or polygons with that field."
             )
-        return _samples_from_raster(path, grid, classes, min_per_class, given)
+        return _samples_from_raster(path, grid, classes, min_per_class, given, accuracy)
     lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
     if lyr is None:
         raise InputError(f"'{name}' has no layer '{layer}'.")
@@ -256,7 +279,7 @@ def read_samples(
             log.warning(notes[-1])
     codes, names = _codes(values, classes, name, given)
     samples = Samples(np.array(rows), np.array(cols), codes, np.array(groups), names, notes)
-    check_class_counts(samples, min_per_class, name)
+    check_class_counts(samples, min_per_class, name, accuracy)
     warn_shared_pixels(samples, name, None if season_field else _season_like(fields))
     return samples
 
@@ -398,7 +421,12 @@ def _codes(
 
 
 def _samples_from_raster(
-    path: str, grid: Grid, classes: dict[int, str] | None, min_per_class: int, given: Mapping[int, str] | None = None
+    path: str,
+    grid: Grid,
+    classes: dict[int, str] | None,
+    min_per_class: int,
+    given: Mapping[int, str] | None = None,
+    accuracy: AccuracyNeed | str = AccuracyNeed.REQUIRED,
 ) -> Samples:
     from ..inputs.grid import Grid as GridType
     from .classes import names_for_codes, raster_class_names
@@ -436,25 +464,62 @@ def _samples_from_raster(
         names = names_for_codes(present, given or raster_class_names(band), f"Label raster '{Path(path).name}'")
     groups = rows // 32 * 100000 + cols // 32  # 320 m blocks stand in for fields
     samples = Samples(rows, cols, codes, groups, names)
-    check_class_counts(samples, min_per_class, Path(path).name)
+    check_class_counts(samples, min_per_class, Path(path).name, accuracy)
     return samples
 
 
-def check_class_counts(samples: Samples, min_per_class: int, name: str) -> None:
-    """Raise :class:`~..errors.InputError` for fewer than two classes, or a class with fewer than ``min_per_class`` samples."""
+def check_class_counts(
+    samples: Samples, min_per_class: int, name: str, accuracy: AccuracyNeed | str = AccuracyNeed.REQUIRED
+) -> None:
+    """The one rule on how many samples a crop map needs, and whether its accuracy can be measured.
+
+    Fewer than two classes: refused. A class with fewer than ``min_per_class`` samples: refused when
+    ``accuracy`` is ``required``; with ``when_possible`` the samples are kept and
+    :attr:`Samples.not_measured` says why no held-out accuracy is measured (the forest then trains on
+    every sample; see :func:`~.classify.assess_forest`).
+
+    Raises:
+        InputError: naming the samples and the class, and what to do.
+    """
+    need = choice(AccuracyNeed, accuracy, "accuracy")
     present = sorted({samples.names.get(int(c), str(c)) for c in np.unique(samples.codes)})
     if len(present) < 2:
         raise InputError(
             f"Samples '{name}' hold one class ({', '.join(present) or 'none'}) inside the study area; a crop map needs "
             "samples of at least two classes."
         )
-    for code, cname in samples.names.items():
+    samples.not_measured = accuracy_not_measured(samples, min_per_class)
+    if not samples.not_measured:
+        return
+    if need is AccuracyNeed.REQUIRED:
+        for code, cname in samples.names.items():
+            n = int((samples.codes == code).sum())
+            if n < min_per_class:
+                raise InputError(
+                    f"Samples '{name}': class '{cname}' has {n} sample(s); at least {min_per_class} are needed. "
+                    "Add samples or remove the class, or set the accuracy to 'when_possible' to map without measuring "
+                    "its accuracy."
+                )
+    log.warning("Samples '%s': %s", name, samples.not_measured)
+
+
+def accuracy_not_measured(samples: Samples, min_per_class: int = MIN_PER_CLASS) -> str:
+    """Why no held-out accuracy can be measured on ``samples`` (a class under ``min_per_class``), or ''.
+
+    The sentence names each such class and its count, e.g. "accuracy not measured: class 'Forest' has
+    3 samples and 'Pasture' 3; a held-out accuracy needs at least 10 per class (add samples)".
+    """
+    few = []
+    for code, cname in sorted(samples.names.items(), key=lambda kv: kv[1]):
         n = int((samples.codes == code).sum())
-        if n < min_per_class:
-            raise InputError(
-                f"Samples '{name}': class '{cname}' has {n} sample(s); at least {min_per_class} are needed. "
-                "Add samples or remove the class."
-            )
+        if 0 < n < min_per_class:
+            few.append((cname, n))
+    if not few:
+        return ""
+    first = f"class '{few[0][0]}' has {few[0][1]} sample{'' if few[0][1] == 1 else 's'}"
+    rest = [f"'{c}' {n}" for c, n in few[1:]]
+    listed = first if not rest else f"{first}{', ' if len(rest) > 1 else ''}{', '.join(rest[:-1])} and {rest[-1]}"
+    return f"accuracy not measured: {listed}; a held-out accuracy needs at least {min_per_class} per class (add samples)"
 
 
 def split(

@@ -26,7 +26,7 @@ from .area import AreaEstimate, class_pixel_counts, estimate_from_samples, write
 from .classify import Assessment, ForestParams, assess_forest, classify_to_file
 from .fields import FieldMap, FieldRule
 from .gapfill import DEFAULT_MIN_CLEAR, GapFill, GapFilling, GapStats, days_of
-from .samples import Samples, Split, default_block_m, split_description
+from .samples import AccuracyNeed, Samples, Split, default_block_m, split_description
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
@@ -107,18 +107,25 @@ class SampleLabels:
         class_names_file: a lookup file (CSV ``code,name``, a QGIS ``.qml``, a ``.clr``/``.txt`` colour map).
         season_field: the samples' season, year or date field to filter by.
         season: the value to keep (or a year of the field's dates).
+        accuracy: ``when_possible`` (default: a class with too few samples to hold any out still gets a map, its
+            accuracy not measured) or ``required`` (such samples are refused); :class:`~.samples.AccuracyNeed`.
     """
 
     class_names: dict | None = field(default=None, hash=False)
     class_names_file: str | None = None
     season_field: str | None = None
     season: str | None = None
+    accuracy: AccuracyNeed | str = AccuracyNeed.WHEN_POSSIBLE
+
+    def __post_init__(self) -> None:
+        """Coerce the accuracy rule (``"required"`` or :class:`~.samples.AccuracyNeed`)."""
+        object.__setattr__(self, "accuracy", choice(AccuracyNeed, self.accuracy, "accuracy"))
 
     def kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :func:`~.samples.read_samples`."""
         return {
             "class_names": self.class_names, "class_names_file": self.class_names_file,
-            "season_field": self.season_field or None, "season": self.season,
+            "season_field": self.season_field or None, "season": self.season, "accuracy": self.accuracy,
         }  # fmt: skip
 
 
@@ -152,7 +159,7 @@ class ClassifyResult:
         assessment: the forest and its accuracy (chosen split, spatial blocks, folds).
         area: the error-adjusted area of each class (None when not asked for).
         pixel_areas: the pixel-count area CSV beside the crop map.
-        reports: the report files (accuracy and areas, Markdown and CSV), by ``accuracy_md``, ``areas_csv``, ...
+        reports: the report files (accuracy and areas, Markdown and CSV), by ``accuracy_markdown``, ``areas_csv``, ...
         confidence: the confidence raster (None unless asked for).
         field_map: the per-field map (None without fields).
         samples: the samples as read.
@@ -305,9 +312,15 @@ def map_crops(
     if result.mapped_fraction < 1 - UNMAPPED_WARNING:
         notes.append(unmapped_note(result.mapped_fraction, len(paths), filling))
         log.warning("%s: %s", out_map.name, notes[-1])
-    written = write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title, notes)
+    if assessment.accuracy is None:  # too few samples to hold any out: the map and its pixel counts, no scores
+        from .accuracy import write_not_measured_report
+
+        log.warning("%s: %s", out_map.name, assessment.not_measured)
+        written = write_not_measured_report(assessment.not_measured, report_dir, f"accuracy{suffix}", title, notes)
+    else:
+        written = write_reports(assessment.accuracy, report_dir, f"accuracy{suffix}", title, notes)
     reports = result.reports = {f"accuracy_{k}": v for k, v in written.items()}
-    if estimate_areas:
+    if estimate_areas and assessment.accuracy is not None:
         result.area = estimate_from_samples(
             samples.codes[assessment.test_index], assessment.predicted, counts, samples.names, pixel_ha, options.split_text
         )
@@ -330,10 +343,10 @@ def _field_map(
     from .classes import write_legend
     from .fields import field_map, values_at
 
-    test_index = result.assessment.test_index
+    test_index = result.assessment.test_index if result.assessment.accuracy is not None else None
     fm = field_map(
         result.crop_map, fields.path, grid, samples.names, fields.raster, fields.vectors, fields.id_field, fields.rule,
-        result.probabilities, samples, test_index, fields.work_dir,
+        result.probabilities, samples if test_index is not None else None, test_index, fields.work_dir,
     )  # fmt: skip
     result.field_map = fm
     result.legend += write_legend(fm.raster, result.assessment.classifier.names)  # its values are the crop map's
@@ -342,7 +355,7 @@ def _field_map(
     result.field_pixel_areas = write_pixel_areas(
         counts, samples.names, pixel_ha, fm.raster.with_name(fm.raster.stem + "_areas.csv")
     )
-    if fm.pixel_accuracy is not None:
+    if fm.pixel_accuracy is not None and test_index is not None:
         mapped = values_at(fm.raster, samples, test_index)
         result.field_area = estimate_from_samples(
             samples.codes[test_index], mapped, counts, samples.names, pixel_ha, options.split_text
@@ -380,6 +393,8 @@ def classify_rasters(
     season: str | None = None,
     gap_fill: GapFill | str = GapFill.LINEAR,
     gap_fill_min_clear: float = DEFAULT_MIN_CLEAR,
+    accuracy: AccuracyNeed | str = AccuracyNeed.WHEN_POSSIBLE,
+    dates: Sequence[str | dt.date | None] | None = None,
 ) -> ClassifyResult:
     """Classify ``rasters`` (dates in order) with a forest trained on ``samples_path``: :func:`map_crops` on files.
 
@@ -413,6 +428,10 @@ def classify_rasters(
         gap_fill: ``linear`` (default; weighted by the rasters' dates where their names, band descriptions or a
             timeline beside a stack give them, else by position: :func:`raster_dates`) or ``none`` (:mod:`.gapfill`).
         gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
+        accuracy: ``when_possible`` (default: a class with fewer than 10 samples still gets a map, trained on every
+            sample, its accuracy not measured and the reports say why) or ``required`` (refused, naming the class).
+        dates: the date of each of ``rasters`` as the user typed it (ISO text; None or '' where not given): a
+            single-band raster's typed date wins over its name's; a stack's own band dates win (see :func:`raster_dates`).
 
     Raises:
         TsstfnError: any input problem, in one sentence naming the file or parameter.
@@ -420,7 +439,8 @@ def classify_rasters(
     outputs = classify_outputs(out_map, report_dir, confidence_path, fields, fields_out)
     check_classify_outputs(outputs, [*rasters, samples_path, fields, class_names_file])
     check_classify_options(test_fraction, scale, block_m, kfold, gap_fill, gap_fill_min_clear)
-    labels = SampleLabels(class_names, class_names_file, season_field, season)
+    typed = check_typed_dates(rasters, dates)
+    labels = SampleLabels(class_names, class_names_file, season_field, season, accuracy)
     paths, grid, samples = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold, labels)
     from ..files import check_free_space
 
@@ -443,36 +463,110 @@ def classify_rasters(
     result = map_crops(
         paths, grid, samples, options, out_map, report_dir, confidence_path=confidence_path, fields=spec, cog=cog,
         progress=scaled(progress, 0.0, 0.9), is_cancelled=is_cancelled,
-        dates=raster_dates(rasters, bands) if options.gap_fill is GapFill.LINEAR else None,
+        dates=raster_dates(rasters, bands, typed) if options.gap_fill is GapFill.LINEAR else None,
     )  # fmt: skip
     if progress:
         progress(1.0, "done")
     return result
 
 
-def raster_dates(rasters: Sequence[str], bands: Sequence[int] | None = None) -> list[dt.date | None]:
+def raster_dates(
+    rasters: Sequence[str], bands: Sequence[int] | None = None, typed: Sequence[dt.date | None] | None = None
+) -> list[dt.date | None]:
     """The date of each series date :func:`classify_rasters` reads from ``rasters`` (``bands`` of stacks), None where unknown.
 
-    A single-band raster's date is its name's, its metadata's or its band description's
-    (:func:`~..inputs.dates.detect_date`); a stack's bands take theirs from their descriptions or a
-    timeline file beside it (:func:`~..inputs.dates.band_dates`). A plain band range without any of
-    these has no dates: the gap-filling then goes by position, and its note in the report says so.
+    A single-band raster's date is the one the user typed for it (``typed``, one per raster, None where not
+    given), else its name's, its metadata's or its band description's (:func:`~..inputs.dates.detect_date`);
+    a stack's bands take theirs from their descriptions or a timeline file beside it
+    (:func:`~..inputs.dates.band_dates`): a stack's own band dates win over a typed date. A plain band range
+    without any of these has no dates: the gap-filling then goes by position, and its note in the report
+    says so.
+
+    Raises:
+        InputError: a date typed for a stack without band dates (one date cannot date its bands), or dates
+            that do not increase along the series once the typed ones are in; naming the rows.
     """
-    from ..errors import TsstfnError
+    from ..errors import InputError, TsstfnError
     from ..inputs.dates import band_dates, detect_date
 
     out: list[dt.date | None] = []
-    for raster in rasters:
+    row_of: list[int] = []
+    for i, raster in enumerate(rasters):
         count = open_raster(raster).RasterCount
         wanted = list(bands) if bands is not None else list(range(1, count + 1))  # as band_views reads them
+        given = typed[i] if typed is not None and i < len(typed) else None
         found: list[dt.date | None]
-        try:
-            found = [detect_date(Path(raster).name, path=str(raster))] if count == 1 else band_dates(str(raster))
-        except TsstfnError:  # no date: the filling goes by position
-            found = [None] * count
+        if count == 1 and given is not None:
+            found = [given]
+        else:
+            try:
+                found = [detect_date(Path(raster).name, path=str(raster))] if count == 1 else band_dates(str(raster))
+            except TsstfnError:  # no date: the filling goes by position
+                found = [None] * count
+            if given is not None and count > 1 and not any(found):
+                raise InputError(
+                    f"Row {i + 1} ('{Path(raster).name}') is a stack of {count} bands without band dates; one typed date "
+                    f"({given.isoformat()}) cannot date each band: clear it and put a {Path(raster).stem}.timeline.txt "
+                    "beside the stack (one date per line), or give one single-band raster per date."
+                )
         out += [found[b - 1] if 1 <= b <= count else None for b in wanted]
+        row_of += [i] * len(wanted)
+    if typed is not None and any(d is not None for d in typed):
+        known = [(d, r) for d, r in zip(out, row_of) if d is not None]
+        for (a, ra), (b, rb) in zip(known, known[1:]):
+            if b <= a:
+                raise InputError(
+                    f"The series' dates do not increase: row {rb + 1} ('{Path(rasters[rb]).name}', {b.isoformat()}) "
+                    f"comes after row {ra + 1} ('{Path(rasters[ra]).name}', {a.isoformat()}); put the rows in date "
+                    "order or correct the typed date."
+                )
     if any(d is None for d in out):
         log.info("gap-filling by the dates' positions: the dates of %s are unknown", ", ".join(Path(r).name for r in rasters))
+    return out
+
+
+def check_typed_dates(rasters: Sequence[str], dates: Sequence[str | dt.date | None] | None) -> list[dt.date | None] | None:
+    """The dates a user typed for ``rasters`` (ISO text, one per raster; None or '' where not given), parsed.
+
+    Typed dates must increase down the rows (the rows' order is the series' order).
+
+    Raises:
+        InputError: another number of dates than rasters, a date that does not parse or dates that do not
+            increase; naming the row and its raster.
+    """
+    from ..errors import InputError
+    from ..inputs.dates import parse_date
+
+    if dates is None:
+        return None
+    if isinstance(dates, str) or len(dates) != len(rasters):
+        raise InputError(
+            f"Job field 'dates': {len(dates) if not isinstance(dates, str) else 'a text'} date(s) for {len(rasters)} "
+            "raster(s); give one date (YYYY-MM-DD) or an empty entry per raster, in the rasters' order."
+        )
+    out: list[dt.date | None] = []
+    for i, (raster, value) in enumerate(zip(rasters, dates)):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            out.append(None)
+            continue
+        if isinstance(value, dt.date):
+            out.append(value if not isinstance(value, dt.datetime) else value.date())
+            continue
+        try:
+            out.append(parse_date(str(value).strip(), f"dates (row {i + 1}, '{Path(raster).name}')"))
+        except InputError:
+            raise InputError(
+                f"Job field 'dates': row {i + 1} ('{Path(raster).name}'): '{value}' is not a date; type it as YYYY-MM-DD "
+                "or leave it empty."
+            ) from None
+    known = [(d, i) for i, d in enumerate(out) if d is not None]
+    for (a, ia), (b, ib) in zip(known, known[1:]):
+        if b <= a:
+            raise InputError(
+                f"Job field 'dates': row {ib + 1} ('{Path(rasters[ib]).name}', {b.isoformat()}) is not after row "
+                f"{ia + 1} ('{Path(rasters[ia]).name}', {a.isoformat()}); the rows' order is the series' order: put them "
+                "in date order or correct the date."
+            )
     return out
 
 
@@ -580,6 +674,8 @@ def check_classification(
     season: str | None = None,
     gap_fill: GapFill | str = GapFill.LINEAR,
     gap_fill_min_clear: float = DEFAULT_MIN_CLEAR,
+    accuracy: AccuracyNeed | str = AccuracyNeed.WHEN_POSSIBLE,
+    dates: Sequence[str | dt.date | None] | None = None,
     **unused: object,
 ) -> None:
     """The checks :func:`classify_rasters` runs before any work (Processing's ``checkParameterValues``).
@@ -596,8 +692,11 @@ def check_classification(
         check_classify_outputs(outputs, [*rasters, samples_path, fields, class_names_file])
     block_m = unused.get("block_m")
     check_classify_options(test_fraction, scale, block_m, kfold, gap_fill, gap_fill_min_clear)  # type: ignore[arg-type]
-    labels = SampleLabels(class_names, class_names_file, season_field, season)
+    typed = check_typed_dates(rasters, dates)
+    labels = SampleLabels(class_names, class_names_file, season_field, season, accuracy)
     grid = _inputs(rasters, samples_path, class_field, bands, scale, samples_layer, group_field, kfold, labels)[1]
+    if typed is not None and any(d is not None for d in typed):
+        raster_dates(rasters, bands, typed)  # a date typed for an undated stack, or out of order with the others
     if fields:
         from .fields import read_fields
 

@@ -18,7 +18,7 @@ from typing import Any
 from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..errors import InputError
 from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill, gap_fill_choice
-from ..mapping.samples import Split
+from ..mapping.samples import AccuracyNeed, Split
 from ..options import choice
 
 #: the files a classify-only run writes in its output folder
@@ -52,6 +52,11 @@ class ClassifyJob:
         season: the season to keep (a value of ``season_field``, or a year of its dates).
         gap_fill: ``linear`` (default) or ``none`` (:mod:`~..mapping.gapfill`).
         gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
+        accuracy: ``when_possible`` (default: too few samples of a class to hold any out still give a map and its
+            pixel-count areas, the accuracy not measured and said so) or ``required`` (refused before the run).
+        dates: the date of each raster row as the user typed it (``YYYY-MM-DD`` or empty; None: none typed). A
+            single-band raster's typed date wins over its name's; a stack's own band dates win over a typed one
+            (:func:`~..mapping.workflow.raster_dates`). Checked here: one per raster, each a date, increasing.
     """
 
     rasters: tuple[str, ...]
@@ -76,10 +81,21 @@ class ClassifyJob:
     season: str | None = None
     gap_fill: GapFill = GapFill.LINEAR
     gap_fill_min_clear: float = DEFAULT_MIN_CLEAR
+    accuracy: AccuracyNeed = AccuracyNeed.WHEN_POSSIBLE
+    dates: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        """Coerce the split and the gap-filling; check the ranges."""
+        """Coerce the split, the gap-filling, the accuracy rule and the typed dates; check the ranges."""
+        from ..mapping.workflow import check_typed_dates
+
         object.__setattr__(self, "split", choice(Split, self.split, "split"))
+        object.__setattr__(self, "accuracy", choice(AccuracyNeed, self.accuracy, "accuracy"))
+        if self.dates is not None:
+            typed = check_typed_dates(tuple(self.rasters), list(self.dates))
+            if typed is not None and all(d is None for d in typed):
+                object.__setattr__(self, "dates", None)
+            else:
+                object.__setattr__(self, "dates", tuple(d.isoformat() if d else "" for d in typed or ()))
         object.__setattr__(self, "gap_fill", gap_fill_choice(self.gap_fill))
         object.__setattr__(self, "rasters", tuple(self.rasters))
         from ..mapping.classes import coerce_names
@@ -90,6 +106,46 @@ class ClassifyJob:
             scale=self.scale, block_m=self.block_m, kfold=self.kfold, gap_fill=self.gap_fill,
             gap_fill_min_clear=self.gap_fill_min_clear,
         )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as plain data (a job file's mapping; enums as their names, tuples as lists, None left out)."""
+        from dataclasses import fields
+
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, (Split, GapFill, AccuracyNeed)):
+                value = str(value)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: object) -> ClassifyJob:
+        """A job from :meth:`to_dict`'s mapping, every field checked as in Python.
+
+        Raises:
+            InputError: not a mapping, an unknown or missing field, or a wrong value (naming the field).
+        """
+        from dataclasses import fields
+
+        if not isinstance(data, dict):
+            raise InputError("A classify job must be a mapping of fields (JSON object).")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"Unknown classify job field(s) {unknown}; known fields: {sorted(known)}.")
+        missing = [k for k in ("rasters", "samples", "output_dir") if k not in data]
+        if missing:
+            raise InputError(f"Classify job field '{missing[0]}' is missing.")
+        kw = dict(data)
+        for key in ("rasters", "bands", "dates"):
+            if kw.get(key) is not None:
+                if not isinstance(kw[key], (list, tuple)):
+                    raise InputError(f"Job field '{key}': {kw[key]!r:.80} is not a list.")
+                kw[key] = tuple(kw[key])
+        return cls(**kw)
 
     def outputs(self) -> dict[str, Path]:
         """The files it writes: ``crop_map``, ``report``, and ``confidence`` / ``fields`` when asked for."""
@@ -114,7 +170,8 @@ class ClassifyJob:
             "fields_out": [paths["fields"]] if "fields" in paths else None, "cog": self.cog,
             "class_names": self.class_names, "class_names_file": self.class_names_file,
             "season_field": self.season_field, "season": self.season, "gap_fill": self.gap_fill,
-            "gap_fill_min_clear": self.gap_fill_min_clear,
+            "gap_fill_min_clear": self.gap_fill_min_clear, "accuracy": self.accuracy,
+            "dates": list(self.dates) if self.dates is not None else None,
         }  # fmt: skip
 
 

@@ -69,7 +69,7 @@ def run_experiment(
     inputs = prep.fusion_inputs()
     samples = read_samples(
         job.samples, job.class_field, prep.grid, layer=job.samples_layer, group_field=job.group_field,
-        **sample_labels(job).kwargs(),
+        **{**sample_labels(job).kwargs(), "accuracy": "required"},  # the experiment compares kappas: it needs them
     )  # fmt: skip
     options = mapping_options(job, prep.grid)
 
@@ -78,7 +78,9 @@ def run_experiment(
 
     def kappa_of(paths: list[str], extra: list[dt.date]) -> float:  # the job's split for every comparison (seeded)
         filling = options.filling([*early_dates, *extra])  # gaps weighted by the dates' days, as in the run
-        return options.assess(paths, prep.grid, samples, compare_blocks=False, filling=filling).accuracy.kappa
+        accuracy = options.assess(paths, prep.grid, samples, compare_blocks=False, filling=filling).accuracy
+        assert accuracy is not None  # the samples were read with the accuracy required
+        return accuracy.kappa
 
     targets = prep.targets
     dates = [t.date.isoformat() for t in targets]

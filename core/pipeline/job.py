@@ -39,7 +39,7 @@ from ..inputs.products import get_product
 from ..mapping.classify import ForestParams
 from ..mapping.fields import FieldRule
 from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill, gap_fill_choice
-from ..mapping.samples import Split
+from ..mapping.samples import AccuracyNeed, Split
 from ..options import (
     MAX_BLOCK_M,
     MAX_COORDINATE,
@@ -130,6 +130,9 @@ class Job:
         gap_fill: how missing NDVI of the forest's features is filled (:class:`~..mapping.gapfill.GapFill`):
             ``linear`` (default: between the pixel's clear dates, weighted by their days) or ``none``.
         gap_fill_min_clear: the share of dates a pixel needs clear to be gap-filled and mapped.
+        accuracy: what a class with fewer than 10 samples does (:class:`~..mapping.samples.AccuracyNeed`):
+            ``when_possible`` (default: the forest trains on every sample, the maps and their pixel-count areas
+            are written, no kappa or error-adjusted areas, and the report says why) or ``required`` (refused).
     """
 
     reference: tuple[PairSpec, ...]
@@ -179,6 +182,7 @@ class Job:
     season: str | None = None
     gap_fill: GapFill = GapFill.LINEAR
     gap_fill_min_clear: float = DEFAULT_MIN_CLEAR
+    accuracy: AccuracyNeed = AccuracyNeed.WHEN_POSSIBLE
 
     def __post_init__(self) -> None:
         """Check types and ranges; coerce and check the choices: split, strategy, forecast, products, methods, formats."""
@@ -210,6 +214,7 @@ class Job:
             raise InputError("Job field 'field_rule': 'probability' needs the class probabilities; set 'probabilities': true.")
         set_(self, "split", choice(Split, self.split, "split"))
         set_(self, "gap_fill", gap_fill_choice(self.gap_fill))
+        set_(self, "accuracy", choice(AccuracyNeed, self.accuracy, "accuracy"))
         check_range(self.gap_fill_min_clear, "gap_fill_min_clear", 0, 1, low_open=True)
         from ..mapping.classes import coerce_names
 

@@ -111,6 +111,7 @@ def _classification(result: JobResult) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
+    not_measured = sorted({a["not_measured"] for a in result.accuracy.values() if a.get("not_measured")})
     for label, a in result.accuracy.items():
         folds = a.get("fold_kappas") or []
         kfold = f"{100 * sum(folds) / len(folds):.2f} ± {100 * _sd(folds):.2f} % ({len(folds)} folds)" if folds else "-"
@@ -121,6 +122,8 @@ def _classification(result: JobResult) -> list[str]:
         if mapped is not None and mapped < 1 - UNMAPPED_WARNING:
             notes.append(f"{label}: {unmapped_note(mapped)}")
     lines += ["", f"Split: {next(iter(result.accuracy.values()))['split']}", ""]
+    lines += [f"**{n[:1].upper()}{n[1:]}.** No kappa, confusion matrix or error-adjusted areas." for n in not_measured]
+    lines += [""] if not_measured else []
     fields = result.accuracy.get("fields")
     if fields and "per_field_kappa" in fields:
         lines += [

@@ -136,7 +136,7 @@ def check_samples(job: Job) -> Samples:
 
 def sample_labels(job: Job) -> SampleLabels:
     """Where the job's class names come from and which season of samples it keeps."""
-    return SampleLabels(job.class_names, job.class_names_file, job.season_field, job.season)
+    return SampleLabels(job.class_names, job.class_names_file, job.season_field, job.season, job.accuracy)
 
 
 def coarse_pixel_m(job: Job) -> float | None:
@@ -281,7 +281,7 @@ def preflight(job: Job, samples: Samples | None = None) -> tuple[Job, Samples | 
         check_patch(job.train.patch, grid)
     if samples is None and job.samples:
         samples = check_samples(job)  # fail before hours of training, not after
-    if samples is not None and (job.split is Split.BLOCK or job.kfold):
+    if samples is not None and not samples.not_measured and (job.split is Split.BLOCK or job.kfold):
         from ..mapping.samples import block_folds, spatial_blocks
 
         folds = max(job.kfold, 2 if job.split is not Split.BLOCK else max(2, round(1.0 / job.test_fraction)))
@@ -457,8 +457,8 @@ def _map_crops(
     result.accuracy["fused"] = {**made.assessment.as_dict(), "mapped_fraction": made.mapped_fraction}
     result.crop_map, result.probabilities, result.confidence = made.crop_map, made.probabilities, made.confidence
     result.pixel_areas["fused"] = made.pixel_areas
-    assert made.area is not None
-    result.areas["fused"] = made.area
+    if made.area is not None:  # None: too few samples to hold any out, the accuracy not measured (the report says why)
+        result.areas["fused"] = made.area
     if made.field_map is not None:
         result.field_map = made.field_map
         assert made.field_pixel_areas is not None

@@ -366,3 +366,43 @@ def test_paper_preset_runs_at_the_papers_size_on_cpu(tmp_path):
     _, meta = load_model(result.model)
     assert meta["preset"] == "paper" and meta["config"]["width"] == 64 and meta["training"]["epochs"] == 1
     assert 0 <= result.accuracy["fused"]["kappa"] <= 1
+
+
+def _few_samples(scene, path, keep):
+    """The scene's samples with at most ``keep[class]`` points of each class (a GeoPackage at ``path``)."""
+    src = ogr.Open(str(Path(scene["root"]) / scene["samples"]))
+    lyr = src.GetLayer(0)
+    out = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    dst = out.CreateLayer("s", lyr.GetSpatialRef(), ogr.wkbPoint)
+    dst.CreateField(ogr.FieldDefn("crop", ogr.OFTString))
+    taken: dict = {}
+    for f in lyr:
+        crop = f.GetField("crop")
+        if taken.get(crop, 0) < keep.get(crop, 0):
+            taken[crop] = taken.get(crop, 0) + 1
+            g = ogr.Feature(dst.GetLayerDefn())
+            g.SetField("crop", crop)
+            g.SetGeometry(f.GetGeometryRef().Centroid())
+            dst.CreateFeature(g)
+    dst = out = None  # the layer before its data source
+    return str(path)
+
+
+def test_a_job_with_too_few_samples_maps_without_measuring_accuracy(run_result, scene, tmp_path):
+    """The fusion job path: crop maps and pixel-count areas, no kappa or error-adjusted areas, the report says why."""
+    from tsstfn_crop_mapper.core.pipeline.run import preflight
+
+    job, result = run_result
+    few = _few_samples(scene, tmp_path / "few.gpkg", {"corn": 12, "soybean": 3, "other": 4})
+    small = replace(job, output_dir=str(tmp_path / "few"), model=str(result.model), samples=few, compare=(), kfold=0,
+                    fields=None, field_id=None, group_field=None, uncertainty=False)  # fmt: skip
+    with pytest.raises(InputError, match="class 'other' has 4 sample\\(s\\); at least 10"):
+        preflight(replace(small, accuracy="required"))
+    done = run_job(small)
+    reason = "accuracy not measured: class 'other' has 4 samples and 'soybean' 3; a held-out accuracy needs at least 10"
+    assert done.crop_map is not None and done.crop_map.exists() and "fused" not in done.areas
+    assert all(a["kappa"] is None and a["not_measured"].startswith(reason) for a in done.accuracy.values())
+    assert (done.output_dir / "crop_map_fused_areas.csv").exists()
+    report = done.report.read_text()
+    assert "Accuracy not measured: class 'other' has 4 samples" in report and "Area of each class" not in report
+    assert not (done.output_dir / "report" / "areas_fused.csv").exists()

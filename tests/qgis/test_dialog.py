@@ -617,13 +617,66 @@ def test_classify_only_mode_maps_crops_from_an_ndvi_series(qgis_app, plugin, sce
     project.clear()
 
 
+def test_dates_typed_in_the_classify_only_table_reach_the_run(qgis_app, tmp_path):
+    """Rasters whose names hold no date: Fill highlights their date cells; the dates typed there weigh the
+    gap-filling by days (the report says so), and dates out of order are refused at their cell."""
+    import numpy as np
+
+    from conftest import make_points, make_raster
+    from tsstfn_crop_mapper.core.pipeline.classify_job import run_classify_job
+    from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
+
+    project = QgsProject.instance()
+    project.clear()
+    level = np.where(np.arange(24)[None, :] < 12, 0.2, 0.7).repeat(12, 0).astype(np.float32)
+    for k, name in enumerate(("scene_a", "scene_b", "scene_c")):
+        values = level + 0.05 * k
+        if k == 1:
+            values[:4, :4] = np.nan  # cloudy on the middle date: gap-filled between the others
+        path = make_raster(tmp_path / f"{name}.tif", values)
+        project.addMapLayer(QgsRasterLayer(path, name))
+    pts = [(640005.0 + 10 * c, 5149995.0 - 10 * r, "low" if c < 12 else "high") for r in range(0, 12, 4) for c in range(1, 24, 2)]
+    samples = QgsVectorLayer(make_points(tmp_path / "pts.gpkg", pts), "pts", "ogr")
+    project.addMapLayer(samples)
+    d = CropMapperDialog()
+    d.mode.setCurrentIndex(d.mode.findData("classify"))
+    d.fill_from_project()
+    assert [Path(p).stem for p in d.series.rasters()] == ["scene_a", "scene_b", "scene_c"]
+    assert "no date found for" in d.message.text() and d.series.dates() == ["", "", ""]
+    from tsstfn_crop_mapper.ui.highlight import HIGHLIGHT
+
+    marked = [d.series.table.item(r, 1).background().color().name() for r in range(3)]
+    assert marked == [HIGHLIGHT] * 3, marked  # the cells to type in
+    d.outputs.samples.setLayer(samples)
+    d.outputs.class_field.setField("crop")
+    d.outputs.group_field.setField("")
+    d.outputs.output_dir.setFilePath(str(tmp_path / "out"))
+    for r, date in enumerate(("2021-05-01", "2021-07-20", "2021-06-01")):
+        d.series.table.item(r, 1).setText(date)  # as typed
+    message = d.validate()
+    assert "row 3 ('scene_c.tif', 2021-06-01) is not after row 2" in message, message
+    assert d.series.table.item(2, 1) in d.highlighted()
+    d.series.table.item(2, 1).setText("2021-08-01")
+    assert d.series.table.item(0, 1).background().style() == 0  # typed: no longer marked
+    assert d.validate() is None
+    job = d.build_job()
+    assert job.dates == ("2021-05-01", "2021-07-20", "2021-08-01")
+    result = run_classify_job(job)
+    report = (Path(job.output_dir) / "report" / "accuracy.md").read_text()
+    assert "weighted by their days" in report and "by their positions" not in report, report
+    assert result.gap_stats is not None and result.gap_stats.filled > 0
+    project.clear()
+    d.deleteLater()
+
+
 SINOP = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "sinop_2014_mod13q1"
 
 
 @pytest.mark.skipif(not SINOP.exists(), reason="../shared/data/real (the Sinop MOD13Q1 set) is not present")
 def test_real_mod13q1_series_with_csv_samples_in_the_classify_only_mode(qgis_app, tmp_path):
     """The Sinop folder dropped into a project as a user would: Fill dates 23 rasters, guesses the x 10000 scale,
-    reads the CSV's longitude/latitude points; its 12 in-grid points are too few per class, and the dialog says so."""
+    reads the CSV's longitude/latitude points; its 12 in-grid points are too few per class to measure the accuracy:
+    valid by default (a map without kappa), refused when the accuracy is required, naming the class."""
     from tsstfn_crop_mapper.ui.dialog import CropMapperDialog
     from tsstfn_crop_mapper.ui.panels.outputs import select_layer
 
@@ -640,8 +693,13 @@ def test_real_mod13q1_series_with_csv_samples_in_the_classify_only_mode(qgis_app
     select_layer(d.outputs.samples, str(SINOP / "samples" / "samples_sinop_crop.csv"))
     assert d.outputs.samples.currentLayer().featureCount() == 18 and d.outputs.class_field.currentField() == "label"
     d.outputs.output_dir.setFilePath(str(tmp_path / "sinop"))
+    assert d.validate() is None  # 3 Forest, 3 Pasture, 6 Soy_Corn: a map without a measured accuracy, by default
+    job = d.build_job()
+    assert str(job.accuracy) == "when_possible" and job.dates is not None and len(job.dates) == 23
+    d.outputs.accuracy.setCurrentIndex(d.outputs.accuracy.findData("required"))
     message = d.validate()
     assert "samples_sinop_crop.csv" in message and "at least 10 are needed" in message, message
+    assert "'Forest'" in message or "'Pasture'" in message
     project.clear()
     d.deleteLater()
 

@@ -331,3 +331,50 @@ def test_region_algorithm_runs_tiles_and_reports_the_failed_one(processing, scen
     feedback.cancel()  # cancelled at once: the tiles are stopped, the error says how to go on
     with pytest.raises(QgsProcessingException, match="Region cancelled"):
         processing.run("tsstfn:region", {"REGION": str(path), "WORKERS": 1}, feedback=feedback, context=QgsProcessingContext())
+
+
+class _Feedback:
+    """A QgsProcessingFeedback that keeps what the algorithm pushed (made lazily: QGIS must be up first)."""
+
+    def __new__(cls):
+        from qgis.core import QgsProcessingFeedback
+
+        class Kept(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.lines = []
+
+            def pushInfo(self, info):  # noqa: N802 (Qt's name)
+                self.lines.append(info)
+
+            def pushWarning(self, warning):  # noqa: N802
+                self.lines.append(warning)
+
+        return Kept()
+
+
+def test_classify_with_too_few_samples_maps_and_logs_why_no_accuracy(processing, tmp_path):
+    """Processing's Classify crops: 3 samples of a class give a map and pixel-count areas, no kappa; the log's last
+    line says why; 'required' refuses; typed dates are checked naming the row."""
+    from qgis.core import QgsProcessingException
+
+    from conftest import make_points, make_raster
+
+    level = np.where(np.arange(24)[None, :] < 12, 0.2, 0.7).repeat(12, 0).astype(np.float32)
+    inputs = [make_raster(tmp_path / f"d{k}.tif", level + 0.02 * k) for k in range(3)]
+    pts = [(640015.0 + 10 * k, 5149985.0, "low") for k in range(10)] + [(640135.0 + 10 * k, 5149985.0, "high") for k in range(3)]
+    params = {"INPUTS": inputs, "SAMPLES": make_points(tmp_path / "pts.gpkg", pts), "CLASS_FIELD": "crop",
+              "OUTPUT": str(tmp_path / "map.tif"), "REPORT": str(tmp_path / "report")}  # fmt: skip
+    feedback = _Feedback()
+    res = processing.run("tsstfn:classify", params, feedback=feedback)
+    assert res["KAPPA"] is None and res["OVERALL_ACCURACY"] is None and Path(res["AREAS"]).name == "map_areas.csv"
+    assert Path(res["OUTPUT"]).exists() and not (tmp_path / "report" / "areas.csv").exists()
+    said = [line for line in feedback.lines if "accuracy not measured" in line]
+    assert said == ["accuracy not measured: class 'high' has 3 samples; a held-out accuracy needs at least 10 per class "
+                    "(add samples)"], feedback.lines  # fmt: skip
+    ours = [line for line in feedback.lines if not line.startswith("Results:")]  # Processing's own last line
+    assert ours[-1] == said[0] and not [line for line in ours if "kappa" in line], ours
+    with pytest.raises(QgsProcessingException, match="class 'high' has 3 sample\\(s\\); at least 10"):
+        processing.run("tsstfn:classify", {**params, "ACCURACY": 1, "OUTPUT": str(tmp_path / "m2.tif")})
+    with pytest.raises(QgsProcessingException, match="row 3 \\('d2.tif', 2021-04-01\\) is not after row 1"):
+        processing.run("tsstfn:classify", {**params, "DATES": "2021-05-01,,2021-04-01", "OUTPUT": str(tmp_path / "m3.tif")})

@@ -15,12 +15,13 @@ from ...core.errors import TsstfnError
 from ...core.formats import OUTPUT_FORMATS
 from ...core.fusion.methods import METHODS
 from ...core.mapping.gapfill import GapFill
-from ...core.mapping.samples import Split, season_choices
+from ...core.mapping.samples import season_choices
 from ..binding import Bind
 from ..layers import csv_layer, value_map
+from .accuracy import accuracy_combos
 
 #: the job fields of class names, season and gap-filling the classify-only mode passes on too
-CLASSIFY_SAMPLE_KEYS = ("class_names", "class_names_file", "season_field", "season", "gap_fill", "gap_fill_min_clear")
+CLASSIFY_SAMPLE_KEYS = ("class_names", "class_names_file", "season_field", "season", "gap_fill", "gap_fill_min_clear", "accuracy")
 #: names that say a field holds classes, tried first when a samples layer is chosen
 _CLASS_NAMES = re.compile(r"^(crop|class|classes|label|labels|type|crop_type|croptype|landcover|lc|code|culture)$", re.I)
 
@@ -174,6 +175,7 @@ class OutputsPanel(QWidget):
         Bind("gap_fill_min_clear", "min_clear"),
         Bind("group_field", "group_field", omit_empty=True),
         Bind("split", "split"),
+        Bind("accuracy", "accuracy"),
         Bind("block_m", "block_m", none_at_minimum=True, omit_empty=True),
         Bind("kfold", "kfold"),
         Bind(
@@ -247,15 +249,8 @@ class OutputsPanel(QWidget):
         f.addRow("Samples layer", self.samples)
         f.addRow("Class field", self.class_field)
         self._names_rows(f)
-        self.split = QComboBox()
-        self.split.addItem("random 7:3 by pixel (the paper's)", Split.RANDOM.value)
-        self.split.addItem("7:3 by field (no field on both sides)", Split.FIELD.value)
-        self.split.addItem("7:3 by spatial blocks (no block on both sides)", Split.BLOCK.value)
-        self.split.setToolTip(
-            "A random split puts pixels of one field on both sides and flatters the map; the report always adds the "
-            "kappa of a split by spatial blocks and warns when they differ."
-        )
-        f.addRow("Accuracy split", self.split)
+        self.split, self.accuracy = accuracy_combos()
+        f.addRow("Accuracy split", _row(self.split, self.accuracy))
         f.addRow("Field id (split by field)", self.group_field)
         self.block_m = QDoubleSpinBox()
         self.block_m.setRange(0, 100000)

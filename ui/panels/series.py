@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProject
 from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtGui import QDoubleValidator
+from qgis.PyQt.QtGui import QBrush, QColor, QDoubleValidator
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ...core.errors import TsstfnError
+from ..highlight import HIGHLIGHT
 from ..pairs_table import raster_combo
 
 
@@ -30,6 +31,7 @@ class SeriesPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.undated_cells: list[tuple] = []  # (table, row, column) of the rows Fill could not date
         v = QVBoxLayout(self)
         intro = QLabel(
             "Map crops from an NDVI time series you already have (e.g. MOD13Q1 16-day NDVI, or your own Sentinel-2 "
@@ -58,6 +60,7 @@ class SeriesPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setToolTip("The forest's features are these rasters' NDVI, one per date (a stack: one per band)")
+        self.table.itemChanged.connect(self._date_typed)
         v.addWidget(self.table, 1)
         form = QFormLayout()
         self.bands = QLineEdit()
@@ -78,9 +81,17 @@ class SeriesPanel(QWidget):
         combo = raster_combo(path)
         self.table.setCellWidget(r, 0, combo)
         item = QTableWidgetItem(date)
-        item.setFlags(item.flags() & ~Qt.ItemIsEditable)  # shown, not used: the rows' order is the series' order
-        item.setToolTip("From the raster's name or metadata (a stack: its first band's); the rows' order is the order of dates")
+        item.setFlags(item.flags() | Qt.ItemIsEditable)
+        item.setToolTip(
+            "YYYY-MM-DD, from the raster's name or metadata (a stack: its first band's), or typed: the gap-filling weighs "
+            "by the dates' days. The rows' order is the order of dates; a stack's own band dates win over a typed one"
+        )
         self.table.setItem(r, 1, item)
+
+    def _date_typed(self, item) -> None:
+        """A date typed into a highlighted cell: the mark goes."""
+        if item.column() == 1 and item.text().strip():
+            item.setBackground(QBrush())
 
     def layer_combos(self) -> list:
         """Every row's combo box."""
@@ -90,15 +101,22 @@ class SeriesPanel(QWidget):
         for r in sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True):
             self.table.removeRow(r)
 
+    def _row_path(self, r: int) -> str:
+        combo = self.table.cellWidget(r, 0)
+        layer = combo.currentLayer()
+        return layer.source().split("|")[0] if layer is not None else combo.currentText().strip()
+
     def rasters(self) -> list[str]:
         """The rasters' files, in the table's order."""
+        return [p for p in (self._row_path(r) for r in range(self.table.rowCount())) if p]
+
+    def dates(self) -> list[str]:
+        """The date cell of each row :meth:`rasters` returns (as shown or typed; '' where empty), in the same order."""
         out = []
         for r in range(self.table.rowCount()):
-            combo = self.table.cellWidget(r, 0)
-            layer = combo.currentLayer()
-            path = layer.source().split("|")[0] if layer is not None else combo.currentText().strip()
-            if path:
-                out.append(path)
+            if self._row_path(r):
+                item = self.table.item(r, 1)
+                out.append(item.text().strip() if item is not None else "")
         return out
 
     def fill_from_project(self, read_info) -> list[str]:
@@ -128,8 +146,14 @@ class SeriesPanel(QWidget):
         for _, _, path, date in sorted(found):
             self.add_raster(path, date)
         undated = [name for key, name, _, date in sorted(found) if not date]
+        self.undated_cells = [(self.table, r, 1) for r, (*_, date) in enumerate(sorted(found)) if not date]
+        for _, r, column in self.undated_cells:  # the cells to type in, marked until a date is typed
+            self.table.item(r, column).setBackground(QColor(HIGHLIGHT))
         if undated:
-            notes.append(f"no date found for: {', '.join(undated)}; they are placed last (remove and add rows to reorder)")
+            notes.append(
+                f"no date found for: {', '.join(undated)}; they are placed last: type each date in the highlighted cells "
+                "(YYYY-MM-DD) and put the rows in date order (remove and add rows to reorder)"
+            )
         if skipped:
             notes.append(
                 f"left out multi-band rasters without band dates: {', '.join(skipped)} (a stack of dates: put a "

@@ -167,11 +167,14 @@ def uncertainty_passes(job: Job, grid: Grid) -> int:
     With ``auto`` on a CPU: on when the passes are estimated to take at most :data:`AUTO_UNCERTAINTY_MINUTES`.
     """
     from ..fusion.tsstfn import Uncertainty
-    from .estimate import device_kind, uncertainty_pass_count
+    from .estimate import device_kind, prediction_factor, uncertainty_pass_count
 
     device = device_kind(job.train.device) if job.uncertainty is Uncertainty.AUTO else "cpu"  # as estimate_job does
     args = (grid.width, grid.height, len(job.targets), job.train.width, job.train.patch)
-    passes = uncertainty_pass_count(Uncertainty(job.uncertainty).value, job.mc_passes, device, *args, AUTO_UNCERTAINTY_MINUTES)
+    factor = prediction_factor(job.train.as_dict(), single_season=not job.reference)  # tta, two sides
+    passes = uncertainty_pass_count(
+        Uncertainty(job.uncertainty).value, job.mc_passes, device, *args, AUTO_UNCERTAINTY_MINUTES, factor=factor
+    )
     if job.uncertainty is Uncertainty.AUTO and not passes:
         log.info(
             "uncertainty (auto) is off: %d MC-dropout passes would take more than %.0f min on the CPU; set uncertainty: on",

@@ -97,8 +97,8 @@ def test_auto_is_resolved_as_the_run_resolves_it(monkeypatch):
     data = {"reference": [], "prediction": [{}] * 2, "targets": [{}] * 3, "n_base": 1, "uncertainty": "auto", "mc_passes": 8,
             "compare": [], "train": {"width": 8, "patch": 64, "max_epochs": 2, "patience": 12}}  # fmt: skip
     size = (4000, 4000)  # a CPU needs far more than AUTO_UNCERTAINTY_MINUTES for 8 passes: auto is off there
-    job = SimpleNamespace(uncertainty=Uncertainty.AUTO, mc_passes=8, targets=[None] * 3,
-                          train=SimpleNamespace(device="auto", width=8, patch=64))  # fmt: skip
+    job = SimpleNamespace(uncertainty=Uncertainty.AUTO, mc_passes=8, targets=[None] * 3, reference=[],
+                          train=SimpleNamespace(device="auto", width=8, patch=64, as_dict=dict))  # fmt: skip
     grid = SimpleNamespace(width=size[0], height=size[1])
 
     def times(e):

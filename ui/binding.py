@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -135,18 +136,31 @@ def unbound(data: dict, keys: list[str]) -> dict:
     return {k: v for k, v in out.items() if v != {} or not isinstance(data.get(k), dict)}
 
 
-def stated(data: dict, own: dict) -> dict:
+def stated(data: dict, own: dict, default: Callable[[str], Any] | None = None) -> dict:
     """The fields of ``data`` that the mapping ``own`` states itself (one level into ``train``, ``forest``, ...).
 
     Load job expands a file (its preset's values, the defaults, absolute paths); only what the file
-    itself says should ride along unseen, so a preset chosen afterwards still sets the rest.
+    itself says should ride along unseen, so a preset chosen afterwards still sets the rest. With
+    ``default`` (the dotted key's preset or spec value), a stated value equal to it is left out too:
+    a file the dialog saved states every field, most of them defaults.
     """
+
+    def same(key: str, value: Any) -> bool:
+        if default is None:
+            return False
+        try:
+            return bool(json.loads(json.dumps(default(key), default=str)) == value)
+        except KeyError:  # not a field of the spec: keep it
+            return False
+
     out = {}
     for key, value in data.items():
         if key not in own:
             continue
         if isinstance(value, dict) and isinstance(own[key], dict):
-            value = {k: v for k, v in value.items() if k in own[key]}
+            value = {k: v for k, v in value.items() if k in own[key] and not same(f"{key}.{k}", v)}
+        elif same(key, value):
+            continue
         out[key] = value
     return out
 

@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.errors import TsstfnError
 from ..core.pipeline.rows import RowChecker
-from .binding import apply, collect, flat_keys, stated, unbound
+from .binding import apply, collect, flat_keys, lookup, spec_default, stated, unbound
 from .builder import CLASSIFY, FUSE, INPUTS, MODEL, DialogError, JobBuilder
 from .estimate import EstimateBar
 from .highlight import Highlighter
@@ -55,6 +55,19 @@ def _available_devices() -> list:
     from ..core.fusion.training import available_devices
 
     return available_devices()
+
+
+def preset_or_spec_default(preset: object):
+    """``key -> value`` a field takes when a job with ``preset`` leaves it out: the preset's, else the spec's."""
+    from ..core.pipeline.presets import PRESETS
+
+    values = PRESETS.get(preset, {}) if isinstance(preset, str) else {}
+
+    def default(key: str):
+        found, value = lookup(values, key)
+        return value if found else spec_default(key)
+
+    return default
 
 
 #: a loaded job's fields without a widget that belong to its scene: Fill (another scene) drops them
@@ -191,7 +204,8 @@ class CropMapperDialog(QDialog):
         from ..core.pipeline.presets import apply_preset
 
         self.clear_highlight()
-        self.unshown = unbound(data if own is None else stated(data, own), [b.key for panel in self.panels for b in panel.BINDS])
+        keys = [b.key for panel in self.panels for b in panel.BINDS]
+        self.unshown = unbound(data if own is None else stated(data, own, preset_or_spec_default(own.get("preset"))), keys)
         try:
             data = apply_preset(dict(data))
         except TsstfnError:

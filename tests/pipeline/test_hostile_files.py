@@ -188,6 +188,8 @@ def test_ctrl_c_during_start_up_ends_cleanly(base, tmp_path, delay):  # noqa: F8
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
         pytest.skip("the run finished before the signal")
+    if "Traceback" in err and "tsstfn_crop_mapper" not in err:  # (a machine under heavy load)
+        pytest.skip("the signal came while Python itself started, before any of this package's code ran")
     assert proc.returncode == 130 and "Traceback" not in err and "Exception ignored" not in err, err
     assert err.strip().splitlines()[-1].startswith("stopped;")
 

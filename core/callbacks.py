@@ -86,3 +86,24 @@ def scaled(progress: ProgressFn | None, start: float, end: float, prefix: str = 
         outer(start + (end - start) * fraction, f"{prefix}{message}")
 
     return report
+
+
+class ProgressPrinter:
+    """A :data:`ProgressFn` for a terminal: one line per whole percent, or one every ``every_s`` seconds.
+
+    Training reports every batch; a line per call would flood the terminal. Each command makes its
+    own printer, so nothing is shared between runs in one process.
+    """
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        """A printer that repeats a percent only after ``every_s`` seconds."""
+        self.every_s = every_s
+        self.last: tuple[int, float] = (-1, 0.0)  # the last percent printed and when
+
+    def __call__(self, fraction: float, message: str) -> None:
+        """Print ``[ 12.3 %] message`` unless the same percent was printed less than ``every_s`` ago."""
+        percent, now = int(100 * fraction), time.monotonic()
+        if percent == self.last[0] and now - self.last[1] < self.every_s:
+            return
+        self.last = (percent, now)
+        print(f"[{100 * fraction:5.1f} %] {message}", flush=True)

@@ -7,9 +7,9 @@ import logging
 import math
 import signal
 import sys
-import time
 from pathlib import Path
 
+from .callbacks import ProgressPrinter
 from .errors import TsstfnError
 from .memory import tune_memory
 
@@ -21,18 +21,6 @@ def _scene(args: argparse.Namespace) -> None:
     check_output_folder(args.out, "Scene folder (--out)")
     manifest = generate_scene(args.out, size=args.size, seed=args.seed)
     print(f"synthetic two-season scene written to {args.out} ({manifest['size']} x {manifest['size']} px); see scene.json")
-
-
-_PRINTED = [-1, 0.0]  # the last percent printed and when
-
-
-def _print_progress(fraction: float, message: str) -> None:
-    """One line per whole percent, or every 10 s (training reports every batch; its epochs are logged)."""
-    percent, now = int(100 * fraction), time.monotonic()
-    if percent == _PRINTED[0] and now - _PRINTED[1] < 10:
-        return
-    _PRINTED[:] = [percent, now]
-    print(f"[{100 * fraction:5.1f} %] {message}", flush=True)
 
 
 def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
@@ -83,7 +71,7 @@ def _run(args: argparse.Namespace) -> None:
     from .pipeline.job import load_job
     from .pipeline.run import run_job
 
-    _summary(run_job(load_job(args.job), progress=_print_progress))
+    _summary(run_job(load_job(args.job), progress=ProgressPrinter()))
 
 
 def _region(args: argparse.Namespace) -> None:
@@ -91,7 +79,7 @@ def _region(args: argparse.Namespace) -> None:
     from .pipeline.region import load_region, run_region
 
     region = load_region(args.region)
-    result = run_region(region, args.scheduler, args.workers, progress=_print_progress)
+    result = run_region(region, args.scheduler, args.workers, progress=ProgressPrinter())
     for t in result.tiles:
         kappa = f"kappa {100 * t.kappa:.1f} %" if t.kappa is not None else t.error
         print(f"  {t.name}: {t.status}, {kappa}")
@@ -110,7 +98,7 @@ def _experiment(args: argparse.Namespace) -> None:
     from .pipeline.job import load_job
 
     job = load_job(args.job)
-    run_experiment(job, [s.strip() for s in args.strategies.split(",")], progress=_print_progress)
+    run_experiment(job, [s.strip() for s in args.strategies.split(",")], progress=ProgressPrinter())
     print(f"tables and figure in {Path(job.output_dir) / 'experiment'}")
 
 
@@ -119,7 +107,7 @@ def _benchmark(args: argparse.Namespace) -> None:
     from .pipeline.benchmark import load_benchmark, run_benchmark, summary
 
     check_output_folder(args.out, "Benchmark folder (--out)")
-    result = run_benchmark(load_benchmark(args.dataset), args.out, progress=_print_progress)
+    result = run_benchmark(load_benchmark(args.dataset), args.out, progress=ProgressPrinter())
     print(summary(result))
     print(f"\n{result.csv}\n{result.markdown}\n" + "\n".join(str(p) for p in result.figures))
 
@@ -145,7 +133,7 @@ def _classify(args: argparse.Namespace) -> None:
         "dates": [d.strip() for d in args.dates.split(",")] if args.dates is not None else None,
     }  # fmt: skip
     record = {"command": "classify", **{k: str(v) if isinstance(v, Path) else v for k, v in arguments.items()}}
-    result = classify_into_folder(arguments, record, progress=_print_progress)
+    result = classify_into_folder(arguments, record, progress=ProgressPrinter())
     a = result.assessment
     print(f"\ncrop map: {result.crop_map}\npixel-count areas: {result.pixel_areas}")
     print(f"pixels mapped: {100 * result.mapped_fraction:.1f} % (the rest is nodata: too few dates with valid NDVI there)")
@@ -177,7 +165,7 @@ def _demo(args: argparse.Namespace) -> None:
     job = prepare_demo(out, args.size, args.seed, args.strategy)
     print(f"demo scene: {out / 'scene'} (scene.json lists every file and its role)")
     print(f"job file: {out / 'demo_job.json'} (re-run with: python -m tsstfn_crop_mapper run {out / 'demo_job.json'})")
-    _summary(run_job(job, progress=_print_progress))
+    _summary(run_job(job, progress=ProgressPrinter()))
 
 
 def build_parser() -> argparse.ArgumentParser:

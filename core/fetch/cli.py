@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..callbacks import ProgressPrinter
 from ..inputs.inventory import CRITICAL_SEASON
 from .catalog import COARSE_COLLECTIONS, ENDPOINTS, FINE_COLLECTIONS
 
@@ -71,24 +72,20 @@ def table_lines(pairs: list) -> list[str]:
     return lines
 
 
-def _print_progress(fraction: float, message: str) -> None:
-    print(f"[{100 * fraction:5.1f} %] {message}", flush=True)
-
-
 def run_command(args: argparse.Namespace) -> None:
     """The ``fetch`` command."""
     from .download import estimate_bytes, plan_files
     from .run import find_pairs, run_fetch
 
     request = _request(args)
-    found = find_pairs(request, progress=_print_progress)
+    found = find_pairs(request, progress=ProgressPrinter())
     print("\n".join(table_lines(found.pairs)))
     tasks = plan_files(found.pairs, request)
     print(f"\n{len(found.to_download)} row(s) to download: {len(tasks)} file(s), about "
           f"{estimate_bytes(tasks) / 1e6:.1f} MB read (only the AOI of each asset)")  # fmt: skip
     if args.search_only:
         return
-    result = run_fetch(request, found, progress=_print_progress)
+    result = run_fetch(request, found, progress=ProgressPrinter())
     kept = f", {len(result.download.kept)} already complete (kept)" if result.download.kept else ""
     print(f"\n{len(result.download.written)} file(s) written{kept} in {request.out_dir}")
     print(f"job file (add samples, then: python -m tsstfn_crop_mapper run {result.job_file})")

@@ -54,6 +54,16 @@ def choice(enum_type: type[E], value: object, field: str) -> E:
     raise InputError(f"Job field '{field}': '{value}' is not one of {known}.")
 
 
+def refuse_unknown_fields(data: dict, known: set[str] | frozenset[str], what: str) -> None:
+    """Raise :class:`~.errors.InputError` listing the keys of ``data`` that are not ``known`` fields of a ``what``.
+
+    ``what``: the file's kind as the message names it (``job``, ``dataset``, ``classify job``, ``fetch``).
+    """
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise InputError(f"Unknown {what} field(s) {unknown}; known fields: {sorted(known)}.")
+
+
 def check_device(value: object, field: str = "train.device") -> str:
     """A device name PyTorch understands: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
 

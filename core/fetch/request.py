@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..inputs.inventory import CRITICAL_SEASON
+from ..options import refuse_unknown_fields
 from .catalog import COARSE_COLLECTIONS, FINE_COLLECTIONS, endpoint_url, get_collection
 
 JOB_FILE = "fetch_job.json"
@@ -144,10 +145,7 @@ def request_from_dict(data: object, base_dir: str | Path = ".") -> FetchRequest:
     """
     if not isinstance(data, dict):
         raise InputError("A fetch job file must hold a mapping of fields (JSON object).")
-    known = {f.name for f in fields(FetchRequest)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InputError(f"Unknown fetch field(s) {unknown}; known fields: {sorted(known)}.")
+    refuse_unknown_fields(data, {f.name for f in fields(FetchRequest)}, "fetch")
     for required in ("aoi", "reference", "prediction", "out_dir"):
         if required not in data:
             raise InputError(f"Fetch field '{required}' is missing.")

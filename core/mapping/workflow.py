@@ -513,13 +513,7 @@ def raster_dates(
         row_of += [i] * len(wanted)
     if typed is not None and any(d is not None for d in typed):
         known = [(d, r) for d, r in zip(out, row_of) if d is not None]
-        for (a, ra), (b, rb) in zip(known, known[1:]):
-            if b <= a:
-                raise InputError(
-                    f"The series' dates do not increase: row {rb + 1} ('{Path(rasters[rb]).name}', {b.isoformat()}) "
-                    f"comes after row {ra + 1} ('{Path(rasters[ra]).name}', {a.isoformat()}); put the rows in date "
-                    "order or correct the typed date."
-                )
+        _check_increasing(known, rasters, "The series' dates do not increase: ")
     if any(d is None for d in out):
         log.info("gap-filling by the dates' positions: the dates of %s are unknown", ", ".join(Path(r).name for r in rasters))
     return out
@@ -559,15 +553,21 @@ def check_typed_dates(rasters: Sequence[str], dates: Sequence[str | dt.date | No
                 f"Job field 'dates': row {i + 1} ('{Path(raster).name}'): '{value}' is not a date; type it as YYYY-MM-DD "
                 "or leave it empty."
             ) from None
-    known = [(d, i) for i, d in enumerate(out) if d is not None]
-    for (a, ia), (b, ib) in zip(known, known[1:]):
+    _check_increasing([(d, i) for i, d in enumerate(out) if d is not None], rasters, "Job field 'dates': ")
+    return out
+
+
+def _check_increasing(known: Sequence[tuple[dt.date, int]], rasters: Sequence[str], where: str) -> None:
+    """Raise :class:`~..errors.InputError` (starting ``where``) at the first ``(date, row)`` not after the one before it."""
+    from ..errors import InputError
+
+    for (a, ra), (b, rb) in zip(known, known[1:]):
         if b <= a:
             raise InputError(
-                f"Job field 'dates': row {ib + 1} ('{Path(rasters[ib]).name}', {b.isoformat()}) is not after row "
-                f"{ia + 1} ('{Path(rasters[ia]).name}', {a.isoformat()}); the rows' order is the series' order: put them "
-                "in date order or correct the date."
+                f"{where}row {rb + 1} ('{Path(rasters[rb]).name}', {b.isoformat()}) is not after row {ra + 1} "
+                f"('{Path(rasters[ra]).name}', {a.isoformat()}); the rows' order is the series' order: put the rows in "
+                "date order or correct the typed date."
             )
-    return out
 
 
 def classify_outputs(

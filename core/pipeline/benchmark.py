@@ -47,7 +47,7 @@ from ..fusion.config import TrainConfig
 from ..fusion.methods import METHODS, get_method
 from ..fusion.strategies import Strategy
 from ..inputs.dates import parse_date
-from ..options import check_range, check_types, choice, options_from_mapping
+from ..options import check_range, check_types, choice, options_from_mapping, refuse_unknown_fields
 from .pairs import PairSpec, canonical, dated, parse_pairs
 from .presets import PRESETS
 
@@ -111,9 +111,7 @@ def benchmark_from_dict(data: object, base_dir: PathLike = ".") -> BenchmarkSpec
     if not isinstance(data, dict):
         raise InputError("A dataset file must hold a mapping of fields (JSON object).")
     data = canonical(data, "dataset")
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise InputError(f"Unknown dataset field(s) {sorted(unknown)}; known fields: {sorted(_KEYS)}.")
+    refuse_unknown_fields(data, _KEYS, "dataset")
     for required in ("pairs", "targets"):
         if required not in data:
             raise InputError(f"Dataset field '{required}' is missing.")

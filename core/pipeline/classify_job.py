@@ -19,7 +19,7 @@ from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..errors import InputError
 from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill, gap_fill_choice
 from ..mapping.samples import AccuracyNeed, Split
-from ..options import choice
+from ..options import choice, refuse_unknown_fields
 
 #: the files a classify-only run writes in its output folder
 CROP_MAP, CONFIDENCE, FIELDS, REPORT = "crop_map.tif", "crop_map_confidence.tif", "crop_map_fields.gpkg", "report"
@@ -132,10 +132,7 @@ class ClassifyJob:
 
         if not isinstance(data, dict):
             raise InputError("A classify job must be a mapping of fields (JSON object).")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"Unknown classify job field(s) {unknown}; known fields: {sorted(known)}.")
+        refuse_unknown_fields(data, {f.name for f in fields(cls)}, "classify job")
         missing = [k for k in ("rasters", "samples", "output_dir") if k not in data]
         if missing:
             raise InputError(f"Classify job field '{missing[0]}' is missing.")

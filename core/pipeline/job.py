@@ -50,6 +50,7 @@ from ..options import (
     check_types,
     choice,
     options_from_mapping,
+    refuse_unknown_fields,
 )
 from .pairs import PairSpec, canonical, dated, pair_to_plain, parse_pairs, resolve_path, source_files
 from .presets import PRESETS, apply_preset
@@ -322,10 +323,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
             raise InputError(f"Job field 'starfm': {data['starfm']!r} is not true or false.")
         if not data.pop("starfm"):
             data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
-    known = {f.name for f in fields(Job)}
-    unknown = set(data) - known
-    if unknown:
-        raise InputError(f"Unknown job field(s) {sorted(unknown)}; known fields: {sorted(known)}.")
+    refuse_unknown_fields(data, {f.name for f in fields(Job)}, "job")
     for required in ("reference", "prediction", "targets", "output_dir"):
         if required not in data:
             raise InputError(f"Job field '{required}' is missing.")

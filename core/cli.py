@@ -68,9 +68,14 @@ def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .pipeline.job import load_job
+    from .pipeline.classify_job import is_classify_job, load_classify_job, run_classify_job
+    from .pipeline.job import load_job, read_mapping
     from .pipeline.run import run_job
 
+    if is_classify_job(read_mapping(Path(args.job), "Job")):  # the dialog's classify-only mode saves these
+        job = load_classify_job(args.job)
+        _classify_summary(run_classify_job(job, progress=ProgressPrinter()), str(job.gap_fill))
+        return
     _summary(run_job(load_job(args.job), progress=ProgressPrinter()))
 
 
@@ -113,7 +118,6 @@ def _benchmark(args: argparse.Namespace) -> None:
 
 
 def _classify(args: argparse.Namespace) -> None:
-    from .mapping.area import area_markdown
     from .mapping.workflow import check_classify_options
     from .options import parse_bands
     from .pipeline.classify_job import classify_into_folder
@@ -134,11 +138,18 @@ def _classify(args: argparse.Namespace) -> None:
     }  # fmt: skip
     record = {"command": "classify", **{k: str(v) if isinstance(v, Path) else v for k, v in arguments.items()}}
     result = classify_into_folder(arguments, record, progress=ProgressPrinter())
+    _classify_summary(result, args.gap_fill)
+
+
+def _classify_summary(result, gap_fill: str) -> None:  # noqa: ANN001 (a ClassifyResult)
+    """What a classify run made: the map, the areas, the mapped share, then the kappa (or why there is none)."""
+    from .mapping.area import area_markdown
+
     a = result.assessment
     print(f"\ncrop map: {result.crop_map}\npixel-count areas: {result.pixel_areas}")
     print(f"pixels mapped: {100 * result.mapped_fraction:.1f} % (the rest is nodata: too few dates with valid NDVI there)")
     if result.gap_stats is not None and result.gap_stats.pixels:
-        print(f"pixels gap-filled: {100 * result.gap_stats.filled / result.gap_stats.pixels:.1f} % ({args.gap_fill})")
+        print(f"pixels gap-filled: {100 * result.gap_stats.filled / result.gap_stats.pixels:.1f} % ({gap_fill})")
     if a.accuracy is None:  # too few samples to hold any out: the map and its pixel counts, no scores
         print(a.not_measured)  # the last line
         return

@@ -182,8 +182,6 @@ class CropMapperDialog(QDialog):
             self.outputs.map_crops.setChecked(True)  # the classify-only mode maps crops, always
         self.outputs.map_crops.setEnabled(not classify)
         self.estimate.setVisible(not classify)
-        for button in (self.load_button, self.save_button):
-            button.setEnabled(not classify)
         self.clear_highlight()
         self.message.setText("")
 
@@ -325,11 +323,18 @@ class CropMapperDialog(QDialog):
             self.save_job_file(path)
 
     def load_job_file(self, path: str) -> None:
-        from ..core.pipeline.job import job_to_dict, load_job
+        """Show a job file: a fusion job, or a classify job (its ``rasters`` series) in the classify-only mode."""
+        from ..core.pipeline.classify_job import is_classify_job, load_classify_job
+        from ..core.pipeline.job import job_to_dict, load_job, read_mapping
 
         try:
-            own = json.loads(Path(path).read_text(encoding="utf-8"))
-            self.set_job_dict(job_to_dict(load_job(path)), own if isinstance(own, dict) else None)
+            own = read_mapping(Path(path), "Job")
+            if is_classify_job(own):
+                self.show_classify_job(load_classify_job(path))
+                return
+            job = load_job(path)
+            self.mode.setCurrentIndex(self.mode.findData(FUSE))
+            self.set_job_dict(job_to_dict(job), own if isinstance(own, dict) else None)
             kept = flat_keys(self.unshown)
             self.message.setText(
                 f"Kept from {Path(path).name}, without a widget here: {', '.join(sorted(kept))}." if kept else ""
@@ -337,11 +342,29 @@ class CropMapperDialog(QDialog):
         except TsstfnError as exc:
             self.message.setText(str(exc))
 
+    def show_classify_job(self, job) -> None:  # noqa: ANN001 (a core ClassifyJob)
+        """The classify-only mode with ``job``'s series (rasters and typed dates), bands, scale, samples and outputs."""
+        self.mode.setCurrentIndex(self.mode.findData(CLASSIFY))
+        self.series.table.setRowCount(0)
+        for k, raster in enumerate(job.rasters):
+            date = job.dates[k] if job.dates and job.dates[k] else ""
+            self.series.add_raster(raster, str(date))
+        self.series.bands.setText(",".join(str(b) for b in job.bands) if job.bands else "")
+        self.series.scale.setText(f"{job.scale:g}" if job.scale is not None else "")
+        self.set_job_dict({k: v for k, v in job.to_dict().items() if k not in ("rasters", "bands", "scale", "dates")})
+        self.message.setText("")
+
     def save_job_file(self, path: str) -> None:
+        """Save the mode's job: a fusion job file, or a classify job file (``run`` takes either)."""
+        from ..core.pipeline.classify_job import ClassifyJob, save_classify_job
         from ..core.pipeline.job import save_job
 
         try:
-            save_job(self.build_job(), path)
+            job = self.build_job()
+            if isinstance(job, ClassifyJob):
+                save_classify_job(job, path)
+            else:
+                save_job(job, path)
         except TsstfnError as exc:
             self.message.setText(str(exc))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, never_cancelled
 from ..errors import InputError
+from ..files import PathLike
 from ..mapping.gapfill import DEFAULT_MIN_CLEAR, GapFill, gap_fill_choice
 from ..mapping.samples import AccuracyNeed, Split
 from ..options import choice, refuse_unknown_fields
@@ -271,3 +272,41 @@ def run_classify_job(job: ClassifyJob, progress: ProgressFn | None = None, is_ca
     check_classify_job(job)
     record = {k: str(v) if isinstance(v, Path) else v for k, v in job.arguments().items()}
     return classify_into_folder(job.arguments(), record, Path(job.output_dir), progress, is_cancelled)
+
+
+#: a classify job file's fields that hold paths (relative ones are read from the file's folder)
+PATH_FIELDS = ("samples", "output_dir", "fields", "class_names_file")
+
+
+def is_classify_job(data: object) -> bool:
+    """Whether a job file's mapping is a classify job (its NDVI series is ``rasters``) rather than a fusion job."""
+    return isinstance(data, dict) and "rasters" in data
+
+
+def load_classify_job(path: PathLike) -> ClassifyJob:
+    """A classify job from a ``.json`` or ``.yaml`` file (relative paths from the file's folder).
+
+    Raises:
+        InputError: the file is missing, not valid JSON/YAML, or a field is wrong (naming it).
+    """
+    from .job import read_mapping
+    from .pairs import resolve_path
+
+    path = Path(path)
+    data = read_mapping(path, "Classify job")
+    if not isinstance(data, dict):
+        raise InputError(f"Classify job file '{path.name}' must hold a mapping of fields (JSON object).")
+    data = dict(data)
+    for key in PATH_FIELDS:
+        if key in data and data[key] is not None:
+            data[key] = resolve_path(data[key], path.parent)
+    if isinstance(data.get("rasters"), list):
+        data["rasters"] = [resolve_path(r, path.parent) for r in data["rasters"]]
+    return ClassifyJob.from_dict(data)
+
+
+def save_classify_job(job: ClassifyJob, path: PathLike) -> Path:
+    """Write ``job`` as a JSON classify job file (``run`` takes it, as the dialog's *Load job* does), atomically."""
+    from ..files import write_text
+
+    return write_text(path, json.dumps(job.to_dict(), indent=2))

@@ -64,3 +64,27 @@ def test_a_cloudy_date_leaves_pixels_unmapped_and_says_so(scene, tmp_path, capsy
     assert cli.main(args) == 0  # gap-filled by default: the cloudy date is interpolated from its neighbours
     printed = capsys.readouterr().out
     assert "pixels mapped: 100.0 %" in printed and "pixels gap-filled: 50.0 % (linear)" in printed
+
+
+def test_run_takes_a_classify_job_file_with_relative_paths(scene, tmp_path, capsys):
+    """The file the dialog's classify-only mode saves: ``run`` maps it, paths read from the file's folder."""
+    import json
+
+    from tsstfn_crop_mapper.core.pipeline.classify_job import ClassifyJob, load_classify_job, save_classify_job
+
+    root = Path(scene["root"])
+    dates = [str(root / p) for _, p in sorted(scene["truth"].items())]
+    job = ClassifyJob(tuple(dates), str(root / scene["samples"]), str(tmp_path / "out"), "crop",
+                      dates=("2021-07-30", "", "2021-09-05"))  # fmt: skip
+    path = save_classify_job(job, tmp_path / "classify.json")
+    assert load_classify_job(path) == job  # the file round-trips
+    data = json.loads(path.read_text())
+    data["output_dir"] = "out"  # relative: from the file's folder
+    path.write_text(json.dumps(data))
+    assert cli.main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"crop map: {tmp_path / 'out' / 'crop_map.tif'}" in out and "kappa" in out
+    data["rasters"] = [*data["rasters"][:2], "no_such.tif"]
+    path.write_text(json.dumps(data))
+    assert cli.main(["run", str(path)]) == 2  # a wrong classify job: one sentence naming the file
+    assert "no_such.tif" in capsys.readouterr().err

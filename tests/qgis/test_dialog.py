@@ -599,6 +599,14 @@ def test_classify_only_mode_maps_crops_from_an_ndvi_series(qgis_app, plugin, sce
     d.outputs.output_dir.setFilePath(str(tmp_path / "classified"))
     job = d.build_job()
     assert isinstance(job, ClassifyJob) and len(job.rasters) == 3 and job.class_field == "crop"
+    d.save_job_file(str(tmp_path / "classify_job.json"))  # Save job in this mode: a classify job file
+    again = CropMapperDialog()
+    again.load_job_file(str(tmp_path / "classify_job.json"))
+    assert again.mode.currentData() == "classify" and again.message.text() == ""
+    assert again.build_job() == job  # rasters, dates, samples, outputs: the same job
+    again.load_job_file(str(tmp_path / "missing.json"))
+    assert "missing.json" in again.message.text()  # one sentence, not a traceback
+    again.deleteLater()
     task = plugin.start_job(job)
     state = _watch(task)
     _wait(state)

@@ -323,6 +323,11 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
             raise InputError(f"Job field 'starfm': {data['starfm']!r} is not true or false.")
         if not data.pop("starfm"):
             data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
+    if "rasters" in data and "rasters" not in {f.name for f in fields(Job)}:
+        raise InputError(
+            "This is a classify job (it lists 'rasters', an NDVI series), not a fusion job: run it with "
+            "'python -m tsstfn_crop_mapper run <file>', or load it in the dialog, which shows it in the classify-only mode."
+        )
     refuse_unknown_fields(data, {f.name for f in fields(Job)}, "job")
     for required in ("reference", "prediction", "targets", "output_dir"):
         if required not in data:

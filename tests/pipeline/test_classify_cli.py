@@ -88,3 +88,18 @@ def test_run_takes_a_classify_job_file_with_relative_paths(scene, tmp_path, caps
     path.write_text(json.dumps(data))
     assert cli.main(["run", str(path)]) == 2  # a wrong classify job: one sentence naming the file
     assert "no_such.tif" in capsys.readouterr().err
+
+
+def test_a_classify_job_given_where_a_fusion_job_is_read_says_what_it_is(scene, tmp_path):
+    import pytest
+
+    from tsstfn_crop_mapper.core.errors import InputError
+    from tsstfn_crop_mapper.core.pipeline.classify_job import ClassifyJob, save_classify_job
+    from tsstfn_crop_mapper.core.pipeline.job import load_job
+
+    root = Path(scene["root"])
+    job = ClassifyJob(tuple(str(root / p) for _, p in sorted(scene["truth"].items())), str(root / scene["samples"]),
+                      str(tmp_path / "out"))  # fmt: skip
+    path = save_classify_job(job, tmp_path / "classify.json")
+    with pytest.raises(InputError, match="This is a classify job .* classify-only mode"):
+        load_job(path)  # (Processing's 'Run a crop-mapping job' reads job files so)

@@ -330,7 +330,7 @@ class CropMapperDialog(QDialog):
         try:
             own = read_mapping(Path(path), "Job")
             if is_classify_job(own):
-                self.show_classify_job(load_classify_job(path))
+                show_classify_job(self, load_classify_job(path))
                 return
             job = load_job(path)
             self.mode.setCurrentIndex(self.mode.findData(FUSE))
@@ -341,18 +341,6 @@ class CropMapperDialog(QDialog):
             )
         except TsstfnError as exc:
             self.message.setText(str(exc))
-
-    def show_classify_job(self, job) -> None:  # noqa: ANN001 (a core ClassifyJob)
-        """The classify-only mode with ``job``'s series (rasters and typed dates), bands, scale, samples and outputs."""
-        self.mode.setCurrentIndex(self.mode.findData(CLASSIFY))
-        self.series.table.setRowCount(0)
-        for k, raster in enumerate(job.rasters):
-            date = job.dates[k] if job.dates and job.dates[k] else ""
-            self.series.add_raster(raster, str(date))
-        self.series.bands.setText(",".join(str(b) for b in job.bands) if job.bands else "")
-        self.series.scale.setText(f"{job.scale:g}" if job.scale is not None else "")
-        self.set_job_dict({k: v for k, v in job.to_dict().items() if k not in ("rasters", "bands", "scale", "dates")})
-        self.message.setText("")
 
     def save_job_file(self, path: str) -> None:
         """Save the mode's job: a fusion job file, or a classify job file (``run`` takes either)."""
@@ -381,3 +369,16 @@ class CropMapperDialog(QDialog):
                 pass
         self.mode.setCurrentIndex(max(0, self.mode.findData(QgsSettings().value(f"{SETTINGS_KEY}_mode", FUSE))))
         self.update_estimate()
+
+
+def show_classify_job(dialog: CropMapperDialog, job) -> None:  # noqa: ANN001 (a core ClassifyJob)
+    """The classify-only mode with ``job``'s series (rasters and typed dates), bands, scale, samples and outputs."""
+    dialog.mode.setCurrentIndex(dialog.mode.findData(CLASSIFY))
+    dialog.series.table.setRowCount(0)
+    for k, raster in enumerate(job.rasters):
+        date = job.dates[k] if job.dates and job.dates[k] else ""
+        dialog.series.add_raster(raster, str(date))
+    dialog.series.bands.setText(",".join(str(b) for b in job.bands) if job.bands else "")
+    dialog.series.scale.setText(f"{job.scale:g}" if job.scale is not None else "")
+    dialog.set_job_dict({k: v for k, v in job.to_dict().items() if k not in ("rasters", "bands", "scale", "dates")})
+    dialog.message.setText("")

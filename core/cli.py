@@ -68,15 +68,17 @@ def _summary(result) -> None:  # noqa: ANN001 (a JobResult)
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .pipeline.classify_job import is_classify_job, load_classify_job, run_classify_job
-    from .pipeline.job import load_job, read_mapping
+    from .pipeline.classify_job import classify_job_from_mapping, is_classify_job, run_classify_job
+    from .pipeline.job import job_from_dict, read_mapping
     from .pipeline.run import run_job
 
-    if is_classify_job(read_mapping(Path(args.job), "Job")):  # the dialog's classify-only mode saves these
-        job = load_classify_job(args.job)
+    path = Path(args.job)
+    data = read_mapping(path, "Job")  # read once: a fusion job, or a classify job (the dialog's classify-only mode)
+    if is_classify_job(data):
+        job = classify_job_from_mapping(data, path.parent)
         _classify_summary(run_classify_job(job, progress=ProgressPrinter()), str(job.gap_fill))
         return
-    _summary(run_job(load_job(args.job), progress=ProgressPrinter()))
+    _summary(run_job(job_from_dict(data, path.parent), progress=ProgressPrinter()))
 
 
 def _region(args: argparse.Namespace) -> None:

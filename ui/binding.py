@@ -172,6 +172,19 @@ def flat_keys(data: dict) -> list[str]:
     ]
 
 
+def preset_or_spec_default(preset: object) -> Callable[[str], Any]:
+    """``key -> value`` a field takes when a job with ``preset`` leaves it out: the preset's, else the spec's."""
+    from ..core.pipeline.presets import PRESETS
+
+    values = PRESETS.get(preset, {}) if isinstance(preset, str) else {}
+
+    def default(key: str) -> Any:
+        found, value = lookup(values, key)
+        return value if found else spec_default(key)
+
+    return default
+
+
 def lookup(data: dict, key: str) -> tuple[bool, Any]:
     """``(found, value)`` of the dotted ``key`` in a job mapping."""
     value: Any = data

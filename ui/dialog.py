@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.errors import TsstfnError
 from ..core.pipeline.rows import RowChecker
-from .binding import apply, collect, flat_keys, lookup, spec_default, stated, unbound
+from .binding import apply, collect, flat_keys, preset_or_spec_default, stated, unbound
 from .builder import CLASSIFY, FUSE, INPUTS, MODEL, DialogError, JobBuilder
 from .estimate import EstimateBar
 from .highlight import Highlighter
@@ -55,19 +55,6 @@ def _available_devices() -> list:
     from ..core.fusion.training import available_devices
 
     return available_devices()
-
-
-def preset_or_spec_default(preset: object):
-    """``key -> value`` a field takes when a job with ``preset`` leaves it out: the preset's, else the spec's."""
-    from ..core.pipeline.presets import PRESETS
-
-    values = PRESETS.get(preset, {}) if isinstance(preset, str) else {}
-
-    def default(key: str):
-        found, value = lookup(values, key)
-        return value if found else spec_default(key)
-
-    return default
 
 
 #: a loaded job's fields without a widget that belong to its scene: Fill (another scene) drops them
@@ -324,15 +311,15 @@ class CropMapperDialog(QDialog):
 
     def load_job_file(self, path: str) -> None:
         """Show a job file: a fusion job, or a classify job (its ``rasters`` series) in the classify-only mode."""
-        from ..core.pipeline.classify_job import is_classify_job, load_classify_job
-        from ..core.pipeline.job import job_to_dict, load_job, read_mapping
+        from ..core.pipeline.classify_job import classify_job_from_mapping, is_classify_job
+        from ..core.pipeline.job import job_from_dict, job_to_dict, read_mapping
 
         try:
-            own = read_mapping(Path(path), "Job")
+            own = read_mapping(Path(path), "Job")  # read once
             if is_classify_job(own):
-                show_classify_job(self, load_classify_job(path))
+                show_classify_job(self, classify_job_from_mapping(own, Path(path).parent))
                 return
-            job = load_job(path)
+            job = job_from_dict(own, Path(path).parent)
             self.mode.setCurrentIndex(self.mode.findData(FUSE))
             self.set_job_dict(job_to_dict(job), own if isinstance(own, dict) else None)
             kept = flat_keys(self.unshown)

@@ -290,18 +290,27 @@ def load_classify_job(path: PathLike) -> ClassifyJob:
         InputError: the file is missing, not valid JSON/YAML, or a field is wrong (naming it).
     """
     from .job import read_mapping
-    from .pairs import resolve_path
 
     path = Path(path)
-    data = read_mapping(path, "Classify job")
+    return classify_job_from_mapping(read_mapping(path, "Classify job"), path.parent)
+
+
+def classify_job_from_mapping(data: object, base_dir: PathLike) -> ClassifyJob:
+    """A classify job from a job file's parsed mapping, its relative paths read from ``base_dir``.
+
+    Raises:
+        InputError: not a mapping, or a field is wrong (naming it).
+    """
+    from .pairs import resolve_path
+
     if not isinstance(data, dict):
-        raise InputError(f"Classify job file '{path.name}' must hold a mapping of fields (JSON object).")
+        raise InputError("A classify job file must hold a mapping of fields (JSON object).")
     data = dict(data)
     for key in PATH_FIELDS:
         if key in data and data[key] is not None:
-            data[key] = resolve_path(data[key], path.parent)
+            data[key] = resolve_path(data[key], Path(base_dir))
     if isinstance(data.get("rasters"), list):
-        data["rasters"] = [resolve_path(r, path.parent) for r in data["rasters"]]
+        data["rasters"] = [resolve_path(r, Path(base_dir)) for r in data["rasters"]]
     return ClassifyJob.from_dict(data)
 
 

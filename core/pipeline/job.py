@@ -323,7 +323,7 @@ def job_from_dict(data: object, base_dir: PathLike = ".") -> Job:
             raise InputError(f"Job field 'starfm': {data['starfm']!r} is not true or false.")
         if not data.pop("starfm"):
             data.setdefault("compare", [m for m in DEFAULT_COMPARE if m != "starfm"])
-    if "rasters" in data and "rasters" not in {f.name for f in fields(Job)}:
+    if "rasters" in data:  # the classify job's series (classify_job.is_classify_job)
         raise InputError(
             "This is a classify job (it lists 'rasters', an NDVI series), not a fusion job: run it with "
             "'python -m tsstfn_crop_mapper run <file>', or load it in the dialog, which shows it in the classify-only mode."

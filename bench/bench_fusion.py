@@ -2,6 +2,10 @@
 comparisons (Tables 2-5, Figure 13) run by the experiment mode.
 
     .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion]
+    .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment]
+
+The second form measures a training variant over the demo's (``DEMO_TRAIN``) for the synthetic goal in
+docs/benchmarks.md.
 
 Prints the tables; they are also written to <out>/run/experiment/. CPU, about 10 minutes at 384 px.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tsstfn_crop_mapper.core.demo.job import DEMO_TRAIN, scene_job
@@ -23,13 +28,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--split", default="random", choices=["random", "field"])
     parser.add_argument("--out", default="bench_output/fusion")
+    parser.add_argument("--strategies", default="STR_A,STR_B,STR_C,STR_D,STR_E")
+    parser.add_argument("--output", default=None, help="train.output over DEMO_TRAIN's (e.g. change_residual)")
+    parser.add_argument("--augment", action="store_true", help="train.augment over DEMO_TRAIN's")
     args = parser.parse_args()
+    train = DEMO_TRAIN if args.output is None else replace(DEMO_TRAIN, output=args.output)
+    train = replace(train, augment=True) if args.augment else train
     out = Path(args.out).resolve()
     generate_scene(out / "scene", size=args.size, seed=args.seed)
-    job = scene_job(out / "scene", out / "run", train=DEMO_TRAIN, split=args.split)
+    job = scene_job(out / "scene", out / "run", train=train, split=args.split)
     t0 = time.perf_counter()
-    run_experiment(job, progress=None)
-    print(f"scene {args.size} x {args.size} px, seed {args.seed}, TrainConfig {DEMO_TRAIN}, split {args.split}")
+    run_experiment(job, [s.strip() for s in args.strategies.split(",")], progress=None)
+    print(f"scene {args.size} x {args.size} px, seed {args.seed}, TrainConfig {train}, split {args.split}")
     print(f"total {time.perf_counter() - t0:.0f} s\n")
     for name in ("table_fusion.md", "table_kappa.md"):
         print((out / "run" / "experiment" / name).read_text())

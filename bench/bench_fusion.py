@@ -2,7 +2,7 @@
 comparisons (Tables 2-5, Figure 13) run by the experiment mode.
 
     .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion]
-    .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment]
+    .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment] [--starfm-blend]
 
 The second form measures a training variant over the demo's (``DEMO_TRAIN``) for the synthetic goal in
 docs/benchmarks.md.
@@ -31,9 +31,11 @@ def main() -> None:
     parser.add_argument("--strategies", default="STR_A,STR_B,STR_C,STR_D,STR_E")
     parser.add_argument("--output", default=None, help="train.output over DEMO_TRAIN's (e.g. change_residual)")
     parser.add_argument("--augment", action="store_true", help="train.augment over DEMO_TRAIN's")
+    parser.add_argument("--starfm-blend", action="store_true", help="train.starfm_blend over DEMO_TRAIN's")
     args = parser.parse_args()
     train = DEMO_TRAIN if args.output is None else replace(DEMO_TRAIN, output=args.output)
     train = replace(train, augment=True) if args.augment else train
+    train = replace(train, starfm_blend=True) if args.starfm_blend else train
     out = Path(args.out).resolve()
     generate_scene(out / "scene", size=args.size, seed=args.seed)
     job = scene_job(out / "scene", out / "run", train=train, split=args.split)

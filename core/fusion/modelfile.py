@@ -65,7 +65,8 @@ def check_meta(meta: dict, name: str) -> None:
 
     Raises:
         ModelFileError: naming the file and the field: the normalisation not finite numbers or a std that is not
-            positive, ``n_base`` not a positive integer, a configuration the options refuse.
+            positive, ``n_base`` not a positive integer, a configuration the options refuse, a STARFM blend
+            weight outside [0, 1].
     """
     import math
     from dataclasses import fields
@@ -84,6 +85,11 @@ def check_meta(meta: dict, name: str) -> None:
         raise ModelFileError(f"Model '{name}': normalisation std {norm['std']!r} is not positive; re-train it.")
     if isinstance(n_base, bool) or not isinstance(n_base, int) or not 1 <= n_base <= 1000:
         raise ModelFileError(f"Model '{name}': n_base {n_base!r} is not a number of base pairs; re-train it.")
+    if "starfm_blend" in meta:
+        blend: Any = meta["starfm_blend"]
+        w = blend.get("weight") if isinstance(blend, dict) else None
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
+            raise ModelFileError(f"Model '{name}': its STARFM blend weight {w!r} is not a number from 0 to 1; re-train it.")
     config: Any = meta.get("config")
     if not isinstance(config, dict):
         raise ModelFileError(f"Model '{name}': its training options are not a mapping; re-train it.")

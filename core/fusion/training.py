@@ -125,6 +125,8 @@ class TrainResult:
     best_val_rmse: float = math.inf
     stopped_early: bool = False
     cancelled: bool = False
+    #: the windows (rows of :func:`patch_windows`) of the patches that validated, held out of training
+    validation_windows: np.ndarray | None = None
 
 
 def resolve_device(device: str = "auto") -> Any:
@@ -450,7 +452,7 @@ def train(
     use_amp = config.amp and device.type == "cuda"
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    result = TrainResult(model, meta)
+    result = TrainResult(model, meta, validation_windows=windows[val_idx])
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     since_best = 0
     batches = max(1, math.ceil(per_epoch / config.batch_size))

@@ -23,10 +23,12 @@ from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled, scaled
 from ..errors import CancelledError, InputError
+from ..files import temporary_path
 from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
 from .stacks import AlignedPair
+from .starfm import StarfmParams
 from .strategies import Alignment, MonthDay, Strategy, align, own_latest, own_next, reference_offsets
 
 log = logging.getLogger("tsstfn")
@@ -70,6 +72,8 @@ class TsstfnParams:
         preset: the name of the preset the options came from (recorded in the model file).
         mc_passes: Monte-Carlo dropout passes for an uncertainty raster beside each fused NDVI
             (``uncertainty_YYYYMMDD.tif``); 0 for none.
+        starfm: STARFM's parameters for ``train.starfm_blend`` (the job's ``method_params.starfm``;
+            None: STARFM's defaults).
     """
 
     strategy: Strategy = Strategy.STR_B
@@ -81,6 +85,7 @@ class TsstfnParams:
     save_to: str | None = None
     preset: str | None = None
     mc_passes: int = 0
+    starfm: StarfmParams | None = None
 
     def __post_init__(self) -> None:
         """Coerce the choice fields."""
@@ -215,7 +220,34 @@ def _fit(
     trained = train(stacks, params.train, meta, on_progress, is_cancelled, labels)
     if trained.cancelled:
         raise CancelledError()
+    if params.train.starfm_blend:
+        trained.meta["starfm_blend"] = _blend_weight(trained, stacks, params, inputs.grid.resolution[0])
     return trained.model, trained.meta
+
+
+def _blend_weight(trained: Any, stacks: list, params: TsstfnParams, pixel_size: float) -> dict:
+    """``train.starfm_blend``'s weight, learnt on (a seeded sample of) the validation patches."""
+    import numpy as np
+
+    from .blend import MAX_PATCHES, validation_weight
+    from .prediction import make_predictor
+    from .training import read_patches
+
+    windows = trained.validation_windows
+    if windows is None or not len(windows):
+        log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
+        return {"weight": 1.0, "pixels": 0}
+    if len(windows) > MAX_PATCHES:
+        pick = np.random.default_rng(params.train.seed).choice(len(windows), MAX_PATCHES, replace=False)
+        windows = windows[np.sort(pick)]
+    x, y = read_patches(stacks, windows)
+    found = validation_weight(make_predictor(trained.model, trained.meta), x, y, params.starfm or StarfmParams(), pixel_size)
+    if found["pixels"]:
+        log.info(
+            "blend with STARFM: the network's weight %.2f (validation RMSE: network %.4f, STARFM %.4f, blend %.4f; %d px)",
+            found["weight"], found["rmse_network"], found["rmse_starfm"], found["rmse_blend"], found["pixels"],
+        )  # fmt: skip
+    return found
 
 
 def _model_checks(meta: dict, params: TsstfnParams, single_season: bool | None) -> list[tuple[str, str, Any, Any, str]]:
@@ -367,21 +399,76 @@ def _predict_one(
     if after is not None:
         read = two_sided_reader(read, prediction_reader(after, base, t.coarse))
         sides = ", from the pairs before and after it"
-    return predict_to_file(
-        model,
-        meta,
-        read,
-        inputs.grid,
-        out_path_of(t.date),
-        batch_size=params.train.batch_size,
-        is_cancelled=is_cancelled,
-        description=f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast}{sides})",
-        progress=scaled(progress, k / n, (k + 1) / n, f"{stamp} "),
-        uncertainty_path=unc,
-        mc_passes=params.mc_passes,
-        two_sided=after is not None,
-        tta=params.train.tta,
-    )
+    description = f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast}{sides})"
+    final = Path(out_path_of(t.date))
+    bases = _starfm_bases(meta, params, base, t.date, after is not None)
+    weight = float(meta["starfm_blend"]["weight"]) if bases else 1.0
+    if weight >= 1.0:
+        bases = []
+    network, spread = (temporary_path(final), temporary_path(unc) if unc else None) if bases else (final, unc)
+    share = 0.7 if bases else 1.0
+    try:
+        predict_to_file(
+            model,
+            meta,
+            read,
+            inputs.grid,
+            network,
+            batch_size=params.train.batch_size,
+            is_cancelled=is_cancelled,
+            description=description,
+            progress=scaled(progress, k / n, (k + share) / n, f"{stamp} "),
+            uncertainty_path=spread,
+            mc_passes=params.mc_passes,
+            two_sided=after is not None,
+            tta=params.train.tta,
+        )
+        if not bases:
+            return final
+        from .blend import blend_files
+        from .starfm import starfm_to_file
+
+        other = temporary_path(final.with_name(f"starfm_{final.name}"))
+        try:
+            starfm_to_file(
+                [str(b.fine) for b in bases], [b.coarse for b in bases], t.coarse, inputs.grid, other,
+                params.starfm or StarfmParams(), f"STARFM NDVI {stamp}",
+                scaled(progress, (k + share) / n, (k + 1) / n, f"{stamp} STARFM "), is_cancelled,
+            )  # fmt: skip
+            pairs = ", ".join(b.date.isoformat() for b in bases)
+            return blend_files(
+                network, other, weight, inputs.grid, final,
+                f"{description}, blended with STARFM from {pairs} (network weight {weight:.2f})", spread, unc, is_cancelled,
+            )  # fmt: skip
+        finally:
+            other.unlink(missing_ok=True)
+    finally:
+        if bases:
+            for path in (network, spread):
+                if path is not None:
+                    Path(path).unlink(missing_ok=True)
+
+
+def _starfm_bases(
+    meta: dict, params: TsstfnParams, base: list[AlignedPair], target: dt.date, two_sided: bool
+) -> list[AlignedPair]:
+    """The pairs STARFM blends from (``train.starfm_blend``).
+
+    The latest before ``target``, and the earliest after it where the network predicts from both
+    sides; none where the job does not blend or the model has no weight.
+    """
+    if not params.train.starfm_blend:
+        return []
+    if "starfm_blend" not in meta:
+        log.warning(
+            "train.starfm_blend: the model was trained without it (no weight was learnt); the fused NDVI is the network's alone"
+        )
+        return []
+    before = sorted((p for p in base if p.date < target), key=lambda p: p.date)
+    after = sorted((p for p in base if p.date > target), key=lambda p: p.date)
+    if not before:
+        return []
+    return [before[-1]] + ([after[0]] if two_sided and after else [])
 
 
 def two_sided_alignment(

@@ -117,8 +117,9 @@ def ndvi_to_grid(
                     dstNodata=float("nan"),
                     outputType=gdal.GDT_Float32,
                     creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=3"],
+                    # NUM_THREADS computes on every core; no `multithread` (I/O overlap): with it GDAL swallows read errors
+                    # and writes NaN (OSGeo/gdal#3372, #11904), seen once as an all-NaN tile in a two-worker region run
                     warpOptions=["NUM_THREADS=ALL_CPUS"],
-                    multithread=True,
                 )
                 warp = None  # noqa: F841 (closes the file)
             finally:

@@ -98,6 +98,8 @@ class BenchmarkSpec:
         if method.learns:
             names = {f.name for f in fields(params)}
             params = replace(params, **{k: getattr(self, k) for k in LEARNER_FIELDS if k in names})
+            if "starfm" in names:  # the STARFM that train.starfm_blend blends with is the one compared
+                params = replace(params, starfm=self.method_params.get("starfm"))
         return params
 
 

@@ -253,8 +253,9 @@ class Job:
         """TSSTFN's options from this job's top-level fields."""
         save_to = str(Path(self.output_dir) / f"{self.name}.tsstfn") if self.save_model and not self.model else None
         return TsstfnParams(
-            self.strategy, self.n_base, self.forecast, self.reference_target, self.train, self.model, save_to, self.preset
-        )
+            self.strategy, self.n_base, self.forecast, self.reference_target, self.train, self.model, save_to, self.preset,
+            starfm=self.method_params.get("starfm"),
+        )  # fmt: skip
 
     def params_of(self, method: str) -> Any:
         """The parameters of fusion method ``method``: the job's ``method_params``, else the defaults.

@@ -52,6 +52,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "augment": True,
             "both_directions": True,
             "samples_per_epoch": 256,
+            "starfm_blend": True,
         },
     },
 }

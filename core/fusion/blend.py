@@ -2,17 +2,23 @@
 
 Two predictors whose errors are not the same are better combined than either alone (Bates & Granger
 1969). The weight is the one that minimises the squared error of ``w * network + (1 - w) * STARFM``
-on the network's validation patches: pixels held out of training (whole spatial blocks), on which
-STARFM, which learns nothing, is held out too. It is a single number per model, clipped to [0, 1],
+on the network's validation patches: pixels held out of training (whole spatial blocks; in a scene
+too small for one, the last training label's stacks), on which STARFM, which learns nothing, is
+held out too. The same patches chose the network's best epoch, so its error there is a little
+optimistic and the weight leans towards it. It is a single number per model, clipped to [0, 1],
 estimated on thousands of pixels and never on a target; 1 keeps the network alone. STARFM on the
 patches uses the same pair the network's prior reads (the nearest base pair, channels ``-3`` and
-``-2``) and the target's coarse NDVI (channel ``-1``); at prediction STARFM runs over the scene with
-one pair, or two where the network predicts from both sides (``docs/model.md``).
+``-2``) and the target's coarse NDVI (channel ``-1``), each patch read with a margin as wide as
+STARFM's window so that it sees what a scene-wide run gives; at prediction one-pair STARFM runs
+over the scene from the latest real pair before the target. A target the network predicts from
+both sides is not blended: the weight was learnt on one-sided predictions, and nothing held out
+measures a two-sided one (``docs/model.md``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,14 +27,14 @@ import numpy as np
 
 from ..callbacks import CancelFn, check_cancelled, never_cancelled
 from ..files import PathLike, atomic_output, create_geotiff, read_array
-from .starfm import StarfmParams, starfm
+from .starfm import StarfmParams, blockwise_slice, starfm
 
 if TYPE_CHECKING:
     from ..inputs.grid import Grid
 
 log = logging.getLogger("tsstfn")
 
-#: validation patches STARFM is run on to learn the weight (a seeded sample of them; seconds on a CPU)
+#: validation patches the weight is learnt on (a seeded sample of them; seconds of STARFM on a CPU)
 MAX_PATCHES = 64
 STRIP_ROWS = 256
 
@@ -43,35 +49,50 @@ def least_squares_weight(error_a: np.ndarray, error_b: np.ndarray) -> float:
     return float(np.clip(-float(b @ d) / den, 0.0, 1.0))
 
 
-def patch_starfm(x: np.ndarray, params: StarfmParams, pixel_size: float) -> np.ndarray:
-    """One-pair STARFM of each patch ``(n, 2N+1, P, P)`` from its nearest base pair and its target's coarse NDVI.
+def starfm_on_windows(stacks: Sequence[Any], windows: np.ndarray, params: StarfmParams, pixel_size: float) -> np.ndarray:
+    """One-pair STARFM of each window (rows of :func:`~.training.patch_windows`) of training stacks, as over the scene.
 
-    The patches are laid side by side, NaN gutters as wide as the search window between them, so that
-    one call computes them all and no window reaches a neighbour's pixels; each patch's similarity
-    threshold comes from all of them (the scene's, in a scene-wide run).
+    STARFM reads each stack's nearest base pair (channels ``-3`` coarse, ``-2`` fine) and its target's
+    coarse NDVI (channel ``-1``). Each window is read with a margin as wide as the search window (NaN
+    beyond the scene), so its pixels see what a scene-wide run gives them; the similarity threshold is
+    the whole fine image's. The windows of a stack are laid side by side and computed in one call.
+
+    Returns:
+        ``(n, P, P)`` float32, equal to a scene-wide :func:`~.starfm.starfm` of the stack's channels.
     """
-    n, _, p, q = x.shape
-    gutter = max(params.offsets(pixel_size))
-    stride = q + gutter
-    mosaic = np.full((3, p, n * stride), np.nan, dtype=np.float32)
-    for i in range(n):
-        mosaic[:, :, i * stride : i * stride + q] = x[i, -3:]
-    out = starfm([mosaic[1]], [mosaic[0]], mosaic[2], params, pixel_size)
-    return np.stack([out[:, i * stride : i * stride + q] for i in range(n)])
+    margin = max(params.offsets(pixel_size))
+    p = int(windows[0, 3]) if len(windows) else 0
+    side = p + 2 * margin
+    out = np.full((len(windows), p, p), np.nan, dtype=np.float32)
+    for k in np.unique(windows[:, 0]):
+        sel = np.nonzero(windows[:, 0] == k)[0]
+        with stacks[int(k)].arrays() as (inputs, _):
+            sl = blockwise_slice((inputs[-2, y : y + 512] for y in range(0, inputs.shape[1], 512)), params)
+            _, height, width = inputs.shape
+            mosaic = np.full((3, side, len(sel) * side), np.nan, dtype=np.float32)
+            for j, i in enumerate(sel):
+                _, x, y, w, h = (int(v) for v in windows[i])
+                x0, y0, x1, y1 = max(0, x - margin), max(0, y - margin), min(width, x + w + margin), min(height, y + h + margin)
+                dx, dy = x0 - (x - margin), y0 - (y - margin)
+                mosaic[:, dy : dy + y1 - y0, j * side + dx : j * side + dx + x1 - x0] = inputs[-3:, y0:y1, x0:x1]
+        pred = starfm([mosaic[1]], [mosaic[0]], mosaic[2], params, pixel_size, [sl])
+        for j, i in enumerate(sel):
+            out[i] = pred[margin : margin + p, j * side + margin : j * side + margin + p]
+    return out
 
 
-def validation_weight(predict: Any, x: np.ndarray, y: np.ndarray, params: StarfmParams, pixel_size: float) -> dict[str, float]:
-    """The blend's weight on validation patches: inputs ``x`` ``(n, 2N+1, P, P)``, labels ``y`` ``(n, P, P)``.
+def validation_weight(predict: Any, x: np.ndarray, y: np.ndarray, other: np.ndarray, batch_size: int = 16) -> dict[str, float]:
+    """The blend's weight on validation patches: inputs ``x`` ``(n, 2N+1, P, P)``, labels and STARFM's ``(n, P, P)``.
 
-    ``predict`` is the network's patch predictor (:func:`~.prediction.make_predictor`). Scored where the
-    label, the network and STARFM all have a value.
+    ``predict`` is the network's patch predictor (:func:`~.prediction.make_predictor`), run ``batch_size``
+    patches at a time. Scored where the label, the network and STARFM all have a value.
 
     Returns:
         ``weight`` (the network's) and the validation RMSE of the network, of STARFM and of the blend,
         with the number of ``pixels``.
     """
-    network = np.asarray(predict(x), dtype=np.float64)
-    other = patch_starfm(x, params, pixel_size).astype(np.float64)
+    network = np.concatenate([np.asarray(predict(x[b : b + batch_size]), dtype=np.float64) for b in range(0, len(x), batch_size)])
+    other = np.asarray(other, dtype=np.float64)
     ok = np.isfinite(y) & np.isfinite(network) & np.isfinite(other)
     e_net, e_starfm = network[ok] - y[ok], other[ok] - y[ok]
     if not e_net.size:
@@ -103,10 +124,12 @@ def blend_files(
 ) -> Path:
     """``weight * network + (1 - weight) * other`` where ``other`` has a value, else the network's; atomic writes.
 
-    ``spread``: the network's MC-dropout standard deviation, written to ``spread_out`` scaled by the
-    network's share (STARFM brings no spread of its own).
+    ``spread``: the network's MC-dropout standard deviation; ``spread_out`` gets the standard deviation
+    of the mixture (the network's spread with weight ``weight``, STARFM's point with the rest):
+    ``sqrt(w s^2 + w (1 - w) (network - STARFM)^2)``, as the two-sided blend's
+    (:func:`~.prediction.two_sided_predictor`); the network's own where STARFM has no value.
     """
-    texts = [description] + ([f"{description}: the network's MC-dropout spread x {weight:.2f}"] if spread else [])
+    texts = [description] + ([f"{description}: standard deviation of the blend's mixture"] if spread else [])
     with atomic_output(out_path) as tmp, atomic_output(spread_out) if spread and spread_out else nullcontext() as tmp_spread:
         targets = [create_geotiff(tmp, grid)] + ([create_geotiff(tmp_spread, grid)] if tmp_spread else [])
         try:
@@ -117,11 +140,12 @@ def blend_files(
                 win = (0, y0, grid.width, min(STRIP_ROWS, grid.height - y0))
                 net, oth = read_array(network, win).astype(np.float64), read_array(other, win).astype(np.float64)
                 has = np.isfinite(oth)
-                share = np.where(has, weight, 1.0)
                 fused = np.where(has, weight * net + (1 - weight) * oth, net)
                 targets[0].GetRasterBand(1).WriteArray(fused.astype(np.float32), 0, y0)
                 if spread and len(targets) > 1:
-                    targets[1].GetRasterBand(1).WriteArray((share * read_array(spread, win)).astype(np.float32), 0, y0)
+                    sd = read_array(spread, win).astype(np.float64)
+                    mixed = np.sqrt(weight * sd * sd + weight * (1 - weight) * (net - oth) ** 2)
+                    targets[1].GetRasterBand(1).WriteArray(np.where(has, mixed, sd).astype(np.float32), 0, y0)
             for ds in targets:
                 ds.FlushCache()
         finally:  # closed before atomic_output renames or removes the files

@@ -83,10 +83,10 @@ class TrainConfig:
             both sides (twice the labels of a short season; the network has no time input).
         tta: test-time augmentation: each patch is predicted under the eight flips and 90-degree
             rotations and the eight predictions averaged (eight times the prediction time).
-        starfm_blend: the fused NDVI is the network's blended with STARFM's (one pair; two where the
-            network predicts from both sides), by the weight that minimises the squared error on the
-            validation patches after training (``core/fusion/blend.py``); the weight is saved with
-            the model. STARFM runs with the job's ``method_params.starfm``.
+        starfm_blend: the fused NDVI is the network's blended with one-pair STARFM's by the weight
+            that minimises the squared error on the validation patches after training
+            (``core/fusion/blend.py``); the weight is saved with the model. STARFM runs with the
+            job's ``method_params.starfm``. A target predicted from both sides is not blended.
         seed: seeds PyTorch and the patch order.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         amp: mixed precision on CUDA.

@@ -38,7 +38,7 @@ the CPU, torch on CUDA (``device``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -251,21 +251,26 @@ def starfm(
     return ops.to_numpy(out).astype(np.float32)
 
 
+def blockwise_slice(blocks: Iterable[np.ndarray], params: StarfmParams) -> int:
+    """:func:`image_slice` of a fine image given as blocks of rows (its standard deviation from their moments)."""
+    n, total, squares = 0, 0.0, 0.0
+    for block in blocks:
+        units = _quantise(np.asarray(block, dtype=np.float64), params.scale_factor)
+        inside = units[np.isfinite(units) & (np.abs(units) < params.scale_factor)]
+        n += inside.size
+        total += float(inside.sum())
+        squares += float((inside * inside).sum())
+    std = math.sqrt(max(0.0, squares / n - (total / n) ** 2)) if n else 0.0
+    return slice_value(std, params.n_classes)
+
+
 def whole_image_slices(fine_base: Sequence[PathLike], params: StarfmParams, block: int = 1024) -> list[int]:
     """Each fine raster's similarity threshold from its whole-image standard deviation (read in blocks)."""
     out = []
     for path in fine_base:
         ds = open_raster(path)
-        n, total, squares = 0, 0.0, 0.0
-        for y in range(0, ds.RasterYSize, block):
-            a = read_array(path, (0, y, ds.RasterXSize, min(block, ds.RasterYSize - y))).astype(np.float64)
-            units = _quantise(a, params.scale_factor)
-            inside = units[np.isfinite(units) & (np.abs(units) < params.scale_factor)]
-            n += inside.size
-            total += float(inside.sum())
-            squares += float((inside * inside).sum())
-        std = math.sqrt(max(0.0, squares / n - (total / n) ** 2)) if n else 0.0
-        out.append(slice_value(std, params.n_classes))
+        windows = ((0, y, ds.RasterXSize, min(block, ds.RasterYSize - y)) for y in range(0, ds.RasterYSize, block))
+        out.append(blockwise_slice((read_array(path, w) for w in windows), params))
     return out
 
 

@@ -226,28 +226,39 @@ def _fit(
 
 
 def _blend_weight(trained: Any, stacks: list, params: TsstfnParams, pixel_size: float) -> dict:
-    """``train.starfm_blend``'s weight, learnt on (a seeded sample of) the validation patches."""
+    """``train.starfm_blend``'s weight, learnt on (a seeded sample of) the validation patches.
+
+    Records the STARFM settings it was learnt with. A failure here (memory, a degenerate window) keeps
+    the network alone with a warning rather than losing the training.
+    """
     import numpy as np
 
-    from .blend import MAX_PATCHES, validation_weight
+    from .blend import MAX_PATCHES, starfm_on_windows, validation_weight
     from .prediction import make_predictor
     from .training import read_patches
 
+    starfm_params = params.starfm or StarfmParams()
+    learnt_with = {"window_m": starfm_params.window_m, "pixel_size_m": pixel_size}
     windows = trained.validation_windows
     if windows is None or not len(windows):
         log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
-        return {"weight": 1.0, "pixels": 0}
+        return {"weight": 1.0, "pixels": 0, **learnt_with}
     if len(windows) > MAX_PATCHES:
         pick = np.random.default_rng(params.train.seed).choice(len(windows), MAX_PATCHES, replace=False)
         windows = windows[np.sort(pick)]
-    x, y = read_patches(stacks, windows)
-    found = validation_weight(make_predictor(trained.model, trained.meta), x, y, params.starfm or StarfmParams(), pixel_size)
+    try:
+        x, y = read_patches(stacks, windows)
+        other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
+        found = validation_weight(make_predictor(trained.model, trained.meta), x, y, other, params.train.batch_size)
+    except (MemoryError, RuntimeError, ValueError) as exc:
+        log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
+        return {"weight": 1.0, "pixels": 0, **learnt_with}
     if found["pixels"]:
         log.info(
             "blend with STARFM: the network's weight %.2f (validation RMSE: network %.4f, STARFM %.4f, blend %.4f; %d px)",
             found["weight"], found["rmse_network"], found["rmse_starfm"], found["rmse_blend"], found["pixels"],
         )  # fmt: skip
-    return found
+    return {**found, **learnt_with}
 
 
 def _model_checks(meta: dict, params: TsstfnParams, single_season: bool | None) -> list[tuple[str, str, Any, Any, str]]:
@@ -401,7 +412,7 @@ def _predict_one(
         sides = ", from the pairs before and after it"
     description = f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast}{sides})"
     final = Path(out_path_of(t.date))
-    bases = _starfm_bases(meta, params, base, t.date, after is not None)
+    bases = _starfm_bases(meta, params, list(inputs.base), t.date, after is not None, inputs.grid.resolution[0])
     weight = float(meta["starfm_blend"]["weight"]) if bases else 1.0
     if weight >= 1.0:
         bases = []
@@ -450,25 +461,35 @@ def _predict_one(
 
 
 def _starfm_bases(
-    meta: dict, params: TsstfnParams, base: list[AlignedPair], target: dt.date, two_sided: bool
+    meta: dict, params: TsstfnParams, real: list[AlignedPair], target: dt.date, two_sided: bool, pixel_size: float
 ) -> list[AlignedPair]:
-    """The pairs STARFM blends from (``train.starfm_blend``).
+    """The pair STARFM blends from (``train.starfm_blend``): the latest real pair before ``target``, or none.
 
-    The latest before ``target``, and the earliest after it where the network predicts from both
-    sides; none where the job does not blend or the model has no weight.
+    None where the job does not blend, the model learnt no weight, or the network predicts the
+    target from both sides: the weight was learnt on one-sided predictions against one-pair STARFM,
+    and nothing held out measures a two-sided one (``docs/model.md``). ``real``: the job's base
+    pairs, never a fused date of a sequential forecast (STARFM would carry a prediction forward).
     """
+    learnt = meta.get("starfm_blend")
     if not params.train.starfm_blend:
+        if learnt and learnt.get("weight", 1.0) < 1.0:
+            log.info("the model's STARFM blend (weight %.2f) is not used: the job's train.starfm_blend is off", learnt["weight"])
         return []
-    if "starfm_blend" not in meta:
+    if two_sided:
+        return []
+    if learnt is None:
         log.warning(
             "train.starfm_blend: the model was trained without it (no weight was learnt); the fused NDVI is the network's alone"
         )
         return []
-    before = sorted((p for p in base if p.date < target), key=lambda p: p.date)
-    after = sorted((p for p in base if p.date > target), key=lambda p: p.date)
-    if not before:
-        return []
-    return [before[-1]] + ([after[0]] if two_sided and after else [])
+    window = (params.starfm or StarfmParams()).window_m
+    if learnt.get("window_m", window) != window or learnt.get("pixel_size_m", pixel_size) != pixel_size:
+        log.warning(
+            "train.starfm_blend: the model's weight was learnt with a %s m STARFM window on %s m pixels; this job has %s m "
+            "on %s m: the weight may not fit", learnt.get("window_m"), learnt.get("pixel_size_m"), window, pixel_size,
+        )  # fmt: skip
+    before = sorted((p for p in real if p.date < target), key=lambda p: p.date)
+    return before[-1:]
 
 
 def two_sided_alignment(

@@ -200,9 +200,12 @@ def run_benchmark(
         )
     if len(pairs) < 2:
         raise InputError("Dataset field 'pairs': a benchmark needs at least two pairs (one held out, one to predict from).")
+    learns = any(get_method(m, "methods").learns for m in spec.methods)
+    blended = ["starfm"] if learns and spec.train.starfm_blend else []  # train.starfm_blend runs STARFM too
     check_pixel_size(
-        spec.methods, spec.assume_aligned, spec.pixel_size_m, "Dataset", pairs[0].fine.path if pairs[0].fine else None
-    )
+        [*spec.methods, *blended], spec.assume_aligned, spec.pixel_size_m, "Dataset",
+        pairs[0].fine.path if pairs[0].fine else None,
+    )  # fmt: skip
     check_crs([s for p in pairs for s in p.sources()], spec.assume_aligned)
     first = resolve_source(pairs[0].fine) if pairs[0].fine else None
     assert first is not None

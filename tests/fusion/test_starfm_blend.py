@@ -15,7 +15,7 @@ import torch
 from osgeo import gdal
 
 from tsstfn_crop_mapper.core.fusion.base import FusionInputs
-from tsstfn_crop_mapper.core.fusion.blend import blend_files, least_squares_weight, patch_starfm
+from tsstfn_crop_mapper.core.fusion.blend import blend_files, least_squares_weight, starfm_on_windows
 from tsstfn_crop_mapper.core.fusion.config import TrainConfig
 from tsstfn_crop_mapper.core.fusion.model import TSSTFN
 from tsstfn_crop_mapper.core.fusion.modelfile import ModelFileError, check_meta
@@ -57,19 +57,26 @@ def test_the_weight_minimises_the_squared_error_of_the_blend():
     assert least_squares_weight(e, e + 5) == 1.0  # clipped to [0, 1]
 
 
-def test_starfm_of_patches_side_by_side_equals_starfm_of_each_patch():
+def test_starfm_on_validation_windows_equals_a_scene_wide_starfm_of_the_nearest_pair():
+    """Windows at the edges and inside, of a stack of three base pairs: STARFM reads the last one, with its margin."""
+    from tsstfn_crop_mapper.core.fusion.training import TrainingStack
+
     rng = np.random.default_rng(1)
-    params, pixel = StarfmParams(window_m=60.0), 30.0  # a 4 px window: 1 and 2 px each side
-    x = (0.2 + 0.5 * rng.random((3, 3, 12, 12))).astype(np.float32)
-    x[1, 1, 3:5, 3:5] = np.nan  # a fine gap
-    got = patch_starfm(x, params, pixel)
-    slices = [image_slice(x[:, -2], params)]  # the threshold of all patches together, as patch_starfm takes it
-    for i in range(3):
-        alone = starfm([x[i, -2]], [x[i, -3]], x[i, -1], params, pixel, slices)
-        np.testing.assert_array_equal(got[i], alone)
+    params, pixel = StarfmParams(window_m=150.0), 30.0  # a 10 px window
+    h, w = 40, 44
+    inputs = (0.1 + 0.7 * rng.random((7, h, w))).astype(np.float32)  # n_base 3: every channel different
+    inputs[5, 10:13, 20:24] = np.nan  # a gap in the nearest fine image
+    stacks = [TrainingStack(inputs, inputs[0]), TrainingStack(inputs[::-1].copy(), inputs[0])]
+    windows = np.array([(0, 0, 0, 16, 16), (0, 28, 24, 16, 16), (0, 14, 12, 16, 16), (1, 20, 0, 16, 16)])
+    got = starfm_on_windows(stacks, windows, params, pixel)
+    for (k, x, y, ww, hh), patch in zip(windows, got):
+        full = stacks[k].inputs
+        scene = starfm([full[-2]], [full[-3]], full[-1], params, pixel, [image_slice(full[-2], params)])
+        np.testing.assert_array_equal(patch, scene[y : y + hh, x : x + ww])
+    assert not np.array_equal(got[0], starfm([inputs[1]], [inputs[0]], inputs[-1], params, pixel)[:16, :16])  # not the oldest
 
 
-def test_blend_files_weighs_keeps_the_network_where_starfm_has_no_value_and_scales_the_spread(tmp_path):
+def test_blend_files_weighs_keeps_the_network_where_starfm_has_no_value_and_mixes_the_spread(tmp_path):
     h, w = 300, 20  # more rows than one strip
     rng = np.random.default_rng(2)
     net, oth, spread = (rng.random((h, w)).astype(np.float32) for _ in range(3))
@@ -79,7 +86,8 @@ def test_blend_files_weighs_keeps_the_network_where_starfm_has_no_value_and_scal
     out = blend_files(paths[0], paths[1], 0.3, grid, tmp_path / "out.tif", "blend", paths[2], tmp_path / "unc.tif")
     expected = np.where(np.isnan(oth), net, 0.3 * net + 0.7 * oth)
     np.testing.assert_allclose(_read(out), expected, atol=1e-6)
-    np.testing.assert_allclose(_read(tmp_path / "unc.tif"), np.where(np.isnan(oth), spread, 0.3 * spread), atol=1e-6)
+    mixture = np.sqrt(0.3 * spread.astype(np.float64) ** 2 + 0.3 * 0.7 * (net.astype(np.float64) - oth) ** 2)
+    np.testing.assert_allclose(_read(tmp_path / "unc.tif"), np.where(np.isnan(oth), spread, mixture), atol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.tif", "oth.tif", "out.tif", "spread.tif", "unc.tif"]
 
 
@@ -126,6 +134,25 @@ def test_the_fused_ndvi_is_the_network_and_starfm_blended_by_the_models_weight(t
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
+def test_a_target_predicted_from_both_sides_is_not_blended(tmp_path):
+    """The weight was learnt on one-sided predictions against one-pair STARFM: nothing validates a two-sided blend."""
+    grid, pairs = _scene(tmp_path)
+    target = dt.date(2001, 7, 1)  # between 20 June and 11 July: one pair after it
+    t = AlignedPair(target, _write(tmp_path / "mt.tif", np.full((grid.height, grid.width), 0.55, np.float32)))
+    inputs = FusionInputs(grid, (), pairs, (t,))
+    torch.manual_seed(0)
+    model = TSSTFN(1, 32, 4, 0.3, (4, 2, 4), 2, "change_residual").eval()
+    config = TrainConfig(width=4, patch=32, cl_paths=2, output="change_residual", both_directions=True, starfm_blend=True)
+    meta = {"n_base": 1, "config": config.as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}}
+    outs = {}
+    for name, model_meta in (("plain", meta), ("weighted", {**meta, "starfm_blend": {"weight": 0.25}})):
+        params = TsstfnParams(n_base=1, train=config, starfm=StarfmParams(window_m=150.0))
+        outs[name] = predict(model, model_meta, inputs, params, lambda d, n=name: tmp_path / f"{n}_{d:%Y%m%d}.tif")[target]
+    np.testing.assert_array_equal(_read(outs["weighted"]), _read(outs["plain"]))
+    ds = gdal.Open(str(outs["weighted"]))
+    assert "before and after" in ds.GetRasterBand(1).GetDescription() and "STARFM" not in ds.GetRasterBand(1).GetDescription()
+
+
 def replace_blend(config: TrainConfig, value: bool) -> TrainConfig:
     from dataclasses import replace
 
@@ -152,3 +179,42 @@ def test_a_model_file_with_a_weight_outside_zero_to_one_is_refused():
             check_meta({**meta, "starfm_blend": {"weight": bad}}, "m.tsstfn")
     with pytest.raises(ModelFileError, match="blend weight"):
         check_meta({**meta, "starfm_blend": [0.5]}, "m.tsstfn")
+
+
+def test_a_sequential_forecast_blends_starfm_from_a_real_pair_never_a_fused_date(tmp_path):
+    grid, pairs = _scene(tmp_path)
+    base, targets = pairs[:2], (dt.date(2001, 7, 1), dt.date(2001, 7, 20))
+    ts = tuple(
+        AlignedPair(d, _write(tmp_path / f"mt{k}.tif", np.full((grid.height, grid.width), 0.5 + 0.05 * k, np.float32)))
+        for k, d in enumerate(targets)
+    )
+    torch.manual_seed(0)
+    model = TSSTFN(1, 32, 4, 0.3, (4, 2, 4), 2, "change_residual").eval()
+    config = TrainConfig(width=4, patch=32, cl_paths=2, output="change_residual", starfm_blend=True)
+    meta = {"n_base": 1, "config": config.as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}, "starfm_blend": {"weight": 0.5}}
+    params = TsstfnParams(n_base=1, train=config, forecast="sequential", starfm=StarfmParams(window_m=150.0))
+    out = predict(model, meta, FusionInputs(grid, (), base, ts), params, lambda d: tmp_path / f"fused_{d:%Y%m%d}.tif")
+    for d in targets:
+        ds = gdal.Open(str(out[d]))
+        assert "blended with STARFM from 2001-06-20 " in ds.GetRasterBand(1).GetDescription()  # not the fused 1 July
+
+
+def test_a_cancelled_blend_leaves_no_output_and_no_temporary_file(tmp_path):
+    from tsstfn_crop_mapper.core.errors import CancelledError
+
+    grid, pairs = _scene(tmp_path)
+    t = AlignedPair(dt.date(2001, 7, 1), _write(tmp_path / "mt.tif", np.full((grid.height, grid.width), 0.55, np.float32)))
+    torch.manual_seed(0)
+    model = TSSTFN(1, 32, 4, 0.3, (4, 2, 4), 2, "change_residual").eval()
+    config = TrainConfig(width=4, patch=32, cl_paths=2, output="change_residual", starfm_blend=True)
+    meta = {"n_base": 1, "config": config.as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}, "starfm_blend": {"weight": 0.5}}
+    params = TsstfnParams(n_base=1, train=config, starfm=StarfmParams(window_m=150.0))
+    before = set(tmp_path.iterdir())
+
+    def during_starfm() -> bool:  # cancels once STARFM's temporary output exists: after the network's prediction
+        return any(p.name.startswith(".starfm_") for p in tmp_path.iterdir())
+
+    with pytest.raises(CancelledError):
+        predict(model, meta, FusionInputs(grid, (), pairs[:2], (t,)), params, lambda d: tmp_path / "fused.tif", None, None, None,
+                during_starfm)  # fmt: skip
+    assert set(tmp_path.iterdir()) == before  # no fused NDVI, no network or STARFM temporary file

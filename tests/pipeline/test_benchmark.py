@@ -70,6 +70,11 @@ def test_bad_datasets_are_one_sentence(tmp_path):
         benchmark_from_dict({**data, "methods": ["estarfm"]}, tmp_path)
     with pytest.raises(InputError, match="'pixel_size_m': rasters without a CRS \\(assume_aligned\\) carry no pixel size"):
         run_benchmark(benchmark_from_dict({k: v for k, v in data.items() if k != "pixel_size_m"}, tmp_path), tmp_path / "o")
+    no_size = {k: v for k, v in data.items() if k != "pixel_size_m"}
+    with pytest.raises(InputError, match="carry no pixel size.*STARFM"):  # the blend runs STARFM though none is compared
+        run_benchmark(
+            benchmark_from_dict({**no_size, "methods": ["tsstfn"], "train": {"starfm_blend": True}}, tmp_path), tmp_path / "o"
+        )
 
 
 def test_single_season_job_learns_from_its_own_season(scene, tmp_path):

@@ -39,7 +39,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # fast on a CPU and never far from the physics: the network learns a correction to the latest clear
     # fine image plus the smoothed coarse change (kept only where validation says it helps), trained on
-    # flips/rotations and on both time directions of one season, at most 256 patches an epoch
+    # flips/rotations and on both time directions of one season, at most 256 patches an epoch; a target predicted
+    # from one side is blended with one-pair STARFM by the weight that validation gives (core/fusion/blend.py)
     "robust": {
         "train": {
             "width": 8,
@@ -61,7 +62,7 @@ DESCRIPTIONS = {
     "paper": "the paper's: width 64, 192 px patches, 9 CL paths, direct output, label at 31 August, the paper's forest",
     "laptop": "fast on a CPU: width 8, 64 px patches, 3 CL paths, MODIS residual, at most 30 epochs",
     "robust": "a correction to the latest fine image plus the coarse change; 32 px patches, flips, both time "
-    "directions, 256 patches an epoch (benchmark's default)",
+    "directions, 256 patches an epoch, blended with STARFM by a validated weight (benchmark's default)",
 }
 
 

@@ -11,8 +11,9 @@ patches uses the same pair the network's prior reads (the nearest base pair, cha
 ``-2``) and the target's coarse NDVI (channel ``-1``), each patch read with a margin as wide as
 STARFM's window so that it sees what a scene-wide run gives; at prediction one-pair STARFM runs
 over the scene from the latest real pair before the target. A target the network predicts from
-both sides is not blended: the weight was learnt on one-sided predictions, and nothing held out
-measures a two-sided one (``docs/model.md``).
+both sides gets its own weight, learnt on the labels that have pairs on both sides (predicted
+both ways, against two-pair STARFM), and none where the season has no such label: a one-sided
+weight says nothing about a two-sided prediction (``docs/model.md``).
 """
 
 from __future__ import annotations
@@ -49,36 +50,55 @@ def least_squares_weight(error_a: np.ndarray, error_b: np.ndarray) -> float:
     return float(np.clip(-float(b @ d) / den, 0.0, 1.0))
 
 
-def starfm_on_windows(stacks: Sequence[Any], windows: np.ndarray, params: StarfmParams, pixel_size: float) -> np.ndarray:
-    """One-pair STARFM of each window (rows of :func:`~.training.patch_windows`) of training stacks, as over the scene.
+def starfm_on_windows(
+    stacks: Sequence[Any], windows: np.ndarray, params: StarfmParams, pixel_size: float, after: np.ndarray | None = None
+) -> np.ndarray:
+    """STARFM of each window (rows of :func:`~.training.patch_windows`) of training stacks, as over the scene.
 
-    STARFM reads each stack's nearest base pair (channels ``-3`` coarse, ``-2`` fine) and its target's
-    coarse NDVI (channel ``-1``). Each window is read with a margin as wide as the search window (NaN
-    beyond the scene), so its pixels see what a scene-wide run gives them; the similarity threshold is
-    the whole fine image's. The windows of a stack are laid side by side and computed in one call.
+    One pair: each window's stack's nearest base pair (channels ``-3`` coarse, ``-2`` fine) and its
+    target's coarse NDVI (channel ``-1``). ``after``: the same boxes in the stacks that learn the same
+    labels from the pairs after them, whose nearest pair is STARFM's second (two-pair STARFM). Each
+    window is read with a margin as wide as the search window (NaN beyond the scene), so its pixels
+    see what a scene-wide run gives them; each pair's similarity threshold is its whole fine
+    image's. Windows of the same stacks are laid side by side and computed in one call.
 
     Returns:
-        ``(n, P, P)`` float32, equal to a scene-wide :func:`~.starfm.starfm` of the stack's channels.
+        ``(n, P, P)`` float32, equal to a scene-wide :func:`~.starfm.starfm` of the stacks' channels.
     """
     margin = max(params.offsets(pixel_size))
     p = int(windows[0, 3]) if len(windows) else 0
     side = p + 2 * margin
     out = np.full((len(windows), p, p), np.nan, dtype=np.float32)
-    for k in np.unique(windows[:, 0]):
-        sel = np.nonzero(windows[:, 0] == k)[0]
-        with stacks[int(k)].arrays() as (inputs, _):
-            sl = blockwise_slice((inputs[-2, y : y + 512] for y in range(0, inputs.shape[1], 512)), params)
-            _, height, width = inputs.shape
-            mosaic = np.full((3, side, len(sel) * side), np.nan, dtype=np.float32)
-            for j, i in enumerate(sel):
-                _, x, y, w, h = (int(v) for v in windows[i])
-                x0, y0, x1, y1 = max(0, x - margin), max(0, y - margin), min(width, x + w + margin), min(height, y + h + margin)
-                dx, dy = x0 - (x - margin), y0 - (y - margin)
-                mosaic[:, dy : dy + y1 - y0, j * side + dx : j * side + dx + x1 - x0] = inputs[-3:, y0:y1, x0:x1]
-        pred = starfm([mosaic[1]], [mosaic[0]], mosaic[2], params, pixel_size, [sl])
+    sides = [windows] if after is None else [windows, after]
+    keys = np.stack([w[:, 0] for w in sides], axis=1)
+    for key in np.unique(keys, axis=0):
+        sel = np.nonzero((keys == key).all(axis=1))[0]
+        fines: list[np.ndarray] = []
+        coarses: list[np.ndarray] = []
+        slices: list[int] = []
+        for side_windows, k in zip(sides, key):
+            with stacks[int(k)].arrays() as (inputs, _):
+                slices.append(blockwise_slice((inputs[-2, y : y + 512] for y in range(0, inputs.shape[1], 512)), params))
+                mosaic = _mosaic(inputs, side_windows[sel], margin, side)
+            coarses.append(mosaic[0])
+            fines.append(mosaic[1])
+            if len(fines) == 1:
+                target = mosaic[2]  # the target's coarse NDVI, the same in every side's stack
+        pred = starfm(fines, coarses, target, params, pixel_size, slices)
         for j, i in enumerate(sel):
             out[i] = pred[margin : margin + p, j * side + margin : j * side + margin + p]
     return out
+
+
+def _mosaic(inputs: np.ndarray, windows: np.ndarray, margin: int, side: int) -> np.ndarray:
+    """Channels ``-3:`` of ``windows`` of one stack, each with ``margin`` around it (NaN off the scene), side by side."""
+    _, height, width = inputs.shape
+    mosaic = np.full((3, side, len(windows) * side), np.nan, dtype=np.float32)
+    for j, (_, x, y, w, h) in enumerate(windows.astype(int)):
+        x0, y0, x1, y1 = max(0, x - margin), max(0, y - margin), min(width, x + w + margin), min(height, y + h + margin)
+        dx, dy = x0 - (x - margin), y0 - (y - margin)
+        mosaic[:, dy : dy + y1 - y0, j * side + dx : j * side + dx + x1 - x0] = inputs[-3:, y0:y1, x0:x1]
+    return mosaic
 
 
 def validation_weight(predict: Any, x: np.ndarray, y: np.ndarray, other: np.ndarray, batch_size: int = 16) -> dict[str, float]:

@@ -86,7 +86,8 @@ class TrainConfig:
         starfm_blend: the fused NDVI is the network's blended with one-pair STARFM's by the weight
             that minimises the squared error on the validation patches after training
             (``core/fusion/blend.py``); the weight is saved with the model. STARFM runs with the
-            job's ``method_params.starfm``. A target predicted from both sides is not blended.
+            job's ``method_params.starfm``. A target predicted from both sides is blended with
+            two-pair STARFM only by a weight learnt the same way on labels with pairs on both sides.
         seed: seeds PyTorch and the patch order.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         amp: mixed precision on CUDA.

@@ -183,7 +183,8 @@ def fit(
             for k, a in enumerate(alignments)
         ]
         check_cancelled(is_cancelled)
-        return _fit(inputs, params, stacks, progress, is_cancelled, [a.reference_label for a in alignments])
+        labels = [a.reference_label for a in alignments]
+        return _fit(inputs, params, stacks, progress, is_cancelled, labels, [_learns_backward(a) for a in alignments])
     finally:
         if workdir is not None:
             import shutil
@@ -191,9 +192,14 @@ def fit(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _learns_backward(a: Alignment) -> bool:
+    """True for a single-season stack that learns its label from the pairs after it (:func:`~.strategies.own_next`)."""
+    return bool(a.reference_label) and bool(a.prediction) and a.prediction[-1][0][0] > a.reference_label[0][0]
+
+
 def _fit(
     inputs: FusionInputs, params: TsstfnParams, stacks: list, progress: ProgressFn | None, is_cancelled: CancelFn,
-    labels: list | None = None,
+    labels: list | None = None, backward: list[bool] | None = None,
 ) -> tuple[Any, dict]:  # fmt: skip
     from .training import Progress, train
 
@@ -221,11 +227,14 @@ def _fit(
     if trained.cancelled:
         raise CancelledError()
     if params.train.starfm_blend:
-        trained.meta["starfm_blend"] = _blend_weight(trained, stacks, params, inputs.grid.resolution[0])
+        trained.meta["starfm_blend"] = _blend_weight(trained, stacks, params, inputs.grid.resolution[0], labels, backward)
     return trained.model, trained.meta
 
 
-def _blend_weight(trained: Any, stacks: list, params: TsstfnParams, pixel_size: float) -> dict:
+def _blend_weight(
+    trained: Any, stacks: list, params: TsstfnParams, pixel_size: float, labels: list | None = None,
+    backward: list[bool] | None = None,
+) -> dict:  # fmt: skip
     """``train.starfm_blend``'s weight, learnt on (a seeded sample of) the validation patches.
 
     Records the STARFM settings it was learnt with. A failure here (memory, a degenerate window) keeps
@@ -249,16 +258,70 @@ def _blend_weight(trained: Any, stacks: list, params: TsstfnParams, pixel_size: 
     try:
         x, y = read_patches(stacks, windows)
         other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
-        found = validation_weight(make_predictor(trained.model, trained.meta), x, y, other, params.train.batch_size)
+        predict = make_predictor(trained.model, trained.meta)
+        found: dict[str, Any] = validation_weight(predict, x, y, other, params.train.batch_size)
     except (MemoryError, RuntimeError, ValueError) as exc:
         log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
         return {"weight": 1.0, "pixels": 0, **learnt_with}
+    _log_weight("", found)
+    if labels and backward and any(backward):
+        try:
+            two = _two_sided_weight(trained, stacks, labels, backward, windows, starfm_params, pixel_size)
+        except (MemoryError, RuntimeError, ValueError) as exc:
+            log.warning("train.starfm_blend: no two-sided weight (%s); two-sided targets are not blended", exc)
+            two = None
+        if two is not None:
+            _log_weight("two-sided ", two)
+            found["two_sided"] = two
+    return {**found, **learnt_with}
+
+
+def _log_weight(which: str, found: dict) -> None:
     if found["pixels"]:
         log.info(
-            "blend with STARFM: the network's weight %.2f (validation RMSE: network %.4f, STARFM %.4f, blend %.4f; %d px)",
-            found["weight"], found["rmse_network"], found["rmse_starfm"], found["rmse_blend"], found["pixels"],
+            "%sblend with STARFM: the network's weight %.2f (validation RMSE: network %.4f, STARFM %.4f, blend %.4f; %d px)",
+            which, found["weight"], found["rmse_network"], found["rmse_starfm"], found["rmse_blend"], found["pixels"],
         )  # fmt: skip
-    return {**found, **learnt_with}
+
+
+def _two_sided_weight(
+    trained: Any, stacks: list, labels: list, backward: list[bool], windows: Any, starfm_params: StarfmParams,
+    pixel_size: float,
+) -> dict | None:  # fmt: skip
+    """The weight for targets predicted from both sides, learnt on labels that have pairs on both sides.
+
+    A single-season model trained both ways has, for each pair with neighbours on both sides, a stack
+    that learns it from the pairs before and one from the pairs after. On the validation boxes (held
+    out of every stack: the split is by box) the network predicts such a label from both sides as it
+    predicts a target (:func:`~.prediction.two_sided_predictor`) and two-pair STARFM from the nearest
+    pair of each side. None where no label has both (fewer than three pairs besides the targets).
+    """
+    import numpy as np
+
+    from .blend import MAX_PATCHES, starfm_on_windows, validation_weight
+    from .prediction import make_predictor, two_sided_predictor
+    from .training import read_patches
+
+    before: dict = {}
+    after: dict = {}
+    for k, (label, back) in enumerate(zip(labels, backward)):
+        (after if back else before).setdefault(label, k)
+    both = [(before[label], after[label]) for label in before if label in after]
+    boxes = np.unique(windows[:, 1:], axis=0)
+    if not both or not len(boxes):
+        return None
+    rows = np.array([(kf, kb, *box) for kf, kb in both for box in boxes], dtype=np.int64)
+    if len(rows) > MAX_PATCHES:
+        rows = rows[np.sort(np.random.default_rng(trained.meta["config"]["seed"]).choice(len(rows), MAX_PATCHES, replace=False))]
+    first, second = rows[:, [0, 2, 3, 4, 5]], rows[:, [1, 2, 3, 4, 5]]
+    x_before, y = read_patches(stacks, first)
+    x_after, _ = read_patches(stacks, second)
+    other = starfm_on_windows(stacks, first, starfm_params, pixel_size, second)
+    channels = 2 * int(trained.meta["n_base"]) + 1
+    sigma = float(trained.meta["config"].get("prior_smoothing_px", 0.0))
+    predict = two_sided_predictor(make_predictor(trained.model, trained.meta), channels, sigma)
+    x = np.concatenate([x_before, x_after], axis=1)
+    return validation_weight(predict, x, y, other, int(trained.meta["config"]["batch_size"]))
 
 
 def _model_checks(meta: dict, params: TsstfnParams, single_season: bool | None) -> list[tuple[str, str, Any, Any, str]]:
@@ -412,8 +475,7 @@ def _predict_one(
         sides = ", from the pairs before and after it"
     description = f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast}{sides})"
     final = Path(out_path_of(t.date))
-    bases = _starfm_bases(meta, params, list(inputs.base), t.date, after is not None, inputs.grid.resolution[0])
-    weight = float(meta["starfm_blend"]["weight"]) if bases else 1.0
+    bases, weight = _starfm_plan(meta, params, list(inputs.base), t.date, after is not None, inputs.grid.resolution[0])
     if weight >= 1.0:
         bases = []
     network, spread = (temporary_path(final), temporary_path(unc) if unc else None) if bases else (final, unc)
@@ -460,36 +522,41 @@ def _predict_one(
                     Path(path).unlink(missing_ok=True)
 
 
-def _starfm_bases(
+def _starfm_plan(
     meta: dict, params: TsstfnParams, real: list[AlignedPair], target: dt.date, two_sided: bool, pixel_size: float
-) -> list[AlignedPair]:
-    """The pair STARFM blends from (``train.starfm_blend``): the latest real pair before ``target``, or none.
+) -> tuple[list[AlignedPair], float]:
+    """The pairs STARFM blends from (``train.starfm_blend``) and the network's weight; ``([], 1.0)``: no blend.
 
-    None where the job does not blend, the model learnt no weight, or the network predicts the
-    target from both sides: the weight was learnt on one-sided predictions against one-pair STARFM,
-    and nothing held out measures a two-sided one (``docs/model.md``). ``real``: the job's base
-    pairs, never a fused date of a sequential forecast (STARFM would carry a prediction forward).
+    A target predicted from one side: one-pair STARFM from the latest real pair before it, with the
+    weight learnt on one-sided predictions. From both sides: two-pair STARFM from the nearest real
+    pair on each side, with the weight learnt on two-sided predictions of labels that have pairs on
+    both sides; none where the model learnt none (``docs/model.md``). ``real``: the job's base pairs,
+    never a fused date of a sequential forecast (STARFM would carry a prediction forward).
     """
     learnt = meta.get("starfm_blend")
     if not params.train.starfm_blend:
         if learnt and learnt.get("weight", 1.0) < 1.0:
             log.info("the model's STARFM blend (weight %.2f) is not used: the job's train.starfm_blend is off", learnt["weight"])
-        return []
-    if two_sided:
-        return []
+        return [], 1.0
     if learnt is None:
         log.warning(
             "train.starfm_blend: the model was trained without it (no weight was learnt); the fused NDVI is the network's alone"
         )
-        return []
+        return [], 1.0
     window = (params.starfm or StarfmParams()).window_m
     if learnt.get("window_m", window) != window or learnt.get("pixel_size_m", pixel_size) != pixel_size:
         log.warning(
             "train.starfm_blend: the model's weight was learnt with a %s m STARFM window on %s m pixels; this job has %s m "
             "on %s m: the weight may not fit", learnt.get("window_m"), learnt.get("pixel_size_m"), window, pixel_size,
         )  # fmt: skip
-    before = sorted((p for p in real if p.date < target), key=lambda p: p.date)
-    return before[-1:]
+    before = sorted((p for p in real if p.date < target), key=lambda p: p.date)[-1:]
+    if not two_sided:
+        return before, float(learnt["weight"])
+    after = sorted((p for p in real if p.date > target), key=lambda p: p.date)[:1]
+    two = learnt.get("two_sided")
+    if two is None or not before or not after:
+        return [], 1.0
+    return before + after, float(two["weight"])
 
 
 def two_sided_alignment(

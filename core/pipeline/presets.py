@@ -39,8 +39,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # fast on a CPU and never far from the physics: the network learns a correction to the latest clear
     # fine image plus the smoothed coarse change (kept only where validation says it helps), trained on
-    # flips/rotations and on both time directions of one season, at most 256 patches an epoch; a target predicted
-    # from one side is blended with one-pair STARFM by the weight that validation gives (core/fusion/blend.py)
+    # flips/rotations and on both time directions of one season, at most 256 patches an epoch; the fused NDVI is
+    # blended with STARFM by the weights that validation gives (core/fusion/blend.py)
     "robust": {
         "train": {
             "width": 8,

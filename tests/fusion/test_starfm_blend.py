@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,6 +77,24 @@ def test_starfm_on_validation_windows_equals_a_scene_wide_starfm_of_the_nearest_
     assert not np.array_equal(got[0], starfm([inputs[1]], [inputs[0]], inputs[-1], params, pixel)[:16, :16])  # not the oldest
 
 
+def test_two_pair_starfm_on_windows_reads_the_nearest_pair_of_each_side():
+    from tsstfn_crop_mapper.core.fusion.training import TrainingStack
+
+    rng = np.random.default_rng(2)
+    params, pixel = StarfmParams(window_m=150.0), 30.0
+    before, after = ((0.1 + 0.7 * rng.random((5, 36, 40))).astype(np.float32) for _ in range(2))
+    after[-1] = before[-1]  # one label: the same target coarse image on both sides
+    stacks = [TrainingStack(before, before[0]), TrainingStack(after, before[0])]
+    boxes = [(0, 0, 16, 16), (24, 20, 16, 16)]
+    first = np.array([(0, *b) for b in boxes])
+    second = np.array([(1, *b) for b in boxes])
+    got = starfm_on_windows(stacks, first, params, pixel, second)
+    slices = [image_slice(before[-2], params), image_slice(after[-2], params)]
+    scene = starfm([before[-2], after[-2]], [before[-3], after[-3]], before[-1], params, pixel, slices)
+    for (x, y, w, h), patch in zip(boxes, got):
+        np.testing.assert_array_equal(patch, scene[y : y + h, x : x + w])
+
+
 def test_blend_files_weighs_keeps_the_network_where_starfm_has_no_value_and_mixes_the_spread(tmp_path):
     h, w = 300, 20  # more rows than one strip
     rng = np.random.default_rng(2)
@@ -134,8 +153,8 @@ def test_the_fused_ndvi_is_the_network_and_starfm_blended_by_the_models_weight(t
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
-def test_a_target_predicted_from_both_sides_is_not_blended(tmp_path):
-    """The weight was learnt on one-sided predictions against one-pair STARFM: nothing validates a two-sided blend."""
+def test_a_target_predicted_from_both_sides_is_blended_only_with_a_two_sided_weight(tmp_path):
+    """The one-sided weight says nothing about a two-sided prediction: only a weight learnt two-sided applies."""
     grid, pairs = _scene(tmp_path)
     target = dt.date(2001, 7, 1)  # between 20 June and 11 July: one pair after it
     t = AlignedPair(target, _write(tmp_path / "mt.tif", np.full((grid.height, grid.width), 0.55, np.float32)))
@@ -151,11 +170,18 @@ def test_a_target_predicted_from_both_sides_is_not_blended(tmp_path):
     np.testing.assert_array_equal(_read(outs["weighted"]), _read(outs["plain"]))
     ds = gdal.Open(str(outs["weighted"]))
     assert "before and after" in ds.GetRasterBand(1).GetDescription() and "STARFM" not in ds.GetRasterBand(1).GetDescription()
+    # a model that learnt a two-sided weight (a season with pairs between others): two-pair STARFM, that weight
+    two = {**meta, "starfm_blend": {"weight": 0.9, "two_sided": {"weight": 0.25}}}
+    params = TsstfnParams(n_base=1, train=config, starfm=StarfmParams(window_m=150.0))
+    blended = predict(model, two, inputs, params, lambda d: tmp_path / f"two_{d:%Y%m%d}.tif")[target]
+    near = [pairs[1], pairs[2]]  # 20 June and 11 July around 1 July
+    alone = starfm_to_file([p.fine for p in near], [p.coarse for p in near], t.coarse, grid, tmp_path / "starfm2.tif",
+                           StarfmParams(window_m=150.0))  # fmt: skip
+    other, network = _read(alone), _read(outs["plain"])
+    np.testing.assert_allclose(_read(blended), np.where(np.isnan(other), network, 0.25 * network + 0.75 * other), atol=1e-5)
 
 
 def replace_blend(config: TrainConfig, value: bool) -> TrainConfig:
-    from dataclasses import replace
-
     return replace(config, starfm_blend=value)
 
 
@@ -171,6 +197,23 @@ def test_training_learns_a_weight_no_worse_than_either_method_on_validation(tmp_
     check_meta(meta, "model")  # what the model file will check on loading
 
 
+def test_a_season_with_pairs_between_others_learns_a_two_sided_weight_too(tmp_path):
+    grid, pairs = _scene(tmp_path, 64, 64)
+    t = AlignedPair(dt.date(2001, 9, 1), _write(tmp_path / "mt.tif", np.full((64, 64), 0.7, np.float32)))
+    config = TrainConfig(
+        width=4, patch=32, cl_paths=1, max_epochs=1, patience=1, output="change_residual", both_directions=True, starfm_blend=True
+    )
+    params = TsstfnParams(n_base=1, train=config, starfm=StarfmParams(window_m=150.0))
+    _, meta = fit(FusionInputs(grid, (), pairs, (t,)), params)  # 4 pairs: 20 June and 11 July have one on each side
+    two = meta["starfm_blend"]["two_sided"]
+    assert 0.0 <= two["weight"] <= 1.0 and two["pixels"] > 0
+    assert two["rmse_blend"] <= min(two["rmse_network"], two["rmse_starfm"]) + 1e-9
+    check_meta(meta, "model")
+    one_way = TsstfnParams(n_base=1, train=replace(config, both_directions=False), starfm=StarfmParams(window_m=150.0))
+    _, meta = fit(FusionInputs(grid, (), pairs, (t,)), one_way)
+    assert "two_sided" not in meta["starfm_blend"]  # trained one way: no two-sided prediction to weigh
+
+
 def test_a_model_file_with_a_weight_outside_zero_to_one_is_refused():
     meta = {"n_base": 1, "config": TrainConfig().as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}}
     check_meta({**meta, "starfm_blend": {"weight": 0.4}}, "m.tsstfn")
@@ -179,6 +222,8 @@ def test_a_model_file_with_a_weight_outside_zero_to_one_is_refused():
             check_meta({**meta, "starfm_blend": {"weight": bad}}, "m.tsstfn")
     with pytest.raises(ModelFileError, match="blend weight"):
         check_meta({**meta, "starfm_blend": [0.5]}, "m.tsstfn")
+    with pytest.raises(ModelFileError, match="blend weight 2"):
+        check_meta({**meta, "starfm_blend": {"weight": 0.5, "two_sided": {"weight": 2}}}, "m.tsstfn")
 
 
 def test_a_sequential_forecast_blends_starfm_from_a_real_pair_never_a_fused_date(tmp_path):

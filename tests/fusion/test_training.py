@@ -60,6 +60,22 @@ def test_training_reduces_loss_and_stops_early(trained):
     assert result.meta["n_base"] == 2 and result.meta["strategy"] == "STR_B"
 
 
+def test_the_result_names_the_validation_patches_which_no_training_patch_overlaps(trained):
+    """``validation_windows`` (what the STARFM blend learns its weight on) are the held-out patches, not training ones."""
+    from tsstfn_crop_mapper.core.fusion.training import patch_windows, spatial_split
+
+    stacks, result = trained
+    windows = patch_windows(stacks, SMALL)
+    train_idx, val_idx = spatial_split(
+        [tuple(int(v) for v in w[1:]) for w in windows], SMALL.validation_fraction, SMALL.patch, SMALL.seed
+    )
+    held = result.validation_windows
+    assert held is not None and len(held) and {tuple(r) for r in held} <= {tuple(r) for r in windows[val_idx]}
+    for _, x, y, w, h in held:  # no pixel of a validation patch inside a training patch
+        for _, tx, ty, tw, th in windows[train_idx]:
+            assert x + w <= tx or tx + tw <= x or y + h <= ty or ty + th <= y
+
+
 def test_early_stopping_triggers_on_patience_and_keeps_the_best_weights(monkeypatch):
     """The validation scores are scripted, so the rule is tested whatever the CPU makes of the training."""
     from tsstfn_crop_mapper.core.fusion import training

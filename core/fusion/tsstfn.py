@@ -184,7 +184,9 @@ def fit(
         ]
         check_cancelled(is_cancelled)
         labels = [a.reference_label for a in alignments]
-        return _fit(inputs, params, stacks, progress, is_cancelled, labels, [_learns_backward(a) for a in alignments])
+        both_ways = not inputs.reference and params.train.both_directions  # recipes index one season's dates only then
+        backward = [_learns_backward(a) for a in alignments] if both_ways else None
+        return _fit(inputs, params, stacks, progress, is_cancelled, labels, backward)
     finally:
         if workdir is not None:
             import shutil
@@ -193,7 +195,10 @@ def fit(
 
 
 def _learns_backward(a: Alignment) -> bool:
-    """True for a single-season stack that learns its label from the pairs after it (:func:`~.strategies.own_next`)."""
+    """True for a single-season stack that learns its label from the pairs after it (:func:`~.strategies.own_next`).
+
+    Only meaningful in one season, where the base and label recipes index the same dates.
+    """
     return bool(a.reference_label) and bool(a.prediction) and a.prediction[-1][0][0] > a.reference_label[0][0]
 
 
@@ -258,7 +263,7 @@ def _blend_weight(
     try:
         x, y = read_patches(stacks, windows)
         other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
-        predict = make_predictor(trained.model, trained.meta)
+        predict = make_predictor(trained.model, trained.meta, tta=params.train.tta)
         found: dict[str, Any] = validation_weight(predict, x, y, other, params.train.batch_size)
     except (MemoryError, RuntimeError, ValueError) as exc:
         log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
@@ -266,7 +271,7 @@ def _blend_weight(
     _log_weight("", found)
     if labels and backward and any(backward):
         try:
-            two = _two_sided_weight(trained, stacks, labels, backward, windows, starfm_params, pixel_size)
+            two = _two_sided_weight(trained, stacks, labels, backward, trained.validation_windows, starfm_params, pixel_size)
         except (MemoryError, RuntimeError, ValueError) as exc:
             log.warning("train.starfm_blend: no two-sided weight (%s); two-sided targets are not blended", exc)
             two = None
@@ -291,10 +296,13 @@ def _two_sided_weight(
     """The weight for targets predicted from both sides, learnt on labels that have pairs on both sides.
 
     A single-season model trained both ways has, for each pair with neighbours on both sides, a stack
-    that learns it from the pairs before and one from the pairs after. On the validation boxes (held
-    out of every stack: the split is by box) the network predicts such a label from both sides as it
-    predicts a target (:func:`~.prediction.two_sided_predictor`) and two-pair STARFM from the nearest
-    pair of each side. None where no label has both (fewer than three pairs besides the targets).
+    that learns it from the pairs before and one from the pairs after. On held-out boxes the network
+    predicts such a label from both sides as it predicts a target
+    (:func:`~.prediction.two_sided_predictor`) and two-pair STARFM from the nearest pair of each side.
+    Only the validation rows themselves are used: each held-out ``(stack, box)`` whose label has a
+    stack on each side gives that label's two stacks at that box (the spatial split holds a box out
+    of every stack; the small-scene fallback holds out every stack of one label). None where no
+    label has both (fewer than ``2 n_base + 1`` pairs besides the targets).
     """
     import numpy as np
 
@@ -306,11 +314,14 @@ def _two_sided_weight(
     after: dict = {}
     for k, (label, back) in enumerate(zip(labels, backward)):
         (after if back else before).setdefault(label, k)
-    both = [(before[label], after[label]) for label in before if label in after]
-    boxes = np.unique(windows[:, 1:], axis=0)
-    if not both or not len(boxes):
+    rows_list = [
+        (before[labels[k]], after[labels[k]], *box)
+        for k, *box in windows.astype(int).tolist()
+        if labels[k] in before and labels[k] in after
+    ]
+    if not rows_list:
         return None
-    rows = np.array([(kf, kb, *box) for kf, kb in both for box in boxes], dtype=np.int64)
+    rows = np.unique(np.array(rows_list, dtype=np.int64), axis=0)
     if len(rows) > MAX_PATCHES:
         rows = rows[np.sort(np.random.default_rng(trained.meta["config"]["seed"]).choice(len(rows), MAX_PATCHES, replace=False))]
     first, second = rows[:, [0, 2, 3, 4, 5]], rows[:, [1, 2, 3, 4, 5]]
@@ -319,7 +330,8 @@ def _two_sided_weight(
     other = starfm_on_windows(stacks, first, starfm_params, pixel_size, second)
     channels = 2 * int(trained.meta["n_base"]) + 1
     sigma = float(trained.meta["config"].get("prior_smoothing_px", 0.0))
-    predict = two_sided_predictor(make_predictor(trained.model, trained.meta), channels, sigma)
+    tta = bool(trained.meta["config"].get("tta"))
+    predict = two_sided_predictor(make_predictor(trained.model, trained.meta, tta=tta), channels, sigma)
     x = np.concatenate([x_before, x_after], axis=1)
     return validation_weight(predict, x, y, other, int(trained.meta["config"]["batch_size"]))
 
@@ -535,8 +547,8 @@ def _starfm_plan(
     """
     learnt = meta.get("starfm_blend")
     if not params.train.starfm_blend:
-        if learnt and learnt.get("weight", 1.0) < 1.0:
-            log.info("the model's STARFM blend (weight %.2f) is not used: the job's train.starfm_blend is off", learnt["weight"])
+        if learnt and min(learnt.get("weight", 1.0), (learnt.get("two_sided") or {}).get("weight", 1.0)) < 1.0:
+            log.info("the model's STARFM blend weights are not used: the job's train.starfm_blend is off")
         return [], 1.0
     if learnt is None:
         log.warning(
@@ -555,6 +567,7 @@ def _starfm_plan(
     after = sorted((p for p in real if p.date > target), key=lambda p: p.date)[:1]
     two = learnt.get("two_sided")
     if two is None or not before or not after:
+        log.info("%s is predicted from both sides and not blended with STARFM: no two-sided weight was learnt", target)
         return [], 1.0
     return before + after, float(two["weight"])
 

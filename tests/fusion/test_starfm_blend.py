@@ -214,6 +214,36 @@ def test_a_season_with_pairs_between_others_learns_a_two_sided_weight_too(tmp_pa
     assert "two_sided" not in meta["starfm_blend"]  # trained one way: no two-sided prediction to weigh
 
 
+def test_in_a_scene_too_small_for_a_validation_block_the_two_sided_weight_uses_only_the_held_out_label(tmp_path, caplog):
+    """48 px with 32 px patches: the fallback holds out both stacks of one label; the other label's were trained on."""
+    grid, pairs = _scene(tmp_path, 48, 48)
+    t = AlignedPair(dt.date(2001, 9, 1), _write(tmp_path / "mt.tif", np.full((48, 48), 0.7, np.float32)))
+    config = TrainConfig(
+        width=4, patch=32, cl_paths=1, max_epochs=1, patience=1, output="change_residual", both_directions=True, starfm_blend=True
+    )
+    params = TsstfnParams(n_base=1, train=config, starfm=StarfmParams(window_m=150.0))
+    with caplog.at_level(logging.INFO, logger="tsstfn"):
+        _, meta = fit(FusionInputs(grid, (), pairs, (t,)), params)
+    assert "validating on the last training label's patches" in caplog.text
+    two = meta["starfm_blend"]["two_sided"]
+    assert 0 < two["pixels"] <= 4 * 32 * 32  # the held-out label's four boxes, not also the trained label's
+
+
+def test_a_two_season_model_learns_no_two_sided_weight(tmp_path):
+    """Its stacks' base and label recipes index two different years: no stack learns 'from after'."""
+    grid, pairs = _scene(tmp_path, 64, 64)
+    reference = tuple(replace(p, date=p.date.replace(year=2000)) for p in pairs)
+    coarse = _write(tmp_path / "mt.tif", np.full((64, 64), 0.6, np.float32))
+    targets = (AlignedPair(dt.date(2001, 6, 1), coarse), AlignedPair(dt.date(2001, 8, 20), coarse))
+    config = TrainConfig(
+        width=4, patch=32, cl_paths=1, max_epochs=1, patience=1, output="change_residual", both_directions=True, starfm_blend=True
+    )
+    # one label day for both targets (as the paper preset's fixed label), the later target's base index above it
+    params = TsstfnParams("STR_A", 1, reference_target=dt.date(2000, 6, 20), train=config, starfm=StarfmParams(window_m=150.0))
+    _, meta = fit(FusionInputs(grid, reference, pairs, targets), params)
+    assert "weight" in meta["starfm_blend"] and "two_sided" not in meta["starfm_blend"]
+
+
 def test_a_model_file_with_a_weight_outside_zero_to_one_is_refused():
     meta = {"n_base": 1, "config": TrainConfig().as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}}
     check_meta({**meta, "starfm_blend": {"weight": 0.4}}, "m.tsstfn")

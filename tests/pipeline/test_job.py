@@ -406,3 +406,30 @@ def test_a_job_with_too_few_samples_maps_without_measuring_accuracy(run_result, 
     report = done.report.read_text()
     assert "Accuracy not measured: class 'other' has 4 samples" in report and "Area of each class" not in report
     assert not (done.output_dir / "report" / "areas_fused.csv").exists()
+
+
+def test_a_job_that_blends_with_starfm_writes_blended_fused_ndvi_with_the_jobs_starfm(scene, tmp_path, caplog):
+    """The whole run: the weight learnt with the job's method_params.starfm, the fused NDVI and its spread blended."""
+    import logging
+
+    from tsstfn_crop_mapper.core.fusion.modelfile import load_model
+
+    train = replace(TINY, output="modis_residual", starfm_blend=True)  # one epoch near MODIS: STARFM gets a share
+    job = scene_job(
+        scene["root"], tmp_path / "out", train=train, n_base=5, uncertainty=True, mc_passes=4, compare=["starfm"],
+        method_params={"starfm": {"window_m": 60}}, save_model=True, samples=None,
+    )  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="tsstfn"):
+        result = run_job(job)
+    learnt = load_model(result.model)[1]["starfm_blend"]
+    assert learnt["window_m"] == 60 and 0.0 <= learnt["weight"] < 1.0 and "two_sided" not in learnt  # two seasons
+    assert learnt["rmse_blend"] <= min(learnt["rmse_network"], learnt["rmse_starfm"])
+    assert "blend with STARFM: the network's weight" in caplog.text
+    for d, path in result.fused.items():
+        ds = gdal.Open(str(path))
+        text = ds.GetRasterBand(1).GetDescription()
+        assert f"network weight {learnt['weight']:.2f}" in text, text
+        spread = gdal.Open(str(result.uncertainty[d]))
+        assert "mixture" in spread.GetRasterBand(1).GetDescription()
+        assert np.isfinite(read_array(result.uncertainty[d])).any()
+    assert not [p for p in Path(job.output_dir).rglob(".*part*")]  # no temporary file left

@@ -2,7 +2,7 @@
 comparisons (Tables 2-5, Figure 13) run by the experiment mode.
 
     .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion]
-    .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment] [--starfm-blend]
+    .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment] [--starfm-blend] [--width 16] [--max-epochs 60]
 
 The second form measures a training variant over the demo's (``DEMO_TRAIN``) for the synthetic goal in
 docs/benchmarks.md.
@@ -32,10 +32,14 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="train.output over DEMO_TRAIN's (e.g. change_residual)")
     parser.add_argument("--augment", action="store_true", help="train.augment over DEMO_TRAIN's")
     parser.add_argument("--starfm-blend", action="store_true", help="train.starfm_blend over DEMO_TRAIN's")
+    parser.add_argument("--width", type=int, default=None, help="train.width over DEMO_TRAIN's")
+    parser.add_argument("--max-epochs", type=int, default=None, help="train.max_epochs over DEMO_TRAIN's")
     args = parser.parse_args()
     train = DEMO_TRAIN if args.output is None else replace(DEMO_TRAIN, output=args.output)
     train = replace(train, augment=True) if args.augment else train
     train = replace(train, starfm_blend=True) if args.starfm_blend else train
+    train = replace(train, width=args.width) if args.width else train
+    train = replace(train, max_epochs=args.max_epochs) if args.max_epochs else train
     out = Path(args.out).resolve()
     generate_scene(out / "scene", size=args.size, seed=args.seed)
     job = scene_job(out / "scene", out / "run", train=train, split=args.split)

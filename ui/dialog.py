@@ -321,7 +321,7 @@ class CropMapperDialog(QDialog):
                 return
             job = job_from_dict(own, Path(path).parent)
             self.mode.setCurrentIndex(self.mode.findData(FUSE))
-            self.set_job_dict(job_to_dict(job), own if isinstance(own, dict) else None)
+            self.set_job_dict(job_to_dict(job), own)  # a mapping: job_from_dict refuses anything else
             kept = flat_keys(self.unshown)
             self.message.setText(
                 f"Kept from {Path(path).name}, without a widget here: {', '.join(sorted(kept))}." if kept else ""

@@ -31,7 +31,10 @@ from ..files import PathLike, atomic_output, create_geotiff, read_array
 from .starfm import StarfmParams, blockwise_slice, starfm
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ..inputs.grid import Grid
+    from .stacks import AlignedPair
 
 log = logging.getLogger("tsstfn")
 
@@ -129,6 +132,145 @@ def validation_weight(predict: Any, x: np.ndarray, y: np.ndarray, other: np.ndar
         "rmse_blend": rmse(w * e_net + (1 - w) * e_starfm),
         "pixels": int(e_net.size),
     }
+
+
+def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
+    """At most :data:`MAX_PATCHES` of ``rows``, a seeded sample in their order."""
+    if len(rows) <= MAX_PATCHES:
+        return rows
+    return rows[np.sort(np.random.default_rng(seed).choice(len(rows), MAX_PATCHES, replace=False))]
+
+
+def learn_weights(
+    trained: Any, stacks: Sequence[Any], starfm_params: StarfmParams, pixel_size: float, labels: Sequence[Any] | None = None,
+    backward: Sequence[bool] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``train.starfm_blend``'s weights (the model file's ``starfm_blend``) from a :class:`~.training.TrainResult`.
+
+    The one-sided weight on (a seeded sample of) the validation patches; with ``labels`` and
+    ``backward`` (single-season stacks learnt from the pairs after their label), the two-sided one
+    (:func:`two_sided_weight`). Records the STARFM settings they were learnt with. A failure here
+    (memory, a degenerate window) keeps the network alone with a warning rather than losing the training.
+    """
+    from .prediction import make_predictor
+    from .training import read_patches
+
+    config = trained.meta["config"]
+    learnt_with = {"window_m": starfm_params.window_m, "pixel_size_m": pixel_size}
+    held = trained.validation_windows
+    if held is None or not len(held):
+        log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
+        return {"weight": 1.0, "pixels": 0, **learnt_with}
+    windows = _sample(held, int(config["seed"]))
+    try:
+        x, y = read_patches(stacks, windows)
+        other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
+        predict = make_predictor(trained.model, trained.meta, tta=bool(config.get("tta")))
+        found: dict[str, Any] = validation_weight(predict, x, y, other, int(config["batch_size"]))
+    except (MemoryError, RuntimeError, ValueError) as exc:
+        log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
+        return {"weight": 1.0, "pixels": 0, **learnt_with}
+    _log_weight("", found)
+    if labels and backward and any(backward):
+        try:
+            two = two_sided_weight(trained, stacks, labels, backward, held, starfm_params, pixel_size)
+        except (MemoryError, RuntimeError, ValueError) as exc:
+            log.warning("train.starfm_blend: no two-sided weight (%s); two-sided targets are not blended", exc)
+            two = None
+        if two is not None:
+            _log_weight("two-sided ", two)
+            found["two_sided"] = two
+    return {**found, **learnt_with}
+
+
+def _log_weight(which: str, found: dict) -> None:
+    if found["pixels"]:
+        log.info(
+            "%sblend with STARFM: the network's weight %.2f (validation RMSE: network %.4f, STARFM %.4f, blend %.4f; %d px)",
+            which, found["weight"], found["rmse_network"], found["rmse_starfm"], found["rmse_blend"], found["pixels"],
+        )  # fmt: skip
+
+
+def two_sided_weight(
+    trained: Any, stacks: Sequence[Any], labels: Sequence[Any], backward: Sequence[bool], windows: np.ndarray,
+    starfm_params: StarfmParams, pixel_size: float,
+) -> dict[str, Any] | None:  # fmt: skip
+    """The weight for targets predicted from both sides, learnt on labels that have pairs on both sides.
+
+    A single-season model trained both ways has, for each pair with neighbours on both sides, a stack
+    that learns it from the pairs before and one from the pairs after. On held-out boxes the network
+    predicts such a label from both sides as it predicts a target
+    (:func:`~.prediction.two_sided_predictor`) and two-pair STARFM from the nearest pair of each side.
+    Only the validation rows themselves are used: each held-out ``(stack, box)`` whose label has a
+    stack on each side gives that label's two stacks at that box (the spatial split holds a box out
+    of every stack; the small-scene fallback holds out every stack of one label). None where no
+    label has both (fewer than ``2 n_base + 1`` pairs besides the targets).
+    """
+    from .prediction import make_predictor, two_sided_predictor
+    from .training import read_patches
+
+    before: dict = {}
+    after: dict = {}
+    for k, (label, back) in enumerate(zip(labels, backward)):
+        (after if back else before).setdefault(label, k)
+    rows = [
+        (before[labels[k]], after[labels[k]], *box)
+        for k, *box in windows.astype(int).tolist()
+        if labels[k] in before and labels[k] in after
+    ]
+    if not rows:
+        return None
+    config = trained.meta["config"]
+    picked = _sample(np.unique(np.array(rows, dtype=np.int64), axis=0), int(config["seed"]))
+    first, second = picked[:, [0, 2, 3, 4, 5]], picked[:, [1, 2, 3, 4, 5]]
+    x_before, y = read_patches(stacks, first)
+    x_after, _ = read_patches(stacks, second)
+    other = starfm_on_windows(stacks, first, starfm_params, pixel_size, second)
+    channels = 2 * int(trained.meta["n_base"]) + 1
+    sigma = float(config.get("prior_smoothing_px", 0.0))
+    predict = two_sided_predictor(make_predictor(trained.model, trained.meta, tta=bool(config.get("tta"))), channels, sigma)
+    return validation_weight(predict, np.concatenate([x_before, x_after], axis=1), y, other, int(config["batch_size"]))
+
+
+def starfm_plan(
+    meta: dict, blend: bool, starfm_params: StarfmParams, real: Sequence[AlignedPair], target: dt.date, two_sided: bool,
+    pixel_size: float,
+) -> tuple[list[AlignedPair], float]:  # fmt: skip
+    """The pairs STARFM blends from and the network's weight for one target; ``([], 1.0)``: no blend.
+
+    ``blend``: the job's ``train.starfm_blend``. A target predicted from one side: one-pair STARFM from
+    the latest real pair before it, with the weight learnt on one-sided predictions. From both sides:
+    two-pair STARFM from the nearest real pair on each side, with the weight learnt on two-sided
+    predictions; none where the model learnt none. ``real``: the job's base pairs, never a fused date
+    of a sequential forecast (STARFM would carry a prediction forward). A weight of 1 is no blend.
+    """
+    learnt = meta.get("starfm_blend")
+    if not blend:
+        if learnt and min(learnt.get("weight", 1.0), (learnt.get("two_sided") or {}).get("weight", 1.0)) < 1.0:
+            log.info("the model's STARFM blend weights are not used: the job's train.starfm_blend is off")
+        return [], 1.0
+    if learnt is None:
+        log.warning(
+            "train.starfm_blend: the model was trained without it (no weight was learnt); the fused NDVI is the network's alone"
+        )
+        return [], 1.0
+    window = starfm_params.window_m
+    if learnt.get("window_m", window) != window or learnt.get("pixel_size_m", pixel_size) != pixel_size:
+        log.warning(
+            "train.starfm_blend: the model's weight was learnt with a %s m STARFM window on %s m pixels; this job has %s m "
+            "on %s m: the weight may not fit", learnt.get("window_m"), learnt.get("pixel_size_m"), window, pixel_size,
+        )  # fmt: skip
+    before = sorted((p for p in real if p.date < target), key=lambda p: p.date)[-1:]
+    if not two_sided:
+        pairs, weight = before, float(learnt["weight"])
+    else:
+        after = sorted((p for p in real if p.date > target), key=lambda p: p.date)[:1]
+        two = learnt.get("two_sided")
+        if two is None or not before or not after:
+            log.info("%s is predicted from both sides and not blended with STARFM: no two-sided weight was learnt", target)
+            return [], 1.0
+        pairs, weight = before + after, float(two["weight"])
+    return (pairs, weight) if pairs and weight < 1.0 else ([], 1.0)
 
 
 def blend_files(

@@ -87,8 +87,8 @@ def check_meta(meta: dict, name: str) -> None:
         raise ModelFileError(f"Model '{name}': n_base {n_base!r} is not a number of base pairs; re-train it.")
     if "starfm_blend" in meta:
         blend: Any = meta["starfm_blend"]
-        two: Any = blend.get("two_sided", {"weight": 1.0}) if isinstance(blend, dict) else None
-        for w in (blend.get("weight") if isinstance(blend, dict) else None, two.get("weight") if isinstance(two, dict) else None):
+        for entry in [blend, blend.get("two_sided", {"weight": 1.0})] if isinstance(blend, dict) else [blend]:
+            w = entry.get("weight") if isinstance(entry, dict) else None
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
                 raise ModelFileError(f"Model '{name}': its STARFM blend weight {w!r} is not a number from 0 to 1; re-train it.")
     config: Any = meta.get("config")

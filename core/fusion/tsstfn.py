@@ -232,108 +232,11 @@ def _fit(
     if trained.cancelled:
         raise CancelledError()
     if params.train.starfm_blend:
-        trained.meta["starfm_blend"] = _blend_weight(trained, stacks, params, inputs.grid.resolution[0], labels, backward)
+        from .blend import learn_weights
+
+        starfm_params = params.starfm or StarfmParams()
+        trained.meta["starfm_blend"] = learn_weights(trained, stacks, starfm_params, inputs.grid.resolution[0], labels, backward)
     return trained.model, trained.meta
-
-
-def _blend_weight(
-    trained: Any, stacks: list, params: TsstfnParams, pixel_size: float, labels: list | None = None,
-    backward: list[bool] | None = None,
-) -> dict:  # fmt: skip
-    """``train.starfm_blend``'s weight, learnt on (a seeded sample of) the validation patches.
-
-    Records the STARFM settings it was learnt with. A failure here (memory, a degenerate window) keeps
-    the network alone with a warning rather than losing the training.
-    """
-    import numpy as np
-
-    from .blend import MAX_PATCHES, starfm_on_windows, validation_weight
-    from .prediction import make_predictor
-    from .training import read_patches
-
-    starfm_params = params.starfm or StarfmParams()
-    learnt_with = {"window_m": starfm_params.window_m, "pixel_size_m": pixel_size}
-    windows = trained.validation_windows
-    if windows is None or not len(windows):
-        log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
-        return {"weight": 1.0, "pixels": 0, **learnt_with}
-    if len(windows) > MAX_PATCHES:
-        pick = np.random.default_rng(params.train.seed).choice(len(windows), MAX_PATCHES, replace=False)
-        windows = windows[np.sort(pick)]
-    try:
-        x, y = read_patches(stacks, windows)
-        other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
-        predict = make_predictor(trained.model, trained.meta, tta=params.train.tta)
-        found: dict[str, Any] = validation_weight(predict, x, y, other, params.train.batch_size)
-    except (MemoryError, RuntimeError, ValueError) as exc:
-        log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
-        return {"weight": 1.0, "pixels": 0, **learnt_with}
-    _log_weight("", found)
-    if labels and backward and any(backward):
-        try:
-            two = _two_sided_weight(trained, stacks, labels, backward, trained.validation_windows, starfm_params, pixel_size)
-        except (MemoryError, RuntimeError, ValueError) as exc:
-            log.warning("train.starfm_blend: no two-sided weight (%s); two-sided targets are not blended", exc)
-            two = None
-        if two is not None:
-            _log_weight("two-sided ", two)
-            found["two_sided"] = two
-    return {**found, **learnt_with}
-
-
-def _log_weight(which: str, found: dict) -> None:
-    if found["pixels"]:
-        log.info(
-            "%sblend with STARFM: the network's weight %.2f (validation RMSE: network %.4f, STARFM %.4f, blend %.4f; %d px)",
-            which, found["weight"], found["rmse_network"], found["rmse_starfm"], found["rmse_blend"], found["pixels"],
-        )  # fmt: skip
-
-
-def _two_sided_weight(
-    trained: Any, stacks: list, labels: list, backward: list[bool], windows: Any, starfm_params: StarfmParams,
-    pixel_size: float,
-) -> dict | None:  # fmt: skip
-    """The weight for targets predicted from both sides, learnt on labels that have pairs on both sides.
-
-    A single-season model trained both ways has, for each pair with neighbours on both sides, a stack
-    that learns it from the pairs before and one from the pairs after. On held-out boxes the network
-    predicts such a label from both sides as it predicts a target
-    (:func:`~.prediction.two_sided_predictor`) and two-pair STARFM from the nearest pair of each side.
-    Only the validation rows themselves are used: each held-out ``(stack, box)`` whose label has a
-    stack on each side gives that label's two stacks at that box (the spatial split holds a box out
-    of every stack; the small-scene fallback holds out every stack of one label). None where no
-    label has both (fewer than ``2 n_base + 1`` pairs besides the targets).
-    """
-    import numpy as np
-
-    from .blend import MAX_PATCHES, starfm_on_windows, validation_weight
-    from .prediction import make_predictor, two_sided_predictor
-    from .training import read_patches
-
-    before: dict = {}
-    after: dict = {}
-    for k, (label, back) in enumerate(zip(labels, backward)):
-        (after if back else before).setdefault(label, k)
-    rows_list = [
-        (before[labels[k]], after[labels[k]], *box)
-        for k, *box in windows.astype(int).tolist()
-        if labels[k] in before and labels[k] in after
-    ]
-    if not rows_list:
-        return None
-    rows = np.unique(np.array(rows_list, dtype=np.int64), axis=0)
-    if len(rows) > MAX_PATCHES:
-        rows = rows[np.sort(np.random.default_rng(trained.meta["config"]["seed"]).choice(len(rows), MAX_PATCHES, replace=False))]
-    first, second = rows[:, [0, 2, 3, 4, 5]], rows[:, [1, 2, 3, 4, 5]]
-    x_before, y = read_patches(stacks, first)
-    x_after, _ = read_patches(stacks, second)
-    other = starfm_on_windows(stacks, first, starfm_params, pixel_size, second)
-    channels = 2 * int(trained.meta["n_base"]) + 1
-    sigma = float(trained.meta["config"].get("prior_smoothing_px", 0.0))
-    tta = bool(trained.meta["config"].get("tta"))
-    predict = two_sided_predictor(make_predictor(trained.model, trained.meta, tta=tta), channels, sigma)
-    x = np.concatenate([x_before, x_after], axis=1)
-    return validation_weight(predict, x, y, other, int(trained.meta["config"]["batch_size"]))
 
 
 def _model_checks(meta: dict, params: TsstfnParams, single_season: bool | None) -> list[tuple[str, str, Any, Any, str]]:
@@ -476,6 +379,7 @@ def _predict_one(
     params: TsstfnParams, out_path_of: Any, forecast: Forecast, progress: ProgressFn | None, k: int, n: int,
     is_cancelled: CancelFn, unc: Any, after: Alignment | None = None,
 ) -> Path:  # fmt: skip
+    from .blend import starfm_plan
     from .prediction import predict_to_file
     from .stacks import prediction_reader, two_sided_reader
 
@@ -487,9 +391,10 @@ def _predict_one(
         sides = ", from the pairs before and after it"
     description = f"TSSTFN NDVI {stamp} ({params.strategy}, {forecast}{sides})"
     final = Path(out_path_of(t.date))
-    bases, weight = _starfm_plan(meta, params, list(inputs.base), t.date, after is not None, inputs.grid.resolution[0])
-    if weight >= 1.0:
-        bases = []
+    bases, weight = starfm_plan(
+        meta, params.train.starfm_blend, params.starfm or StarfmParams(), list(inputs.base), t.date, after is not None,
+        inputs.grid.resolution[0],
+    )  # fmt: skip
     network, spread = (temporary_path(final), temporary_path(unc) if unc else None) if bases else (final, unc)
     share = 0.7 if bases else 1.0
     try:
@@ -532,44 +437,6 @@ def _predict_one(
             for path in (network, spread):
                 if path is not None:
                     Path(path).unlink(missing_ok=True)
-
-
-def _starfm_plan(
-    meta: dict, params: TsstfnParams, real: list[AlignedPair], target: dt.date, two_sided: bool, pixel_size: float
-) -> tuple[list[AlignedPair], float]:
-    """The pairs STARFM blends from (``train.starfm_blend``) and the network's weight; ``([], 1.0)``: no blend.
-
-    A target predicted from one side: one-pair STARFM from the latest real pair before it, with the
-    weight learnt on one-sided predictions. From both sides: two-pair STARFM from the nearest real
-    pair on each side, with the weight learnt on two-sided predictions of labels that have pairs on
-    both sides; none where the model learnt none (``docs/model.md``). ``real``: the job's base pairs,
-    never a fused date of a sequential forecast (STARFM would carry a prediction forward).
-    """
-    learnt = meta.get("starfm_blend")
-    if not params.train.starfm_blend:
-        if learnt and min(learnt.get("weight", 1.0), (learnt.get("two_sided") or {}).get("weight", 1.0)) < 1.0:
-            log.info("the model's STARFM blend weights are not used: the job's train.starfm_blend is off")
-        return [], 1.0
-    if learnt is None:
-        log.warning(
-            "train.starfm_blend: the model was trained without it (no weight was learnt); the fused NDVI is the network's alone"
-        )
-        return [], 1.0
-    window = (params.starfm or StarfmParams()).window_m
-    if learnt.get("window_m", window) != window or learnt.get("pixel_size_m", pixel_size) != pixel_size:
-        log.warning(
-            "train.starfm_blend: the model's weight was learnt with a %s m STARFM window on %s m pixels; this job has %s m "
-            "on %s m: the weight may not fit", learnt.get("window_m"), learnt.get("pixel_size_m"), window, pixel_size,
-        )  # fmt: skip
-    before = sorted((p for p in real if p.date < target), key=lambda p: p.date)[-1:]
-    if not two_sided:
-        return before, float(learnt["weight"])
-    after = sorted((p for p in real if p.date > target), key=lambda p: p.date)[:1]
-    two = learnt.get("two_sided")
-    if two is None or not before or not after:
-        log.info("%s is predicted from both sides and not blended with STARFM: no two-sided weight was learnt", target)
-        return [], 1.0
-    return before + after, float(two["weight"])
 
 
 def two_sided_alignment(

@@ -200,12 +200,11 @@ def run_benchmark(
         )
     if len(pairs) < 2:
         raise InputError("Dataset field 'pairs': a benchmark needs at least two pairs (one held out, one to predict from).")
+    from .estimate import blend_methods
+
     learns = any(get_method(m, "methods").learns for m in spec.methods)
-    blended = ["starfm"] if learns and spec.train.starfm_blend else []  # train.starfm_blend runs STARFM too
-    check_pixel_size(
-        [*spec.methods, *blended], spec.assume_aligned, spec.pixel_size_m, "Dataset",
-        pairs[0].fine.path if pairs[0].fine else None,
-    )  # fmt: skip
+    methods = [*spec.methods, *(blend_methods(spec.train.as_dict(), single_season=True) if learns else ())]  # the blend's STARFM
+    check_pixel_size(methods, spec.assume_aligned, spec.pixel_size_m, "Dataset", pairs[0].fine.path if pairs[0].fine else None)
     check_crs([s for p in pairs for s in p.sources()], spec.assume_aligned)
     first = resolve_source(pairs[0].fine) if pairs[0].fine else None
     assert first is not None

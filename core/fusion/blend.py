@@ -134,6 +134,17 @@ def validation_weight(predict: Any, x: np.ndarray, y: np.ndarray, other: np.ndar
     }
 
 
+def blend_methods(train: Any, two_sided: bool = False) -> tuple[str, ...]:
+    """The STARFM (a registry name) that ``train.starfm_blend`` runs beside the network; two-pair for two-sided targets.
+
+    ``train``: the training options as a mapping. The pixel-size checks of jobs and datasets and the
+    estimates ask this, so that what the blend runs is stated once.
+    """
+    if not train.get("starfm_blend"):
+        return ()
+    return ("starfm2",) if two_sided else ("starfm",)
+
+
 def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
     """At most :data:`MAX_PATCHES` of ``rows``, a seeded sample in their order."""
     if len(rows) <= MAX_PATCHES:

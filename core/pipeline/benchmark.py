@@ -200,10 +200,10 @@ def run_benchmark(
         )
     if len(pairs) < 2:
         raise InputError("Dataset field 'pairs': a benchmark needs at least two pairs (one held out, one to predict from).")
-    from .estimate import blend_methods
+    from ..fusion.blend import blend_methods
 
     learns = any(get_method(m, "methods").learns for m in spec.methods)
-    methods = [*spec.methods, *(blend_methods(spec.train.as_dict(), single_season=True) if learns else ())]  # the blend's STARFM
+    methods = [*spec.methods, *(blend_methods(spec.train.as_dict()) if learns else ())]  # the blend's STARFM measures in metres
     check_pixel_size(methods, spec.assume_aligned, spec.pixel_size_m, "Dataset", pairs[0].fine.path if pairs[0].fine else None)
     check_crs([s for p in pairs for s in p.sources()], spec.assume_aligned)
     first = resolve_source(pairs[0].fine) if pairs[0].fine else None

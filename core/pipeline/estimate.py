@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..fusion.blend import blend_methods
 from ..fusion.tiling import origins, training_windows
 
 GFLOP_PER_PATCH_W64_P192 = 140.0
@@ -243,7 +244,8 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
         patience=int(train["patience"]),
         batch_size=int(train["batch_size"]),
         samples_per_epoch=train.get("samples_per_epoch"),
-        compare=tuple(value("compare") or ()) + blend_methods(train, single_season=not reference),
+        # the blend's STARFM, counted for every target: an upper bound (only a weight below 1 blends)
+        compare=tuple(value("compare") or ()) + blend_methods(train, prediction_sides(train, not reference) == 2),
         training_stacks=0  # a saved model: nothing to train
         if data.get("model")
         else training_stack_count(len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))),
@@ -281,7 +283,7 @@ def estimate_benchmark(spec: Any, width: int, height: int, speed: Speed | None =
         patience=train.patience,
         batch_size=train.batch_size,
         samples_per_epoch=train.samples_per_epoch,
-        compare=others + (blend_methods(train.as_dict(), single_season=True) if learns else ()),
+        compare=others + (blend_methods(train.as_dict(), prediction_sides(train.as_dict(), True) == 2) if learns else ()),
         training_stacks=training_stack_count(0, n - 1, 1, spec.n_base, train.both_directions) if learns else 0,
         uncertainty_passes=spec.mc_passes,
         classify=False,
@@ -301,16 +303,6 @@ def prediction_sides(train: Any, single_season: bool) -> int:
     bound. With a saved model (``model``) the model file decides; the job's ``train`` stands in for it.
     """
     return 2 if single_season and train.get("both_directions") else 1
-
-
-def blend_methods(train: Any, single_season: bool) -> tuple[str, ...]:
-    """The STARFM run that ``train.starfm_blend`` adds to each target: two-pair where targets may be predicted from both sides.
-
-    Counted for every target: an upper bound (a target is blended only where validation gave a weight below 1).
-    """
-    if not train.get("starfm_blend"):
-        return ()
-    return ("starfm2",) if prediction_sides(train, single_season) == 2 else ("starfm",)
 
 
 def prediction_factor(train: Any, single_season: bool) -> float:

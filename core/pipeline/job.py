@@ -514,9 +514,9 @@ def validate_job(job: Job) -> Job:
             )
         log.warning("single-season training: TSSTFN learns from the prediction season's own pairs (no reference year)")
     first = next((p.fine for p in job.prediction if p.fine), None)
-    from .estimate import blend_methods
+    from ..fusion.blend import blend_methods
 
-    methods = [*job.compare, *blend_methods(job.train.as_dict(), single_season=not job.reference)]  # the blend's STARFM too
+    methods = [*job.compare, *blend_methods(job.train.as_dict())]  # the blend's STARFM measures in metres too
     check_pixel_size(methods, job.assume_aligned, job.pixel_size_m, "Job", first.path if first else None)
     from .consistency import check_consistent, check_target_seasons, fine_pixel_m
 

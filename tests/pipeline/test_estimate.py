@@ -155,11 +155,12 @@ def test_test_time_augmentation_and_two_sided_prediction_count_as_prediction_pas
 
 
 def test_the_starfm_blend_adds_a_starfm_run_to_each_target():
-    from tsstfn_crop_mapper.core.pipeline.estimate import blend_methods, estimate_job
+    from tsstfn_crop_mapper.core.fusion.blend import blend_methods
+    from tsstfn_crop_mapper.core.pipeline.estimate import estimate_job
 
-    assert blend_methods({}, single_season=True) == ()
-    assert blend_methods({"starfm_blend": True}, single_season=False) == ("starfm",)
-    assert blend_methods({"starfm_blend": True, "both_directions": True}, single_season=True) == ("starfm2",)
+    assert blend_methods({}, two_sided=True) == ()
+    assert blend_methods({"starfm_blend": True}) == ("starfm",)
+    assert blend_methods({"starfm_blend": True}, two_sided=True) == ("starfm2",)
     job = {"prediction": [{}] * 4, "targets": [{}, {}], "n_base": 1, "uncertainty": "off", "train": {"device": "cpu"}}
     plain = estimate_job({**job, "preset": "robust", "train": {"device": "cpu", "starfm_blend": False}}, 4000, 4000)
     blended = estimate_job({**job, "preset": "robust"}, 4000, 4000)  # the robust preset blends

@@ -3,6 +3,7 @@ comparisons (Tables 2-5, Figure 13) run by the experiment mode.
 
     .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion]
     .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment] [--starfm-blend] [--width 16] [--max-epochs 60]
+    .venv/bin/python bench/bench_fusion.py --strategies STR_B --train patch=128 --train prior_smoothing_px=12
 
 The second form measures a training variant over the demo's (``DEMO_TRAIN``) for the synthetic goal in
 docs/benchmarks.md.
@@ -13,6 +14,7 @@ Prints the tables; they are also written to <out>/run/experiment/. CPU, about 10
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,12 +36,19 @@ def main() -> None:
     parser.add_argument("--starfm-blend", action="store_true", help="train.starfm_blend over DEMO_TRAIN's")
     parser.add_argument("--width", type=int, default=None, help="train.width over DEMO_TRAIN's")
     parser.add_argument("--max-epochs", type=int, default=None, help="train.max_epochs over DEMO_TRAIN's")
+    parser.add_argument(
+        "--train", action="append", default=[], metavar="KEY=VALUE",
+        help="any TrainConfig field over DEMO_TRAIN's, the value as JSON (e.g. patch=128, both_directions=true)",
+    )  # fmt: skip
     args = parser.parse_args()
     train = DEMO_TRAIN if args.output is None else replace(DEMO_TRAIN, output=args.output)
     train = replace(train, augment=True) if args.augment else train
     train = replace(train, starfm_blend=True) if args.starfm_blend else train
     train = replace(train, width=args.width) if args.width else train
     train = replace(train, max_epochs=args.max_epochs) if args.max_epochs else train
+    for item in args.train:
+        key, _, value = item.partition("=")
+        train = replace(train, **{key: json.loads(value)})
     out = Path(args.out).resolve()
     generate_scene(out / "scene", size=args.size, seed=args.seed)
     job = scene_job(out / "scene", out / "run", train=train, split=args.split)

@@ -124,6 +124,19 @@ def _smooth_noise(rng, shape, sigma, amplitude, dtype=np.float64):
     return field
 
 
+def _to_20m(cloud: np.ndarray) -> np.ndarray:
+    """A 10 m cloud mask at 20 m: a 20 m pixel is cloud where any of its four 10 m pixels is.
+
+    SCL classifies each 20 m pixel from all of it; taking one 10 m pixel of four (``[::2, ::2]``)
+    let the cloud's edge through as clear, and those bright pixels then dominated every method's
+    RMSE on the cloudy dates (about 1 % of the clear pixels, 0.8 NDVI off).
+    """
+    h, w = (-(-n // 2) for n in cloud.shape)
+    padded = np.zeros((2 * h, 2 * w), dtype=bool)
+    padded[: cloud.shape[0], : cloud.shape[1]] = cloud
+    return padded.reshape(h, 2, w, 2).any(axis=(1, 3))
+
+
 def _ndvi_to_reflectance(ndvi):
     """Red and NIR reflectance of ``ndvi`` (in place where it can: the same values as the plain formulas)."""
     total = np.clip(ndvi, 0, 1)
@@ -339,7 +352,7 @@ def generate_scene(
             cloud = _smooth_noise(date_rng, (size, size), 12, 1.0, dtype)
             cloud = cloud > np.quantile(cloud, 1 - cloud_fraction)
             s2_red[cloud], s2_nir[cloud] = 0.42, 0.46
-            scl = np.where(cloud, 9, 4).astype(np.uint8)[::2, ::2]  # 20 m
+            scl = np.where(_to_20m(cloud), 9, 4).astype(np.uint8)
             scl_name = f"T51TXM_{stamp}T025549_SCL_20m.tif"
             _write(folder / scl_name, scl, (s2_x0, 20.0, 0, s2_y0, 0, -20.0), utm_wkt, gdal.GDT_Byte)
         dn = np.empty((2, size, size), dtype=np.uint16)

@@ -133,3 +133,23 @@ def test_lean_synthetic_scene_modis_covers_the_scene_and_follows_the_fine_ndvi(t
     smooth = uniform_filter(fine, 23)[23:-23, 23:-23]
     assert np.corrcoef(coarse[23:-23, 23:-23].ravel(), smooth.ravel())[0, 1] > 0.75  # 0.84 when written
     assert abs(coarse.mean() - fine.mean()) < 0.05
+
+
+def test_synthetic_scene_cloud_mask_hides_every_cloudy_pixel(scene, tmp_path):
+    """The 20 m SCL of a cloudy date masks all of its cloud at 10 m (a missed edge scores as data)."""
+    root = scene["root"]
+    target = next(t for t in scene["targets"] if t.get("sentinel2_mask"))
+    grid = Grid.from_raster(str(root / target["sentinel2"]))
+    plain = read_array(ndvi_to_grid(NdviSource(str(root / target["sentinel2"]), "s2_l2a"), grid, tmp_path / "p.tif"))
+    masked = read_array(
+        ndvi_to_grid(
+            NdviSource(str(root / target["sentinel2"]), "s2_l2a", mask_path=str(root / target["sentinel2_mask"])),
+            grid, tmp_path / "m.tif", resampling="near",
+        )
+    )  # fmt: skip
+    cloud = plain < 0.1  # the scene's cloud is NDVI 0.045; its driest cover (bare) is above 0.1 in July-August
+    assert cloud.mean() > 0.1
+    assert np.isnan(masked[cloud]).all()
+    truth = read_array(str(root / scene["truth"][target["date"]]))
+    clear = np.isfinite(masked)
+    assert np.abs(masked[clear] - truth[clear]).max() < 1e-3  # what is left clear is the cloud-free truth

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +41,11 @@ def main() -> None:
         "--train", action="append", default=[], metavar="KEY=VALUE",
         help="any TrainConfig field over DEMO_TRAIN's, the value as JSON (e.g. patch=128, both_directions=true)",
     )  # fmt: skip
+    parser.add_argument("--log", action="store_true", help="print the training log (epochs, validation, blend weights)")
     args = parser.parse_args()
+    if args.log:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        logging.getLogger("tsstfn").setLevel(logging.INFO)
     train = DEMO_TRAIN if args.output is None else replace(DEMO_TRAIN, output=args.output)
     train = replace(train, augment=True) if args.augment else train
     train = replace(train, starfm_blend=True) if args.starfm_blend else train

@@ -81,6 +81,12 @@ class TrainConfig:
         both_directions: single-season training also learns each pair from the ``n_base`` pairs
             *after* it (nearest last), so that every clear pair is a label for its neighbours on
             both sides (twice the labels of a short season; the network has no time input).
+        extra_labels: two-season training also learns, besides each target's label, every
+            reference-year pair after the base positions as a label (its real image, not an
+            interpolation), read from the same base positions; a label whose reference-year base
+            images lie further from the positions than the targets' own do is left out. The network
+            has no time input, so these are more examples of the same mapping. Off where
+            ``reference_target`` fixes the label's day.
         tta: test-time augmentation: each patch is predicted under the eight flips and 90-degree
             rotations and the eight predictions averaged (eight times the prediction time).
         starfm_blend: the fused NDVI is the network's blended with one-pair STARFM's by the weight
@@ -110,6 +116,7 @@ class TrainConfig:
     prior_smoothing_px: float = 8.0
     augment: bool = False
     both_directions: bool = False
+    extra_labels: bool = False
     tta: bool = False
     starfm_blend: bool = False
     seed: int = 0

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import CancelFn, ProgressFn, check_cancelled, never_cancelled, scaled
-from ..errors import CancelledError, InputError
+from ..errors import CancelledError, DateError, InputError
 from ..files import temporary_path
+from ..inputs.dates import doy
 from ..options import Choice, choice
 from .base import FusionInputs, FusionOutput, FusionRequest
 from .config import TrainConfig
@@ -113,6 +114,7 @@ def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alig
     reference_dates = [p.date for p in inputs.reference]
     targets = sorted(inputs.targets, key=lambda p: p.date)
     out = []
+    worst = 0.0  # the farthest any target's reference-year base images lie from its positions (days)
     for k, t in enumerate(targets):
         earlier = [u.date for u in targets[:k]] if params.forecast is Forecast.SEQUENTIAL else []
         dates = sorted(base_dates + earlier)
@@ -124,6 +126,40 @@ def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alig
                 params.strategy, t.date.isoformat(), fused.isoformat(), days,
             )  # fmt: skip
         out.append(a)
+        worst = max(worst, *map(abs, reference_offsets(a, reference_dates, dates)))
+    if params.train.extra_labels and params.reference_target is None and out:
+        out += _extra_labels(params, reference_dates, base_dates, targets[0].date, out, worst)
+    return out
+
+
+def _extra_labels(
+    params: TsstfnParams, reference_dates: list[dt.date], base_dates: list[dt.date], first: dt.date,
+    own: list[Alignment], worst: float,
+) -> list[Alignment]:  # fmt: skip
+    """``train.extra_labels``: an alignment for each reference-year pair after the base positions.
+
+    Each learns that pair's real image from the base positions of the first target's individual
+    forecast. Left out: a pair one of the targets (``own``) already learns alone, and a pair whose
+    reference-year base images lie further from the positions than ``worst`` days, the farthest
+    of the targets' own.
+    """
+    taken = {a.reference_label for a in own}
+    out = []
+    for k, r in enumerate(reference_dates):
+        if ((k, 1.0),) in taken:
+            continue
+        try:
+            a = align(params.strategy, reference_dates, base_dates, first, params.n_base, r)
+        except DateError:
+            continue
+        offsets = reference_offsets(a, reference_dates, base_dates)
+        if a.reference_label == ((k, 1.0),) and doy(r) > a.positions[-1] and max(map(abs, offsets)) <= worst:
+            out.append(a)
+    if out:
+        log.info(
+            "extra labels: the reference year's %s are also learnt from the base positions",
+            ", ".join(reference_dates[a.reference_label[0][0]].isoformat() for a in out),
+        )
     return out
 
 

@@ -248,7 +248,14 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
         compare=tuple(value("compare") or ()) + blend_methods(train, prediction_sides(train, not reference) == 2),
         training_stacks=0  # a saved model: nothing to train
         if data.get("model")
-        else training_stack_count(len(reference), len(prediction), n_targets, n_base, bool(train.get("both_directions"))),
+        else training_stack_count(
+            len(reference),
+            len(prediction),
+            n_targets,
+            n_base,
+            bool(train.get("both_directions")),
+            bool(train.get("extra_labels")),
+        ),  # fmt: skip
         uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid, factor=factor),
         classify=bool(data.get("samples")),
         prediction_factor=factor,
@@ -336,14 +343,17 @@ def device_kind(device: str) -> str:
     return str(resolve_device("auto").type)
 
 
-def training_stack_count(n_reference: int, n_prediction: int, n_targets: int, n_base: int, both_directions: bool = False) -> int:
+def training_stack_count(
+    n_reference: int, n_prediction: int, n_targets: int, n_base: int, both_directions: bool = False, extra_labels: bool = False
+) -> int:
     """The training stacks a run writes (``fusion.tsstfn.training_alignments``).
 
-    With a reference year one per target; in a single season one per pair that has ``n_base`` pairs
-    before it (and as many again learnt from the pairs after them with ``both_directions``).
+    With a reference year one per target (and with ``extra_labels`` at most one more per reference
+    pair: an upper bound); in a single season one per pair that has ``n_base`` pairs before it (and
+    as many again learnt from the pairs after them with ``both_directions``).
     """
     if n_reference:
-        return n_targets
+        return n_targets + (n_reference if extra_labels else 0)
     return max(0, n_prediction - n_base) * (2 if both_directions else 1)
 
 

@@ -243,3 +243,41 @@ def test_the_sequential_forecast_pairs_fused_dates_with_distant_reference_images
         "STR_B, sequential forecast of 2021-09-05: the fused 2021-07-30 is paired with reference-year images -14 days away",
         "STR_B, sequential forecast of 2021-09-05: the fused 2021-08-31 is paired with reference-year images -46 days away",
     ]
+
+
+def test_extra_labels_learn_each_later_reference_pair_from_the_same_positions():
+    """``train.extra_labels`` (two seasons): each reference pair after the base positions is a label of its own,
+    read from the first target's base positions; one whose base images are worse aligned than the targets' is not."""
+    from tsstfn_crop_mapper.core.fusion.base import FusionInputs
+    from tsstfn_crop_mapper.core.fusion.config import TrainConfig
+    from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
+    from tsstfn_crop_mapper.core.fusion.tsstfn import Forecast, TsstfnParams, training_alignments
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
+
+    grid = Grid("", (0.0, 10.0, 0.0, 0.0, 0.0, -10.0), 8, 8)
+    inputs = FusionInputs(
+        grid,
+        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_REF),
+        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_PRED),
+        tuple(AlignedPair(d, "c.tif") for d in TABLE1_TARGETS),
+    )
+    plain = TsstfnParams("STR_B", 7)
+    extra = replace(plain, train=TrainConfig(extra_labels=True))
+    own = training_alignments(inputs, plain)
+    more = training_alignments(inputs, extra)
+    assert more[: len(own)] == own  # the targets' own stacks first, unchanged
+    added = more[len(own) :]
+    # 7 July is left out: its base images would end at 28 May, 14-27 days from the June positions, where
+    # the targets' own are interpolated to the day (offset 0)
+    assert [_names([a.reference_label], TABLE1_REF) for a in added] == [["Jul12"], ["Jul15"], ["Aug19"], ["Sep10"]]
+    for a in added:
+        assert a.positions == own[0].positions and a.prediction == own[0].prediction
+        assert reference_offsets(a, TABLE1_REF, TABLE1_PRED) == (0.0,) * 7
+    # the sequential forecast's own stacks already pair dates 46 days apart: 7 July is then no worse
+    sequential = training_alignments(inputs, replace(extra, forecast=Forecast.SEQUENTIAL))
+    added = [_names([a.reference_label], TABLE1_REF)[0] for a in sequential[3:]]
+    assert added == ["Jul07", "Jul12", "Jul15", "Aug19", "Sep10"]
+    # a fixed label day (the paper's 31 August) has no other label to add
+    assert training_alignments(inputs, replace(extra, reference_target=MonthDay(8, 31))) == training_alignments(
+        inputs, replace(plain, reference_target=MonthDay(8, 31))
+    )

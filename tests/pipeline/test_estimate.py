@@ -62,6 +62,7 @@ def test_a_job_mapping_is_estimated_by_the_runs_own_rules():
     one_season = estimate_job(data, 45, 44, speed)
     assert training_stack_count(0, 2, 14, 1) == 1 and training_stack_count(0, 5, 2, 1, both_directions=True) == 8
     assert training_stack_count(2, 2, 14, 1) == 14  # with a reference year: one stack per target
+    assert training_stack_count(5, 2, 3, 1, extra_labels=True) == 8  # and at most one more per reference pair
     assert estimate_job({**data, "reference": [{}] * 2}, 45, 44, speed).minutes > one_season.minutes
     n_pred = 14 * len(origins(45, 32, 10)) * len(origins(44, 32, 10))
     passes = estimate_job({**data, "uncertainty": "on", "mc_passes": 8}, 45, 44, speed)

@@ -13,8 +13,13 @@ from ..mapping.classify import ForestParams
 from ..pipeline.job import Job, job_from_dict, save_job
 from .synthetic import generate_scene
 
-#: the demo's network and training: width 8, 64 px patches, 3 CL paths, at most 30 epochs
-DEMO_TRAIN = TrainConfig(width=8, patch=64, batch_size=16, max_epochs=30, patience=6, cl_paths=3)
+#: the demo's network and training (the ``laptop`` preset's): width 8, 64 px patches, 3 CL paths, at most 30
+#: epochs; a correction to the latest fine image plus the coarse change, flips and rotations, every later
+#: reference pair as a label too, blended with STARFM by the weight both years' held-out pixels give
+DEMO_TRAIN = TrainConfig(
+    width=8, patch=64, batch_size=16, max_epochs=30, patience=6, cl_paths=3, output="change_residual", augment=True,
+    extra_labels=True, starfm_blend=True,
+)  # fmt: skip
 
 
 def scene_job(scene_dir: PathLike, output_dir: PathLike, **overrides: Any) -> Job:

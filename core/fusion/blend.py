@@ -154,7 +154,7 @@ def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
 
 def learn_weights(
     trained: Any, stacks: Sequence[Any], starfm_params: StarfmParams, pixel_size: float, labels: Sequence[Any] | None = None,
-    backward: Sequence[bool] | None = None,
+    backward: Sequence[bool] | None = None, checks: tuple[Sequence[Any], np.ndarray] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """``train.starfm_blend``'s weights (the model file's ``starfm_blend``) from a :class:`~.training.TrainResult`.
 
@@ -162,6 +162,13 @@ def learn_weights(
     ``backward`` (single-season stacks learnt from the pairs after their label), the two-sided one
     (:func:`two_sided_weight`). Records the STARFM settings they were learnt with. A failure here
     (memory, a degenerate window) keeps the network alone with a warning rather than losing the training.
+
+    ``checks``: a two-season model's *prediction-year* stacks (each base pair that has ``n_base``
+    pairs before it, learnt from them; never trained on) and their patch windows. The reference
+    year's validation patches flatter the network (it learnt that year; STARFM there starts from
+    interpolated images), so the one-sided weight is then the least-squares weight over both sets,
+    an equal-sized sample of each (logged apart and pooled; the model file keeps the prediction
+    year's scores as ``prediction_year``).
     """
     from .prediction import make_predictor
     from .training import read_patches
@@ -178,10 +185,22 @@ def learn_weights(
         other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
         predict = make_predictor(trained.model, trained.meta, tta=bool(config.get("tta")))
         found: dict[str, Any] = validation_weight(predict, x, y, other, int(config["batch_size"]))
+        if checks is not None:
+            _log_weight("reference-year validation only: ", found)
+            check_windows = _sample(checks[1], int(config["seed"]))
+            cx, cy = read_patches(checks[0], check_windows)
+            c_other = starfm_on_windows(checks[0], check_windows, starfm_params, pixel_size)
+            prediction_year = validation_weight(predict, cx, cy, c_other, int(config["batch_size"]))
+            _log_weight("prediction-year pairs only: ", prediction_year)
+            pooled = validation_weight(
+                predict, np.concatenate([x, cx]), np.concatenate([y, cy]), np.concatenate([other, c_other]),
+                int(config["batch_size"]),
+            )  # fmt: skip
+            found = {**pooled, "prediction_year": prediction_year}
     except (MemoryError, RuntimeError, ValueError) as exc:
         log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
         return {"weight": 1.0, "pixels": 0, **learnt_with}
-    _log_weight("", found)
+    _log_weight("both years' held-out pixels: " if checks is not None else "", found)
     if labels and backward and any(backward):
         try:
             two = two_sided_weight(trained, stacks, labels, backward, held, starfm_params, pixel_size)

@@ -222,12 +222,39 @@ def fit(
         labels = [a.reference_label for a in alignments]
         both_ways = not inputs.reference and params.train.both_directions  # recipes index one season's dates only then
         backward = [_learns_backward(a) for a in alignments] if both_ways else None
-        return _fit(inputs, params, stacks, progress, is_cancelled, labels, backward)
+        checks = _prediction_year_checks(inputs, params, workdir, is_cancelled)
+        return _fit(inputs, params, stacks, progress, is_cancelled, labels, backward, checks)
     finally:
         if workdir is not None:
             import shutil
 
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _prediction_year_checks(
+    inputs: FusionInputs, params: TsstfnParams, workdir: Path | None, is_cancelled: CancelFn
+) -> tuple[list, Any] | None:
+    """A two-season blend's prediction-year stacks and patch windows (:func:`~.blend.learn_weights`'s ``checks``).
+
+    Each base pair with ``n_base`` pairs before it, learnt from them as in one season: pairs the
+    network never saw, in the year it predicts. None for one season, without ``train.starfm_blend``
+    or where no base pair has ``n_base`` before it (or every patch is mostly cloud).
+    """
+    if not inputs.reference or not params.train.starfm_blend:
+        return None
+    from .stacks import training_stack
+    from .training import patch_windows
+
+    dates = [p.date for p in inputs.base]
+    alignments = [own_latest(dates, d, params.n_base) for d in dates[params.n_base :]]
+    if not alignments:
+        log.info("blend with STARFM: no base pair has %d before it; the weight is the reference year's alone", params.n_base)
+        return None
+    stacks = [training_stack(a, inputs.base, workdir, f"check_{k:02d}", is_cancelled) for k, a in enumerate(alignments)]
+    try:
+        return stacks, patch_windows(stacks, params.train)
+    except InputError:  # every patch mostly cloud
+        return None
 
 
 def _learns_backward(a: Alignment) -> bool:
@@ -240,7 +267,7 @@ def _learns_backward(a: Alignment) -> bool:
 
 def _fit(
     inputs: FusionInputs, params: TsstfnParams, stacks: list, progress: ProgressFn | None, is_cancelled: CancelFn,
-    labels: list | None = None, backward: list[bool] | None = None,
+    labels: list | None = None, backward: list[bool] | None = None, checks: tuple[list, Any] | None = None,
 ) -> tuple[Any, dict]:  # fmt: skip
     from .training import Progress, train
 
@@ -271,7 +298,9 @@ def _fit(
         from .blend import learn_weights
 
         starfm_params = params.starfm or StarfmParams()
-        trained.meta["starfm_blend"] = learn_weights(trained, stacks, starfm_params, inputs.grid.resolution[0], labels, backward)
+        trained.meta["starfm_blend"] = learn_weights(
+            trained, stacks, starfm_params, inputs.grid.resolution[0], labels, backward, checks
+        )
     return trained.model, trained.meta
 
 

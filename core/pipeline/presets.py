@@ -33,13 +33,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
         "forest": {"n_estimators": 40, "max_depth": 25, "min_samples_leaf": 20},
     },
-    # minutes on a laptop CPU (the demo's settings): width 8, 64 px patches, 3 CL paths, MODIS residual
+    # minutes on a laptop CPU (the demo's settings, DEMO_TRAIN): width 8, 64 px patches, 3 CL paths, at most 30
+    # epochs of every patch; the robust preset's correction, flips and STARFM blend, with extra labels
     "laptop": {
-        "train": {"width": 8, "patch": 64, "cl_paths": 3, "max_epochs": 30, "patience": 6, "output": "modis_residual"},
+        "train": {
+            "width": 8,
+            "patch": 64,
+            "cl_paths": 3,
+            "max_epochs": 30,
+            "patience": 6,
+            "output": "change_residual",
+            "augment": True,
+            "extra_labels": True,
+            "starfm_blend": True,
+        },
     },
     # fast on a CPU and never far from the physics: the network learns a correction to the latest clear
     # fine image plus the smoothed coarse change (kept only where validation says it helps), trained on
-    # flips/rotations and on both time directions of one season, at most 256 patches an epoch; the fused NDVI is
+    # flips/rotations, on both time directions of one season (two seasons: on every later reference pair as a
+    # label too), at most 256 patches an epoch; the fused NDVI is
     # blended with STARFM by the weights that validation gives (core/fusion/blend.py)
     "robust": {
         "train": {
@@ -53,6 +65,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "augment": True,
             "both_directions": True,
             "samples_per_epoch": 256,
+            "extra_labels": True,
             "starfm_blend": True,
         },
     },
@@ -60,7 +73,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 DESCRIPTIONS = {
     "paper": "the paper's: width 64, 192 px patches, 9 CL paths, direct output, label at 31 August, the paper's forest",
-    "laptop": "fast on a CPU: width 8, 64 px patches, 3 CL paths, MODIS residual, at most 30 epochs",
+    "laptop": "the demo's: width 8, 64 px patches, 3 CL paths, at most 30 epochs; a correction to the latest fine "
+    "image plus the coarse change, flips, extra reference-year labels, blended with STARFM by a validated weight",
     "robust": "a correction to the latest fine image plus the coarse change; 32 px patches, flips, both time "
     "directions, 256 patches an epoch, blended with STARFM by a validated weight (benchmark's default)",
 }

@@ -244,6 +244,41 @@ def test_a_two_season_model_learns_no_two_sided_weight(tmp_path):
     assert "weight" in meta["starfm_blend"] and "two_sided" not in meta["starfm_blend"]
 
 
+def test_a_two_season_weight_is_learnt_on_both_years_held_out_pixels(tmp_path, caplog):
+    """The reference year's validation flatters the network (it learnt that year): the prediction year's own pairs,
+    each predicted from the pairs before it and never trained on, weigh in with an equal-sized sample."""
+    import re
+
+    grid, pairs = _scene(tmp_path, 64, 64)
+    reference = tuple(replace(p, date=p.date.replace(year=2000)) for p in pairs)
+    targets = (AlignedPair(dt.date(2001, 8, 1), _write(tmp_path / "mt.tif", np.full((64, 64), 0.6, np.float32))),)
+    config = TrainConfig(width=4, patch=32, cl_paths=1, max_epochs=1, patience=1, output="change_residual", starfm_blend=True)
+    params = TsstfnParams("STR_B", 1, train=config, starfm=StarfmParams(window_m=150.0))
+    work = tmp_path / "work"
+    with caplog.at_level(logging.INFO, logger="tsstfn"):
+        _, meta = fit(FusionInputs(grid, reference, pairs, targets), params, workdir=work)
+    found = meta["starfm_blend"]
+    pixels = {
+        which: int(m.group(1))
+        for which in ("reference-year validation only", "prediction-year pairs only", "both years' held-out pixels")
+        for m in [re.search(re.escape(which) + r": blend with STARFM: .*; (\d+) px\)", caplog.text)]
+        if m
+    }
+    assert len(pixels) == 3 and all(pixels.values())
+    both = pixels["both years' held-out pixels"]
+    assert both == pixels["reference-year validation only"] + pixels["prediction-year pairs only"]
+    assert found["pixels"] == both
+    assert found["prediction_year"]["pixels"] == pixels["prediction-year pairs only"]
+    assert 0.0 <= found["weight"] <= 1.0 and found["rmse_blend"] <= min(found["rmse_network"], found["rmse_starfm"]) + 1e-9
+    check_meta(meta, "model")
+    assert not work.exists()  # the prediction year's stacks go with the training stacks
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tsstfn"):
+        _, meta = fit(FusionInputs(grid, reference, pairs[:3], targets), replace(params, n_base=3))
+    assert "prediction_year" not in meta["starfm_blend"]  # no base pair has 3 before it: the reference year alone
+    assert "the weight is the reference year's alone" in caplog.text
+
+
 def test_a_model_file_with_a_weight_outside_zero_to_one_is_refused():
     meta = {"n_base": 1, "config": TrainConfig().as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}}
     check_meta({**meta, "starfm_blend": {"weight": 0.4}}, "m.tsstfn")

@@ -1,14 +1,16 @@
 """Fusion quality and crop-mapping accuracy on the synthetic two-season scene: the paper's
 comparisons (Tables 2-5, Figure 13) run by the experiment mode.
 
-    .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion]
-    .venv/bin/python bench/bench_fusion.py --strategies STR_B --output change_residual [--augment] [--starfm-blend] [--width 16] [--max-epochs 60]
-    .venv/bin/python bench/bench_fusion.py --strategies STR_B --train patch=128 --train prior_smoothing_px=12
+    .venv/bin/python bench/bench_fusion.py [--size 384] [--out bench_output/fusion] [--log]
+    .venv/bin/python bench/bench_fusion.py --strategies STR_B --train extra_labels=false --train patch=32 ...
 
-The second form measures a training variant over the demo's (``DEMO_TRAIN``) for the synthetic goal in
-docs/benchmarks.md.
+The second form measures a training variant: ``--train KEY=VALUE`` sets any ``TrainConfig`` field
+over the demo's (``DEMO_TRAIN``, the value as JSON); ``--output``, ``--augment``, ``--starfm-blend``,
+``--width`` and ``--max-epochs`` are shorthands kept for the commands docs/benchmarks.md records.
+``--log`` prints the training log (epochs, validation, the blend's weights).
 
-Prints the tables; they are also written to <out>/run/experiment/. CPU, about 10 minutes at 384 px.
+Prints the tables; they are also written to <out>/run/experiment/. CPU, about 40 minutes at 384 px
+for the five strategies, 8 for one.
 """
 
 from __future__ import annotations

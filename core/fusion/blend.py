@@ -19,7 +19,7 @@ weight says nothing about a two-sided prediction (``docs/model.md``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..callbacks import CancelFn, check_cancelled, never_cancelled
+from ..errors import InputError
 from ..files import PathLike, atomic_output, create_geotiff, read_array
 from .starfm import StarfmParams, blockwise_slice, starfm
 
@@ -41,6 +42,10 @@ log = logging.getLogger("tsstfn")
 #: validation patches the weight is learnt on (a seeded sample of them; seconds of STARFM on a CPU)
 MAX_PATCHES = 64
 STRIP_ROWS = 256
+
+#: a two-season blend also scores the network on at most this many of the prediction year's own latest
+#: pairs (one stack each, written like a training stack; at most 64 patches are drawn from them all)
+CHECK_PAIRS = 3
 
 
 def least_squares_weight(error_a: np.ndarray, error_b: np.ndarray) -> float:
@@ -154,7 +159,7 @@ def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
 
 def learn_weights(
     trained: Any, stacks: Sequence[Any], starfm_params: StarfmParams, pixel_size: float, labels: Sequence[Any] | None = None,
-    backward: Sequence[bool] | None = None, checks: tuple[Sequence[Any], np.ndarray] | None = None,
+    backward: Sequence[bool] | None = None, checks: Callable[[], tuple[Sequence[Any], np.ndarray] | None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """``train.starfm_blend``'s weights (the model file's ``starfm_blend``) from a :class:`~.training.TrainResult`.
 
@@ -163,44 +168,64 @@ def learn_weights(
     (:func:`two_sided_weight`). Records the STARFM settings they were learnt with. A failure here
     (memory, a degenerate window) keeps the network alone with a warning rather than losing the training.
 
-    ``checks``: a two-season model's *prediction-year* stacks (each base pair that has ``n_base``
-    pairs before it, learnt from them; never trained on) and their patch windows. The reference
-    year's validation patches flatter the network (it learnt that year; STARFM there starts from
-    interpolated images), so the one-sided weight is then the least-squares weight over both sets,
-    an equal-sized sample of each (logged apart and pooled; the model file keeps the prediction
-    year's scores as ``prediction_year``).
+    ``checks``: for a two-season model, builds the *prediction year's* stacks (its latest base
+    pairs, each learnt from the ``n_base`` pairs before it; never trained on) and their patch
+    windows, or None. The reference year's validation patches flatter the network (it learnt that
+    year; STARFM there starts from interpolated images), so the one-sided weight is then the
+    least-squares weight over both samples together, at most 64 patches from each (logged apart
+    and pooled; the model file keeps the prediction year's scores as ``prediction_year``). Where the
+    prediction year cannot be scored (a failure is logged) the reference year's weight stands; where
+    the reference year has no validation patch, the prediction year's alone.
     """
     from .prediction import make_predictor
     from .training import read_patches
 
     config = trained.meta["config"]
+    seed, batch = int(config["seed"]), int(config["batch_size"])
     learnt_with = {"window_m": starfm_params.window_m, "pixel_size_m": pixel_size}
+    alone = {"weight": 1.0, "pixels": 0, **learnt_with}
     held = trained.validation_windows
-    if held is None or not len(held):
-        log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
-        return {"weight": 1.0, "pixels": 0, **learnt_with}
-    windows = _sample(held, int(config["seed"]))
-    try:
-        x, y = read_patches(stacks, windows)
-        other = starfm_on_windows(stacks, windows, starfm_params, pixel_size)
-        predict = make_predictor(trained.model, trained.meta, tta=bool(config.get("tta")))
-        found: dict[str, Any] = validation_weight(predict, x, y, other, int(config["batch_size"]))
-        if checks is not None:
-            _log_weight("reference-year validation only: ", found)
-            check_windows = _sample(checks[1], int(config["seed"]))
-            cx, cy = read_patches(checks[0], check_windows)
-            c_other = starfm_on_windows(checks[0], check_windows, starfm_params, pixel_size)
-            prediction_year = validation_weight(predict, cx, cy, c_other, int(config["batch_size"]))
-            _log_weight("prediction-year pairs only: ", prediction_year)
-            pooled = validation_weight(
-                predict, np.concatenate([x, cx]), np.concatenate([y, cy]), np.concatenate([other, c_other]),
-                int(config["batch_size"]),
+    predict = make_predictor(trained.model, trained.meta, tta=bool(config.get("tta")))
+    samples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (inputs, labels, STARFM) of each year scored
+    found: dict[str, Any] | None = None
+    if held is not None and len(held):
+        windows = _sample(held, seed)
+        try:
+            x, y = read_patches(stacks, windows)
+            samples.append((x, y, starfm_on_windows(stacks, windows, starfm_params, pixel_size)))
+            found = validation_weight(predict, *samples[0], batch)
+        except (MemoryError, RuntimeError, ValueError) as exc:
+            log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
+            return alone
+    which = ""
+    if checks is not None:
+        try:
+            built = checks()
+            if built is not None:
+                check_windows = _sample(built[1], seed)
+                cx, cy = read_patches(built[0], check_windows)
+                samples.append((cx, cy, starfm_on_windows(built[0], check_windows, starfm_params, pixel_size)))
+                prediction_year = validation_weight(predict, *samples[-1], batch)
+                if found is not None:
+                    _log_weight("reference-year validation only: ", found)
+                    which = "both years' held-out pixels: "
+                    x, y, other = (np.concatenate(part) for part in zip(*samples))
+                    found = validation_weight(predict, x, y, other, batch)
+                else:
+                    which = "prediction-year pairs only: "
+                    found = dict(prediction_year)
+                found = {**found, "prediction_year": prediction_year}
+                if which.startswith("both"):
+                    _log_weight("prediction-year pairs only: ", prediction_year)
+        except (MemoryError, RuntimeError, ValueError, InputError) as exc:
+            log.warning(
+                "train.starfm_blend: the prediction year's pairs could not be scored (%s); the weight is the reference "
+                "year's alone", exc,
             )  # fmt: skip
-            found = {**pooled, "prediction_year": prediction_year}
-    except (MemoryError, RuntimeError, ValueError) as exc:
-        log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
-        return {"weight": 1.0, "pixels": 0, **learnt_with}
-    _log_weight("both years' held-out pixels: " if checks is not None else "", found)
+    if found is None:
+        log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
+        return alone
+    _log_weight(which, found)
     if labels and backward and any(backward):
         try:
             two = two_sided_weight(trained, stacks, labels, backward, held, starfm_params, pixel_size)

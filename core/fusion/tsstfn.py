@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,8 @@ def training_alignments(inputs: FusionInputs, params: TsstfnParams) -> list[Alig
         out.append(a)
         worst = max(worst, *map(abs, reference_offsets(a, reference_dates, dates)))
     if params.train.extra_labels and params.reference_target is None and out:
-        out += _extra_labels(params, reference_dates, base_dates, targets[0].date, out, worst)
+        # first, so that a scene too small for a validation block still validates on the last target's label
+        out = _extra_labels(params, reference_dates, base_dates, targets[0].date, out, worst) + out
     return out
 
 
@@ -153,7 +154,8 @@ def _extra_labels(
         except DateError:
             continue
         offsets = reference_offsets(a, reference_dates, base_dates)
-        if a.reference_label == ((k, 1.0),) and doy(r) > a.positions[-1] and max(map(abs, offsets)) <= worst:
+        same = a.positions == own[0].positions and a.prediction == own[0].prediction  # STR_C/E: a later label moves them
+        if same and a.reference_label == ((k, 1.0),) and doy(r) > a.positions[-1] and max(map(abs, offsets)) <= worst:
             out.append(a)
     if out:
         log.info(
@@ -222,7 +224,12 @@ def fit(
         labels = [a.reference_label for a in alignments]
         both_ways = not inputs.reference and params.train.both_directions  # recipes index one season's dates only then
         backward = [_learns_backward(a) for a in alignments] if both_ways else None
-        checks = _prediction_year_checks(inputs, params, workdir, is_cancelled)
+        checks = None  # built after training, when the blend asks (a cancelled or failed training never pays for them)
+        if inputs.reference and params.train.starfm_blend:
+
+            def checks() -> tuple[list, Any] | None:
+                return _prediction_year_checks(inputs, params, workdir, is_cancelled)
+
         return _fit(inputs, params, stacks, progress, is_cancelled, labels, backward, checks)
     finally:
         if workdir is not None:
@@ -236,17 +243,17 @@ def _prediction_year_checks(
 ) -> tuple[list, Any] | None:
     """A two-season blend's prediction-year stacks and patch windows (:func:`~.blend.learn_weights`'s ``checks``).
 
-    Each base pair with ``n_base`` pairs before it, learnt from them as in one season: pairs the
-    network never saw, in the year it predicts. None for one season, without ``train.starfm_blend``
-    or where no base pair has ``n_base`` before it (or every patch is mostly cloud).
+    The latest :data:`~.blend.CHECK_PAIRS` base pairs with ``n_base`` pairs before them, each learnt from
+    those as in one season: pairs the network never saw, in the year it predicts (written to
+    ``workdir`` when given, like the training stacks). None where no base pair has ``n_base``
+    before it or every patch is mostly cloud.
     """
-    if not inputs.reference or not params.train.starfm_blend:
-        return None
+    from .blend import CHECK_PAIRS
     from .stacks import training_stack
     from .training import patch_windows
 
     dates = [p.date for p in inputs.base]
-    alignments = [own_latest(dates, d, params.n_base) for d in dates[params.n_base :]]
+    alignments = [own_latest(dates, d, params.n_base) for d in dates[params.n_base :][-CHECK_PAIRS:]]
     if not alignments:
         log.info("blend with STARFM: no base pair has %d before it; the weight is the reference year's alone", params.n_base)
         return None
@@ -267,7 +274,7 @@ def _learns_backward(a: Alignment) -> bool:
 
 def _fit(
     inputs: FusionInputs, params: TsstfnParams, stacks: list, progress: ProgressFn | None, is_cancelled: CancelFn,
-    labels: list | None = None, backward: list[bool] | None = None, checks: tuple[list, Any] | None = None,
+    labels: list | None = None, backward: list[bool] | None = None, checks: Callable[[], tuple[list, Any] | None] | None = None,
 ) -> tuple[Any, dict]:  # fmt: skip
     from .training import Progress, train
 

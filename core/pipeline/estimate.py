@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..fusion.blend import blend_methods
+from ..fusion.blend import CHECK_PAIRS, blend_methods
 from ..fusion.tiling import origins, training_windows
 
 GFLOP_PER_PATCH_W64_P192 = 140.0
@@ -119,6 +119,7 @@ def estimate_run(
     compare: Sequence[str] = (),
     *,
     training_stacks: int | None = None,
+    check_stacks: int = 0,
     uncertainty_passes: int = 0,
     classify: bool = True,
     prediction_factor: float = 1.0,
@@ -149,6 +150,7 @@ def estimate_run(
         training_stacks: the training stacks (labels) the network learns from: one per target with a
             reference year, one per pair after the first ``n_base`` in a single season
             (:func:`training_stack_count`); None: ``n_targets``.
+        check_stacks: the stacks a two-season STARFM blend scores the network on (written, not trained on).
         uncertainty_passes: MC-dropout predictions after the fused one (:func:`uncertainty_pass_count`).
         prediction_factor: network passes per prediction patch (:func:`prediction_factor`): 8 with
             test-time augmentation, twice where a target is predicted from both sides.
@@ -158,7 +160,7 @@ def estimate_run(
     """
     channels = 2 * n_base + 2
     stacks_n = n_targets if training_stacks is None else max(0, training_stacks)
-    stacks = stacks_n * channels * width * height * 4  # training stacks on disk (.npy), read lazily
+    stacks = (stacks_n + check_stacks) * channels * width * height * 4  # training stacks on disk (.npy), read lazily
     windows = len(training_windows(height, width, patch)) * stacks_n
     n_train = windows if samples_per_epoch is None else min(windows, round(samples_per_epoch / 0.9))
     memory = memory_gb(model_width, patch, channels, batch_size, width)
@@ -172,7 +174,7 @@ def estimate_run(
         + mpx
         * (
             ALIGN_SECONDS_PER_RASTER_MPX * 2 * (n_pairs + n_targets)
-            + STACK_SECONDS_PER_CHANNEL_MPX * stacks_n * channels
+            + STACK_SECONDS_PER_CHANNEL_MPX * (stacks_n + check_stacks) * channels
             + (CLASSIFY_SECONDS_PER_MPX if classify else 0.0)
         )
         + compare_seconds(compare, n_targets, mpx)
@@ -256,6 +258,10 @@ def estimate_job(data: Mapping[str, Any], width: int, height: int, speed: Speed 
             bool(train.get("both_directions")),
             bool(train.get("extra_labels")),
         ),  # fmt: skip
+        # a two-season blend's prediction-year stacks (fusion.blend.CHECK_PAIRS), written after training
+        check_stacks=min(CHECK_PAIRS, max(0, len(prediction) - n_base))
+        if reference and train.get("starfm_blend") and not data.get("model")
+        else 0,
         uncertainty_passes=uncertainty_pass_count(str(uncertainty), int(value("mc_passes")), device, *grid, factor=factor),
         classify=bool(data.get("samples")),
         prediction_factor=factor,

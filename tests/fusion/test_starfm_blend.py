@@ -279,6 +279,23 @@ def test_a_two_season_weight_is_learnt_on_both_years_held_out_pixels(tmp_path, c
     assert "the weight is the reference year's alone" in caplog.text
 
 
+def test_a_failure_scoring_the_prediction_year_keeps_the_reference_years_weight(tmp_path, caplog, monkeypatch):
+    from tsstfn_crop_mapper.core.fusion import tsstfn
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("no room for the prediction year's stacks")
+
+    monkeypatch.setattr(tsstfn, "_prediction_year_checks", no_memory)
+    grid, pairs = _scene(tmp_path, 64, 64)
+    reference = tuple(replace(p, date=p.date.replace(year=2000)) for p in pairs)
+    targets = (AlignedPair(dt.date(2001, 8, 1), _write(tmp_path / "mt.tif", np.full((64, 64), 0.6, np.float32))),)
+    config = TrainConfig(width=4, patch=32, cl_paths=1, max_epochs=1, patience=1, output="change_residual", starfm_blend=True)
+    with caplog.at_level(logging.INFO, logger="tsstfn"):
+        _, meta = fit(FusionInputs(grid, reference, pairs, targets), TsstfnParams("STR_B", 1, train=config))
+    assert meta["starfm_blend"]["pixels"] > 0 and "prediction_year" not in meta["starfm_blend"]
+    assert "could not be scored (no room for the prediction year's stacks); the weight is the reference year's" in caplog.text
+
+
 def test_a_model_file_with_a_weight_outside_zero_to_one_is_refused():
     meta = {"n_base": 1, "config": TrainConfig().as_dict(), "normalisation": {"mean": 0.0, "std": 1.0}}
     check_meta({**meta, "starfm_blend": {"weight": 0.4}}, "m.tsstfn")

@@ -265,8 +265,8 @@ def test_extra_labels_learn_each_later_reference_pair_from_the_same_positions():
     extra = replace(plain, train=TrainConfig(extra_labels=True))
     own = training_alignments(inputs, plain)
     more = training_alignments(inputs, extra)
-    assert more[: len(own)] == own  # the targets' own stacks first, unchanged
-    added = more[len(own) :]
+    assert more[-len(own) :] == own  # the targets' own stacks last (a too small scene validates on the last), unchanged
+    added = more[: -len(own)]
     # 7 July is left out: its base images would end at 28 May, 14-27 days from the June positions, where
     # the targets' own are interpolated to the day (offset 0)
     assert [_names([a.reference_label], TABLE1_REF) for a in added] == [["Jul12"], ["Jul15"], ["Aug19"], ["Sep10"]]
@@ -275,8 +275,16 @@ def test_extra_labels_learn_each_later_reference_pair_from_the_same_positions():
         assert reference_offsets(a, TABLE1_REF, TABLE1_PRED) == (0.0,) * 7
     # the sequential forecast's own stacks already pair dates 46 days apart: 7 July is then no worse
     sequential = training_alignments(inputs, replace(extra, forecast=Forecast.SEQUENTIAL))
-    added = [_names([a.reference_label], TABLE1_REF)[0] for a in sequential[3:]]
+    added = [_names([a.reference_label], TABLE1_REF)[0] for a in sequential[:-3]]
     assert added == ["Jul07", "Jul12", "Jul15", "Aug19", "Sep10"]
+    # STR_C and STR_E draw their positions from the days before the label: a label whose positions are not the
+    # targets' is left out (28 May or 7 July would be learnt from days around and inside the targets' base window)
+    for strategy in ("STR_A", "STR_C", "STR_D", "STR_E"):
+        own = training_alignments(inputs, replace(plain, strategy=strategy))
+        more = training_alignments(inputs, replace(extra, strategy=strategy))
+        assert more[-len(own) :] == own, strategy
+        for a in more[: -len(own)]:
+            assert a.positions == own[0].positions and TABLE1_REF[a.reference_label[0][0]].timetuple().tm_yday > a.positions[-1]
     # a fixed label day (the paper's 31 August) has no other label to add
     assert training_alignments(inputs, replace(extra, reference_target=MonthDay(8, 31))) == training_alignments(
         inputs, replace(plain, reference_target=MonthDay(8, 31))

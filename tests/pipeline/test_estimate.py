@@ -166,3 +166,20 @@ def test_the_starfm_blend_adds_a_starfm_run_to_each_target():
     plain = estimate_job({**job, "preset": "robust", "train": {"device": "cpu", "starfm_blend": False}}, 4000, 4000)
     blended = estimate_job({**job, "preset": "robust"}, 4000, 4000)  # the robust preset blends
     assert blended.minutes > plain.minutes
+
+
+def test_a_two_season_blend_counts_the_prediction_years_stacks_it_writes():
+    """Up to three prediction-year stacks (fusion.blend.CHECK_PAIRS), each as large as a training stack."""
+    from tsstfn_crop_mapper.core.pipeline.estimate import estimate_job
+
+    train = {"device": "cpu", "extra_labels": False, "samples_per_epoch": 256}
+    job = {"reference": [{}] * 5, "prediction": [{}] * 6, "targets": [{}], "n_base": 2, "uncertainty": "off"}
+    plain = estimate_job({**job, "preset": "robust", "train": {**train, "starfm_blend": False}}, 1000, 1000)
+    blended = estimate_job({**job, "preset": "robust", "train": train}, 1000, 1000)
+    stack_gb = (2 * 2 + 2) * 1000 * 1000 * 4 / 1e9
+    assert blended.disk_gb == pytest.approx(plain.disk_gb + 3 * stack_gb)  # 4 pairs have 2 before them: the latest 3
+    fewer = estimate_job({**job, "prediction": [{}] * 3, "preset": "robust", "train": train}, 1000, 1000)
+    fewer_plain = estimate_job(
+        {**job, "prediction": [{}] * 3, "preset": "robust", "train": {**train, "starfm_blend": False}}, 1000, 1000
+    )
+    assert fewer.disk_gb == pytest.approx(fewer_plain.disk_gb + stack_gb)  # one pair has 2 before it

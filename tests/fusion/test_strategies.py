@@ -131,6 +131,20 @@ def _paper_alignments(job, target):
     return {s: align(s, ref, pred, target, params.n_base, params.reference_target) for s in STRATEGIES}
 
 
+def _table1_inputs():
+    """Fusion inputs on the paper's Table 1 dates (file names only: for alignments, not for reading)."""
+    from tsstfn_crop_mapper.core.fusion.base import FusionInputs
+    from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
+    from tsstfn_crop_mapper.core.inputs.grid import Grid
+
+    return FusionInputs(
+        Grid("", (0.0, 10.0, 0.0, 0.0, 0.0, -10.0), 8, 8),
+        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_REF),
+        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_PRED),
+        tuple(AlignedPair(d, "c.tif") for d in TABLE1_TARGETS),
+    )
+
+
 def _names(recipes, dates):
     """Each recipe as ``Aug19`` or ``Aug19*0.50+Sep10*0.50``."""
     return ["+".join(f"{dates[i]:%b%d}" + (f"*{w:.2f}" if len(r) > 1 else "") for i, w in r) for r in recipes]
@@ -208,10 +222,7 @@ def test_the_sequential_forecast_pairs_fused_dates_with_distant_reference_images
     meets it too (-46); the individual forecast of STR_B is aligned to the day. Training says so."""
     import logging
 
-    from tsstfn_crop_mapper.core.fusion.base import FusionInputs
-    from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
     from tsstfn_crop_mapper.core.fusion.tsstfn import Forecast, fused_offsets, training_alignments
-    from tsstfn_crop_mapper.core.inputs.grid import Grid
 
     params = paper_job.tsstfn_params()
     individual = _paper_alignments(paper_job, TABLE1_TARGETS[1])["STR_B"]
@@ -226,13 +237,7 @@ def test_the_sequential_forecast_pairs_fused_dates_with_distant_reference_images
     assert reference_offsets(a, TABLE1_REF, dates)[-2:] == (-14.0, -46.0)
     assert _names(a.reference[-2:], TABLE1_REF) == ["Jul15", "Jul15"]
 
-    grid = Grid("", (0.0, 10.0, 0.0, 0.0, 0.0, -10.0), 8, 8)
-    inputs = FusionInputs(
-        grid,
-        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_REF),
-        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_PRED),
-        tuple(AlignedPair(d, "c.tif") for d in TABLE1_TARGETS),
-    )
+    inputs = _table1_inputs()
     with caplog.at_level(logging.WARNING, logger="tsstfn"):
         training_alignments(inputs, params)
     assert not caplog.records  # individual: nothing to say
@@ -248,19 +253,10 @@ def test_the_sequential_forecast_pairs_fused_dates_with_distant_reference_images
 def test_extra_labels_learn_each_later_reference_pair_from_the_same_positions():
     """``train.extra_labels`` (two seasons): each reference pair after the base positions is a label of its own,
     read from the first target's base positions; one whose base images are worse aligned than the targets' is not."""
-    from tsstfn_crop_mapper.core.fusion.base import FusionInputs
     from tsstfn_crop_mapper.core.fusion.config import TrainConfig
-    from tsstfn_crop_mapper.core.fusion.stacks import AlignedPair
     from tsstfn_crop_mapper.core.fusion.tsstfn import Forecast, TsstfnParams, training_alignments
-    from tsstfn_crop_mapper.core.inputs.grid import Grid
 
-    grid = Grid("", (0.0, 10.0, 0.0, 0.0, 0.0, -10.0), 8, 8)
-    inputs = FusionInputs(
-        grid,
-        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_REF),
-        tuple(AlignedPair(d, "c.tif", "f.tif") for d in TABLE1_PRED),
-        tuple(AlignedPair(d, "c.tif") for d in TABLE1_TARGETS),
-    )
+    inputs = _table1_inputs()
     plain = TsstfnParams("STR_B", 7)
     extra = replace(plain, train=TrainConfig(extra_labels=True))
     own = training_alignments(inputs, plain)

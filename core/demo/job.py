@@ -8,18 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from ..files import PathLike
-from ..fusion.config import OutputMode, TrainConfig
+from ..fusion.config import TrainConfig
 from ..mapping.classify import ForestParams
 from ..pipeline.job import Job, job_from_dict, save_job
+from ..pipeline.presets import PRESETS
 from .synthetic import generate_scene
 
-#: the demo's network and training (the ``laptop`` preset's): width 8, 64 px patches, 3 CL paths, at most 30
+#: the demo's network and training: the ``laptop`` preset's (width 8, 64 px patches, 3 CL paths, at most 30
 #: epochs; a correction to the latest fine image plus the coarse change, flips and rotations, every later
-#: reference pair as a label too, blended with STARFM by the weight both years' held-out pixels give
-DEMO_TRAIN = TrainConfig(
-    width=8, patch=64, batch_size=16, max_epochs=30, patience=6, cl_paths=3, output=OutputMode.CHANGE_RESIDUAL, augment=True,
-    extra_labels=True, starfm_blend=True,
-)  # fmt: skip
+#: reference pair as a label too, blended with STARFM by the weight both years' held-out pixels give)
+DEMO_TRAIN = TrainConfig(**PRESETS["laptop"]["train"])
 
 
 def scene_job(scene_dir: PathLike, output_dir: PathLike, **overrides: Any) -> Job:

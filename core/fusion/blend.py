@@ -198,30 +198,26 @@ def learn_weights(
             log.warning("train.starfm_blend: the weight could not be learnt (%s); the fused NDVI is the network's alone", exc)
             return alone
     which = ""
-    if checks is not None:
-        try:
-            built = checks()
-            if built is not None:
-                check_windows = _sample(built[1], seed)
-                cx, cy = read_patches(built[0], check_windows)
-                samples.append((cx, cy, starfm_on_windows(built[0], check_windows, starfm_params, pixel_size)))
-                prediction_year = validation_weight(predict, *samples[-1], batch)
-                if found is not None:
-                    _log_weight("reference-year validation only: ", found)
-                    which = "both years' held-out pixels: "
-                    x, y, other = (np.concatenate(part) for part in zip(*samples))
-                    found = validation_weight(predict, x, y, other, batch)
-                else:
-                    which = "prediction-year pairs only: "
-                    found = dict(prediction_year)
-                found = {**found, "prediction_year": prediction_year}
-                if which.startswith("both"):
-                    _log_weight("prediction-year pairs only: ", prediction_year)
-        except (MemoryError, RuntimeError, ValueError, InputError) as exc:
-            log.warning(
-                "train.starfm_blend: the prediction year's pairs could not be scored (%s); the weight is the reference "
-                "year's alone", exc,
-            )  # fmt: skip
+    try:
+        built = checks() if checks is not None else None
+        if built is not None:
+            check_windows = _sample(built[1], seed)
+            cx, cy = read_patches(built[0], check_windows)
+            samples.append((cx, cy, starfm_on_windows(built[0], check_windows, starfm_params, pixel_size)))
+            prediction_year = validation_weight(predict, *samples[-1], batch)
+            if found is not None:  # both years: each logged, the weight over both samples together
+                _log_weight("reference-year validation only: ", found)
+                _log_weight("prediction-year pairs only: ", prediction_year)
+                x, y, other = (np.concatenate(part) for part in zip(*samples))
+                found, which = validation_weight(predict, x, y, other, batch), "both years' held-out pixels: "
+            else:
+                found, which = prediction_year, "prediction-year pairs only: "
+            found = {**found, "prediction_year": prediction_year}
+    except (MemoryError, RuntimeError, ValueError, InputError) as exc:
+        log.warning(
+            "train.starfm_blend: the prediction year's pairs could not be scored (%s); the weight is the reference "
+            "year's alone", exc,
+        )  # fmt: skip
     if found is None:
         log.warning("train.starfm_blend: no validation patches to weigh STARFM on; the fused NDVI is the network's alone")
         return alone

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,10 @@ def _extra_labels(
     """``train.extra_labels``: an alignment for each reference-year pair after the base positions.
 
     Each learns that pair's real image from the base positions of the first target's individual
-    forecast. Left out: a pair one of the targets (``own``) already learns alone, and a pair whose
-    reference-year base images lie further from the positions than ``worst`` days, the farthest
-    of the targets' own.
+    forecast. Left out: a pair one of the targets (``own``) already learns alone, a pair whose
+    positions would not be the targets' (STR_C and STR_E draw them from the days before the label)
+    or not all before it, and a pair whose reference-year base images lie further from the
+    positions than ``worst`` days, the farthest of the targets' own.
     """
     taken = {a.reference_label for a in own}
     out = []
@@ -224,12 +226,9 @@ def fit(
         labels = [a.reference_label for a in alignments]
         both_ways = not inputs.reference and params.train.both_directions  # recipes index one season's dates only then
         backward = [_learns_backward(a) for a in alignments] if both_ways else None
-        checks = None  # built after training, when the blend asks (a cancelled or failed training never pays for them)
-        if inputs.reference and params.train.starfm_blend:
-
-            def checks() -> tuple[list, Any] | None:
-                return _prediction_year_checks(inputs, params, workdir, is_cancelled)
-
+        # the prediction year's stacks are built after training, when the blend asks: a cancelled or failed training never pays
+        two_season_blend = bool(inputs.reference) and params.train.starfm_blend
+        checks = partial(_prediction_year_checks, inputs, params, workdir, is_cancelled) if two_season_blend else None
         return _fit(inputs, params, stacks, progress, is_cancelled, labels, backward, checks)
     finally:
         if workdir is not None:

@@ -435,12 +435,9 @@ def test_a_job_that_blends_with_starfm_writes_blended_fused_ndvi_with_the_jobs_s
     assert not [p for p in Path(job.output_dir).rglob(".*part*")]  # no temporary file left
 
 
-def test_the_laptop_preset_is_the_demos_training(tmp_path):
-    """``"preset": "laptop"`` gives a job file what the demo trains with (DEMO_TRAIN), so a user's copy of it is the demo."""
+def test_a_job_file_with_the_laptop_preset_trains_as_the_demo(scene, tmp_path):
+    """``"preset": "laptop"`` in a user's job file gives the demo's training (DEMO_TRAIN), through the job parser."""
     from tsstfn_crop_mapper.core.demo.job import DEMO_TRAIN
-    from tsstfn_crop_mapper.core.pipeline.presets import PRESETS
 
-    assert {k: DEMO_TRAIN.as_dict()[k] for k in PRESETS["laptop"]["train"]} == PRESETS["laptop"]["train"]
-    defaults = TrainConfig().as_dict()
-    differs = {k for k, v in DEMO_TRAIN.as_dict().items() if v != defaults[k]}
-    assert differs <= set(PRESETS["laptop"]["train"])
+    job = job_from_dict({**_job_dict(scene, tmp_path / "o"), "preset": "laptop"}, scene["root"])
+    assert job.train == DEMO_TRAIN and job.train.starfm_blend and job.train.extra_labels
